@@ -1,0 +1,3 @@
+"""feedbackd: a feedback mailbox turned into a feedback center."""
+
+__version__ = "0.1.0"
