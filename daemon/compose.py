@@ -1,0 +1,108 @@
+"""Mail composition: admin templates + case facts -> a complete RFC 5322 message. Pure.
+
+Customer text is only ever template *data*: templates run in a sandbox with StrictUndefined (a
+typo in a template is an error, not a silent blank), and every value that ends up in a header is
+stripped of CR/LF so a crafted subject cannot inject headers. Automatic mail carries the RFC 3834
+markers so that other robots do not answer it.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from pathlib import Path
+from typing import Any
+
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from .errors import ConfigError, Problem
+
+LANGUAGES = ("ru", "en")
+AUTO_HEADERS = {
+    "Auto-Submitted": "auto-replied",
+    "Precedence": "auto_reply",
+    "X-Auto-Response-Suppress": "All",
+}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+
+
+def header_safe(value: str) -> str:
+    """One line, no control characters: safe to put into any header."""
+    return re.sub(r"[\x00-\x1f\x7f]+", " ", value).strip()
+
+
+class Templates:
+    """The admin's template folder, loaded in a sandbox. Reload by building a new one."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        if not self.folder.is_dir():
+            raise ConfigError([Problem(str(self.folder), None,
+                                       "template folder not found: set FEEDBACKD_TEMPLATES")])
+        self.env = SandboxedEnvironment(
+            loader=FileSystemLoader(str(self.folder)), undefined=StrictUndefined,
+            autoescape=False, keep_trailing_newline=True)
+
+    def render(self, name: str, language: str, context: dict[str, Any]) -> Rendered:
+        """Render NAME.LANG.j2 ("Subject: …", blank line, body); fall back to the other language."""
+        lang = language if language in LANGUAGES else LANGUAGES[0]
+        candidates = [f"{name}.{lang}.j2"] + [f"{name}.{x}.j2" for x in LANGUAGES if x != lang]
+        for filename in candidates:
+            if (self.folder / filename).exists():
+                try:
+                    out = self.env.get_template(filename).render(**context)
+                except TemplateError as exc:
+                    line = getattr(exc, "lineno", None)
+                    raise ConfigError([Problem(str(self.folder / filename), line,
+                                               f"template error: {exc}")]) from None
+                return split_subject(out, filename)
+        raise ConfigError([Problem(str(self.folder / candidates[0]), None,
+                                   "template not found: create it or fix `template:` in rules.yaml")])
+
+
+def split_subject(out: str, filename: str) -> Rendered:
+    head, _, body = out.lstrip("\n").partition("\n")
+    if not head.lower().startswith("subject:"):
+        raise ConfigError([Problem(filename, 1, "a template must start with 'Subject: …'")])
+    return Rendered(header_safe(head[len("subject:"):]), body.lstrip("\n"))
+
+
+def new_message_id(domain: str) -> str:
+    return f"<{uuid.uuid4().hex}@{domain or 'feedbackd.invalid'}>"
+
+
+def build_mail(*, sender: str, sender_name: str, to: str, rendered: Rendered, message_id: str,
+               now: datetime, in_reply_to: str = "", references: tuple[str, ...] = (),
+               automatic: bool = True, extra_headers: dict[str, str] | None = None
+               ) -> EmailMessage:
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = email.utils.formataddr((header_safe(sender_name), sender))
+    msg["To"] = header_safe(to)
+    msg["Subject"] = rendered.subject
+    msg["Date"] = email.utils.format_datetime(now)
+    msg["Message-ID"] = message_id
+    if in_reply_to:
+        msg["In-Reply-To"] = header_safe(in_reply_to)
+    refs = [header_safe(r) for r in references if r]
+    if in_reply_to and in_reply_to not in refs:
+        refs.append(header_safe(in_reply_to))
+    if refs:
+        msg["References"] = " ".join(refs[-20:])
+    if automatic:
+        for k, v in AUTO_HEADERS.items():
+            msg[k] = v
+    for k, v in (extra_headers or {}).items():
+        msg[k] = header_safe(v)
+    msg.set_content(rendered.text, charset="utf-8")
+    return msg

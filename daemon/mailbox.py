@@ -1,0 +1,240 @@
+"""The IMAP adapter: the few mailbox operations feedbackd needs, each one safe for mail.
+
+imap-tools opens the connection, logs in and idles; the operations that can lose mail are done
+by hand (see shared lab facts): Dovecot announces MOVE only after login, so the capabilities are
+refreshed then; a move is `UID MOVE`, or where the server has no MOVE, `UID COPY` followed by
+`UID EXPUNGE` of exactly those UIDs — never a folder-wide EXPUNGE that would also remove
+messages someone else marked \\Deleted. Nothing here ever deletes mail.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import re
+import socket
+import ssl
+from dataclasses import dataclass
+from datetime import datetime
+
+from imap_tools import MailBox, MailBoxStartTls, MailBoxUnencrypted
+from imap_tools.imap_utf7 import utf7_encode
+
+from .errors import ConfigError, TransientError
+from .settings import Server
+
+TIMEOUT = 30.0  # seconds for every network call: a hung server must not hang the daemon
+FETCH_CHUNK = 200
+
+
+class AuthFailed(ConfigError):
+    """The server refused the login: a person must fix the user or password."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    uid: int
+    raw: bytes
+    size: int
+    internaldate: datetime | None  # when the server received it: the legal "received" time
+
+
+def tls_context(ca_file: str | None) -> ssl.SSLContext:
+    """Certificates are verified by default; a private CA is trusted via *_CA_FILE."""
+    return ssl.create_default_context(cafile=ca_file) if ca_file else ssl.create_default_context()
+
+
+class Mailbox:
+    """One logged-in IMAP session on the feedback mailbox, INBOX selected."""
+
+    def __init__(self, server: Server, timeout: float = TIMEOUT):
+        self.server = server
+        self.timeout = timeout
+        self._box: MailBox | MailBoxStartTls | MailBoxUnencrypted | None = None
+        self._folders: set[str] = set()
+        self.capabilities: frozenset[str] = frozenset()
+
+    # -- connection ------------------------------------------------------------------------------
+
+    def connect(self) -> "Mailbox":
+        s = self.server
+        try:
+            if s.tls == "imaps":
+                box = MailBox(s.host, s.port, timeout=self.timeout, ssl_context=tls_context(s.ca_file))
+            elif s.tls == "starttls":
+                box = MailBoxStartTls(s.host, s.port, timeout=self.timeout,
+                                      ssl_context=tls_context(s.ca_file))
+            else:
+                box = MailBoxUnencrypted(s.host, s.port, timeout=self.timeout)
+        except (OSError, imaplib.IMAP4.error) as exc:
+            raise TransientError(f"IMAP {s.host}:{s.port} unreachable: {exc}") from None
+        try:
+            box.login(s.user, s.password.reveal(), initial_folder="INBOX")
+        except imaplib.IMAP4.abort as exc:
+            raise TransientError(f"IMAP connection dropped at login: {exc}") from None
+        except Exception as exc:  # imap-tools raises MailboxLoginError (an imaplib.error subclass)
+            if "LOGIN" in type(exc).__name__.upper() or isinstance(exc, imaplib.IMAP4.error):
+                raise AuthFailed(f"IMAP login as {s.user} refused by {s.host}: check "
+                                 "FEEDBACKD_IMAP_USER and the password") from None
+            raise
+        self._box = box
+        typ, data = box.client.capability()
+        if typ == "OK" and data and data[-1]:
+            self.capabilities = frozenset(data[-1].decode().upper().split())
+        return self
+
+    def close(self) -> None:
+        if self._box is not None:
+            try:
+                self._box.logout()
+            except Exception:
+                pass
+            self._box = None
+
+    @property
+    def box(self) -> MailBox | MailBoxStartTls | MailBoxUnencrypted:
+        if self._box is None:
+            raise TransientError("IMAP session is not connected")
+        return self._box
+
+    def _cmd(self, *args: str) -> list[bytes]:
+        """Run a UID command; a dropped connection becomes TransientError (reconnect + retry)."""
+        try:
+            typ, data = self.box.client.uid(*args)
+        except (imaplib.IMAP4.abort, OSError, socket.timeout) as exc:
+            self._box = None
+            raise TransientError(f"IMAP connection lost during UID {args[0]}: {exc}") from None
+        if typ != "OK":
+            raise TransientError(f"IMAP UID {args[0]} failed: {data!r}")
+        return data
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    @property
+    def has_idle(self) -> bool:
+        return "IDLE" in self.capabilities
+
+    def uidvalidity(self) -> int:
+        try:
+            self.box.client.noop()
+            value = self.box.client.untagged_responses.get("UIDVALIDITY")
+            if not value:
+                typ, data = self.box.client.status("INBOX", "(UIDVALIDITY)")
+                value = [re.search(rb"UIDVALIDITY (\d+)", data[0]).group(1)]  # type: ignore[union-attr]
+        except (imaplib.IMAP4.abort, OSError) as exc:
+            self._box = None
+            raise TransientError(f"IMAP connection lost: {exc}") from None
+        return int(value[-1])
+
+    def inbox_uids(self) -> list[int]:
+        data = self._cmd("SEARCH", "ALL")
+        return sorted(int(x) for x in (data[0] or b"").split())
+
+    def fetch(self, uids: list[int]) -> list[Fetched]:
+        """Raw bytes of the messages, in chunks; BODY.PEEK so nothing is marked read."""
+        out: list[Fetched] = []
+        for i in range(0, len(uids), FETCH_CHUNK):
+            chunk = uids[i:i + FETCH_CHUNK]
+            data = self._cmd("FETCH", ",".join(map(str, chunk)), "(UID RFC822.SIZE INTERNALDATE BODY.PEEK[])")
+            for item in data:
+                if not isinstance(item, tuple):
+                    continue
+                head = item[0].decode("ascii", "replace")
+                m_uid = re.search(r"UID (\d+)", head)
+                m_size = re.search(r"RFC822\.SIZE (\d+)", head)
+                if m_uid:
+                    out.append(Fetched(int(m_uid.group(1)), item[1],
+                                       int(m_size.group(1)) if m_size else len(item[1]),
+                                       _internaldate(item[0])))
+        return out
+
+    def search_header(self, folder: str, name: str, value: str) -> list[int]:
+        """UIDs in `folder` whose header `name` contains `value` (e.g. our Message-ID)."""
+        self.ensure_folder(folder)
+        self._select(folder)
+        try:
+            data = self._cmd("SEARCH", "HEADER", name, _quote(value))
+        finally:
+            self._select("INBOX")
+        return [int(x) for x in (data[0] or b"").split()]
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def ensure_folder(self, folder: str) -> None:
+        if folder in self._folders or folder.upper() == "INBOX":
+            return
+        if not self.box.folder.exists(folder):
+            self.box.folder.create(folder)
+            try:
+                self.box.folder.subscribe(folder, True)
+            except Exception:
+                pass
+        self._folders.add(folder)
+
+    def move(self, uids: list[int], folder: str) -> None:
+        """Move exactly these messages; never expunge anything else."""
+        if not uids:
+            return
+        self.ensure_folder(folder)
+        uidset = ",".join(map(str, uids))
+        target = _quote(utf7_encode(folder).decode())
+        if "MOVE" in self.capabilities:
+            self._cmd("MOVE", uidset, target)
+            return
+        self._cmd("COPY", uidset, target)
+        self._cmd("STORE", uidset, "+FLAGS.SILENT", r"(\Deleted)")
+        if "UIDPLUS" in self.capabilities:
+            self._cmd("EXPUNGE", uidset)
+        # Without UIDPLUS the copies are safe in `folder`; the originals stay flagged \Deleted
+        # for the mail client's own expunge rather than risking other messages here.
+
+    def append(self, folder: str, raw: bytes, flags: str = r"(\Seen)") -> None:
+        self.ensure_folder(folder)
+        try:
+            typ, data = self.box.client.append(_quote(utf7_encode(folder).decode()), flags,
+                                               imaplib.Time2Internaldate(datetime.now().astimezone()),
+                                               raw)
+        except (imaplib.IMAP4.abort, OSError) as exc:
+            self._box = None
+            raise TransientError(f"IMAP connection lost during APPEND: {exc}") from None
+        if typ != "OK":
+            raise TransientError(f"IMAP APPEND to {folder} failed: {data!r}")
+
+    # -- waiting ---------------------------------------------------------------------------------
+
+    def idle_start(self) -> None:
+        self.box.idle.start()
+
+    def idle_poll(self, timeout: float) -> list[bytes]:
+        try:
+            return self.box.idle.poll(timeout=timeout)
+        except (imaplib.IMAP4.abort, OSError) as exc:
+            self._box = None
+            raise TransientError(f"IMAP connection lost while idling: {exc}") from None
+
+    def idle_stop(self) -> None:
+        try:
+            self.box.idle.stop()
+        except (imaplib.IMAP4.abort, OSError) as exc:
+            self._box = None
+            raise TransientError(f"IMAP connection lost leaving IDLE: {exc}") from None
+
+    def _select(self, folder: str) -> None:
+        try:
+            self.box.folder.set(folder)
+        except (imaplib.IMAP4.abort, OSError) as exc:
+            self._box = None
+            raise TransientError(f"IMAP connection lost: {exc}") from None
+
+
+def _internaldate(head: bytes) -> datetime | None:
+    m = re.search(rb'INTERNALDATE "([^"]+)"', head)
+    if not m:
+        return None
+    try:
+        return datetime.strptime(m.group(1).decode(), "%d-%b-%Y %H:%M:%S %z")
+    except ValueError:
+        return None
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

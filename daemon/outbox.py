@@ -1,0 +1,84 @@
+"""The outbox: every mail we owe is recorded before it is sent, and sent at most once.
+
+A mail goes queued -> sending -> sent | failed. `sending` is written durably before the SMTP
+transaction. Each mail also goes to the feedback address itself, so after a crash a mail left in
+`sending` is looked up by Message-ID in the mailbox: found means it went out (mark sent), absent
+means the transaction never completed (send again). Transient failures back off exponentially;
+a 5xx marks the mail failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .errors import PermanentSendError
+from .mailbox import Mailbox
+from .sender import Envelope, Sender
+from .store import OutMail, Store
+
+log = logging.getLogger("feedbackd.outbox")
+
+BACKOFF_FIRST = timedelta(seconds=30)
+BACKOFF_MAX = timedelta(hours=1)
+SEARCH_FOLDERS = ("INBOX", "Sent")
+
+
+@dataclass
+class Delivery:
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(BACKOFF_MAX, BACKOFF_FIRST * (2 ** max(0, attempts - 1)))
+
+
+def due_mail(store: Store, now: datetime) -> list[OutMail]:
+    stamp = now.isoformat(timespec="seconds")
+    return [m for m in store.outbox("queued", "sending") if m.next_try <= stamp]
+
+
+def went_out(mailbox: Mailbox, mail: OutMail) -> bool:
+    """Did an earlier attempt reach the server? Its copy to our own address says so."""
+    return any(mailbox.search_header(folder, "Message-ID", mail.id) for folder in SEARCH_FOLDERS)
+
+
+def deliver(store: Store, mailbox: Mailbox, sender: Sender, now: datetime) -> Delivery:
+    stats = Delivery()
+    stamp = now.isoformat(timespec="seconds")
+    batch: list[OutMail] = []
+    for mail in due_mail(store, now):
+        if mail.state == "sending" and went_out(mailbox, mail):
+            store.update_outmail(mail, state="sent", sent_at=stamp)
+            stats.sent += 1
+            continue
+        batch.append(store.update_outmail(mail, state="sending", attempts=mail.attempts + 1))
+    store.commit()  # "sending" is durable before any byte goes to the SMTP server
+    if not batch:
+        return stats
+    results = sender.send_many([Envelope(m.sender, m.recipients, m.raw.encode("utf-8"))
+                                for m in batch])
+    for mail, error in zip(batch, results):
+        if error is None:
+            store.update_outmail(mail, state="sent", sent_at=stamp, error="")
+            stats.sent += 1
+            log.info("sent %s %s to %s", mail.kind, mail.id, mail.recipients[0],
+                     extra={"case": mail.case_id})
+        elif isinstance(error, PermanentSendError):
+            store.update_outmail(mail, state="failed", error=str(error))
+            stats.failed += 1
+            log.error("gave up on %s to %s: %s", mail.kind, mail.recipients[0], error,
+                      extra={"case": mail.case_id})
+        else:
+            retry = (now + backoff(mail.attempts)).isoformat(timespec="seconds")
+            # Stays "sending": the failure may have come after the server took the mail, so the
+            # next attempt looks for our copy first.
+            store.update_outmail(mail, error=str(error), next_try=retry)
+            stats.deferred += 1
+            log.warning("will retry %s to %s at %s: %s", mail.kind, mail.recipients[0], retry,
+                        error, extra={"case": mail.case_id})
+    store.commit()
+    return stats

@@ -1,0 +1,235 @@
+"""The orchestrator: owns the connections, the loop, the signals and the last good rules.
+
+`once()` is one cycle; `run()` loops — IMAP IDLE when the server has it (acting about a second
+after new mail), polling otherwise — and survives server outages by reconnecting with capped
+exponential backoff instead of exiting (an exit would make systemd restart-loop). Rules and
+templates are reloaded on SIGHUP; a broken file is reported and the last good ones stay.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import signal
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from .compose import Templates
+from .cycle import CycleHooks, CycleReport, run_cycle
+from .errors import ConfigError, FeedbackdError, TransientError
+from .intake import Desk
+from .mailbox import AuthFailed, Mailbox
+from .rules import load_rulebook
+from .sender import Sender
+from .settings import Settings
+from .store import Store
+
+log = logging.getLogger("feedbackd")
+
+POLL_INTERVAL = 60.0  # seconds between cycles without IDLE (and the longest IDLE stretch)
+BACKOFF_FIRST = 1.0
+BACKOFF_MAX = 300.0
+
+
+class AlreadyRunning(FeedbackdError):
+    exit_code = 75  # EX_TEMPFAIL
+
+
+class StoreLock:
+    """One daemon per store: an exclusive flock on STORE.lock, held for the process's life."""
+
+    def __init__(self, db: Path):
+        self.path = Path(f"{db}.lock")
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise AlreadyRunning(f"another feedbackd (pid {holder}) is using the store "
+                                 f"{self.path.with_suffix('')}: stop it first") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Service:
+    def __init__(self, settings: Settings, notifier: Any = None,
+                 clock: Callable[[], datetime] = now_utc):
+        self.settings = settings
+        self.notifier = notifier
+        self.clock = clock
+        self.book = load_rulebook(settings.rules)
+        self.templates = Templates(settings.templates)
+        self.store: Store | None = None
+        self.mailbox: Mailbox | None = None
+        self.sender: Sender | None = None
+        self.lock = StoreLock(settings.db)
+        self.stopping = False
+        self.reload_requested = False
+        self.last_report: CycleReport | None = None
+        self.last_poll: datetime | None = None
+
+    # -- setup ---------------------------------------------------------------------------------
+
+    def open(self) -> None:
+        self.lock.acquire()
+        self.store = Store(self.settings.db)
+
+    def close(self) -> None:
+        self._disconnect()
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+        self.lock.release()
+
+    def desk(self) -> Desk:
+        assert self.store is not None
+        return Desk(self.store, self.book, self.templates, self.settings.address)
+
+    def reload(self) -> bool:
+        """Load rules and templates anew; keep the running ones if anything is wrong."""
+        try:
+            book = load_rulebook(self.settings.rules)
+            templates = Templates(self.settings.templates)
+        except ConfigError as exc:
+            log.error("reload refused, keeping the last good rules: %s", exc)
+            return False
+        self.book, self.templates = book, templates
+        log.info("reloaded rules from %s", self.settings.rules)
+        return True
+
+    def _connect(self) -> tuple[Mailbox, Sender]:
+        if self.mailbox is None or self.mailbox._box is None:
+            self.mailbox = Mailbox(self.settings.imap).connect()
+        if self.sender is None:
+            self.sender = Sender(self.settings.smtp)
+        return self.mailbox, self.sender
+
+    def _disconnect(self) -> None:
+        if self.mailbox is not None:
+            self.mailbox.close()
+            self.mailbox = None
+        if self.sender is not None:
+            self.sender.close()
+            self.sender = None
+
+    # -- running -------------------------------------------------------------------------------
+
+    def cycle(self, now: datetime | None = None) -> CycleReport:
+        mailbox, sender = self._connect()
+        report = run_cycle(self.desk(), mailbox, sender, now or self.clock(), _Hooks(self))
+        self.last_report = report
+        self.last_poll = self.clock()
+        if report.new or report.sent or report.filed:
+            log.info("cycle: %s", report.summary())
+        return report
+
+    def once(self, now: datetime | None = None) -> CycleReport:
+        self.open()
+        try:
+            return self.cycle(now)
+        finally:
+            self.close()
+
+    def run(self, max_cycles: int | None = None) -> None:
+        self._install_signals()
+        self.open()
+        delay = BACKOFF_FIRST
+        cycles = 0
+        ready = False
+        try:
+            while not self.stopping and (max_cycles is None or cycles < max_cycles):
+                if self.reload_requested:
+                    self.reload_requested = False
+                    self._notify("reloading")
+                    self.reload()
+                    self._notify("ready", self.status_line())
+                try:
+                    self.cycle()
+                    cycles += 1
+                    delay = BACKOFF_FIRST
+                    if not ready:
+                        ready = True
+                        self._notify("ready", self.status_line())
+                    else:
+                        self._notify("status", self.status_line())
+                    self._wait_for_mail(POLL_INTERVAL)
+                except (TransientError, AuthFailed, OSError) as exc:
+                    log.warning("mail server trouble, retrying in %.0fs: %s", delay, exc)
+                    self._disconnect()
+                    self._sleep(delay)
+                    delay = min(BACKOFF_MAX, delay * 2)
+        finally:
+            self._notify("stopping")
+            self.close()
+            log.info("stopped")
+
+    def status_line(self) -> str:
+        assert self.store is not None
+        open_cases = sum(1 for c in self.store.cases() if c.status == "open")
+        poll = self.last_poll.isoformat(timespec="seconds") if self.last_poll else "never"
+        return f"last poll {poll}; {open_cases} open cases"
+
+    def _wait_for_mail(self, timeout: float) -> None:
+        """Return when the mailbox changed, the timeout passed, or a signal asked for action."""
+        assert self.mailbox is not None
+        deadline = time.monotonic() + timeout
+        if not self.mailbox.has_idle:
+            self._sleep(timeout)
+            return
+        self.mailbox.idle_start()
+        try:
+            while not (self.stopping or self.reload_requested) and time.monotonic() < deadline:
+                self._notify("watchdog")
+                responses = self.mailbox.idle_poll(timeout=1.0)
+                if any(b"EXISTS" in r or b"RECENT" in r for r in responses):
+                    return
+        finally:
+            if self.mailbox._box is not None:
+                self.mailbox.idle_stop()
+
+    def _sleep(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not (self.stopping or self.reload_requested) and time.monotonic() < deadline:
+            self._notify("watchdog")
+            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+
+    def _install_signals(self) -> None:
+        def stop(signum: int, frame: object) -> None:
+            self.stopping = True
+
+        def hup(signum: int, frame: object) -> None:
+            self.reload_requested = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGHUP, hup)
+
+    def _notify(self, what: str, *args: str) -> None:
+        if self.notifier is not None:
+            getattr(self.notifier, what)(*args)
+
+
+class _Hooks(CycleHooks):
+    def __init__(self, service: Service):
+        self.service = service
+
+    def after_commit(self) -> None:
+        self.service._notify("watchdog")

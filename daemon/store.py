@@ -1,0 +1,267 @@
+"""The store: cases, the ingest ledger and the outbox, in TinyDB, durable at every instant.
+
+Why not TinyDB's JSONStorage as is: it rewrites the file in place, so a crash mid-write leaves
+half a file, and every single insert rewrites the whole file. Here the database lives in memory
+and is written only by `commit()` — once per batch of messages — to a temp file that is fsynced,
+renamed over the old one with `os.replace`, and whose folder is fsynced. A crash at any instant
+leaves either the previous commit or the new one, never a mixture.
+
+`Store(None)` is the in-memory twin used by unit tests; both run the same code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from tinydb import TinyDB
+from tinydb.storages import Storage
+from tinydb.table import Document
+
+from .cases import Case, case_id
+
+
+class DurableStorage(Storage):
+    """Holds the data in memory; `flush()` writes it atomically. path=None: memory only."""
+
+    def __init__(self, path: str | None = None):
+        self.path = path
+        self._data: dict[str, Any] | None = None
+        if path and os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            self._data = json.loads(text) if text.strip() else None
+
+    def read(self) -> dict[str, Any] | None:
+        return self._data
+
+    def write(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def flush(self) -> None:
+        if not self.path or self._data is None:
+            return
+        folder = os.path.dirname(os.path.abspath(self.path))
+        tmp = f"{self.path}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(self._data, f, ensure_ascii=False, separators=(",", ":"))
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        dfd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One message seen in the mailbox, keyed by (UIDVALIDITY, UID); Message-ID is the 2nd key."""
+
+    uidvalidity: int
+    uid: int
+    message_id: str
+    outcome: str  # case | joined | duplicate | quarantined | backfill
+    folder: str  # where the message is to be filed
+    filed: bool  # moved out of INBOX already
+    case_id: str | None = None
+    reason: str = ""
+    at: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.uidvalidity}:{self.uid}"
+
+
+@dataclass(frozen=True)
+class OutMail:
+    """A mail we owe someone. Recorded (with its Message-ID) before it is sent."""
+
+    id: str  # our Message-ID, with angle brackets
+    case_id: str | None
+    kind: str  # ack | notice | reminder | escalation | alert ...
+    sender: str
+    recipients: tuple[str, ...]
+    raw: str
+    state: str = "queued"  # queued | sending | sent | failed
+    attempts: int = 0
+    next_try: str = ""
+    error: str = ""
+    created: str = ""
+    sent_at: str = ""
+
+
+_TABLES = ("cases", "ledger", "outbox", "meta")
+_KEYS = {
+    "cases": lambda d: d["id"],
+    "ledger": lambda d: f"{d['uidvalidity']}:{d['uid']}",
+    "outbox": lambda d: d["id"],
+    "meta": lambda d: d["key"],
+}
+
+
+class Store:
+    """Reads come from memory; writes are buffered until `commit()` makes them durable."""
+
+    def __init__(self, path: str | Path | None):
+        self.path = str(path) if path else None
+        if self.path:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = TinyDB(self.path, storage=DurableStorage)
+        self._cases: dict[str, dict[str, Any]] = {}
+        self._ledger: dict[str, dict[str, Any]] = {}
+        self._outbox: dict[str, dict[str, Any]] = {}
+        self._meta: dict[str, dict[str, Any]] = {}
+        self._ids: dict[str, dict[str, int]] = {t: {} for t in _TABLES}
+        self._dirty: dict[str, set[str]] = {t: set() for t in _TABLES}
+        for name, target in self._sources().items():
+            for doc in self._db.table(name).all():
+                key = _KEYS[name](doc)
+                target[key] = dict(doc)
+                self._ids[name][key] = doc.doc_id
+        self._by_mid: dict[str, str] = {}  # Message-ID -> ledger key
+        for key, doc in self._ledger.items():
+            if doc["message_id"]:
+                self._by_mid.setdefault(doc["message_id"], key)
+        self._thread: dict[str, str] = {}  # Message-ID (theirs or ours) -> case id
+        for doc in self._cases.values():
+            for mid in doc.get("thread", ()):
+                self._thread[mid] = doc["id"]
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def ledger(self, uidvalidity: int, uid: int) -> LedgerEntry | None:
+        doc = self._ledger.get(f"{uidvalidity}:{uid}")
+        return LedgerEntry(**doc) if doc else None
+
+    def ledger_by_message_id(self, message_id: str) -> LedgerEntry | None:
+        key = self._by_mid.get(message_id) if message_id else None
+        return LedgerEntry(**self._ledger[key]) if key else None
+
+    def known_uids(self, uidvalidity: int) -> set[int]:
+        prefix = f"{uidvalidity}:"
+        return {int(k[len(prefix):]) for k in self._ledger if k.startswith(prefix)}
+
+    def unfiled(self, uidvalidity: int) -> list[LedgerEntry]:
+        return [LedgerEntry(**d) for d in self._ledger.values()
+                if not d["filed"] and d["uidvalidity"] == uidvalidity]
+
+    def ledger_entries(self) -> list[LedgerEntry]:
+        return [LedgerEntry(**d) for d in self._ledger.values()]
+
+    def case(self, cid: str) -> Case | None:
+        doc = self._cases.get(cid)
+        return Case.from_doc(doc) if doc else None
+
+    def case_for_message_id(self, message_id: str) -> Case | None:
+        cid = self._thread.get(message_id)
+        return self.case(cid) if cid else None
+
+    def cases(self) -> list[Case]:
+        return [Case.from_doc(d) for d in self._cases.values()]
+
+    def outbox(self, *states: str) -> list[OutMail]:
+        return [_outmail(d) for d in self._outbox.values() if not states or d["state"] in states]
+
+    def outmail(self, mail_id: str) -> OutMail | None:
+        doc = self._outbox.get(mail_id)
+        return _outmail(doc) if doc else None
+
+    def meta(self, key: str, default: Any = None) -> Any:
+        doc = self._meta.get(key)
+        return doc["value"] if doc else default
+
+    # -- writes (buffered until commit) ---------------------------------------------------------
+
+    def next_case_id(self, year: int) -> str:
+        n = int(self.meta(f"case_seq:{year}", 0)) + 1
+        self.set_meta(f"case_seq:{year}", n)
+        return case_id(year, n)
+
+    def set_meta(self, key: str, value: Any) -> None:
+        self._put("meta", key, {"key": key, "value": value}, self._meta)
+
+    def put_case(self, case: Case) -> None:
+        self._put("cases", case.id, case.to_doc(), self._cases)
+        for mid in case.thread:
+            self._thread[mid] = case.id
+
+    def put_ledger(self, entry: LedgerEntry) -> None:
+        self._put("ledger", entry.key, asdict(entry), self._ledger)
+        if entry.message_id:
+            self._by_mid.setdefault(entry.message_id, entry.key)
+
+    def put_outmail(self, mail: OutMail) -> None:
+        doc = asdict(mail)
+        doc["recipients"] = list(mail.recipients)
+        self._put("outbox", mail.id, doc, self._outbox)
+        if mail.case_id:
+            self._thread.setdefault(mail.id, mail.case_id)
+
+    def update_outmail(self, mail: OutMail, **changes: Any) -> OutMail:
+        new = replace(mail, **changes)
+        self.put_outmail(new)
+        return new
+
+    def _put(self, table: str, key: str, doc: dict[str, Any], target: dict[str, dict[str, Any]]
+             ) -> None:
+        target[key] = doc
+        self._dirty[table].add(key)
+
+    @property
+    def pending(self) -> bool:
+        return any(self._dirty.values())
+
+    def commit(self) -> None:
+        """Make every buffered write durable at once (one file write per batch)."""
+        if not self.pending:
+            return
+        sources = self._sources()
+        for name, keys in self._dirty.items():
+            if not keys:
+                continue
+            table = self._db.table(name)
+            ids = self._ids[name]
+            changed = [ids[k] for k in keys if k in ids]
+            fresh = [k for k in keys if k not in ids]
+            if changed:  # one pass over the table for the whole batch
+                src, keyf = sources[name], _KEYS[name]
+                table.update(lambda doc: doc.update(src[keyf(doc)]), doc_ids=changed)
+            if fresh:
+                first = max(ids.values(), default=0) + 1
+                docs = [Document(sources[name][k], doc_id=first + i) for i, k in enumerate(fresh)]
+                table.insert_multiple(docs)
+                for i, k in enumerate(fresh):
+                    ids[k] = first + i
+            keys.clear()
+        storage = self._db.storage
+        assert isinstance(storage, DurableStorage)
+        storage.flush()
+
+    def _sources(self) -> dict[str, dict[str, dict[str, Any]]]:
+        return {"cases": self._cases, "ledger": self._ledger, "outbox": self._outbox,
+                "meta": self._meta}
+
+    def close(self) -> None:
+        self.commit()
+        self._db.close()
+
+
+def _outmail(doc: dict[str, Any]) -> OutMail:
+    d = dict(doc)
+    d["recipients"] = tuple(d["recipients"])
+    return OutMail(**d)
+
