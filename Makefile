@@ -1,0 +1,46 @@
+# Two commands on a fresh Debian machine: `make demo` and `make test`.
+# Both install what they need (Debian packages, a venv) and can be run again safely.
+
+PYTHON  ?= python3
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Dovecot + openssl: the local mail lab; systemd: systemd-analyze for the unit tests.
+APT_PACKAGES := dovecot-imapd dovecot-lmtpd openssl systemd ca-certificates python3-venv
+
+.PHONY: setup system venv test demo bench check clean
+
+setup: system venv
+
+system:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $@
+
+test: setup
+	$(PY) -m pytest -q
+
+demo: setup
+	$(PY) -m daemon.demo
+
+bench: setup
+	$(PY) bench/run_all.py
+
+check: venv
+	$(VENV)/bin/feedbackd check
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

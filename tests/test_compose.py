@@ -1,0 +1,62 @@
+"""Composition: templates are sandboxed and strict; headers cannot be injected."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from email import message_from_bytes
+from pathlib import Path
+
+import pytest
+
+from daemon.compose import Rendered, Templates, build_mail, header_safe
+from daemon.errors import ConfigError
+
+REPO = Path(__file__).resolve().parent.parent
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
+CTX = dict(case_id="FB-2026-000007", category="complaint", subject="s", customer_name="Анна",
+           customer_email="a@x", owner_name="Support", due_date="04.03.2026",
+           received_date="02.03.2026", center_name="Центр", feedback_address="fb@x")
+
+
+def test_shipped_templates_render_in_both_languages() -> None:
+    t = Templates(REPO / "templates")
+    for name in ("ack_thanks", "ack_complaint", "ack_official", "ack_unclassified"):
+        for lang in ("ru", "en"):
+            r = t.render(name, lang, CTX)
+            assert r.subject.startswith("[FB-2026-000007]")
+            assert "FB-2026-000007" in r.text
+
+
+def test_official_acknowledgment_states_the_due_date() -> None:
+    r = Templates(REPO / "templates").render("ack_official", "ru", CTX)
+    assert "04.03.2026" in r.text
+
+
+def test_customer_text_is_data_not_template_code(tmp_path: Path) -> None:
+    (tmp_path / "t.en.j2").write_text("Subject: {{ subject }}\n\n{{ customer_name }}\n")
+    r = Templates(tmp_path).render("t", "en", {**CTX, "subject": "{{ 7*7 }}",
+                                               "customer_name": "{% raw %}x"})
+    assert r.subject == "{{ 7*7 }}"
+    assert "{% raw %}x" in r.text
+
+
+def test_undefined_variable_and_sandbox_escape_are_errors(tmp_path: Path) -> None:
+    (tmp_path / "u.en.j2").write_text("Subject: x\n\n{{ no_such_thing }}\n")
+    (tmp_path / "s.en.j2").write_text("Subject: x\n\n{{ ''.__class__.__mro__ }}\n")
+    t = Templates(tmp_path)
+    with pytest.raises(ConfigError, match="no_such_thing"):
+        t.render("u", "en", CTX)
+    with pytest.raises(ConfigError):
+        t.render("s", "en", CTX)
+
+
+def test_header_injection_is_neutralised() -> None:
+    evil = "Hi\r\nBcc: victim@x.test\r\n\r\nbody"
+    msg = build_mail(sender="fb@x.test", sender_name="FB\nX-Evil: 1", to="a@x.test",
+                     rendered=Rendered(header_safe(evil), "text"), message_id="<1@x>", now=NOW,
+                     in_reply_to="<orig@x>\r\nBcc: v@x")
+    parsed = message_from_bytes(msg.as_bytes())
+    assert parsed["Bcc"] is None and parsed["X-Evil"] is None
+    assert parsed["Auto-Submitted"] == "auto-replied"
+    assert parsed["Precedence"] == "auto_reply"
+    assert parsed["X-Auto-Response-Suppress"] == "All"

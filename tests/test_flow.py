@@ -1,0 +1,143 @@
+"""Issue #2 acceptance: mail flows end to end on the real lab (Dovecot + SMTP on loopback)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+
+from conftest import REPO, Desk
+
+THANKS = ("Спасибо!", "Хочу сказать огромное спасибо вашей команде: курьер привёз заказ "
+          "вовремя, всё аккуратно упаковано. Благодарю за отличный сервис!")
+COMPLAINT = ("Broken parcel", "I am writing to complain: my order #5521 arrived broken and "
+             "nobody answers the phone. I am very disappointed with your service.")
+OFFICIAL = ("Претензия", "ПРЕТЕНЗИЯ\nВ соответствии со ст. 18 Закона РФ «О защите прав "
+            "потребителей» требую вернуть уплаченную сумму 15 000 руб. в течение 10 дней. "
+            "В противном случае буду вынужден обратиться в суд.")
+
+
+def cases(desk: Desk) -> list[dict]:
+    out = desk.feedbackd("cases", "list", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    return [json.loads(line) for line in out.stdout.splitlines()]
+
+
+def test_three_messages_three_cases_three_acks_and_a_quiet_second_run(desk: Desk) -> None:
+    senders = {"thanks": desk.customer("anna"), "complaint": desk.customer("bob"),
+               "official": desk.customer("ivan")}
+    mids = {cat: desk.send(senders[cat], *text)
+            for cat, text in (("thanks", THANKS), ("complaint", COMPLAINT),
+                              ("official", OFFICIAL))}
+    run = desk.feedbackd("once")
+    assert run.returncode == 0, run.stderr
+
+    found = {c["category"]: c for c in cases(desk)}
+    assert sorted(found) == ["complaint", "official", "thanks"]
+    for cat, case in found.items():
+        assert case["sender"] == senders[cat]
+        assert case["message_id"] == mids[cat]
+        assert case["id"].startswith(f"FB-{datetime.now().year}-")
+    official = found["official"]
+    received = datetime.fromisoformat(official["received"])
+    due = datetime.fromisoformat(official["due"])
+    # 10 calendar days from the day after receipt, moved past days off at most a few days.
+    assert received.date() + timedelta(days=10) <= due.date() <= received.date() + timedelta(days=16)
+
+    for cat, sender in senders.items():
+        acks = desk.messages(sender)
+        assert len(acks) == 1, f"{sender} got {len(acks)} acknowledgments"
+        ack = acks[0]
+        assert found[cat]["id"] in ack.subject
+        assert ack.headers["in-reply-to"] == (mids[cat],)
+        assert ack.headers["auto-submitted"] == ("auto-replied",)
+        assert ack.from_ == desk.address
+
+    folders = desk.folders()
+    assert folders["INBOX"] == 0
+    assert folders["Feedback/Thanks"] == 1
+    assert folders["Feedback/Complaints"] == 1
+    assert folders["Feedback/Official"] == 1
+    assert folders["Sent"] == 3  # our copy of each acknowledgment
+
+    store_before = desk.db.read_bytes()
+    again = desk.feedbackd("once")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("0 new"), again.stdout
+    assert desk.db.read_bytes() == store_before
+    assert desk.folders() == folders
+    for sender in senders.values():
+        assert len(desk.messages(sender)) == 1
+
+
+def test_run_acknowledges_mail_that_arrives_while_idling(desk: Desk) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "daemon", "run"], env=desk.env, cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.5)  # connected and idling
+        customer = desk.customer("idle")
+        sent_at = time.monotonic()
+        desk.send(customer, *THANKS)
+        waited = None
+        for _ in range(100):  # at most ~10 s
+            if desk.messages(customer):
+                waited = time.monotonic() - sent_at
+                break
+            time.sleep(0.1)
+        assert waited is not None, "no acknowledgment within 10 s"
+        assert waited < 5.0
+        assert proc.poll() is None, "the daemon exited"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0, err
+
+
+CRASH_BEFORE_FILING = """
+import os, sys
+import daemon.cycle
+original = daemon.cycle.file_messages
+def file_messages(store, mailbox, uidvalidity):
+    if store.unfiled(uidvalidity):
+        os.kill(os.getpid(), 9)  # the case is stored, the ack is out, the move has not happened
+    return original(store, mailbox, uidvalidity)
+daemon.cycle.file_messages = file_messages
+from daemon.cli import main
+sys.exit(main(["once"]))
+"""
+
+
+def test_killed_after_storing_before_moving_loses_nothing_and_acks_once(desk: Desk) -> None:
+    customer = desk.customer("kill")
+    desk.send(customer, *COMPLAINT)
+    crashed = subprocess.run([sys.executable, "-c", CRASH_BEFORE_FILING], env=desk.env,
+                             cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    assert len(cases(desk)) == 1
+    assert desk.folders()["INBOX"] >= 1  # the original is still there
+
+    again = desk.feedbackd("once")
+    assert again.returncode == 0, again.stderr
+    assert len(cases(desk)) == 1
+    assert len(desk.messages(customer)) == 1
+    folders = desk.folders()
+    assert folders["INBOX"] == 0
+    assert folders["Feedback/Complaints"] == 1
+
+
+def test_unparseable_message_is_quarantined_and_the_cycle_goes_on(desk: Desk) -> None:
+    with desk.lab.mailbox(desk.address) as mb:
+        mb.append(b"\x00\x01\x02 this is no mail at all\r\n", "INBOX")
+    customer = desk.customer("after")
+    desk.send(customer, *THANKS)
+    run = desk.feedbackd("once")
+    assert run.returncode == 0, run.stderr
+    assert "quarantined" in run.stderr
+    folders = desk.folders()
+    assert folders["Quarantine"] == 1
+    assert folders["INBOX"] == 0
+    assert len(cases(desk)) == 1
+    assert len(desk.messages(customer)) == 1
