@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import warnings
 from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+# aiosmtpd 1.4 warns about its own internals on every AUTH; nothing for us to act on.
+warnings.filterwarnings("ignore", message="Session.login_data is deprecated")
 
 
 class LabHandler:
