@@ -46,7 +46,30 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("id")
     show.add_argument("--format", choices=("text", "json"), default="text")
 
+    status = sub.add_parser("status", help="health for people and monitoring (exit 0/1/2)")
+    status.add_argument("--format", choices=("text", "json"), default="text")
+    status.set_defaults(handler=status_command)
+
     # -- further subcommands register below this line ---------------------------------------
+    dl = sub.add_parser("deadline", help="when a case received at a moment is due")
+    dl.add_argument("--received", required=True,
+                    help="ISO 8601, e.g. 2025-04-28T10:00 (no offset: the rules' timezone)")
+    dl.add_argument("--category", required=True)
+    dl.add_argument("--rules", help="rules file (default: FEEDBACKD_RULES or rules.yaml)")
+    dl.add_argument("--explain", action="store_true", help="print every step of the computation")
+    dl.set_defaults(handler=deadline_subcommand)
+
+    chk = sub.add_parser("check", help="validate rules.yaml, templates and examples (exit 78 "
+                                       "on any problem)")
+    chk.add_argument("--rules", help="rules file (default: FEEDBACKD_RULES or rules.yaml)")
+    chk.add_argument("--templates", help="templates folder (default: FEEDBACKD_TEMPLATES or "
+                                         "templates/)")
+    chk.set_defaults(handler=check_subcommand)
+    cls = sub.add_parser("classify", help="classify saved .eml files and say why")
+    cls.add_argument("files", nargs="+", metavar="FILE.eml")
+    cls.add_argument("--rules", help="rules file (default: FEEDBACKD_RULES or rules.yaml)")
+    cls.add_argument("--format", choices=("text", "json"), default="text")
+    cls.set_defaults(handler=classify_subcommand)
     return p
 
 
@@ -131,6 +154,49 @@ def cases_command(args: argparse.Namespace) -> int:
     for c in rows:
         print(f"{c.id:16} {c.category:13} {c.owner:10} {c.status:9} {c.due[:19]:20} {c.sender}")
     return 0
+
+
+def deadline_subcommand(args: argparse.Namespace) -> int:
+    import os
+
+    from .deadlines import deadline_command
+
+    rules = args.rules or os.environ.get("FEEDBACKD_RULES") or str(REPO / "rules.yaml")
+    return deadline_command(args.received, args.category, rules, args.explain, sys.stdout)
+
+
+def check_subcommand(args: argparse.Namespace) -> int:
+    import os
+
+    from .checker import check_command
+
+    rules = args.rules or os.environ.get("FEEDBACKD_RULES") or str(REPO / "rules.yaml")
+    templates = (args.templates or os.environ.get("FEEDBACKD_TEMPLATES")
+                 or str(REPO / "templates"))
+    return check_command(rules, templates, sys.stdout)
+
+
+def classify_subcommand(args: argparse.Namespace) -> int:
+    import os
+
+    from .checker import classify_command
+
+    rules = args.rules or os.environ.get("FEEDBACKD_RULES") or str(REPO / "rules.yaml")
+    return classify_command(args.files, rules, args.format, sys.stdout)
+
+
+def status_command(args: argparse.Namespace) -> int:
+    from .health import assess, read_poll_state, render_text
+    from .store import Store
+
+    settings = load_settings(need_servers=False)
+    if not settings.db.exists():
+        print(f"feedbackd CRITICAL: no store at {settings.db}: the daemon has not run yet, or "
+              "FEEDBACKD_DB points elsewhere")
+        return 2
+    health = assess(Store(settings.db), read_poll_state(settings.db), datetime.now(timezone.utc))
+    print(health.to_json() if args.format == "json" else render_text(health))
+    return health.level
 
 
 __all__ = ["main", "build_parser", "REPO"]

@@ -32,6 +32,7 @@ class CycleReport:
     deferred: int = 0
     failed: int = 0
     filed: int = 0
+    remaining: int = 0  # INBOX messages left unprocessed (the backlog) when the cycle ended
 
     def summary(self) -> str:
         parts = [f"{self.new} new"] + [f"{n} {k}" for k, n in sorted(self.outcomes.items())]
@@ -48,21 +49,40 @@ def run_cycle(desk: Desk, mailbox: Mailbox, sender: Sender, now: datetime,
     report = CycleReport()
     store = desk.store
     uidvalidity = mailbox.uidvalidity()
+    desk.backfill_before = backfill_horizon(desk, now)
     # Whatever a crash left half done: mail owed, originals not yet filed.
     _send(store, mailbox, sender, now, report)
     report.filed += file_messages(store, mailbox, uidvalidity)
 
-    # A second pass picks up what arrived meanwhile, notably the copies of the mail we just
+    # Further passes pick up what arrived meanwhile, notably the copies of the mail we just
     # sent to our own address, so that a cycle leaves the INBOX settled.
-    for _ in range(2):
+    for _ in range(3):
         known = store.known_uids(uidvalidity)
         new = [uid for uid in mailbox.inbox_uids() if uid not in known]
-        if not new:
+        report.remaining = len(new)
+        if not new or _ == 2:
             break
         report.new += len(new)
         for i in range(0, len(new), BATCH):
+            if hooks and hooks.stop_requested():
+                return report  # SIGTERM: the batch in hand is done; the rest waits for restart
             _batch(desk, mailbox, sender, uidvalidity, new[i:i + BATCH], now, report, hooks)
     return report
+
+
+def backfill_horizon(desk: Desk, now: datetime) -> datetime | None:
+    """On a mailbox never seen before, mail older than the horizon is recorded, not answered.
+
+    The horizon is fixed (durably) by the very first cycle, so a crash during the first backlog
+    does not turn the rest of it into acknowledgments."""
+    store = desk.store
+    horizon = store.meta("backfill_before")
+    if horizon is None:
+        first_run = not store.ledger_entries()
+        horizon = (now - desk.book.policy.backfill_older_than).isoformat() if first_run else ""
+        store.set_meta("backfill_before", horizon)
+        store.commit()
+    return datetime.fromisoformat(horizon) if horizon else None
 
 
 def _batch(desk: Desk, mailbox: Mailbox, sender: Sender, uidvalidity: int, uids: list[int],
@@ -83,6 +103,9 @@ class CycleHooks:
 
     def after_commit(self) -> None:
         pass
+
+    def stop_requested(self) -> bool:
+        return False
 
 
 def _send(store: Store, mailbox: Mailbox, sender: Sender, now: datetime, report: CycleReport

@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from . import cases as lifecycle
+from .bounces import detect_bounce
+from .calendar import WorkCalendar, calendar_for
 from .compose import Templates, build_mail, new_message_id
+from .deadlines import due_at
 from .errors import BadMessage
 from .mailbox import Fetched
 from .message import Message, parse
+from .policy import SenderHistory, Verdict, reply_target, should_acknowledge
 from .rules import Decision, RuleBook, classify
 from .store import LedgerEntry, OutMail, Store
 
@@ -25,11 +30,12 @@ log = logging.getLogger("feedbackd.intake")
 
 QUARANTINE = "Quarantine"
 SENT = "Sent"
+BOUNCES = "Feedback/Bounces"
 
 
 @dataclass(frozen=True)
 class Intake:
-    outcome: str  # case | duplicate | own | quarantined
+    outcome: str  # case | duplicate | own | bounce | quarantined
     case_id: str | None = None
     reason: str = ""
 
@@ -42,10 +48,27 @@ class Desk:
     book: RuleBook
     templates: Templates
     address: str
+    backfill_before: datetime | None = None  # first run: older mail is recorded, not answered
 
     @property
     def domain(self) -> str:
         return self.address.rpartition("@")[2]
+
+    @cached_property
+    def calendar(self) -> WorkCalendar:
+        return calendar_for(self.book)
+
+    @cached_property
+    def own_addresses(self) -> frozenset[str]:
+        """Ours and our staff's: never acknowledged (an owner cc'ing us is answering)."""
+        staff = {o.email.lower() for o in self.book.owners.values()}
+        return frozenset({self.address, *staff, *self.book.policy.own_addresses})
+
+    def history(self, address: str) -> SenderHistory:
+        until = self.store.meta(f"hard_bounce:{address}")
+        return SenderHistory(acks=tuple(datetime.fromisoformat(t)
+                                        for t in self.store.ack_times(address)),
+                             hard_bounce_until=datetime.fromisoformat(until) if until else None)
 
 
 def intake(desk: Desk, uidvalidity: int, fetched: Fetched, now: datetime) -> Intake:
@@ -75,27 +98,71 @@ def intake(desk: Desk, uidvalidity: int, fetched: Fetched, now: datetime) -> Int
                msg.message_id)
         return Intake("duplicate", seen.case_id)
 
+    target = reply_target(msg, desk.book.policy, desk.own_addresses)
+    verdict = should_acknowledge(msg, desk.history(target) if target else SenderHistory(), now,
+                                 desk.book.policy, desk.own_addresses)
+    if verdict.kind == "bounce":
+        joined = bounce_of_ours(desk, msg, fetched, now)
+        if joined is not None:
+            ledger("bounce", BOUNCES, joined, message_id=msg.message_id)
+            return Intake("bounce", joined)
+
     decision = classify(msg, desk.book)
     received = fetched.internaldate or now
     case = open_case(desk, msg, decision, received)
     category = desk.book.categories[decision.category]
-    if category.acknowledge and acknowledgeable(msg, desk):
-        mail = acknowledgment(desk, msg, case, now)
+    backfill = desk.backfill_before is not None and received < desk.backfill_before \
+        and not desk.book.policy.backfill_acknowledge
+    if category.acknowledge and verdict.acknowledge and verdict.reply_to and not backfill:
+        mail = acknowledgment(desk, msg, case, verdict.reply_to, now)
         store.put_outmail(mail)
         case = lifecycle.apply(case, "ack_sent", now, message_id=mail.id)
     else:
-        case = lifecycle.apply(case, "ack_skipped", now, reason="not acknowledged")
+        case = lifecycle.apply(case, "ack_skipped", now,
+                               reasons=list(skip_reasons(category.acknowledge, verdict, backfill)))
     store.put_case(case)
     ledger("case", category.folder, case.id, message_id=msg.message_id)
-    log.info("opened: %s by rule %s", case.category, decision.rule,
+    log.info("opened: %s by rule %s%s", case.category, decision.rule,
+             "" if case.events[-1].what == "ack_sent" else f" (not acknowledged: {verdict.kind})",
              extra={"case": case.id})
     return Intake("case", case.id)
+
+
+def skip_reasons(category_acks: bool, verdict: Verdict, backfill: bool) -> tuple[str, ...]:
+    if backfill:
+        return ("older than the first run's backfill horizon",)
+    if not category_acks:
+        return ("the category is set not to acknowledge",)
+    return verdict.reasons or (verdict.kind,)
+
+
+def bounce_of_ours(desk: Desk, msg: Message, fetched: Fetched, now: datetime) -> str | None:
+    """A bounce of a mail we sent joins that mail's case; a hard one quiets the address."""
+    bounce = detect_bounce(fetched.raw)
+    if bounce is None or not bounce.original_message_id:
+        return None
+    ours = desk.store.outmail(bounce.original_message_id)
+    if ours is None or ours.case_id is None:
+        return None
+    case = desk.store.case(ours.case_id)
+    if case is None:
+        return None
+    if bounce.hard and bounce.recipient:
+        until = now + desk.book.policy.hard_bounce_quiet
+        desk.store.set_meta(f"hard_bounce:{bounce.recipient.lower()}",
+                            until.isoformat(timespec="seconds"))
+    desk.store.put_case(lifecycle.apply(
+        case, "bounce", now, message_id=msg.message_id, recipient=bounce.recipient,
+        hard=bounce.hard, status=bounce.status, diagnostic=bounce.diagnostic[:300]))
+    log.warning("bounce of our %s to %s (%s)", ours.kind, bounce.recipient, bounce.status,
+                extra={"case": case.id})
+    return case.id
 
 
 def open_case(desk: Desk, msg: Message, decision: Decision, received: datetime
               ) -> lifecycle.Case:
     category = desk.book.categories[decision.category]
-    due = received + timedelta(days=category.deadline.amount)
+    due = due_at(received, category.deadline, desk.calendar).at
     return lifecycle.open_case(
         desk.store.next_case_id(received.year), category=decision.category,
         owner=decision.owner, received=received, due=due, sender=msg.from_addr,
@@ -103,24 +170,20 @@ def open_case(desk: Desk, msg: Message, decision: Decision, received: datetime
         language=msg.language, rule=decision.rule, tags=decision.tags)
 
 
-def acknowledgeable(msg: Message, desk: Desk) -> bool:
-    auto = msg.header("auto-submitted").lower()
-    return bool(msg.from_addr) and msg.from_addr != desk.address and auto in ("", "no")
-
-
-def acknowledgment(desk: Desk, msg: Message, case: lifecycle.Case, now: datetime) -> OutMail:
+def acknowledgment(desk: Desk, msg: Message, case: lifecycle.Case, to: str, now: datetime
+                   ) -> OutMail:
     category = desk.book.categories[case.category]
     rendered = desk.templates.render(category.template, msg.language,
                                      template_context(desk, case))
     mid = new_message_id(desk.domain)
     center = desk.book.owners[desk.book.center]
-    mail = build_mail(sender=desk.address, sender_name=center.name, to=msg.from_addr,
+    mail = build_mail(sender=desk.address, sender_name=center.name, to=to,
                       rendered=rendered, message_id=mid, now=now, in_reply_to=msg.message_id,
                       references=msg.references)
     # The feedback address is a recipient too: the copy proves the mail went out (a crash
     # between SMTP's 250 and our bookkeeping cannot cause a second send) and is filed in Sent.
     return OutMail(id=mid, case_id=case.id, kind="ack", sender=desk.address,
-                   recipients=(msg.from_addr, desk.address), raw=mail.as_string(),
+                   recipients=(to, desk.address), raw=mail.as_string(),
                    created=now.isoformat(timespec="seconds"),
                    next_try=now.isoformat(timespec="seconds"))
 

@@ -51,6 +51,7 @@ class Message:
     content_type: str
     headers: dict[str, tuple[str, ...]] = field(default_factory=dict)  # lower-case names
     attachments: tuple[Attachment, ...] = ()
+    part_types: tuple[str, ...] = ()  # every MIME part's type, not inside attached messages
     language: str = "en"
     size: int = 0
     defects: tuple[str, ...] = ()
@@ -98,6 +99,7 @@ def parse(raw: bytes) -> Message:
         content_type=msg.get_content_type(),
         headers=headers,
         attachments=tuple(attachments),
+        part_types=tuple(_part_types(msg)),
         language=detect_language(subject + "\n" + text[:5000]),
         size=len(raw),
         defects=tuple(defects),
@@ -119,7 +121,7 @@ def decode_header(value: object) -> str:
         value = str(value)
     s = str(value)
     if any("\udc80" <= c <= "\udcff" for c in s):  # raw 8-bit header bytes
-        s = s.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        s = _decode_bytes(s.encode("ascii", "surrogateescape"), None)
     try:
         parts = email.header.decode_header(s)
         out = []
@@ -136,7 +138,7 @@ def decode_header(value: object) -> str:
 
 def _decode_bytes(data: bytes, charset: str | None) -> str:
     for cs in (charset, "utf-8", "cp1251", "koi8-r", "latin-1"):
-        if not cs:
+        if not cs or cs.lower() in ("unknown-8bit", "x-unknown"):
             continue
         try:
             return data.decode(_charset_alias(cs))
@@ -147,14 +149,14 @@ def _decode_bytes(data: bytes, charset: str | None) -> str:
 
 def _charset_alias(cs: str) -> str:
     cs = cs.strip().strip('"').lower()
-    return {"unknown-8bit": "latin-1", "x-unknown": "latin-1", "utf8": "utf-8",
+    return {"utf8": "utf-8",
             "windows-1251": "cp1251", "ks_c_5601-1987": "euc-kr", "x-user-defined": "latin-1"
             }.get(cs, cs)
 
 
 def _headers(msg: StdMessage) -> dict[str, tuple[str, ...]]:
     out: dict[str, list[str]] = {}
-    for name, value in msg.items():
+    for name, value in msg.raw_items():  # raw: keeps 8-bit (RFC 6532) bytes decodable
         key = str(name).strip().lower()
         if not key:
             continue
@@ -238,6 +240,17 @@ def _walk(msg: StdMessage) -> tuple[str, list[Attachment], list[str]]:
     text = "\n".join(plain) if any(p.strip() for p in plain) else "\n".join(htmls)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     return text[:MAX_TEXT], attachments, defects
+
+
+def _part_types(msg: StdMessage, depth: int = 0) -> list[str]:
+    """Types of the MIME tree; an attached message/* counts as one part (its insides are the
+    original mail, e.g. in a bounce, not this message's structure)."""
+    out = [msg.get_content_type()]
+    if depth < 20 and msg.is_multipart() and not msg.get_content_type().startswith("message/"):
+        for part in msg.get_payload():
+            if isinstance(part, StdMessage):
+                out.extend(_part_types(part, depth + 1))
+    return out
 
 
 def _charset(part: StdMessage) -> str | None:

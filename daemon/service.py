@@ -20,6 +20,7 @@ from typing import Any, Callable
 from .compose import Templates
 from .cycle import CycleHooks, CycleReport, run_cycle
 from .errors import ConfigError, FeedbackdError, TransientError
+from .health import PollState, assess, write_poll_state
 from .intake import Desk
 from .mailbox import AuthFailed, Mailbox
 from .rules import load_rulebook
@@ -84,7 +85,7 @@ class Service:
         self.stopping = False
         self.reload_requested = False
         self.last_report: CycleReport | None = None
-        self.last_poll: datetime | None = None
+        self.poll = PollState(pid=os.getpid())
 
     # -- setup ---------------------------------------------------------------------------------
 
@@ -133,10 +134,21 @@ class Service:
     # -- running -------------------------------------------------------------------------------
 
     def cycle(self, now: datetime | None = None) -> CycleReport:
-        mailbox, sender = self._connect()
-        report = run_cycle(self.desk(), mailbox, sender, now or self.clock(), _Hooks(self))
+        self.poll.last_attempt = self.clock().isoformat(timespec="seconds")
+        try:
+            mailbox, sender = self._connect()
+            report = run_cycle(self.desk(), mailbox, sender, now or self.clock(), _Hooks(self))
+        except Exception as exc:
+            self.poll.consecutive_failures += 1
+            self.poll.last_error = str(exc)[:300]
+            write_poll_state(self.settings.db, self.poll)
+            raise
         self.last_report = report
-        self.last_poll = self.clock()
+        self.poll.last_success = self.poll.last_attempt
+        self.poll.consecutive_failures = 0
+        self.poll.last_error = ""
+        self.poll.backlog = report.remaining
+        write_poll_state(self.settings.db, self.poll)
         if report.new or report.sent or report.filed:
             log.info("cycle: %s", report.summary())
         return report
@@ -183,9 +195,9 @@ class Service:
 
     def status_line(self) -> str:
         assert self.store is not None
-        open_cases = sum(1 for c in self.store.cases() if c.status == "open")
-        poll = self.last_poll.isoformat(timespec="seconds") if self.last_poll else "never"
-        return f"last poll {poll}; {open_cases} open cases"
+        h = assess(self.store, self.poll, self.clock())
+        return (f"last poll {self.poll.last_success or 'never'}; {h.open_cases} open, "
+                f"{h.overdue_cases} overdue; outbox {h.outbox_pending} pending")
 
     def _wait_for_mail(self, timeout: float) -> None:
         """Return when the mailbox changed, the timeout passed, or a signal asked for action."""
@@ -233,3 +245,6 @@ class _Hooks(CycleHooks):
 
     def after_commit(self) -> None:
         self.service._notify("watchdog")
+
+    def stop_requested(self) -> bool:
+        return self.service.stopping

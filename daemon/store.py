@@ -136,6 +136,9 @@ class Store:
         for key, doc in self._ledger.items():
             if doc["message_id"]:
                 self._by_mid.setdefault(doc["message_id"], key)
+        self._acks: dict[str, list[str]] = {}  # recipient -> times we acknowledged them
+        for doc in self._outbox.values():
+            self._index_ack(doc)
         self._thread: dict[str, str] = {}  # Message-ID (theirs or ours) -> case id
         for doc in self._cases.values():
             for mid in doc.get("thread", ()):
@@ -180,6 +183,9 @@ class Store:
         doc = self._outbox.get(mail_id)
         return _outmail(doc) if doc else None
 
+    def ack_times(self, recipient: str) -> list[str]:
+        return list(self._acks.get(recipient, ()))
+
     def meta(self, key: str, default: Any = None) -> Any:
         doc = self._meta.get(key)
         return doc["value"] if doc else default
@@ -207,6 +213,8 @@ class Store:
     def put_outmail(self, mail: OutMail) -> None:
         doc = asdict(mail)
         doc["recipients"] = list(mail.recipients)
+        if mail.id not in self._outbox:
+            self._index_ack(doc)
         self._put("outbox", mail.id, doc, self._outbox)
         if mail.case_id:
             self._thread.setdefault(mail.id, mail.case_id)
@@ -215,6 +223,10 @@ class Store:
         new = replace(mail, **changes)
         self.put_outmail(new)
         return new
+
+    def _index_ack(self, doc: dict[str, Any]) -> None:
+        if doc["kind"] == "ack" and doc["recipients"]:
+            self._acks.setdefault(doc["recipients"][0], []).append(doc["created"])
 
     def _put(self, table: str, key: str, doc: dict[str, Any], target: dict[str, dict[str, Any]]
              ) -> None:

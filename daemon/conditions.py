@@ -1,0 +1,243 @@
+"""Matchers and the all / any / not combinators: compiled once, asked per message.
+
+Every condition answers two questions: `test(ctx)` — does it hold? (fast, called for every
+rule until one decides) and `explain(ctx)` — on what text? (called only for the rule that
+decided, so explanations cost nothing on the hot path). The message is reached only through
+`Context`, which normalises each field once however many rules read it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from .message import Message
+from .model import Negation, Reason
+from .textmatch import Pattern, Text, normalize
+
+#: Fields a condition may read with `in:`; plus `header:<Name>` for any header.
+FIELDS: dict[str, Callable[[Message], tuple[str, ...]]] = {
+    "text": lambda m: (m.subject, m.text),
+    "subject": lambda m: (m.subject,),
+    "body": lambda m: (m.text,),
+    "from": lambda m: (m.from_addr,),
+    "from_name": lambda m: (m.from_name,),
+    "sender_domain": lambda m: (m.sender_domain,),
+    "to": lambda m: m.to,
+    "cc": lambda m: m.cc,
+    "recipients": lambda m: m.to + m.cc,
+    "attachment_names": lambda m: tuple(a.filename for a in m.attachments),
+    "attachment_types": lambda m: tuple(a.content_type for a in m.attachments),
+    "language": lambda m: (m.language,),
+}
+
+
+class Context:
+    """One message as the conditions see it; each field is read and normalised at most once."""
+
+    def __init__(self, message: Message, negation: Negation):
+        self.message = message
+        self.negation = negation
+        self._values: dict[str, tuple[str, ...]] = {}
+        self._texts: dict[str, Text] = {}
+
+    def values(self, field: str) -> tuple[str, ...]:
+        """Normalised, non-empty values of a field."""
+        got = self._values.get(field)
+        if got is None:
+            if field.startswith("header:"):
+                raw = self.message.headers.get(field[7:].lower(), ())
+            else:
+                raw = FIELDS[field](self.message)
+            got = self._values[field] = tuple(normalize(v) for v in raw if v)
+        return got
+
+    def text(self, field: str) -> Text:
+        got = self._texts.get(field)
+        if got is None:
+            if field.startswith("header:"):
+                raw = "\n".join(self.message.headers.get(field[7:].lower(), ()))
+            else:
+                raw = "\n".join(FIELDS[field](self.message))
+            got = self._texts[field] = Text(raw)
+        return got
+
+
+class Condition:
+    kind = "condition"
+    field = "-"
+
+    def test(self, ctx: Context) -> bool:
+        raise NotImplementedError
+
+    def explain(self, ctx: Context) -> list[Reason]:
+        """Reasons of a condition that holds (call only after `test` returned True)."""
+        raise NotImplementedError
+
+
+class Words(Condition):
+    """Whole words or phrases (`претензи*` = any word starting so), optionally negation-aware.
+
+    negation: ignore — any occurrence counts; skip — negated ones ("no complaints") do not
+    count; only — only negated ones count ("not happy"). `at_least` distinct patterns must hit.
+    `except_` phrases hide the words inside them ("thanks in advance" is not thanks).
+    """
+
+    def __init__(self, kind: str, patterns: list[str], field: str, negation: str, at_least: int,
+                 except_: list[str] | None = None):
+        self.kind, self.field, self.negation, self.at_least = kind, field, negation, at_least
+        self.patterns = [Pattern(p) for p in patterns]
+        self.except_ = [Pattern(p) for p in except_ or ()]
+        single = [p for p in self.patterns if len(p.parts) == 1]
+        self.exact = frozenset(p.parts[0][0] for p in single if not p.parts[0][1])
+        self.prefixes = frozenset(p.parts[0][0] for p in single if p.parts[0][1])
+        self.multi = [p for p in self.patterns if len(p.parts) > 1]
+        self.single = {p.parts[0]: p for p in single}
+        self.fast = negation == "ignore" and at_least == 1 and not self.except_
+
+    def test(self, ctx: Context) -> bool:
+        text = ctx.text(self.field)
+        if self.fast:
+            if not self.exact.isdisjoint(text.word_set):
+                return True
+            if self.prefixes and not self.prefixes.isdisjoint(text.stems):
+                return True
+            return any(p.could_match(text) and p.find(text) for p in self.multi)
+        return len(self._hits(ctx, text, limit=self.at_least)) >= self.at_least
+
+    def _hits(self, ctx: Context, text: Text, limit: int = 0) -> list[str]:
+        hits: list[str] = []
+        hidden = [span for p in self.except_ for span in p.find(text)]
+        for pattern in self._candidates(text):
+            for start, end in pattern.find(text):
+                if any(s <= start and end <= e for s, e in hidden):
+                    continue
+                if self.negation != "ignore":
+                    neg = text.negated(start, end, ctx.negation)
+                    if neg != (self.negation == "only"):
+                        continue
+                hits.append(" ".join(text.words[start:end]))
+                break
+            if limit and len(hits) >= limit:
+                break
+        return hits
+
+    def _candidates(self, text: Text) -> list[Pattern]:
+        """Patterns that may occur, found by set intersection, in rule order."""
+        found = {self.single[(w, False)] for w in self.exact & text.word_set}
+        if self.prefixes:
+            found.update(self.single[(w, True)] for w in self.prefixes & text.stems)
+        found.update(p for p in self.multi if p.could_match(text))
+        return [p for p in self.patterns if p in found]
+
+    def explain(self, ctx: Context) -> list[Reason]:
+        kind = self.kind if self.negation == "ignore" else f"{self.kind} ({self.negation} negated)"
+        return [Reason(self.field, kind, ", ".join(self._hits(ctx, ctx.text(self.field))))]
+
+
+class Regex(Condition):
+    kind = "regex"
+
+    def __init__(self, pattern: re.Pattern[str], field: str):
+        self.pattern, self.field = pattern, field
+
+    def test(self, ctx: Context) -> bool:
+        return self.pattern.search(ctx.text(self.field).norm) is not None
+
+    def explain(self, ctx: Context) -> list[Reason]:
+        found = self.pattern.search(ctx.text(self.field).norm)
+        return [Reason(self.field, "regex", found.group(0) if found else "")]
+
+
+class Equals(Condition):
+    kind = "equals"
+
+    def __init__(self, values: list[str], field: str):
+        self.values, self.field = frozenset(normalize(v) for v in values), field
+
+    def _hit(self, ctx: Context) -> str | None:
+        return next((v for v in ctx.values(self.field) if v in self.values), None)
+
+    def test(self, ctx: Context) -> bool:
+        return self._hit(ctx) is not None
+
+    def explain(self, ctx: Context) -> list[Reason]:
+        return [Reason(self.field, "equals", self._hit(ctx) or "")]
+
+
+class Domains(Condition):
+    """An address or domain in the field is one of the domains or a subdomain of one."""
+
+    kind = "domains"
+
+    def __init__(self, domains: list[str], field: str):
+        self.domains = tuple(normalize(d).strip().lstrip("@").rstrip(".") for d in domains)
+        self.field = field
+
+    def _hit(self, ctx: Context) -> str | None:
+        for value in ctx.values(self.field):
+            host = value.rpartition("@")[2]
+            for d in self.domains:
+                if host == d or host.endswith("." + d):
+                    return value
+        return None
+
+    def test(self, ctx: Context) -> bool:
+        return self._hit(ctx) is not None
+
+    def explain(self, ctx: Context) -> list[Reason]:
+        return [Reason(self.field, "domains", self._hit(ctx) or "")]
+
+
+class Exists(Condition):
+    kind = "exists"
+
+    def __init__(self, field: str):
+        self.field = field
+
+    def test(self, ctx: Context) -> bool:
+        return any(v.strip() for v in ctx.values(self.field))
+
+    def explain(self, ctx: Context) -> list[Reason]:
+        return [Reason(self.field, "exists", ctx.values(self.field)[0][:80])]
+
+
+class All(Condition):
+    kind = "all"
+
+    def __init__(self, children: list[Condition]):
+        self.children = children
+
+    def test(self, ctx: Context) -> bool:
+        return all(c.test(ctx) for c in self.children)
+
+    def explain(self, ctx: Context) -> list[Reason]:
+        return [r for c in self.children for r in c.explain(ctx)]
+
+
+class Any(Condition):
+    kind = "any"
+
+    def __init__(self, children: list[Condition]):
+        self.children = children
+
+    def test(self, ctx: Context) -> bool:
+        return any(c.test(ctx) for c in self.children)
+
+    def explain(self, ctx: Context) -> list[Reason]:
+        hit = next(c for c in self.children if c.test(ctx))
+        return hit.explain(ctx)
+
+
+class Not(Condition):
+    kind = "not"
+
+    def __init__(self, child: Condition):
+        self.child = child
+        self.field = child.field
+
+    def test(self, ctx: Context) -> bool:
+        return not self.child.test(ctx)
+
+    def explain(self, ctx: Context) -> list[Reason]:
+        return [Reason(self.child.field, f"not {self.child.kind}", "")]

@@ -1,0 +1,56 @@
+"""`feedbackd classify` and the default rules on the labelled e-mails in tests/data/feedback."""
+
+import io
+import json
+from collections import Counter
+from pathlib import Path
+
+from daemon.checker import classify_command
+from daemon.message import parse
+from daemon.rules import classify, load_rulebook
+
+REPO = Path(__file__).resolve().parent.parent
+MAILS = sorted((REPO / "tests" / "data" / "feedback").glob("*.eml"))
+RULES = str(REPO / "rules.yaml")
+
+
+def test_json_is_one_object_per_file_with_the_agreed_keys():
+    files = [str(MAILS[0]), str(MAILS[-1])]
+    out = io.StringIO()
+    assert classify_command(files, RULES, "json", out) == 0
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["file"] for r in rows] == files
+    assert all(set(r) == {"file", "category", "rule", "reasons"} for r in rows)
+
+
+def test_text_format_says_rule_and_matched_text():
+    mail = REPO / "tests/data/feedback/official__ru-pretenziya-dogovor.eml"
+    out = io.StringIO()
+    classify_command([str(mail)], RULES, "text", out)
+    assert "official (rule official-law-ru" in out.getvalue()
+
+
+def test_unreadable_file_is_reported_and_exit_is_1(tmp_path):
+    out = io.StringIO()
+    assert classify_command([str(tmp_path / "missing.eml")], RULES, "json", out) == 1
+    assert json.loads(out.getvalue())["error"]
+
+
+def test_labelled_set_is_big_and_balanced_enough():
+    counts = Counter(p.name.split("__")[0] for p in MAILS)
+    assert len(MAILS) >= 60
+    assert set(counts) == {"official", "complaint", "thanks", "unclassified"}
+    assert min(counts.values()) >= 10
+
+
+def test_default_rules_reach_90_percent_on_the_labelled_emails():
+    book = load_rulebook(RULES)
+    wrong = [p.name for p in MAILS
+             if classify(parse(p.read_bytes()), book).category != p.name.split("__")[0]]
+    assert len(wrong) <= len(MAILS) // 10, wrong
+
+
+def test_same_message_same_decision():
+    book = load_rulebook(RULES)
+    msg = parse(MAILS[0].read_bytes())
+    assert classify(msg, book) == classify(msg, book)
