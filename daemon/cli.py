@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     status.set_defaults(handler=status_command)
 
     # -- further subcommands register below this line ---------------------------------------
+    from .report_cli import register as register_reports  # report, digest
+
+    register_reports(sub)
     dl = sub.add_parser("deadline", help="when a case received at a moment is due")
     dl.add_argument("--received", required=True,
                     help="ISO 8601, e.g. 2025-04-28T10:00 (no offset: the rules' timezone)")
