@@ -51,7 +51,7 @@ def run_cycle(desk: Desk, mailbox: Mailbox, sender: Sender, now: datetime,
     uidvalidity = mailbox.uidvalidity()
     desk.backfill_before = backfill_horizon(desk, now)
     # Whatever a crash left half done: mail owed, originals not yet filed.
-    _send(store, mailbox, sender, now, report)
+    _send(desk, mailbox, sender, now, report)
     report.filed += file_messages(store, mailbox, uidvalidity)
 
     # Further passes pick up what arrived meanwhile, notably the copies of the mail we just
@@ -88,13 +88,13 @@ def backfill_horizon(desk: Desk, now: datetime) -> datetime | None:
 def _batch(desk: Desk, mailbox: Mailbox, sender: Sender, uidvalidity: int, uids: list[int],
            now: datetime, report: CycleReport, hooks: "CycleHooks | None") -> None:
     store = desk.store
-    for fetched in mailbox.fetch(uids):
+    for fetched in mailbox.fetch(uids, desk.book.policy.max_message_size):
         result = intake(desk, uidvalidity, fetched, now)
         report.outcomes[result.outcome] += 1
     store.commit()
     if hooks:
         hooks.after_commit()
-    _send(store, mailbox, sender, now, report)
+    _send(desk, mailbox, sender, now, report)
     report.filed += file_messages(store, mailbox, uidvalidity)
 
 
@@ -108,9 +108,9 @@ class CycleHooks:
         return False
 
 
-def _send(store: Store, mailbox: Mailbox, sender: Sender, now: datetime, report: CycleReport
+def _send(desk: Desk, mailbox: Mailbox, sender: Sender, now: datetime, report: CycleReport
           ) -> None:
-    d = deliver(store, mailbox, sender, now)
+    d = deliver(desk.store, mailbox, sender, now, desk.book.policy)
     report.sent += d.sent
     report.deferred += d.deferred
     report.failed += d.failed

@@ -43,7 +43,15 @@ class ConfigError(FeedbackdError):
 
 
 class TransientError(FeedbackdError):
-    """A server could not be reached or failed for now; the caller retries later."""
+    """A server could not be reached or failed for now; the caller retries later.
+
+    `maybe_sent` marks a send that broke after the message data went out: the server may have
+    taken it, so a retry must first look for evidence that it did.
+    """
+
+    def __init__(self, message: str, maybe_sent: bool = False):
+        super().__init__(message)
+        self.maybe_sent = maybe_sent
 
 
 class PermanentSendError(FeedbackdError):

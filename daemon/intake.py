@@ -121,7 +121,8 @@ def intake(desk: Desk, uidvalidity: int, fetched: Fetched, now: datetime) -> Int
         case = lifecycle.apply(case, "ack_skipped", now,
                                reasons=list(skip_reasons(category.acknowledge, verdict, backfill)))
     store.put_case(case)
-    ledger("case", category.folder, case.id, message_id=msg.message_id)
+    ledger("case", category.folder, case.id, message_id=msg.message_id,
+           reason="over the size limit: attachments not read" if fetched.truncated else "")
     log.info("opened: %s by rule %s%s", case.category, decision.rule,
              "" if case.events[-1].what == "ack_sent" else f" (not acknowledged: {verdict.kind})",
              extra={"case": case.id})

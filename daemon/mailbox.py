@@ -24,6 +24,7 @@ from .settings import Server
 
 TIMEOUT = 30.0  # seconds for every network call: a hung server must not hang the daemon
 FETCH_CHUNK = 200
+LARGE_HEAD = 256 * 1024  # of a message over the size limit, this much of the body is read
 
 
 class AuthFailed(ConfigError):
@@ -36,11 +37,17 @@ class Fetched:
     raw: bytes
     size: int
     internaldate: datetime | None  # when the server received it: the legal "received" time
+    truncated: bool = False  # over the size limit: headers and the start of the body only
 
 
-def tls_context(ca_file: str | None) -> ssl.SSLContext:
-    """Certificates are verified by default; a private CA is trusted via *_CA_FILE."""
-    return ssl.create_default_context(cafile=ca_file) if ca_file else ssl.create_default_context()
+def tls_context(server: Server) -> ssl.SSLContext:
+    """Certificates are verified by default; a private CA is trusted via *_CA_FILE, and only
+    an explicit *_TLS_VERIFY=no turns the checks off."""
+    ctx = ssl.create_default_context(cafile=server.ca_file)
+    if not server.verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
 
 
 class Mailbox:
@@ -59,12 +66,15 @@ class Mailbox:
         s = self.server
         try:
             if s.tls == "imaps":
-                box = MailBox(s.host, s.port, timeout=self.timeout, ssl_context=tls_context(s.ca_file))
+                box = MailBox(s.host, s.port, timeout=self.timeout, ssl_context=tls_context(s))
             elif s.tls == "starttls":
                 box = MailBoxStartTls(s.host, s.port, timeout=self.timeout,
-                                      ssl_context=tls_context(s.ca_file))
+                                      ssl_context=tls_context(s))
             else:
                 box = MailBoxUnencrypted(s.host, s.port, timeout=self.timeout)
+        except ssl.SSLCertVerificationError as exc:
+            raise ConfigError(f"IMAP {s.host}:{s.port}: certificate not trusted ({exc.verify_message}"
+                              "): set FEEDBACKD_IMAP_CA_FILE to the CA that signed it") from None
         except (OSError, imaplib.IMAP4.error) as exc:
             raise TransientError(f"IMAP {s.host}:{s.port} unreachable: {exc}") from None
         try:
@@ -129,23 +139,45 @@ class Mailbox:
         data = self._cmd("SEARCH", "ALL")
         return sorted(int(x) for x in (data[0] or b"").split())
 
-    def fetch(self, uids: list[int]) -> list[Fetched]:
-        """Raw bytes of the messages, in chunks; BODY.PEEK so nothing is marked read."""
+    def fetch(self, uids: list[int], max_size: int | None = None) -> list[Fetched]:
+        """Raw bytes of the messages, in chunks; BODY.PEEK so nothing is marked read.
+
+        A message over `max_size` is read as its header plus the first LARGE_HEAD bytes of its
+        body, so a 2 GB attachment never enters memory; the text it starts with still is."""
         out: list[Fetched] = []
         for i in range(0, len(uids), FETCH_CHUNK):
             chunk = uids[i:i + FETCH_CHUNK]
-            data = self._cmd("FETCH", ",".join(map(str, chunk)), "(UID RFC822.SIZE INTERNALDATE BODY.PEEK[])")
-            for item in data:
-                if not isinstance(item, tuple):
-                    continue
-                head = item[0].decode("ascii", "replace")
-                m_uid = re.search(r"UID (\d+)", head)
-                m_size = re.search(r"RFC822\.SIZE (\d+)", head)
-                if m_uid:
-                    out.append(Fetched(int(m_uid.group(1)), item[1],
-                                       int(m_size.group(1)) if m_size else len(item[1]),
-                                       _internaldate(item[0])))
+            large: set[int] = set()
+            if max_size:
+                sizes = self._items(chunk, "(UID RFC822.SIZE)")
+                large = {uid for uid, head, _ in sizes if _size(head) > max_size}
+            small = [u for u in chunk if u not in large]
+            if small:
+                whole = "(UID RFC822.SIZE INTERNALDATE BODY.PEEK[])"
+                for uid, head, body in self._items(small, whole):
+                    out.append(Fetched(uid, body, _size(head) or len(body), _internaldate(head)))
+            for uid in sorted(large):
+                parts = self._cmd("FETCH", str(uid), f"(UID RFC822.SIZE INTERNALDATE "
+                                  f"BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.{LARGE_HEAD}>)")
+                chunks = [p for p in parts if isinstance(p, tuple)]
+                head = b" ".join(p[0] for p in chunks)
+                raw = b"".join(p[1] for p in chunks)
+                out.append(Fetched(uid, raw, _size(head), _internaldate(head), truncated=True))
+        out.sort(key=lambda f: f.uid)
         return out
+
+    def _items(self, uids: list[int], what: str) -> list[tuple[int, bytes, bytes]]:
+        items = []
+        for item in self._cmd("FETCH", ",".join(map(str, uids)), what):
+            if isinstance(item, tuple):
+                m = re.search(rb"UID (\d+)", item[0])
+                if m:
+                    items.append((int(m.group(1)), item[0], item[1]))
+            elif isinstance(item, bytes):
+                m = re.search(rb"UID (\d+)", item)
+                if m:
+                    items.append((int(m.group(1)), item, b""))
+        return items
 
     def search_header(self, folder: str, name: str, value: str) -> list[int]:
         """UIDs in `folder` whose header `name` contains `value` (e.g. our Message-ID)."""
@@ -224,6 +256,11 @@ class Mailbox:
         except (imaplib.IMAP4.abort, OSError) as exc:
             self._box = None
             raise TransientError(f"IMAP connection lost: {exc}") from None
+
+
+def _size(head: bytes) -> int:
+    m = re.search(rb"RFC822\.SIZE (\d+)", head)
+    return int(m.group(1)) if m else 0
 
 
 def _internaldate(head: bytes) -> datetime | None:

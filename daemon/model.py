@@ -85,13 +85,19 @@ class PolicySettings:
     ack_interval: timedelta = timedelta(hours=24)  # at most one ack per sender per interval
     ack_burst_per_hour: int = 3
     noreply_patterns: tuple[str, ...] = (
-        r"^(no-?reply|do-?not-?reply|donotreply|mailer-daemon|postmaster|bounces?)([+\-.].*)?@",
+        r"^(mailer-daemon|postmaster|bounces?)([+\-.].*)?@",
+        r"(^|[-._+])(no-?reply|do-?not-?reply|donotreply)([-._+].*)?@",
     )
     own_addresses: tuple[str, ...] = ()
     hard_bounce_quiet: timedelta = timedelta(days=30)
     backfill_older_than: timedelta = timedelta(days=7)
     backfill_acknowledge: bool = False
-    max_message_size: int = 25 * 1024 * 1024
+    max_message_size: int = 25 * 1024 * 1024  # larger: headers and text only, no attachments
+    retry_first: timedelta = timedelta(seconds=30)  # SMTP retry backoff, doubling ...
+    retry_max: timedelta = timedelta(hours=1)  # ... up to this
+    # A mail whose send was interrupted is sent again only if our own copy has not arrived
+    # within this time (a relay may deliver that copy a little late).
+    resend_grace: timedelta = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,12 @@ from datetime import datetime, timedelta
 
 from .errors import PermanentSendError
 from .mailbox import Mailbox
+from .model import PolicySettings
 from .sender import Envelope, Sender
 from .store import OutMail, Store
 
 log = logging.getLogger("feedbackd.outbox")
 
-BACKOFF_FIRST = timedelta(seconds=30)
-BACKOFF_MAX = timedelta(hours=1)
 SEARCH_FOLDERS = ("INBOX", "Sent")
 
 
@@ -32,8 +31,8 @@ class Delivery:
     failed: int = 0
 
 
-def backoff(attempts: int) -> timedelta:
-    return min(BACKOFF_MAX, BACKOFF_FIRST * (2 ** max(0, attempts - 1)))
+def backoff(attempts: int, policy: PolicySettings) -> timedelta:
+    return min(policy.retry_max, policy.retry_first * (2 ** min(30, max(0, attempts - 1))))
 
 
 def due_mail(store: Store, now: datetime) -> list[OutMail]:
@@ -41,21 +40,35 @@ def due_mail(store: Store, now: datetime) -> list[OutMail]:
     return [m for m in store.outbox("queued", "sending") if m.next_try <= stamp]
 
 
+def next_due(store: Store) -> datetime | None:
+    """When the earliest mail still owed is to be tried again (the service wakes up then)."""
+    times = [m.next_try for m in store.outbox("queued", "sending") if m.next_try]
+    return datetime.fromisoformat(min(times)) if times else None
+
+
 def went_out(mailbox: Mailbox, mail: OutMail) -> bool:
     """Did an earlier attempt reach the server? Its copy to our own address says so."""
     return any(mailbox.search_header(folder, "Message-ID", mail.id) for folder in SEARCH_FOLDERS)
 
 
-def deliver(store: Store, mailbox: Mailbox, sender: Sender, now: datetime) -> Delivery:
+def deliver(store: Store, mailbox: Mailbox, sender: Sender, now: datetime,
+            policy: PolicySettings) -> Delivery:
     stats = Delivery()
     stamp = now.isoformat(timespec="seconds")
     batch: list[OutMail] = []
     for mail in due_mail(store, now):
-        if mail.state == "sending" and went_out(mailbox, mail):
-            store.update_outmail(mail, state="sent", sent_at=stamp)
-            stats.sent += 1
-            continue
-        batch.append(store.update_outmail(mail, state="sending", attempts=mail.attempts + 1))
+        if mail.state == "sending" and mail.attempted_at:
+            if went_out(mailbox, mail):
+                store.update_outmail(mail, state="sent", sent_at=stamp)
+                stats.sent += 1
+                continue
+            settle = datetime.fromisoformat(mail.attempted_at) + policy.resend_grace
+            if settle > now:  # our copy may still be on its way: look again later
+                store.update_outmail(mail, next_try=settle.isoformat(timespec="seconds"))
+                stats.deferred += 1
+                continue
+        batch.append(store.update_outmail(mail, state="sending", attempts=mail.attempts + 1,
+                                          attempted_at=stamp))
     store.commit()  # "sending" is durable before any byte goes to the SMTP server
     if not batch:
         return stats
@@ -73,10 +86,14 @@ def deliver(store: Store, mailbox: Mailbox, sender: Sender, now: datetime) -> De
             log.error("gave up on %s to %s: %s", mail.kind, mail.recipients[0], error,
                       extra={"case": mail.case_id})
         else:
-            retry = (now + backoff(mail.attempts)).isoformat(timespec="seconds")
-            # Stays "sending": the failure may have come after the server took the mail, so the
-            # next attempt looks for our copy first.
-            store.update_outmail(mail, error=str(error), next_try=retry)
+            retry = (now + backoff(mail.attempts, policy)).isoformat(timespec="seconds")
+            if getattr(error, "maybe_sent", False):
+                # Stays "sending": the server may have taken it; the next attempt looks for
+                # our copy first.
+                store.update_outmail(mail, error=str(error), next_try=retry)
+            else:
+                store.update_outmail(mail, state="queued", attempted_at="", error=str(error),
+                                     next_try=retry)
             stats.deferred += 1
             log.warning("will retry %s to %s at %s: %s", mail.kind, mail.recipients[0], retry,
                         error, extra={"case": mail.case_id})

@@ -110,9 +110,15 @@ def timing(values: list[float]) -> Timing:
 
 
 def _event_time(event: Event, zone: ZoneInfo) -> datetime:
-    """When the event happened: `data["at"]` when the recorder knew better, else `at`."""
-    when = event.data.get("at") if isinstance(event.data, dict) else None
-    return parse_time(when if isinstance(when, str) else event.at, zone)
+    """When the answer went out: an "answered" event may carry `data["answered_at"]` (or
+    `data["at"]`) — the Date of the owner's reply, when the daemon noticed it later than it was
+    sent. Any other event happened at its `at`."""
+    if event.what == "answered":
+        for key in ("answered_at", "at"):
+            when = event.data.get(key)
+            if isinstance(when, str) and when:
+                return parse_time(when, zone)
+    return parse_time(event.at, zone)
 
 
 def case_line(case: Case, now: datetime, zone: ZoneInfo) -> CaseLine:
@@ -166,8 +172,7 @@ def build_report(cases: Iterable[Case], start: date, end: date, now: datetime, t
     `categories.thanks.forward_to`); pass `{name: cat.forward_to for ...}` from the rule book.
     """
     zone = ZoneInfo(tz)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=zone)
+    now = now.astimezone(zone) if now.tzinfo else now.replace(tzinfo=zone)
     forward = {k: tuple(v) for k, v in (forward_to or {}).items()}
     all_lines: list[tuple[Case, CaseLine]] = []
     for case in cases:

@@ -92,30 +92,35 @@ class Sender:
         return aiosmtplib.SMTP(
             hostname=s.host, port=s.port, timeout=self.timeout,
             use_tls=s.tls == "imaps", start_tls=s.tls == "starttls",
-            tls_context=tls_context(s.ca_file) if s.tls != "plain" else None,
+            tls_context=tls_context(s) if s.tls != "plain" else None,
         )
 
     async def _send_one(self, slot: int, env: Envelope) -> Exception | None:
         try:
             smtp = await self._connection(slot)
-            errors, _ = await smtp.sendmail(env.sender, list(env.recipients), env.raw)
         except ConfigError as exc:
             return exc
+        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+            self._drop(slot)
+            return TransientError(f"SMTP {self.server.host}:{self.server.port}: {exc}")
+        try:
+            errors, _ = await smtp.sendmail(env.sender, list(env.recipients), env.raw)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
             if codes and all(500 <= c < 600 for c in codes):
                 return PermanentSendError(codes[0], "; ".join(r.message for r in exc.recipients))
             return TransientError(f"recipients refused for now: {exc}")
-        except aiosmtplib.SMTPResponseException as exc:
+        except aiosmtplib.SMTPResponseException as exc:  # an explicit refusal: nothing was taken
             if 500 <= exc.code < 600:
                 return PermanentSendError(exc.code, exc.message)
             return TransientError(f"SMTP {exc.code} {exc.message}")
         except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+            # Broken off mid-transaction: the server may or may not have taken the mail.
             self._drop(slot)
-            return TransientError(f"SMTP {self.server.host}:{self.server.port}: {exc}")
-        refused = {k: v for k, v in errors.items()}
-        if refused and len(refused) == len(env.recipients):
-            code, msg = next(iter(refused.values()))
+            return TransientError(f"SMTP {self.server.host}:{self.server.port}: {exc}",
+                                  maybe_sent=True)
+        if errors and len(errors) == len(env.recipients):
+            code, msg = next(iter(errors.values()))
             return PermanentSendError(code, msg) if 500 <= code < 600 else TransientError(msg)
         return None
 

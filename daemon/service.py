@@ -23,6 +23,7 @@ from .errors import ConfigError, FeedbackdError, TransientError
 from .health import PollState, assess, write_poll_state
 from .intake import Desk
 from .mailbox import AuthFailed, Mailbox
+from .outbox import next_due
 from .rules import load_rulebook
 from .sender import Sender
 from .settings import Settings
@@ -182,7 +183,7 @@ class Service:
                         self._notify("ready", self.status_line())
                     else:
                         self._notify("status", self.status_line())
-                    self._wait_for_mail(POLL_INTERVAL)
+                    self._wait_for_mail(self._next_wait())
                 except (TransientError, AuthFailed, OSError) as exc:
                     log.warning("mail server trouble, retrying in %.0fs: %s", delay, exc)
                     self._disconnect()
@@ -198,6 +199,14 @@ class Service:
         h = assess(self.store, self.poll, self.clock())
         return (f"last poll {self.poll.last_success or 'never'}; {h.open_cases} open, "
                 f"{h.overdue_cases} overdue; outbox {h.outbox_pending} pending")
+
+    def _next_wait(self) -> float:
+        """Until the next poll, or sooner when owed mail is due for another try."""
+        assert self.store is not None
+        due = next_due(self.store)
+        if due is None:
+            return POLL_INTERVAL
+        return max(0.5, min(POLL_INTERVAL, (due - self.clock()).total_seconds()))
 
     def _wait_for_mail(self, timeout: float) -> None:
         """Return when the mailbox changed, the timeout passed, or a signal asked for action."""

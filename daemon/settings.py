@@ -53,6 +53,7 @@ class Server:
     password: Secret
     tls: str  # imaps | starttls | plain
     ca_file: str | None
+    verify: bool = True  # certificate checks; off only by FEEDBACKD_*_TLS_VERIFY=no
 
     @property
     def is_loopback(self) -> bool:
@@ -124,7 +125,12 @@ def _server(env: Mapping[str, str], kind: str) -> Server:
     ca = env.get(p + "CA_FILE") or None
     if ca and not os.path.isfile(ca):
         raise ConfigError(f"{p}CA_FILE={ca} does not exist: point it at a PEM file or unset it")
-    return Server(host, int(port_text), user, _password(env, p, kind), tls, ca)
+    verify_text = (env.get(p + "TLS_VERIFY") or "yes").strip().lower()
+    if verify_text not in ("yes", "no"):
+        raise ConfigError(f"{p}TLS_VERIFY={verify_text!r} is not valid: set yes (the default) "
+                          "or no (accept any certificate: only for a test server)")
+    return Server(host, int(port_text), user, _password(env, p, kind), tls, ca,
+                  verify_text == "yes")
 
 
 def _password(env: Mapping[str, str], p: str, kind: str) -> Secret:

@@ -102,6 +102,7 @@ class OutMail:
     error: str = ""
     created: str = ""
     sent_at: str = ""
+    attempted_at: str = ""  # when the last SMTP attempt began
 
 
 _TABLES = ("cases", "ledger", "outbox", "meta")
