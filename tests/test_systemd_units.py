@@ -141,7 +141,8 @@ def test_env_example_documents_every_setting() -> None:
                 "FEEDBACKD_LOG_LEVEL"}
     for kind in ("IMAP", "SMTP"):
         expected |= {f"FEEDBACKD_{kind}_{k}" for k in
-                     ("HOST", "PORT", "USER", "PASSWORD", "PASSWORD_FILE", "TLS", "CA_FILE")}
+                     ("HOST", "PORT", "USER", "PASSWORD", "PASSWORD_FILE", "TLS", "CA_FILE",
+                      "TLS_VERIFY")}
     assert documented == expected
 
 
