@@ -1,0 +1,75 @@
+"""Per-case command tokens and the plus-addresses that carry them. Pure.
+
+An owner closes or reassigns a case by replying to a feedbackd notice. The `From` of that reply
+proves nothing — anyone can write any From — so every staff notice carries a `Reply-To` such as
+`feedback+FB-2026-000001.k3x7q2m4a5b6c7d8@company.example`, where the last part is an HMAC of
+the case id under a secret only the daemon knows. Only someone who received the notice can know
+it, and a token for one case opens no other case.
+
+The token alphabet is lower-case base32 (a-z, 2-7): valid in an unquoted local part, and immune
+to the mail systems (and our own parser) that lower-case addresses on the way. Sixteen
+characters are 80 bits, far beyond guessing by mail. The secret comes from the environment,
+never from rules.yaml; rotating it invalidates the tokens of notices already sent, nothing else.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import hashlib
+import hmac
+import re
+from collections.abc import Iterable
+
+TOKEN_LENGTH = 16
+_DOMAIN_SEPARATOR = b"feedbackd case command v1\x00"
+_DETAIL = re.compile(r"^(fb-\d{4}-\d{1,12})\.([a-z2-7]{%d})$" % TOKEN_LENGTH)
+
+
+def case_token(secret: bytes, case_id: str) -> str:
+    """The token for `case_id`: deterministic, so nothing has to be stored to check it later."""
+    if not secret:
+        raise ValueError("the command secret is empty: set one in the environment")
+    digest = hmac.new(secret, _DOMAIN_SEPARATOR + case_id.upper().encode("ascii"),
+                      hashlib.sha256).digest()
+    return base64.b32encode(digest).decode("ascii").lower()[:TOKEN_LENGTH]
+
+
+def valid_token(secret: bytes, case_id: str, token: str) -> bool:
+    """Whether `token` belongs to `case_id`; compared in constant time so timing tells nothing."""
+    if not secret or not token:
+        return False
+    expected = case_token(secret, case_id)
+    return hmac.compare_digest(expected.encode("ascii"),
+                               token.strip().lower().encode("ascii", "replace"))
+
+
+def command_address(feedback_address: str, case_id: str, token: str) -> str:
+    """`local+CASEID.TOKEN@domain` for `local@domain`; the mail server must deliver plus-addresses
+    to the feedback mailbox (Postfix `recipient_delimiter = +`, the default on most hosts)."""
+    local, at, domain = feedback_address.strip().rpartition("@")
+    if not at or not local or not domain:
+        raise ValueError(f"not an address: {feedback_address!r}")
+    return f"{local}+{case_id.upper()}.{token.lower()}@{domain}"
+
+
+def parse_command_address(addresses: Iterable[str], feedback_address: str
+                          ) -> tuple[str, str] | None:
+    """The (case id, token) of the first of `addresses` that is our plus-address, else None.
+
+    Pass every address the reply was delivered to (To, Cc, Delivered-To, X-Original-To): mail
+    clients differ in where a Reply-To ends up. Only the feedback address's own local part and
+    domain count, so `someone+FB-….x@elsewhere` is not a command address.
+    """
+    local, _, domain = feedback_address.strip().lower().rpartition("@")
+    for value in addresses:
+        _, addr = email.utils.parseaddr(value)
+        addr_local, at, addr_domain = addr.strip().lower().rpartition("@")
+        if not at or addr_domain != domain:
+            continue
+        if not addr_local.startswith(local + "+"):
+            continue
+        m = _DETAIL.match(addr_local[len(local) + 1:])
+        if m:
+            return m.group(1).upper(), m.group(2)
+    return None
