@@ -31,7 +31,9 @@ ALIASES = {
     "note": NOTE, "заметка": NOTE,
 }
 MAX_NOTE = 2000
-_FIRST_WORD = re.compile(r"^([^\W\d_]+)[.!:]*(?:\s+|$)(.*)$", re.S)
+_FIRST_WORD = re.compile(r"^([^\W\d_]+)(?:[.!:]+\s*|\s+|$)(.*)$")
+#: Lines that end a note: blank, quoted, a signature separator or a client's reply divider.
+_END_OF_NOTE = re.compile(r"^\s*$|^\s*>|^--\s*$|^\s*(_{5,}|-{5,})")
 _TRAILING = ".!:;, \t"
 
 
@@ -50,7 +52,8 @@ class Authorization:
     the person who sent the command, in their language)."""
 
     allowed: bool
-    code: str  # ok | no_command | no_case | bad_token | not_allowed | unknown_owner | illegal
+    code: str  # ok | no_command | no_case | bad_token | not_allowed | unknown_owner |
+    #            same_owner | illegal
     reason: str
     event: str = ""  # the `cases.apply` event when allowed: closed | reopened | reassigned | note
     data: dict[str, str] = field(default_factory=dict)  # owner=… for reassigned, text=… for note
@@ -86,7 +89,7 @@ def parse_command(text: str) -> Command | None:
         return Command(kind, words[0].strip(_TRAILING + "<>").lower(), first)
     paragraph = [rest]
     for line in lines[start + 1:]:
-        if not line.strip() or line.lstrip().startswith(">"):
+        if _END_OF_NOTE.match(line):
             break
         paragraph.append(line.strip())
     note = "\n".join(p for p in paragraph if p).strip()
@@ -112,9 +115,7 @@ def authorize(command: Command | None, case: Case | None, sender: str, token_ok:
         return no("no_case")
     if not token_ok:
         return no("bad_token", case=case.id)
-    owner = book.owners.get(case.owner)
-    allowed = {o.email.lower() for o in (owner, _supervisor(owner, book), center) if o}
-    if sender not in allowed:
+    if sender not in commanders(case, book):
         return no("not_allowed", case=case.id)
     data: dict[str, str] = {}
     if command.kind == REASSIGN:
@@ -129,13 +130,17 @@ def authorize(command: Command | None, case: Case | None, sender: str, token_ok:
         data = {"text": command.argument}
     event = EVENTS[command.kind]
     if (case.status, event) not in LIFECYCLE:
-        return no("illegal", case=case.id, status=_STATUS[lang].get(case.status, case.status))
+        status = _STATUS.get(lang, _STATUS["en"]).get(case.status, case.status)
+        return no("illegal", case=case.id, status=status)
     actor = me.key if me else sender
     return Authorization(True, "ok", _say(lang, "ok", case=case.id), event, data, actor, lang)
 
 
-def _supervisor(owner: Owner | None, book: RuleBook) -> Owner | None:
-    return book.owners.get(owner.supervisor) if owner and owner.supervisor else None
+def commanders(case: Case, book: RuleBook) -> frozenset[str]:
+    """The addresses that may command `case`: its owner, the owner's supervisor, the center."""
+    owner = book.owners.get(case.owner)
+    sup = book.owners.get(owner.supervisor) if owner and owner.supervisor else None
+    return frozenset(o.email.lower() for o in (owner, sup, book.owners.get(book.center)) if o)
 
 
 def _find_owner(name: str, book: RuleBook) -> Owner | None:

@@ -18,7 +18,7 @@ from email.policy import SMTP
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import DictLoader, StrictUndefined, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 
 from .errors import ConfigError, Problem
@@ -43,23 +43,38 @@ def header_safe(value: str) -> str:
 
 
 class Templates:
-    """The admin's template folder, loaded in a sandbox. Reload by building a new one."""
+    """The admin's template folder, read and compiled once, rendered in a sandbox.
+
+    Sources are read into memory at load, so editing a file on disk changes nothing until
+    the next reload (SIGHUP) — and a broken edit is refused there, keeping these templates.
+    """
 
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
         if not self.folder.is_dir():
             raise ConfigError([Problem(str(self.folder), None,
                                        "template folder not found: set FEEDBACKD_TEMPLATES")])
+        self.sources = {p.name: p.read_text(encoding="utf-8")
+                        for p in sorted(self.folder.glob("*.j2"))}
         self.env = SandboxedEnvironment(
-            loader=FileSystemLoader(str(self.folder)), undefined=StrictUndefined,
+            loader=DictLoader(self.sources), undefined=StrictUndefined,
             autoescape=False, keep_trailing_newline=True)
+        problems = []
+        for name in self.sources:
+            try:
+                self.env.get_template(name)
+            except TemplateSyntaxError as exc:
+                problems.append(Problem(str(self.folder / name), exc.lineno,
+                                        f"template syntax error: {exc.message}"))
+        if problems:
+            raise ConfigError(problems)
 
     def render(self, name: str, language: str, context: dict[str, Any]) -> Rendered:
         """Render NAME.LANG.j2 ("Subject: …", blank line, body); fall back to the other language."""
         lang = language if language in LANGUAGES else LANGUAGES[0]
         candidates = [f"{name}.{lang}.j2"] + [f"{name}.{x}.j2" for x in LANGUAGES if x != lang]
         for filename in candidates:
-            if (self.folder / filename).exists():
+            if filename in self.sources:
                 try:
                     out = self.env.get_template(filename).render(**context)
                 except TemplateError as exc:

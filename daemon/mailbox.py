@@ -123,9 +123,16 @@ class Mailbox:
     def has_idle(self) -> bool:
         return "IDLE" in self.capabilities
 
-    def uidvalidity(self) -> int:
+    def _noop(self) -> None:
         try:
             self.box.client.noop()
+        except (imaplib.IMAP4.abort, OSError) as exc:
+            self._box = None
+            raise TransientError(f"IMAP connection lost: {exc}") from None
+
+    def uidvalidity(self) -> int:
+        self._noop()
+        try:
             value = self.box.client.untagged_responses.get("UIDVALIDITY")
             if not value:
                 typ, data = self.box.client.status("INBOX", "(UIDVALIDITY)")
@@ -136,6 +143,7 @@ class Mailbox:
         return int(value[-1])
 
     def inbox_uids(self) -> list[int]:
+        self._noop()  # the session's view of INBOX is refreshed only by a NOOP (or IDLE)
         data = self._cmd("SEARCH", "ALL")
         return sorted(int(x) for x in (data[0] or b"").split())
 

@@ -1,0 +1,106 @@
+"""Issue #5: servers go away and come back; the daemon waits, never exits, loses nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from conftest import REPO
+from daemon.lab import LabUnavailable, MailLab
+
+FEEDBACK = "feedback@outage.test"
+
+
+@pytest.fixture
+def own_lab() -> Iterator[MailLab]:
+    """A lab of its own: this test stops its servers, which must not disturb other tests."""
+    lab = MailLab()
+    try:
+        lab.start()
+    except LabUnavailable as exc:
+        lab.stop()
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"mail lab unavailable in CI: {exc}")
+        pytest.skip(str(exc))
+    yield lab
+    lab.stop()
+
+
+def mail(sender: str, n: int) -> bytes:
+    m = EmailMessage()
+    m["From"], m["To"], m["Subject"] = sender, FEEDBACK, f"Спасибо {n}"
+    m["Message-ID"] = f"<outage-{n}@customer.test>"
+    m.set_content("Спасибо за отличный сервис!")
+    return m.as_bytes()
+
+
+def acks(lab: MailLab, user: str) -> int:
+    with lab.mailbox(user) as mb:
+        return len(list(mb.fetch(mark_seen=False, headers_only=True)))
+
+
+def wait_for(predicate, seconds: float) -> bool:  # type: ignore[no-untyped-def]
+    for _ in range(int(seconds * 5)):
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_imap_and_smtp_outages_during_a_run(own_lab: MailLab, tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text((REPO / "rules.yaml").read_text()
+                     .replace("retry_first: 30s", "retry_first: 1s")
+                     .replace("retry_max: 1h", "retry_max: 2s"))
+    env = dict(os.environ, **own_lab.env(FEEDBACK, tmp_path / "store.json"),
+               FEEDBACKD_RULES=str(rules))
+    env.pop("NOTIFY_SOCKET", None)
+    proc = subprocess.Popen([sys.executable, "-m", "daemon", "run"], env=env, cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.5)
+        own_lab.deliver(mail("a@customer.test", 1), FEEDBACK)
+        assert wait_for(lambda: acks(own_lab, "a@customer.test") == 1, 10)
+
+        # IMAP down: the daemon backs off and waits; nothing arrives meanwhile (the MTA queues).
+        own_lab.stop_imap()
+        time.sleep(4)
+        assert proc.poll() is None, "the daemon exited while IMAP was down"
+        own_lab.start_imap()
+        own_lab.deliver(mail("b@customer.test", 2), FEEDBACK)
+        assert wait_for(lambda: acks(own_lab, "b@customer.test") == 1, 20)
+
+        # SMTP down: mail is taken in and filed; acknowledgments wait in the outbox.
+        own_lab.stop_smtp()
+        own_lab.deliver(mail("c@customer.test", 3), FEEDBACK)
+        own_lab.deliver(mail("d@customer.test", 4), FEEDBACK)
+        time.sleep(4)
+        assert proc.poll() is None, "the daemon exited while SMTP was down"
+        assert acks(own_lab, "c@customer.test") == 0
+        own_lab.start_smtp()
+        assert wait_for(lambda: acks(own_lab, "c@customer.test") == 1
+                        and acks(own_lab, "d@customer.test") == 1, 20)
+        time.sleep(2)
+        assert proc.poll() is None
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    for user in ("a", "b", "c", "d"):
+        assert acks(own_lab, f"{user}@customer.test") == 1, f"{user}: not exactly one ack"
+    listing = subprocess.run([sys.executable, "-m", "daemon", "cases", "list", "--format",
+                              "json"], env=env, cwd=REPO, capture_output=True, text=True)
+    assert len(listing.stdout.splitlines()) == 4
+    with own_lab.mailbox(FEEDBACK) as mb:
+        left = mb.folder.status("INBOX", ["MESSAGES"])["MESSAGES"]
+    assert left == 0, err
+    assert "retrying" in err or "will retry" in err
