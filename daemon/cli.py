@@ -50,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--format", choices=("text", "json"), default="text")
     status.set_defaults(handler=status_command)
 
+    again = sub.add_parser("reprocess", help="take quarantined messages again (next cycle)")
+    again.add_argument("message_ids", nargs="*", metavar="MESSAGE-ID",
+                       help="only these (default: everything in the Quarantine folder)")
+    again.set_defaults(handler=reprocess_command)
+
     # -- further subcommands register below this line ---------------------------------------
     from .report_cli import register as register_reports  # report, digest
 
@@ -186,6 +191,22 @@ def classify_subcommand(args: argparse.Namespace) -> int:
 
     rules = args.rules or os.environ.get("FEEDBACKD_RULES") or str(REPO / "rules.yaml")
     return classify_command(args.files, rules, args.format, sys.stdout)
+
+
+def reprocess_command(args: argparse.Namespace) -> int:
+    """Works over IMAP only, so it is safe beside a running daemon, which picks the messages
+    up from INBOX in its next cycle (the quarantine record stays as history)."""
+    from .intake import QUARANTINE
+    from .mailbox import Mailbox
+
+    settings = load_settings()
+    mailbox = Mailbox(settings.imap).connect()
+    try:
+        moved = mailbox.take_back(QUARANTINE, list(args.message_ids) or None)
+    finally:
+        mailbox.close()
+    print(f"{moved} message(s) moved from {QUARANTINE} back to INBOX")
+    return 0
 
 
 def status_command(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from .intake import Desk, intake
+from .intake import QUARANTINE, Desk, intake
 from .mailbox import Mailbox
 from .outbox import deliver
 from .sender import Sender
@@ -33,6 +33,7 @@ class CycleReport:
     failed: int = 0
     filed: int = 0
     remaining: int = 0  # INBOX messages left unprocessed (the backlog) when the cycle ended
+    quarantine: int = 0  # messages waiting in the Quarantine folder
 
     def summary(self) -> str:
         parts = [f"{self.new} new"] + [f"{n} {k}" for k, n in sorted(self.outcomes.items())]
@@ -67,6 +68,7 @@ def run_cycle(desk: Desk, mailbox: Mailbox, sender: Sender, now: datetime,
             if hooks and hooks.stop_requested():
                 return report  # SIGTERM: the batch in hand is done; the rest waits for restart
             _batch(desk, mailbox, sender, uidvalidity, new[i:i + BATCH], now, report, hooks)
+    report.quarantine = mailbox.count(QUARANTINE)
     return report
 
 

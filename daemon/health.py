@@ -28,6 +28,7 @@ class PollState:
     consecutive_failures: int = 0
     last_error: str = ""
     backlog: int = 0  # INBOX messages not yet processed, at the last poll
+    quarantined: int = 0  # messages in the Quarantine folder, at the last poll
     pid: int = 0
 
 
@@ -74,7 +75,7 @@ def assess(store: Store, poll: PollState, now: datetime) -> Health:
     overdue = [c for c in open_cases if c.due < stamp]
     pending = store.outbox("queued", "sending")
     failed = store.outbox("failed")
-    quarantined = [e for e in store.ledger_entries() if e.outcome == "quarantined"]
+    quarantined = poll.quarantined
     problems: list[str] = []
     level = OK
     if not poll.last_success:
@@ -90,13 +91,13 @@ def assess(store: Store, poll: PollState, now: datetime) -> Health:
         problems.append(f"{len(failed)} mails failed permanently")
         level = max(level, WARNING)
     if quarantined:
-        problems.append(f"{len(quarantined)} messages in quarantine")
+        problems.append(f"{quarantined} messages in quarantine (see `feedbackd reprocess`)")
         level = max(level, WARNING)
     if overdue:
         problems.append(f"{len(overdue)} cases overdue")
         level = max(level, WARNING)
     return Health(level, poll, len(open_cases), len(overdue), len(pending), len(failed),
-                  len(quarantined), problems)
+                  quarantined, problems)
 
 
 def render_text(h: Health) -> str:

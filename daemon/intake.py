@@ -19,7 +19,7 @@ from .bounces import detect_bounce
 from .calendar import WorkCalendar, calendar_for
 from .compose import Templates, build_mail, new_message_id
 from .deadlines import due_at
-from .errors import BadMessage
+from .errors import BadMessage, ConfigError
 from .mailbox import Fetched
 from .message import Message, parse
 from .policy import SenderHistory, Verdict, reply_target, should_acknowledge
@@ -72,6 +72,21 @@ class Desk:
 
 
 def intake(desk: Desk, uidvalidity: int, fetched: Fetched, now: datetime) -> Intake:
+    """Decide one message. A message that trips a bug is quarantined, not allowed to stop the
+    mailbox: `feedbackd reprocess` takes it again once the bug is fixed."""
+    try:
+        return _intake(desk, uidvalidity, fetched, now)
+    except ConfigError:
+        raise  # a template or rule problem: the message stays in INBOX until it is fixed
+    except Exception as exc:
+        log.exception("uid %s quarantined after an internal error", fetched.uid)
+        reason = f"internal error: {type(exc).__name__}: {exc}"[:300]
+        desk.store.put_ledger(LedgerEntry(uidvalidity, fetched.uid, "", "quarantined", QUARANTINE,
+                                          False, None, reason, now.isoformat(timespec="seconds")))
+        return Intake("quarantined", reason=reason)
+
+
+def _intake(desk: Desk, uidvalidity: int, fetched: Fetched, now: datetime) -> Intake:
     store = desk.store
     stamp = now.isoformat(timespec="seconds")
 

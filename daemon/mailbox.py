@@ -187,6 +187,34 @@ class Mailbox:
                     items.append((int(m.group(1)), item, b""))
         return items
 
+    def count(self, folder: str) -> int:
+        """Messages in a folder (0 when it does not exist)."""
+        try:
+            if not self.box.folder.exists(folder):
+                return 0
+            return int(self.box.folder.status(folder, ["MESSAGES"])["MESSAGES"])
+        except (imaplib.IMAP4.abort, OSError) as exc:
+            self._box = None
+            raise TransientError(f"IMAP connection lost: {exc}") from None
+
+    def take_back(self, folder: str, message_ids: list[str] | None = None) -> int:
+        """Move messages from `folder` back to INBOX (all, or those with these Message-IDs)."""
+        if not self.box.folder.exists(folder):
+            return 0
+        self._select(folder)
+        try:
+            if message_ids:
+                uids: list[int] = []
+                for mid in message_ids:
+                    data = self._cmd("SEARCH", "HEADER", "Message-ID", _quote(mid))
+                    uids += [int(x) for x in (data[0] or b"").split()]
+            else:
+                uids = [int(x) for x in (self._cmd("SEARCH", "ALL")[0] or b"").split()]
+            self.move(sorted(set(uids)), "INBOX")
+        finally:
+            self._select("INBOX")
+        return len(set(uids))
+
     def search_header(self, folder: str, name: str, value: str) -> list[int]:
         """UIDs in `folder` whose header `name` contains `value` (e.g. our Message-ID)."""
         self.ensure_folder(folder)

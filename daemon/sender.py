@@ -114,6 +114,9 @@ class Sender:
             if 500 <= exc.code < 600:
                 return PermanentSendError(exc.code, exc.message)
             return TransientError(f"SMTP {exc.code} {exc.message}")
+        except UnicodeEncodeError:
+            return PermanentSendError(553, "a non-ASCII address needs SMTPUTF8, which the "
+                                           "server did not offer")
         except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
             # Broken off mid-transaction: the server may or may not have taken the mail.
             self._drop(slot)

@@ -149,6 +149,7 @@ class Service:
         self.poll.consecutive_failures = 0
         self.poll.last_error = ""
         self.poll.backlog = report.remaining
+        self.poll.quarantined = report.quarantine
         write_poll_state(self.settings.db, self.poll)
         if report.new or report.sent or report.filed:
             log.info("cycle: %s", report.summary())
