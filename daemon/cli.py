@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from datetime import datetime, timezone
 from typing import Sequence
 
 from .errors import ConfigError, FeedbackdError
-from .settings import REPO, load_settings
+from .settings import REPO, Settings, load_settings
 
 log = logging.getLogger("feedbackd")
 
@@ -38,13 +39,22 @@ def build_parser() -> argparse.ArgumentParser:
     cases = sub.add_parser("cases", help="list and show cases")
     csub = cases.add_subparsers(dest="action", required=True)
     lst = csub.add_parser("list", help="list cases")
-    lst.add_argument("--status")
+    lst.add_argument("--status", choices=("open", "answered", "closed"))
+    lst.add_argument("--overdue", action="store_true", help="only open cases past their due time")
     lst.add_argument("--category")
     lst.add_argument("--owner")
     lst.add_argument("--format", choices=("table", "json"), default="table")
     show = csub.add_parser("show", help="show one case with its events")
     show.add_argument("id")
     show.add_argument("--format", choices=("text", "json"), default="text")
+    for action, extra in (("close", None), ("reopen", None), ("answer", None),
+                          ("reassign", "owner"), ("note", "text")):
+        change = csub.add_parser(action, help=f"{action} a case (safe beside a running daemon)")
+        change.add_argument("id")
+        if extra:
+            change.add_argument(extra)
+        change.add_argument("--by", default=os.environ.get("USER", "cli"),
+                            help="who does it, for the audit trail (default: $USER)")
 
     status = sub.add_parser("status", help="health for people and monitoring (exit 0/1/2)")
     status.add_argument("--format", choices=("text", "json"), default="text")
@@ -134,6 +144,8 @@ def cases_command(args: argparse.Namespace) -> int:
     settings = load_settings(need_servers=False)
     if not settings.db.exists():
         raise ConfigError(f"no store at {settings.db}: set FEEDBACKD_DB to the daemon's store")
+    if args.action not in ("list", "show"):
+        return change_case(args, settings)
     store = Store(settings.db)
     if args.action == "show":
         case = store.case(args.id)
@@ -149,10 +161,12 @@ def cases_command(args: argparse.Namespace) -> int:
             for e in case.events:
                 print(f"  {e.at}  {e.who:12} {e.what} {json.dumps(e.data, ensure_ascii=False)}")
         return 0
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     rows = [c for c in store.cases()
             if (not args.status or c.status == args.status)
             and (not args.category or c.category == args.category)
-            and (not args.owner or c.owner == args.owner)]
+            and (not args.owner or c.owner == args.owner)
+            and (not args.overdue or (c.status == "open" and c.due < now))]
     rows.sort(key=lambda c: c.id)
     if args.format == "json":
         for c in rows:
@@ -191,6 +205,35 @@ def classify_subcommand(args: argparse.Namespace) -> int:
 
     rules = args.rules or os.environ.get("FEEDBACKD_RULES") or str(REPO / "rules.yaml")
     return classify_command(args.files, rules, args.format, sys.stdout)
+
+
+def change_case(args: argparse.Namespace, settings: Settings) -> int:
+    from .requests import apply_request, submit
+    from .rules import load_rulebook
+    from .service import AlreadyRunning, StoreLock
+    from .store import Store
+
+    req = {"case": args.id, "action": args.action, "who": f"cli:{args.by}",
+           "owner": getattr(args, "owner", None), "text": getattr(args, "text", None)}
+    lock = StoreLock(settings.db)
+    try:
+        lock.acquire()
+    except AlreadyRunning:
+        outcome = submit(settings.db, req)
+        if outcome is None:
+            print("feedbackd: the running daemon did not take the request within 30 s; it "
+                  "stays queued and is applied when the daemon next looks", file=sys.stderr)
+            return 1
+    else:
+        try:
+            store = Store(settings.db)
+            outcome = apply_request(store, load_rulebook(settings.rules), req,
+                                    datetime.now(timezone.utc))
+            store.commit()
+        finally:
+            lock.release()
+    print(outcome.message, file=sys.stdout if outcome.ok else sys.stderr)
+    return 0 if outcome.ok else 1
 
 
 def reprocess_command(args: argparse.Namespace) -> int:

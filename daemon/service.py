@@ -24,6 +24,7 @@ from .health import PollState, assess, write_poll_state
 from .intake import Desk
 from .mailbox import AuthFailed, Mailbox
 from .outbox import next_due
+from .requests import serve, waiting
 from .rules import load_rulebook
 from .sender import Sender
 from .settings import Settings
@@ -220,6 +221,7 @@ class Service:
         try:
             while not (self.stopping or self.reload_requested) and time.monotonic() < deadline:
                 self._notify("watchdog")
+                self._serve_requests()
                 responses = self.mailbox.idle_poll(timeout=1.0)
                 if any(b"EXISTS" in r or b"RECENT" in r for r in responses):
                     return
@@ -231,7 +233,14 @@ class Service:
         deadline = time.monotonic() + seconds
         while not (self.stopping or self.reload_requested) and time.monotonic() < deadline:
             self._notify("watchdog")
+            self._serve_requests()
             time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+
+    def _serve_requests(self) -> None:
+        """Case changes asked for by `feedbackd cases ...` while we hold the store."""
+        if self.store is not None and waiting(self.settings.db):
+            n = serve(self.store, self.book, self.settings.db, self.clock())
+            log.info("applied %d case change(s) from the command line", n)
 
     def _install_signals(self) -> None:
         def stop(signum: int, frame: object) -> None:

@@ -1,0 +1,61 @@
+"""`feedbackd cases …`: list with filters, show the audit trail, change a case — with or
+without a daemon holding the store."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+from conftest import REPO, Desk
+
+
+def make_case(desk: Desk, name: str) -> str:
+    desk.send(desk.customer(name), "Жалоба", "Курьер опоздал на три часа, прошу разобраться.")
+    assert desk.feedbackd("once").returncode == 0
+    out = desk.feedbackd("cases", "list", "--format", "json")
+    return json.loads(out.stdout.splitlines()[-1])["id"]
+
+
+def trail(desk: Desk, case_id: str) -> list[str]:
+    out = desk.feedbackd("cases", "show", case_id, "--format", "json")
+    return [e["what"] for e in json.loads(out.stdout)["events"]]
+
+
+def test_change_without_a_daemon(desk: Desk) -> None:
+    cid = make_case(desk, "cli1")
+    assert desk.feedbackd("cases", "note", cid, "called the customer", "--by", "olga").returncode == 0
+    bad = desk.feedbackd("cases", "reassign", cid, "nobody")
+    assert bad.returncode == 1 and "unknown owner" in bad.stderr
+    assert desk.feedbackd("cases", "reassign", cid, "legal").returncode == 0
+    assert desk.feedbackd("cases", "close", cid).returncode == 0
+    again = desk.feedbackd("cases", "close", cid)
+    assert again.returncode == 1 and "closed" in again.stderr
+    case = json.loads(desk.feedbackd("cases", "show", cid, "--format", "json").stdout)
+    assert case["status"] == "closed" and case["owner"] == "legal"
+    assert trail(desk, cid)[-3:] == ["note", "reassigned", "closed"]
+    note = [e for e in case["events"] if e["what"] == "note"][0]
+    assert note["who"] == "cli:olga" and note["data"]["text"] == "called the customer"
+    listed = desk.feedbackd("cases", "list", "--status", "closed", "--format", "json")
+    assert [json.loads(x)["id"] for x in listed.stdout.splitlines()] == [cid]
+    assert desk.feedbackd("cases", "list", "--status", "open", "--format", "json").stdout == ""
+
+
+def test_change_beside_a_running_daemon_goes_through_the_daemon(desk: Desk) -> None:
+    cid = make_case(desk, "cli2")
+    proc = subprocess.Popen([sys.executable, "-m", "daemon", "run"], env=desk.env, cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.5)
+        started = time.monotonic()
+        out = desk.feedbackd("cases", "close", cid)
+        assert out.returncode == 0, out.stderr
+        assert time.monotonic() - started < 10
+        assert trail(desk, cid)[-1] == "closed"  # already durable in the daemon's store
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0, err
+    assert trail(desk, cid)[-1] == "closed"
