@@ -21,9 +21,12 @@ log = logging.getLogger("feedbackd")
 
 
 def parse_when(text: str) -> datetime:
-    """ISO 8601; a naive time is taken as UTC."""
-    dt = datetime.fromisoformat(text)
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    """ISO 8601; a naive time stays naive and is read in the rules' timezone by its user."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 date-time, "
+                                         "e.g. 2026-05-12T10:00") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,7 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     once = sub.add_parser("once", help="run one cycle and exit")
-    once.add_argument("--now", type=parse_when, help="run as if at this moment (ISO 8601)")
+    once.add_argument("--now", type=parse_when,
+                      help="run as if at this moment (ISO 8601; no offset: the rules' timezone)")
+    once.add_argument("--dry-run", action="store_true",
+                      help="show what would be sent; send, move and store nothing")
     sub.add_parser("run", help="run as a service: IDLE/poll, reconnect, reload on SIGHUP")
 
     cases = sub.add_parser("cases", help="list and show cases")
@@ -123,7 +129,12 @@ def dispatch(args: argparse.Namespace) -> int:
         for secret in settings.secrets:
             register_secret(secret)
         if args.command == "once":
-            report = Service(settings).once(args.now)
+            service = Service(settings)
+            if args.dry_run:
+                for line in service.preview(args.now):
+                    print(line)
+                return 0
+            report = service.once(args.now)
             print(report.summary())
             return 0
         from .notify import Notifier

@@ -45,19 +45,21 @@ class CycleReport:
         return ", ".join(parts)
 
 
-def run_cycle(desk: Desk, mailbox: Mailbox, sender: Sender, now: datetime,
+def run_cycle(desk: Desk, mailbox: Mailbox, sender: Sender | None, now: datetime,
               hooks: "CycleHooks | None" = None) -> CycleReport:
+    """One cycle. Without a sender it is a dry run: decide everything, send and move nothing."""
     report = CycleReport()
     store = desk.store
     uidvalidity = mailbox.uidvalidity()
     desk.backfill_before = backfill_horizon(desk, now)
     # Whatever a crash left half done: mail owed, originals not yet filed.
     _send(desk, mailbox, sender, now, report)
-    report.filed += file_messages(store, mailbox, uidvalidity)
+    if sender is not None:
+        report.filed += file_messages(store, mailbox, uidvalidity)
 
     # Further passes pick up what arrived meanwhile, notably the copies of the mail we just
     # sent to our own address, so that a cycle leaves the INBOX settled.
-    for _ in range(3):
+    for _ in range(3 if sender is not None else 1):
         known = store.known_uids(uidvalidity)
         new = [uid for uid in mailbox.inbox_uids() if uid not in known]
         report.remaining = len(new)
@@ -87,7 +89,7 @@ def backfill_horizon(desk: Desk, now: datetime) -> datetime | None:
     return datetime.fromisoformat(horizon) if horizon else None
 
 
-def _batch(desk: Desk, mailbox: Mailbox, sender: Sender, uidvalidity: int, uids: list[int],
+def _batch(desk: Desk, mailbox: Mailbox, sender: Sender | None, uidvalidity: int, uids: list[int],
            now: datetime, report: CycleReport, hooks: "CycleHooks | None") -> None:
     store = desk.store
     for fetched in mailbox.fetch(uids, desk.book.policy.max_message_size):
@@ -97,7 +99,8 @@ def _batch(desk: Desk, mailbox: Mailbox, sender: Sender, uidvalidity: int, uids:
     if hooks:
         hooks.after_commit()
     _send(desk, mailbox, sender, now, report)
-    report.filed += file_messages(store, mailbox, uidvalidity)
+    if sender is not None:
+        report.filed += file_messages(store, mailbox, uidvalidity)
 
 
 class CycleHooks:
@@ -110,8 +113,10 @@ class CycleHooks:
         return False
 
 
-def _send(desk: Desk, mailbox: Mailbox, sender: Sender, now: datetime, report: CycleReport
-          ) -> None:
+def _send(desk: Desk, mailbox: Mailbox, sender: Sender | None, now: datetime,
+          report: CycleReport) -> None:
+    if sender is None:
+        return
     d = deliver(desk.store, mailbox, sender, now, desk.book.policy)
     report.sent += d.sent
     report.deferred += d.deferred

@@ -8,6 +8,7 @@ templates are reloaded on SIGHUP; a broken file is reported and the last good on
 
 from __future__ import annotations
 
+import email
 import fcntl
 import logging
 import os
@@ -16,6 +17,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
+from zoneinfo import ZoneInfo
 
 from .compose import Templates
 from .cycle import CycleHooks, CycleReport, run_cycle
@@ -23,6 +25,7 @@ from .errors import ConfigError, FeedbackdError, TransientError
 from .health import PollState, assess, write_poll_state
 from .intake import Desk
 from .mailbox import AuthFailed, Mailbox
+from .message import decode_header
 from .outbox import next_due
 from .requests import serve, waiting
 from .rules import load_rulebook
@@ -135,7 +138,34 @@ class Service:
 
     # -- running -------------------------------------------------------------------------------
 
+    def local(self, when: datetime | None) -> datetime | None:
+        """A naive --now is meant in the admin's timezone (rules.yaml settings.timezone)."""
+        if when is None or when.tzinfo is not None:
+            return when
+        return when.replace(tzinfo=ZoneInfo(self.book.timezone))
+
+    def preview(self, now: datetime | None = None) -> list[str]:
+        """`once --dry-run`: the real cycle on a copy of the store, with no sender and no
+        moves, then the mail it would send. Takes no lock: a daemon may be running."""
+        moment = self.local(now) or self.clock()
+        store = Store.preview(self.settings.db)
+        mailbox = Mailbox(self.settings.imap).connect()
+        try:
+            report = run_cycle(Desk(store, self.book, self.templates, self.settings.address),
+                               mailbox, None, moment)
+        finally:
+            mailbox.close()
+        lines = [f"dry run as of {moment.isoformat(timespec='seconds')}: {report.summary()}"]
+        for mail in store.outbox("queued", "sending"):
+            subject = decode_header(email.message_from_string(mail.raw).get("Subject", ""))
+            lines.append(f"would send {mail.kind} to {mail.recipients[0]}: {subject}")
+        for entry in store.ledger_entries():
+            if not entry.filed:
+                lines.append(f"would move INBOX uid {entry.uid} to {entry.folder}")
+        return lines
+
     def cycle(self, now: datetime | None = None) -> CycleReport:
+        now = self.local(now)
         self.poll.last_attempt = self.clock().isoformat(timespec="seconds")
         try:
             mailbox, sender = self._connect()

@@ -117,7 +117,8 @@ _KEYS = {
 class Store:
     """Reads come from memory; writes are buffered until `commit()` makes them durable."""
 
-    def __init__(self, path: str | Path | None):
+    def __init__(self, path: str | Path | None, read_only: bool = False):
+        self.read_only = read_only  # a preview: writes stay in memory, commit() keeps them there
         self.path = str(path) if path else None
         if self.path:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -240,7 +241,7 @@ class Store:
 
     def commit(self) -> None:
         """Make every buffered write durable at once (one file write per batch)."""
-        if not self.pending:
+        if not self.pending or self.read_only:
             return
         sources = self._sources()
         for name, keys in self._dirty.items():
@@ -271,6 +272,11 @@ class Store:
     def close(self) -> None:
         self.commit()
         self._db.close()
+
+    @classmethod
+    def preview(cls, path: str | Path) -> "Store":
+        """The store as it is, for a dry run: nothing will be written back."""
+        return cls(path if Path(path).exists() else None, read_only=True)
 
 
 def _outmail(doc: dict[str, Any]) -> OutMail:

@@ -141,3 +141,16 @@ def test_unparseable_message_is_quarantined_and_the_cycle_goes_on(desk: Desk) ->
     assert folders["INBOX"] == 0
     assert len(cases(desk)) == 1
     assert len(desk.messages(customer)) == 1
+
+
+def test_dry_run_shows_what_would_happen_and_changes_nothing(desk: Desk) -> None:
+    customer = desk.customer("dry")
+    desk.send(customer, *OFFICIAL)
+    preview = desk.feedbackd("once", "--dry-run", "--now", "2025-04-28T10:00")
+    assert preview.returncode == 0, preview.stderr
+    assert f"would send ack to {customer}" in preview.stdout
+    assert "would move INBOX uid" in preview.stdout and "Feedback/Official" in preview.stdout
+    assert "2025-04-28T10:00:00+03:00" in preview.stdout  # naive --now: the rules' timezone
+    assert not desk.db.exists()
+    assert desk.folders()["INBOX"] == 1
+    assert desk.messages(customer) == []
