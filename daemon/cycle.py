@@ -12,7 +12,9 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 
+from .duties import run_duties
 from .intake import QUARANTINE, Desk, intake
 from .mailbox import Mailbox
 from .outbox import deliver
@@ -34,6 +36,7 @@ class CycleReport:
     filed: int = 0
     remaining: int = 0  # INBOX messages left unprocessed (the backlog) when the cycle ended
     quarantine: int = 0  # messages waiting in the Quarantine folder
+    duties: list[str] = field(default_factory=list)  # timed duties done (digest, archive, ...)
 
     def summary(self) -> str:
         parts = [f"{self.new} new"] + [f"{n} {k}" for k, n in sorted(self.outcomes.items())]
@@ -46,7 +49,7 @@ class CycleReport:
 
 
 def run_cycle(desk: Desk, mailbox: Mailbox, sender: Sender | None, now: datetime,
-              hooks: "CycleHooks | None" = None) -> CycleReport:
+              hooks: "CycleHooks | None" = None, db: Path | None = None) -> CycleReport:
     """One cycle. Without a sender it is a dry run: decide everything, send and move nothing."""
     report = CycleReport()
     store = desk.store
@@ -70,6 +73,8 @@ def run_cycle(desk: Desk, mailbox: Mailbox, sender: Sender | None, now: datetime
             if hooks and hooks.stop_requested():
                 return report  # SIGTERM: the batch in hand is done; the rest waits for restart
             _batch(desk, mailbox, sender, uidvalidity, new[i:i + BATCH], now, report, hooks)
+    report.duties = run_duties(desk, db, now)
+    _send(desk, mailbox, sender, now, report)
     report.quarantine = mailbox.count(QUARANTINE)
     return report
 

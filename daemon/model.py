@@ -98,6 +98,10 @@ class PolicySettings:
     # A mail whose send was interrupted is sent again only if our own copy has not arrived
     # within this time (a relay may deliver that copy a little late).
     resend_grace: timedelta = timedelta(minutes=5)
+    # Retention: what leaves the live store for the archive (STORE.archive/), and when.
+    keep_closed: timedelta = timedelta(days=90)  # closed cases, after closing
+    keep_sent: timedelta = timedelta(days=30)  # sent or failed mail
+    keep_ledger: timedelta = timedelta(days=30)  # records of filed messages
 
 
 @dataclass(frozen=True)

@@ -61,13 +61,14 @@ def register(sub: Any) -> None:
 def _load(args: argparse.Namespace) -> tuple[Any, Any, list[Any]]:
     from .rules import load_rulebook
     from .settings import load_settings
+    from .archive import all_cases
     from .store import Store
 
     settings = load_settings(need_servers=False)
     book = load_rulebook(args.rules or settings.rules)
     if not settings.db.exists():
         raise ConfigError(f"no store at {settings.db}: set FEEDBACKD_DB to the daemon's store")
-    return settings, book, Store(settings.db).cases()
+    return settings, book, all_cases(Store(settings.db), settings.db)
 
 
 def report_subcommand(args: argparse.Namespace) -> int:

@@ -157,7 +157,8 @@ def parse_policy(report: Report, node: Any, line: int) -> PolicySettings:
     for key, parse in (("ack_interval", duration), ("hard_bounce_quiet", duration),
                        ("backfill_older_than", duration), ("max_message_size", size),
                        ("retry_first", duration), ("retry_max", duration),
-                       ("resend_grace", duration),
+                       ("resend_grace", duration), ("keep_closed", duration),
+                       ("keep_sent", duration), ("keep_ledger", duration),
                        ("backfill_acknowledge", flag)):
         if key in m and (v := parse(report, m[key], m.line_of(key), key)) is not None:
             values[key] = v

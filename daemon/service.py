@@ -152,10 +152,11 @@ class Service:
         mailbox = Mailbox(self.settings.imap).connect()
         try:
             report = run_cycle(Desk(store, self.book, self.templates, self.settings.address),
-                               mailbox, None, moment)
+                               mailbox, None, moment, db=self.settings.db)
         finally:
             mailbox.close()
         lines = [f"dry run as of {moment.isoformat(timespec='seconds')}: {report.summary()}"]
+        lines += [f"would do: {duty}" for duty in report.duties]
         for mail in store.outbox("queued", "sending"):
             subject = decode_header(email.message_from_string(mail.raw).get("Subject", ""))
             lines.append(f"would send {mail.kind} to {mail.recipients[0]}: {subject}")
@@ -169,7 +170,8 @@ class Service:
         self.poll.last_attempt = self.clock().isoformat(timespec="seconds")
         try:
             mailbox, sender = self._connect()
-            report = run_cycle(self.desk(), mailbox, sender, now or self.clock(), _Hooks(self))
+            report = run_cycle(self.desk(), mailbox, sender, now or self.clock(), _Hooks(self),
+                               self.settings.db)
         except Exception as exc:
             self.poll.consecutive_failures += 1
             self.poll.last_error = str(exc)[:300]

@@ -129,6 +129,7 @@ class Store:
         self._meta: dict[str, dict[str, Any]] = {}
         self._ids: dict[str, dict[str, int]] = {t: {} for t in _TABLES}
         self._dirty: dict[str, set[str]] = {t: set() for t in _TABLES}
+        self._gone: dict[str, set[str]] = {t: set() for t in _TABLES}  # removed, not committed
         for name, target in self._sources().items():
             for doc in self._db.table(name).all():
                 key = _KEYS[name](doc)
@@ -235,15 +236,44 @@ class Store:
         target[key] = doc
         self._dirty[table].add(key)
 
+    def remove(self, table: str, keys: list[str]) -> None:
+        """Drop documents from the live store (the archive keeps them); buffered like writes."""
+        target = self._sources()[table]
+        for key in keys:
+            doc = target.pop(key, None)
+            if doc is None:
+                continue
+            self._dirty[table].discard(key)
+            if key in self._ids[table]:
+                self._gone[table].add(key)
+            if table == "cases":
+                for mid in doc.get("thread", ()):
+                    self._thread.pop(mid, None)
+            elif table == "ledger" and self._by_mid.get(doc["message_id"]) == key:
+                del self._by_mid[doc["message_id"]]
+            elif table == "outbox":
+                self._thread.pop(key, None)
+                times = self._acks.get(doc["recipients"][0] if doc["recipients"] else "", [])
+                if doc["kind"] == "ack" and doc["created"] in times:
+                    times.remove(doc["created"])
+
+    def docs(self, table: str) -> list[dict[str, Any]]:
+        """Raw documents of a table, for archiving."""
+        return [dict(d) for d in self._sources()[table].values()]
+
     @property
     def pending(self) -> bool:
-        return any(self._dirty.values())
+        return any(self._dirty.values()) or any(self._gone.values())
 
     def commit(self) -> None:
         """Make every buffered write durable at once (one file write per batch)."""
         if not self.pending or self.read_only:
             return
         sources = self._sources()
+        for name, gone in self._gone.items():
+            if gone:
+                self._db.table(name).remove(doc_ids=[self._ids[name].pop(k) for k in gone])
+                gone.clear()
         for name, keys in self._dirty.items():
             if not keys:
                 continue

@@ -54,7 +54,7 @@ KILLS_WANTED = 54
 def test_fifty_kills_across_every_step_lose_nothing_and_ack_exactly_once(desk: Desk,
                                                                          tmp_path: Path) -> None:
     rules = tmp_path / "rules.yaml"
-    text = (REPO / "rules.yaml").read_text()
+    text = desk.rules.read_text()
     # The lab delivers synchronously: our copy of a sent mail is visible at once, so an
     # interrupted send may be repeated without waiting for a slow relay.
     rules.write_text(text.replace("resend_grace: 5m", "resend_grace: 0s"))

@@ -154,3 +154,17 @@ def test_dry_run_shows_what_would_happen_and_changes_nothing(desk: Desk) -> None
     assert not desk.db.exists()
     assert desk.folders()["INBOX"] == 1
     assert desk.messages(customer) == []
+
+
+def test_weekly_digest_goes_out_once_on_monday(desk: Desk) -> None:
+    env = dict(desk.env)
+    env.pop("FEEDBACKD_RULES")  # the shipped rules, digest included
+    desk.send(desk.customer("digest"), *COMPLAINT)
+    monday = "2026-11-23T09:30"  # a Monday, after the digest time (09:00 Moscow)
+    first = desk.feedbackd("once", "--now", monday, env=env)
+    assert first.returncode == 0, first.stderr
+    assert desk.feedbackd("once", "--now", "2026-11-23T10:30", env=env).returncode == 0
+    digests = [m for m in desk.messages("center@example.test")
+               if m.subject.startswith("Feedback digest 2026-11-16")]
+    assert len(digests) == 1
+    assert {p.get_content_type() for p in digests[0].obj.walk()} >= {"text/plain", "text/html"}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import socket
 import subprocess
@@ -84,9 +83,8 @@ def test_notify_ready_status_watchdog_reloading_stopping_in_order(desk: Desk, tm
 
 def test_sighup_applies_a_good_change_and_keeps_the_last_good_rules(desk: Desk, tmp_path: Path
                                                                     ) -> None:
-    rules = tmp_path / "rules.yaml"
-    shutil.copy(REPO / "rules.yaml", rules)
-    env = dict(desk.env, FEEDBACKD_RULES=str(rules))
+    rules = desk.rules  # the test's own copy, edited below
+    env = desk.env
     proc = start(desk, env)
     customer = desk.customer("hup")
 
