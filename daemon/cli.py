@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Sequence
 
 from .errors import ConfigError, FeedbackdError
@@ -70,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     again.add_argument("message_ids", nargs="*", metavar="MESSAGE-ID",
                        help="only these (default: everything in the Quarantine folder)")
     again.set_defaults(handler=reprocess_command)
+
+    purge = sub.add_parser("purge", help="remove personal data from archived cases")
+    purge.add_argument("--before", required=True, type=date.fromisoformat, metavar="DATE",
+                       help="cases received before this day (YYYY-MM-DD)")
+    purge.set_defaults(handler=purge_command)
 
     # -- further subcommands register below this line ---------------------------------------
     from .report_cli import register as register_reports  # report, digest
@@ -245,6 +250,16 @@ def change_case(args: argparse.Namespace, settings: Settings) -> int:
             lock.release()
     print(outcome.message, file=sys.stdout if outcome.ok else sys.stderr)
     return 0 if outcome.ok else 1
+
+
+def purge_command(args: argparse.Namespace) -> int:
+    from .archive import purge
+
+    settings = load_settings(need_servers=False)
+    n = purge(settings.db, args.before)
+    print(f"{n} archived case(s) received before {args.before} purged of names, addresses "
+          "and texts; their counts remain")
+    return 0
 
 
 def reprocess_command(args: argparse.Namespace) -> int:
