@@ -75,7 +75,10 @@ def intake(desk: Desk, uidvalidity: int, fetched: Fetched, now: datetime) -> Int
     """Decide one message. A message that trips a bug is quarantined, not allowed to stop the
     mailbox: `feedbackd reprocess` takes it again once the bug is fixed."""
     try:
-        return _intake(desk, uidvalidity, fetched, now)
+        result = _intake(desk, uidvalidity, fetched, now)
+        if result.outcome != "own":
+            desk.store.set_meta("last_mail_at", now.isoformat(timespec="seconds"))
+        return result
     except ConfigError:
         raise  # a template or rule problem: the message stays in INBOX until it is fixed
     except Exception as exc:

@@ -13,6 +13,7 @@ import imaplib
 import re
 import socket
 import ssl
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -59,6 +60,7 @@ class Mailbox:
         self._box: MailBox | MailBoxStartTls | MailBoxUnencrypted | None = None
         self._folders: set[str] = set()
         self.capabilities: frozenset[str] = frozenset()
+        self._quick_empty = 0
 
     # -- connection ------------------------------------------------------------------------------
 
@@ -273,11 +275,24 @@ class Mailbox:
         self.box.idle.start()
 
     def idle_poll(self, timeout: float) -> list[bytes]:
+        """Responses that arrived within `timeout`. imap-tools returns [] at once on a closed
+        connection (the socket is readable, the read hits EOF), so an empty answer well before
+        the timeout, twice running, means the server went away: raise instead of spinning."""
+        started = time.monotonic()
         try:
-            return self.box.idle.poll(timeout=timeout)
+            responses = self.box.idle.poll(timeout=timeout)
         except (imaplib.IMAP4.abort, OSError) as exc:
             self._box = None
             raise TransientError(f"IMAP connection lost while idling: {exc}") from None
+        if responses or time.monotonic() - started > timeout * 0.5:
+            self._quick_empty = 0
+            return responses
+        self._quick_empty += 1
+        if self._quick_empty >= 2:
+            self._quick_empty = 0
+            self._box = None
+            raise TransientError("IMAP connection closed by the server while idling")
+        return responses
 
     def idle_stop(self) -> None:
         try:

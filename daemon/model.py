@@ -102,6 +102,7 @@ class PolicySettings:
     keep_closed: timedelta = timedelta(days=90)  # closed cases, after closing
     keep_sent: timedelta = timedelta(days=30)  # sent or failed mail
     keep_ledger: timedelta = timedelta(days=30)  # records of filed messages
+    alert_silence: timedelta = timedelta(days=3)  # no mail at all this long: alert the center
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,8 @@ CATEGORY_LABELS = {
     "en": {"thanks": "thanks", "complaint": "complaint", "official": "official letter / claim",
            "unclassified": "unclassified (needs triage)"},
 }
-_MONTHS_EN = ("January February March April May June July August September October "
-              "November December").split()
+_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
+              "September", "October", "November", "December")
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def joined_notice_to_owner(desk: NoticeDesk, case: Case, new: Message, raw: byte
     to = _owner(desk, case.owner)
     part = _original(raw, desk.max_attachment, case.id)
     ctx = _staff_context(desk, case, to, now) | _quote(new.text) | {
-        "new_subject": header_safe(new.subject),
+        "new_subject": _short(new.subject),
         "original_attached": part.get_content_type() == "message/rfc822"}
     return _staff_mail(desk, case, to, "joined", ctx, message_id, now, in_reply_to, part=part)
 
@@ -116,9 +116,9 @@ def added_to_case_notice(desk: NoticeDesk, case: Case, new: Message, to: str, *,
     policy's reply target; how often to send it (once a day at most) is the caller's rule."""
     ctx = _base_context(desk, case, case.language)
     rendered = _render(desk, "added", case.language, ctx, case.id)
-    return build_mail(sender=desk.address, sender_name=ctx["center_name"], to=to,
-                      rendered=rendered, message_id=message_id, now=now,
-                      in_reply_to=new.message_id, references=new.references)
+    return unfolded(build_mail(sender=desk.address, sender_name=ctx["center_name"], to=to,
+                               rendered=rendered, message_id=message_id, now=now,
+                               in_reply_to=new.message_id, references=new.references))
 
 
 def command_reply(desk: NoticeDesk, case_id: str, case: Case | None, command_mail: Message,
@@ -129,7 +129,7 @@ def command_reply(desk: NoticeDesk, case_id: str, case: Case | None, command_mai
     the case (`case` is the case after the command was applied, when there is one)."""
     lang = auth.language
     new_owner = desk.book.owners.get(auth.data.get("owner", ""))
-    ctx = {"case_id": case_id, "subject": header_safe(case.subject) if case else "",
+    ctx = {"case_id": case_id, "subject": _short(case.subject) if case else "",
            "status": case.status if case else "", "accepted": auth.allowed,
            "reason": auth.reason, "event": auth.event,
            "command_line": header_safe(command.line)[:80] if command else "",
@@ -140,10 +140,11 @@ def command_reply(desk: NoticeDesk, case_id: str, case: Case | None, command_mai
     extra = {"X-Feedbackd-Case": case_id}
     if case is not None and command_mail.from_addr.lower() in commanders(case, desk.book):
         extra["Reply-To"] = desk.reply_address(case_id)
-    return build_mail(sender=desk.address, sender_name=_center_name(desk),
-                      to=command_mail.from_addr, rendered=rendered, message_id=message_id,
-                      now=now, in_reply_to=command_mail.message_id,
-                      references=command_mail.references, extra_headers=extra)
+    return unfolded(build_mail(sender=desk.address, sender_name=_center_name(desk),
+                               to=command_mail.from_addr, rendered=rendered,
+                               message_id=message_id, now=now,
+                               in_reply_to=command_mail.message_id,
+                               references=command_mail.references, extra_headers=extra))
 
 
 def thanks_recipients(case: Case, book: RuleBook) -> tuple[Owner, ...]:
@@ -162,7 +163,7 @@ def _base_context(desk: NoticeDesk, case: Case, lang: str) -> dict[str, Any]:
     return {
         "case_id": case.id, "category": case.category,
         "category_label": CATEGORY_LABELS.get(lang, {}).get(case.category, case.category),
-        "subject": header_safe(case.subject), "customer_name": header_safe(case.sender_name),
+        "subject": _short(case.subject), "customer_name": _short(case.sender_name),
         "customer_email": case.sender, "owner_key": case.owner,
         "owner_name": owner.name if owner else case.owner, "status": case.status,
         "due_date": format_moment(case.due, lang),
@@ -182,6 +183,12 @@ def _staff_context(desk: NoticeDesk, case: Case, to: Owner, now: datetime) -> di
                   "time_left": "" if overdue else format_duration(left, to.language),
                   "overdue_by": format_duration(-left, to.language) if overdue else "",
                   "answer_link": link}
+
+
+def _short(value: str, limit: int = 200) -> str:
+    """A header-safe one-liner, capped so a subject built from it stays well inside 998."""
+    value = header_safe(value)
+    return value if len(value) <= limit else value[:limit - 1].rstrip() + "…"
 
 
 def _quote(text: str) -> dict[str, Any]:
@@ -236,7 +243,7 @@ def _staff_mail(desk: NoticeDesk, case: Case, to: Owner, template: str, ctx: dic
     if part is not None:
         msg.make_mixed()
         msg.attach(part)
-    return msg
+    return unfolded(msg)
 
 
 def _render(desk: NoticeDesk, name: str, lang: str, ctx: dict[str, Any], case_id: str
@@ -263,6 +270,14 @@ def _original(raw: bytes, cap: int, case_id: str) -> EmailMessage:
     part.set_content(head.decode("utf-8", "replace") + "\n", subtype="rfc822-headers",
                      disposition="attachment", filename=f"{case_id}-headers.txt")
     return part
+
+
+def unfolded(msg: EmailMessage) -> EmailMessage:
+    """Serialise headers unfolded up to RFC 5322's 998 characters: Python 3.11's folder drops
+    the space between some non-ASCII words when it folds at 78 (a Cyrillic subject loses about
+    one space in seven), and an unfolded header has nothing to lose."""
+    msg.policy = msg.policy.clone(max_line_length=998)
+    return msg
 
 
 def _owner(desk: NoticeDesk, key: str) -> Owner:

@@ -51,13 +51,15 @@ def went_out(mailbox: Mailbox, mail: OutMail) -> bool:
     return any(mailbox.search_header(folder, "Message-ID", mail.id) for folder in SEARCH_FOLDERS)
 
 
-def deliver(store: Store, mailbox: Mailbox, sender: Sender, now: datetime,
+def deliver(store: Store, mailbox: Mailbox | None, sender: Sender, now: datetime,
             policy: PolicySettings) -> Delivery:
     stats = Delivery()
     stamp = now.isoformat(timespec="seconds")
     batch: list[OutMail] = []
     for mail in due_mail(store, now):
         if mail.state == "sending" and mail.attempted_at:
+            if mailbox is None:  # IMAP is down: cannot look for our copy, so do not resend yet
+                continue
             if went_out(mailbox, mail):
                 store.update_outmail(mail, state="sent", sent_at=stamp)
                 stats.sent += 1

@@ -159,6 +159,7 @@ def parse_policy(report: Report, node: Any, line: int) -> PolicySettings:
                        ("retry_first", duration), ("retry_max", duration),
                        ("resend_grace", duration), ("keep_closed", duration),
                        ("keep_sent", duration), ("keep_ledger", duration),
+                       ("alert_silence", duration),
                        ("backfill_acknowledge", flag)):
         if key in m and (v := parse(report, m[key], m.line_of(key), key)) is not None:
             values[key] = v

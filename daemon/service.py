@@ -26,7 +26,8 @@ from .health import PollState, assess, write_poll_state
 from .intake import Desk
 from .mailbox import AuthFailed, Mailbox
 from .message import decode_header
-from .outbox import next_due
+from .alerts import due_alerts, queue_alert
+from .outbox import deliver, next_due
 from .requests import serve, waiting
 from .rules import load_rulebook
 from .sender import Sender
@@ -176,6 +177,7 @@ class Service:
             self.poll.consecutive_failures += 1
             self.poll.last_error = str(exc)[:300]
             write_poll_state(self.settings.db, self.poll)
+            self._alert(now or self.clock(), None)
             raise
         self.last_report = report
         self.poll.last_success = self.poll.last_attempt
@@ -184,6 +186,7 @@ class Service:
         self.poll.backlog = report.remaining
         self.poll.quarantined = report.quarantine
         write_poll_state(self.settings.db, self.poll)
+        self._alert(now or self.clock(), report.remaining)
         if report.new or report.sent or report.filed:
             log.info("cycle: %s", report.summary())
         return report
@@ -267,6 +270,24 @@ class Service:
             self._notify("watchdog")
             self._serve_requests()
             time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+
+    def _alert(self, now: datetime, backlog: int | None) -> None:
+        """Tell the feedback center by mail when the daemon cannot do its job."""
+        if self.store is None or self.store.read_only:
+            return
+        alerts = due_alerts(self.store, self.poll, self.book, now, backlog)
+        for kind, sentence in alerts:
+            log.error("alert to the feedback center: %s", sentence)
+            queue_alert(self.store, self.book, self.settings.address, kind, sentence, now)
+        self.store.commit()
+        if alerts:
+            try:
+                if self.sender is None:
+                    self.sender = Sender(self.settings.smtp)
+                deliver(self.store, self.mailbox if self.mailbox and self.mailbox._box else None,
+                        self.sender, now, self.book.policy)
+            except Exception as exc:  # the outbox keeps it; the next cycle tries again
+                log.warning("alert not sent yet: %s", exc)
 
     def _serve_requests(self) -> None:
         """Case changes asked for by `feedbackd cases ...` while we hold the store."""

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 
 TOKEN_LENGTH = 16
 _DOMAIN_SEPARATOR = b"feedbackd case command v1\x00"
-_DETAIL = re.compile(r"^(fb-\d{4}-\d{1,12})\.([a-z2-7]{%d})$" % TOKEN_LENGTH)
+_DETAIL = re.compile(rf"^(fb-\d{{4}}-\d{{1,12}})\.([a-z2-7]{{{TOKEN_LENGTH}}})$")
 
 
 def case_token(secret: bytes, case_id: str) -> str:

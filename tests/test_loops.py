@@ -110,3 +110,28 @@ def test_acknowledgment_headers_follow_rfc3834(desk: Desk) -> None:
     assert raw["Precedence"] == "auto_reply"
     assert raw["X-Auto-Response-Suppress"] == "All"
     assert raw["In-Reply-To"] == mid and mid in raw["References"]
+
+
+def test_failed_polls_alert_the_feedback_center_once(desk: Desk) -> None:
+    center = desk.customer("center")
+    desk.rules.write_text(desk.rules.read_text().replace("center@example.test", center))
+    from daemon.lab import free_port
+
+    env = dict(desk.env, FEEDBACKD_IMAP_PORT=str(free_port()))  # nobody listens there
+    proc = subprocess.Popen([sys.executable, "-m", "daemon", "run"], env=env, cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(150):  # three failed polls take ~3 s (backoff 1 s, 2 s)
+            if desk.messages(center):
+                break
+            time.sleep(0.1)
+        time.sleep(3)  # more failures follow; the alert must not repeat
+        assert proc.poll() is None, "the daemon exited instead of retrying"
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=15)
+    alerts = desk.messages(center)
+    assert [m.subject for m in alerts] == ["feedbackd alert: polls"], err
+    assert alerts[0].headers["auto-submitted"] == ("auto-generated",)
+    status = desk.feedbackd("status", env=env)
+    assert status.returncode == 2 and "failed polls in a row" in status.stdout
