@@ -120,7 +120,7 @@ def test_daily_digest_has_a_one_day_subject(book: RuleBook) -> None:
 
 
 def test_digest_settings_and_recipients(book: RuleBook) -> None:
-    assert digest_settings(book) is None  # the shipped rules.yaml has no digest section
+    assert digest_settings(book) == DigestSettings("weekly", time(9, 0), ("center",))
     with_digest = replace(book, extra={"digest": {"every": "daily", "at": "07:30",
                                                   "to": ["center", "boss@example.test",
                                                          "center"]}})
