@@ -101,7 +101,9 @@ def build_mail(*, sender: str, sender_name: str, to: str, rendered: Rendered, me
                now: datetime, in_reply_to: str = "", references: tuple[str, ...] = (),
                automatic: bool = True, extra_headers: dict[str, str] | None = None
                ) -> EmailMessage:
-    msg = EmailMessage(policy=SMTP)
+    # Long lines: the stdlib folder drops a space when it wraps a long non-ASCII header
+    # ("обращение обращение" -> "обращениеобращение"); one long encoded word is read correctly.
+    msg = EmailMessage(policy=SMTP.clone(max_line_length=998))
     msg["From"] = email.utils.formataddr((header_safe(sender_name), sender))
     msg["To"] = header_safe(to)
     msg["Subject"] = rendered.subject

@@ -17,11 +17,14 @@ from typing import Any
 from . import cases as lifecycle
 from .bounces import detect_bounce
 from .calendar import WorkCalendar, calendar_for
+from .casework import (command_secret, on_command, on_customer_reply, on_open,
+                       on_staff_answer, thread_case)
 from .compose import Templates, build_mail, new_message_id
 from .deadlines import due_at
 from .errors import BadMessage, ConfigError
 from .mailbox import Fetched
 from .message import Message, parse
+from .notices import NoticeDesk
 from .policy import SenderHistory, Verdict, reply_target, should_acknowledge
 from .rules import Decision, RuleBook, classify
 from .store import LedgerEntry, OutMail, Store
@@ -31,11 +34,15 @@ log = logging.getLogger("feedbackd.intake")
 QUARANTINE = "Quarantine"
 SENT = "Sent"
 BOUNCES = "Feedback/Bounces"
+COMMANDS = "Feedback/Commands"
+#: Verdict kinds that mean a machine wrote: never answered, never obeyed, never a "reply".
+AUTOMATIC = frozenset({"bounce", "auto_reply", "list", "bulk", "report", "noreply",
+                       "no_sender"})
 
 
 @dataclass(frozen=True)
 class Intake:
-    outcome: str  # case | duplicate | own | bounce | quarantined
+    outcome: str  # case | joined | command | duplicate | own | bounce | quarantined
     case_id: str | None = None
     reason: str = ""
 
@@ -59,10 +66,17 @@ class Desk:
         return calendar_for(self.book)
 
     @cached_property
+    def staff(self) -> frozenset[str]:
+        return frozenset(o.email.lower() for o in self.book.owners.values())
+
+    @cached_property
     def own_addresses(self) -> frozenset[str]:
         """Ours and our staff's: never acknowledged (an owner cc'ing us is answering)."""
-        staff = {o.email.lower() for o in self.book.owners.values()}
-        return frozenset({self.address, *staff, *self.book.policy.own_addresses})
+        return frozenset({self.address, *self.staff, *self.book.policy.own_addresses})
+
+    @cached_property
+    def notices(self) -> NoticeDesk:
+        return NoticeDesk(self.templates, self.book, self.address, command_secret(self.store))
 
     def history(self, address: str) -> SenderHistory:
         until = self.store.meta(f"hard_bounce:{address}")
@@ -119,11 +133,31 @@ def _intake(desk: Desk, uidvalidity: int, fetched: Fetched, now: datetime) -> In
     target = reply_target(msg, desk.book.policy, desk.own_addresses)
     verdict = should_acknowledge(msg, desk.history(target) if target else SenderHistory(), now,
                                  desk.book.policy, desk.own_addresses)
+    automatic = verdict.kind in AUTOMATIC
+    command_case, handled = on_command(store, desk.notices, msg, now, automatic)
+    if handled:
+        ledger("command", COMMANDS, command_case, message_id=msg.message_id)
+        return Intake("command", command_case)
     if verdict.kind == "bounce":
         joined = bounce_of_ours(desk, msg, fetched, now)
         if joined is not None:
             ledger("bounce", BOUNCES, joined, message_id=msg.message_id)
             return Intake("bounce", joined)
+    existing = thread_case(store, msg)
+    if existing is not None:
+        folder = desk.book.categories[existing.category].folder
+        if msg.from_addr in desk.staff:
+            on_staff_answer(store, existing, msg, now)
+        elif automatic:  # a robot answering our mail: kept with the case, nobody is told
+            store.put_case(lifecycle.apply(existing, "note", now, who=msg.from_addr,
+                                           message_id=msg.message_id,
+                                           text=f"automatic reply ({verdict.kind})"))
+        else:
+            on_customer_reply(store, desk.notices, existing, msg, fetched.raw, now,
+                              verdict.reply_to if verdict.acknowledge else None)
+        ledger("joined", folder, existing.id, message_id=msg.message_id)
+        log.info("joined from %s", msg.from_addr, extra={"case": existing.id})
+        return Intake("joined", existing.id)
 
     decision = classify(msg, desk.book)
     received = fetched.internaldate or now
@@ -138,6 +172,7 @@ def _intake(desk: Desk, uidvalidity: int, fetched: Fetched, now: datetime) -> In
     else:
         case = lifecycle.apply(case, "ack_skipped", now,
                                reasons=list(skip_reasons(category.acknowledge, verdict, backfill)))
+    case = on_open(store, desk.notices, case, msg, fetched.raw, now)
     store.put_case(case)
     ledger("case", category.folder, case.id, message_id=msg.message_id,
            reason="over the size limit: attachments not read" if fetched.truncated else "")

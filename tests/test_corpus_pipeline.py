@@ -53,7 +53,8 @@ def test_every_corpus_message_becomes_a_case_or_a_quarantined_item(desk: Desk) -
         if entry.outcome == "quarantined":
             assert entry.reason, row["path"]
             continue
-        assert entry.outcome in ("case", "duplicate", "bounce"), (row["path"], entry.outcome)
+        assert entry.outcome in ("case", "joined", "duplicate", "bounce"), (row["path"],
+                                                                       entry.outcome)
         case = store.case(entry.case_id or "")
         assert case is not None, row["path"]
         acked = any(e.what == "ack_sent" for e in case.events)

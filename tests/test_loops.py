@@ -11,6 +11,7 @@ import time
 from email.message import EmailMessage
 
 from conftest import REPO, Desk
+from daemon.rules import load_rulebook
 
 
 def vacation_round(desk: Desk, responder: str, answered: set[str], rfc3834: bool) -> int:
@@ -63,7 +64,11 @@ def test_rfc3834_responder_is_never_answered(desk: Desk) -> None:
     assert run.returncode == 0, run.stderr
     assert desk.messages(responder) == []
     assert desk.messages(desk.customer("list")) == []
-    assert desk.folders()["Sent"] == 0
+    # Only the owner notices of the three cases went out; not one mail to the robots.
+    sent = desk.messages(desk.address, "Sent")
+    assert len(sent) == 3
+    staff = {o.email for o in load_rulebook(desk.rules).owners.values()}
+    assert {m.to[0] for m in sent} <= staff
 
 
 def test_a_second_daemon_on_the_same_store_refuses_to_start(desk: Desk) -> None:
