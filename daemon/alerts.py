@@ -32,8 +32,9 @@ def due_alerts(store: Store, poll: PollState, book: RuleBook, now: datetime,
     last_mail = store.meta("last_mail_at")
     silence = book.policy.alert_silence
     if last_mail and silence and datetime.fromisoformat(last_mail) < now - silence:
-        found.append(("silence", f"no mail has arrived since {last_mail}: is the feedback "
-                                 "address still delivered to this mailbox?"))
+        # Once per quiet spell (the kind names the last mail), not every six hours.
+        found.append((f"silence since {last_mail}", f"no mail has arrived since {last_mail}: "
+                      "is the feedback address still delivered to this mailbox?"))
     if backlog_after_cycle:
         found.append(("gap", f"{backlog_after_cycle} messages in INBOX are not in the ledger "
                              "after a full cycle"))
@@ -42,6 +43,8 @@ def due_alerts(store: Store, poll: PollState, book: RuleBook, now: datetime,
 
 def _not_recently(store: Store, kind: str, now: datetime) -> bool:
     last = store.meta(f"alert:{kind}")
+    if kind.startswith("silence"):
+        return not last
     return not last or datetime.fromisoformat(last) <= now - ALERT_EVERY
 
 
@@ -53,7 +56,8 @@ def queue_alert(store: Store, book: RuleBook, address: str, kind: str, sentence:
             "(journalctl -u feedbackd).\nThis alert repeats at most every 6 hours.\n")
     mid = new_message_id(address.rpartition("@")[2])
     msg = build_mail(sender=address, sender_name="feedbackd", to=center.email,
-                     rendered=Rendered(f"feedbackd alert: {kind}", text), message_id=mid,
+                     rendered=Rendered(f"feedbackd alert: {kind.split()[0]}", text),
+                     message_id=mid,
                      now=now, automatic=False,
                      extra_headers={"Auto-Submitted": "auto-generated"})
     mail = OutMail(mid, None, "alert", address, (center.email, address), msg.as_string(),

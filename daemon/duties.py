@@ -14,9 +14,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from . import cases as lifecycle
 from .archive import all_cases, archive, retention
+from .casework import queue
+from .compose import new_message_id
 from .digest import compose_digest, digest_period, digest_recipients, digest_settings
 from .intake import Desk
+from .notices import escalation_mail, reminder_mail
+from .reminders import CaseClock, plan_reminders
 from .report import build_report
 from .store import OutMail
 
@@ -25,13 +30,49 @@ log = logging.getLogger("feedbackd.duties")
 
 def run_duties(desk: Desk, db: Path | None, now: datetime) -> list[str]:
     """Do whatever is due at `now`; returns a line per duty done."""
-    done = []
+    done = queue_reminders(desk, now)
     if (line := queue_digest(desk, db, now)) is not None:
         done.append(line)
     if db is not None and not desk.store.read_only:
         if (line := archive_daily(desk, db, now)) is not None:
             done.append(line)
     desk.store.commit()
+    return done
+
+
+def queue_reminders(desk: Desk, now: datetime) -> list[str]:
+    """The reminder ladder and escalations of every open case: each rung once, within working
+    hours, recorded on the case with its key in the same commit as its mails."""
+    done = []
+    for case in desk.store.cases():
+        if case.status != lifecycle.OPEN:
+            continue
+        category = desk.book.categories.get(case.category)
+        if category is None or not (category.reminders or category.escalate):
+            continue
+        sent = {str(e.data.get("key")) for e in case.events
+                if e.what in ("reminder_sent", "escalated")}
+        clock = CaseClock(datetime.fromisoformat(case.received), datetime.fromisoformat(case.due),
+                          case.owner, case.status)
+        notice = next((str(e.data.get("message_id", "")) for e in case.events
+                       if e.what == "owner_notified"), "")
+        for rung in plan_reminders(clock, category, desk.book, sent, now, desk.calendar):
+            compose = escalation_mail if rung.kind == "escalate" else reminder_mail
+            for key in rung.recipients:
+                owner = desk.book.owners.get(key)
+                if owner is None:
+                    continue
+                mid = new_message_id(desk.domain)
+                mail = compose(desk.notices, case, rung, owner, message_id=mid, now=now,
+                               in_reply_to=notice)
+                queue(desk.store, desk.notices, mail, rung.kind, case.id, owner.email, now)
+            case = lifecycle.apply(case, "escalated" if rung.kind == "escalate"
+                                   else "reminder_sent", now, key=rung.key,
+                                   to=list(rung.recipients))
+            done.append(f"{rung.kind} {rung.key} for {case.id} to {', '.join(rung.recipients)}")
+            log.info("%s %s to %s", rung.kind, rung.key, ", ".join(rung.recipients),
+                     extra={"case": case.id})
+        desk.store.put_case(case)
     return done
 
 

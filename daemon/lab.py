@@ -185,6 +185,7 @@ ssl_cert = <{r}/cert.pem
 ssl_key = <{r}/key.pem
 auth_mechanisms = plain login
 auth_failure_delay = 0
+recipient_delimiter = +
 disable_plaintext_auth = no
 mail_location = sdbox:~/sdbox
 mail_uid = {MAIL_UID}
