@@ -1,0 +1,288 @@
+"""Store scaling: the cost of opening a case, and the daemon's memory, with 1k / 10k / 100k
+cases already in the store.
+
+    python bench/bench_store.py                   # 1,000, 10,000 and 100,000 cases
+    python bench/bench_store.py --n 10000         # one size
+    python bench/bench_store.py --sizes 1000,10000 --repeat 3
+
+No mail servers are needed: the write path is the daemon's own `intake()` (parse, classify,
+compose the acknowledgment, put_case + put_ledger + put_outmail) on ~2 KB messages, and the
+store calls `run_cycle` and the outbox make around it. For each size S a store file is built
+that looks like S cases the daemon handled earlier (each with its ledger entries — the
+customer's mail and our filed copy — and its sent acknowledgment, cloned from real intake
+output), then a fresh process:
+
+- opens it (`Store(path)`), and reports the time and RSS after opening;
+- batch path, as `run_cycle` does it: 100 x intake, commit; outbox -> sending, commit;
+  -> sent, commit; ledger -> filed, commit (4 commits per batch of 100) plus the scans a
+  cycle makes (known_uids, due outbox, unfiled); cost per case;
+- single path: intake of one message and one commit, 10 times; cost per message;
+- its peak RSS (wait4), i.e. a daemon that opened the store and ran one batch.
+
+Baselines measured in the same run: the same store at the smallest size (the goal is a flat
+cost, within 2x), and a plain TinyDB `insert()` of one case document into a default
+JSONStorage file holding S documents.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (FEEDBACK, REPO, machine, make_sample, median, rss_mb,  # noqa: E402
+                    run_child, spread, table)
+
+BATCH = 100
+SINGLES = 10
+
+
+def desk_for(store):  # type: ignore[no-untyped-def]
+    from daemon.compose import Templates
+    from daemon.intake import Desk
+    from daemon.rules import load_rulebook
+
+    return Desk(store, load_rulebook(REPO / "rules.yaml"), Templates(REPO / "templates"),
+                FEEDBACK)
+
+
+def template_docs(k: int = 64) -> tuple[list[dict], list[dict], list[dict]]:
+    """Real documents: intake of k messages into an in-memory store."""
+    from daemon.intake import intake
+    from daemon.mailbox import Fetched
+    from daemon.store import Store
+
+    store = Store(None)
+    desk = desk_for(store)
+    now = datetime.now(timezone.utc)
+    for i in range(k):
+        s = make_sample(i, "tpl")
+        intake(desk, 1, Fetched(i + 1, s.raw, len(s.raw), now), now)
+    cases = [c.to_doc() for c in store.cases()]
+    ledger = [asdict(e) for e in store.ledger_entries()]
+    outbox = []
+    for m in store.outbox():
+        d = asdict(m)
+        d["recipients"] = list(d["recipients"])
+        outbox.append(d)
+    return cases, ledger, outbox
+
+
+def build_store(path: Path, size: int) -> float:
+    """A store file as the daemon would leave it after handling `size` cases; returns MB."""
+    cases_t, ledger_t, outbox_t = template_docs()
+    rng = random.Random(size)
+    now = datetime.now(timezone.utc)
+    year = now.year
+    cases, ledger, outbox = {}, {}, {}
+    uid = 0
+    for j in range(size):
+        t = j % len(cases_t)
+        cid = f"FB-{year}-{j + 1:06d}"
+        sender = f"old{j:07d}@customers.test"
+        theirs = f"<old.{j}.{rng.getrandbits(32):x}@customers.test>"
+        ours = f"<ack.{j}.{rng.getrandbits(32):x}@example.test>"
+        when = (now - timedelta(minutes=size - j)).isoformat(timespec="seconds")
+        c = json.loads(json.dumps(cases_t[t]))
+        c.update(id=cid, sender=sender, message_id=theirs, thread=[theirs, ours],
+                 received=when, status="acknowledged" if c["status"] == "new" else c["status"])
+        cases[str(j + 1)] = c
+        o = dict(outbox_t[t % len(outbox_t)])
+        o.update(id=ours, case_id=cid, recipients=[sender, FEEDBACK], state="sent",
+                 attempts=1, created=when, sent_at=when, attempted_at=when)
+        outbox[str(j + 1)] = o
+        for mid, outcome, folder in ((theirs, "case", "Feedback/Complaints"),
+                                     (ours, "own", "Sent")):
+            uid += 1
+            e = dict(ledger_t[t])
+            e.update(uidvalidity=1, uid=uid, message_id=mid, outcome=outcome, folder=folder,
+                     filed=True, case_id=cid, at=when)
+            ledger[str(uid)] = e
+    meta = {"1": {"key": f"case_seq:{year}", "value": size},
+            "2": {"key": "backfill_before", "value": ""}}
+    data = {"cases": cases, "ledger": ledger, "outbox": outbox, "meta": meta}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), "utf-8")
+    return path.stat().st_size / 1e6
+
+
+# -- the measuring child ----------------------------------------------------------------------
+
+def child(path: str, size: int) -> None:
+    from dataclasses import replace
+
+    from daemon.intake import intake
+    from daemon.mailbox import Fetched
+    from daemon.store import Store
+
+    t = time.perf_counter()
+    store = Store(path)
+    open_s = time.perf_counter() - t
+    rss_open = rss_mb()
+    desk = desk_for(store)
+    now = datetime.now(timezone.utc)
+    stamp = now.isoformat(timespec="seconds")
+    samples = [make_sample(i, f"new{size}") for i in range(BATCH + SINGLES)]
+    uid0 = 10 * size + 10  # beyond every UID in the store
+
+    # The batch path, with the same store calls as run_cycle / outbox.deliver / file_messages.
+    t0 = time.perf_counter()
+    known = store.known_uids(1)
+    due_before = len([m for m in store.outbox("queued", "sending") if m.next_try <= stamp])
+    t1 = time.perf_counter()
+    for i, s in enumerate(samples[:BATCH]):
+        assert uid0 + i not in known
+        intake(desk, 1, Fetched(uid0 + i, s.raw, len(s.raw), now), now)
+    t2 = time.perf_counter()
+    store.commit()
+    t3 = time.perf_counter()
+    due = [m for m in store.outbox("queued", "sending") if m.next_try <= stamp]
+    sending = [store.update_outmail(m, state="sending", attempts=1, attempted_at=stamp)
+               for m in due]
+    store.commit()
+    for m in sending:
+        store.update_outmail(m, state="sent", sent_at=stamp)
+    store.commit()
+    pending = store.unfiled(1)
+    for e in pending:
+        store.put_ledger(replace(e, filed=True))
+    store.commit()
+    t4 = time.perf_counter()
+    if due_before or len(due) != BATCH:  # every new message owes one acknowledgment
+        raise RuntimeError(f"expected {BATCH} acknowledgments due, found {len(due)}")
+
+    # The single-message path: one message, one commit.
+    singles = []
+    for i, s in enumerate(samples[BATCH:]):
+        a = time.perf_counter()
+        intake(desk, 1, Fetched(uid0 + BATCH + i, s.raw, len(s.raw), now), now)
+        store.commit()
+        singles.append(time.perf_counter() - a)
+    cases_now = len(store.cases())
+    store.close()
+    print(json.dumps({
+        "open_s": open_s, "rss_open_mb": rss_open, "scan_s": (t1 - t0),
+        "intake_s": t2 - t1, "commit1_s": t3 - t2, "rest_s": t4 - t3, "batch_s": t4 - t0,
+        "acks": len(due), "single_s": median(singles), "cases": cases_now,
+        "rss_end_mb": rss_mb()}))
+
+
+def tinydb_insert(path: Path, size: int, budget_s: float = 20.0) -> float:
+    """Seconds per plain TinyDB insert (default JSONStorage) into a file of `size` docs."""
+    from tinydb import TinyDB
+
+    data = json.loads(path.read_text("utf-8"))
+    plain = path.with_name("plain.json")
+    plain.write_text(json.dumps({"_default": data["cases"]}, ensure_ascii=False), "utf-8")
+    del data
+    db = TinyDB(str(plain))
+    doc = dict(db.table("_default").get(doc_id=1) or {})
+    times = []
+    start = time.perf_counter()
+    while len(times) < 20 and (len(times) < 2 or time.perf_counter() - start < budget_s):
+        doc["id"] = f"FB-PLAIN-{len(times)}"
+        a = time.perf_counter()
+        db.insert(doc)
+        times.append(time.perf_counter() - a)
+    db.close()
+    plain.unlink()
+    return median(times)
+
+
+def measure(size: int, repeat: int, work: Path) -> dict:
+    path = work / f"store-{size}" / "feedbackd.json"
+    t = time.perf_counter()
+    mb = build_store(path, size)
+    build_s = time.perf_counter() - t
+    runs = []
+    for _ in range(repeat):
+        copy = path.with_name("run.json")
+        shutil.copyfile(path, copy)
+        res = run_child([sys.executable, __file__, "--child", str(copy), "--n", str(size)],
+                        env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=1800)
+        if res.returncode != 0:
+            raise RuntimeError(f"store child failed at {size}: {res.stderr[-3000:]}")
+        r = json.loads(res.stdout.strip().splitlines()[-1])
+        r["peak_rss_mb"] = res.peak_rss_mb
+        r["process_s"] = res.seconds
+        runs.append(r)
+        copy.unlink(missing_ok=True)
+    plain = tinydb_insert(path, size)
+    shutil.rmtree(path.parent, ignore_errors=True)
+    return {"size": size, "file_mb": mb, "build_s": build_s, "runs": runs, "plain_insert_s": plain}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, help="one size only")
+    ap.add_argument("--sizes", default="1000,10000,100000")
+    ap.add_argument("--repeat", type=int, default=0, help="default: 3 below 50,000 cases, else 1")
+    ap.add_argument("--json", default="")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(args.child, args.n)
+        return 0
+    sizes = [args.n] if args.n else [int(x) for x in args.sizes.split(",")]
+    print(f"Store scaling — {machine()}")
+    work = Path(tempfile.mkdtemp(prefix="feedbackd-bench-store-"))
+    results = []
+    try:
+        for size in sizes:
+            r = measure(size, args.repeat or (3 if size < 50_000 else 1), work)
+            results.append(r)
+            m = r["runs"]
+            print(f"  {size:,} cases: file {r['file_mb']:.1f} MB; open "
+                  f"{median([x['open_s'] for x in m]):.2f} s; per case in a batch "
+                  f"{1000 * median([x['batch_s'] for x in m]) / BATCH:.1f} ms; single "
+                  f"{1000 * median([x['single_s'] for x in m]):.0f} ms; peak RSS "
+                  f"{median([x['peak_rss_mb'] for x in m]):.0f} MB", flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    base = results[0]
+    base_case = median([x["batch_s"] for x in base["runs"]]) / BATCH
+    base_single = median([x["single_s"] for x in base["runs"]])
+    rows = []
+    for r in results:
+        m = r["runs"]
+        per_case = [x["batch_s"] / BATCH for x in m]
+        rows.append([
+            f"{r['size']:,}", f"{r['file_mb']:.1f}", spread([x["open_s"] for x in m], ".2f"),
+            spread([1000 * x["intake_s"] / BATCH for x in m], ".2f"),
+            spread([1000 * (x["batch_s"] - x["intake_s"]) / BATCH for x in m], ".2f"),
+            spread([1000 * p for p in per_case], ".2f"),
+            f"{median(per_case) / base_case:.1f}x",
+            spread([1000 * x["single_s"] for x in m], ".0f"),
+            f"{median([x['single_s'] for x in m]) / base_single:.1f}x",
+            f"{1000 * r['plain_insert_s']:.0f}",
+            spread([x["rss_open_mb"] for x in m], ".0f"),
+            spread([x["peak_rss_mb"] for x in m], ".0f")])
+    print(table(["cases in store", "file MB", "open s", "intake ms/case",
+                 "store ms/case (4 commits/100)", "batch ms/case", "vs smallest",
+                 "single msg ms (1 commit)", "vs smallest", "plain TinyDB insert ms",
+                 "RSS after open MB", "peak RSS MB"], rows,
+                title="Opening a case with S cases already stored (median (min–max) of runs)"))
+    big = results[-1]
+    flat = median([x["batch_s"] for x in big["runs"]]) / BATCH / base_case
+    rss = median([x["peak_rss_mb"] for x in big["runs"]])
+    print(f"\nGoal: cost per case flat within 2x from {base['size']:,} to {big['size']:,} cases: "
+          f"{flat:.1f}x — {'met' if flat <= 2 else 'missed'}; peak RSS with {big['size']:,} "
+          f"cases ≤ 150 MB: {rss:.0f} MB — {'met' if rss <= 150 else 'missed'}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
