@@ -56,7 +56,8 @@ def queue_reminders(desk: Desk, now: datetime) -> list[str]:
                           case.owner, case.status)
         notice = next((str(e.data.get("message_id", "")) for e in case.events
                        if e.what == "owner_notified"), "")
-        for rung in plan_reminders(clock, category, desk.book, sent, now, desk.calendar):
+        rungs = plan_reminders(clock, category, desk.book, sent, now, desk.calendar)
+        for rung in rungs:
             compose = escalation_mail if rung.kind == "escalate" else reminder_mail
             for key in rung.recipients:
                 owner = desk.book.owners.get(key)
@@ -72,7 +73,8 @@ def queue_reminders(desk: Desk, now: datetime) -> list[str]:
             done.append(f"{rung.kind} {rung.key} for {case.id} to {', '.join(rung.recipients)}")
             log.info("%s %s to %s", rung.kind, rung.key, ", ".join(rung.recipients),
                      extra={"case": case.id})
-        desk.store.put_case(case)
+        if rungs:
+            desk.store.put_case(case)
     return done
 
 

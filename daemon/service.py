@@ -36,7 +36,7 @@ from .store import Store
 
 log = logging.getLogger("feedbackd")
 
-POLL_INTERVAL = 60.0  # seconds between cycles without IDLE (and the longest IDLE stretch)
+POLL_INTERVAL = 30.0  # seconds between cycles without IDLE (and the longest IDLE stretch)
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 300.0
 
@@ -215,11 +215,9 @@ class Service:
                     self.cycle()
                     cycles += 1
                     delay = BACKOFF_FIRST
-                    if not ready:
-                        ready = True
-                        self._notify("ready", self.status_line())
-                    else:
-                        self._notify("status", self.status_line())
+                    if self.notifier is not None:  # the status line reads every case
+                        self._notify("status" if ready else "ready", self.status_line())
+                    ready = True
                     self._wait_for_mail(self._next_wait())
                 except (TransientError, AuthFailed, OSError) as exc:
                     log.warning("mail server trouble, retrying in %.0fs: %s", delay, exc)
@@ -251,6 +249,12 @@ class Service:
         deadline = time.monotonic() + timeout
         if not self.mailbox.has_idle:
             self._sleep(timeout)
+            return
+        # Mail that arrived after the cycle's last look and before IDLE starts is not reported
+        # by IDLE: look once more, and go straight back to work if there is some.
+        assert self.store is not None
+        known = self.store.known_uids(self.mailbox.uidvalidity())
+        if any(uid not in known for uid in self.mailbox.inbox_uids()):
             return
         self.mailbox.idle_start()
         try:

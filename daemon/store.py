@@ -1,10 +1,13 @@
 """The store: cases, the ingest ledger and the outbox, in TinyDB, durable at every instant.
 
 Why not TinyDB's JSONStorage as is: it rewrites the file in place, so a crash mid-write leaves
-half a file, and every single insert rewrites the whole file. Here the database lives in memory
-and is written only by `commit()` — once per batch of messages — to a temp file that is fsynced,
-renamed over the old one with `os.replace`, and whose folder is fsynced. A crash at any instant
-leaves either the previous commit or the new one, never a mixture.
+half a file, and every single insert rewrites the whole file. Here the documents live in memory;
+`commit()` — once per batch of messages — appends the changed documents to a journal and fsyncs
+it. Now and then the journal is folded into the TinyDB snapshot, written to a temp file that is
+fsynced, renamed over the old one with `os.replace`, and whose folder is fsynced. A crash at any
+instant leaves the previous commit or the new one, never a mixture; a commit costs the size of
+its change, not of the store. Old records move to the archive (archive.py), so the live store
+stays small however long the daemon runs.
 
 `Store(None)` is the in-memory twin used by unit tests; both run the same code.
 """
@@ -49,7 +52,13 @@ class DurableStorage(Storage):
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(self._data, f, ensure_ascii=False, separators=(",", ":"))
+                # Table by table with the C encoder: json.dump to a file is the slow pure-Python
+                # path, one json.dumps of everything would build the whole file as one string.
+                f.write("{")
+                for i, (name, table) in enumerate(self._data.items()):
+                    f.write(("," if i else "") + json.dumps(name) + ":")
+                    f.write(json.dumps(table, ensure_ascii=False, separators=(",", ":")))
+                f.write("}")
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, self.path)
@@ -106,6 +115,7 @@ class OutMail:
 
 
 _TABLES = ("cases", "ledger", "outbox", "meta")
+JOURNAL_MIN = 1 << 20  # bytes of journal before a snapshot is due, at the least
 _KEYS = {
     "cases": lambda d: d["id"],
     "ledger": lambda d: f"{d['uidvalidity']}:{d['uid']}",
@@ -127,14 +137,14 @@ class Store:
         self._ledger: dict[str, dict[str, Any]] = {}
         self._outbox: dict[str, dict[str, Any]] = {}
         self._meta: dict[str, dict[str, Any]] = {}
-        self._ids: dict[str, dict[str, int]] = {t: {} for t in _TABLES}
         self._dirty: dict[str, set[str]] = {t: set() for t in _TABLES}
         self._gone: dict[str, set[str]] = {t: set() for t in _TABLES}  # removed, not committed
         for name, target in self._sources().items():
             for doc in self._db.table(name).all():
-                key = _KEYS[name](doc)
-                target[key] = dict(doc)
-                self._ids[name][key] = doc.doc_id
+                target[_KEYS[name](doc)] = dict(doc)
+        self._torn_at: int | None = None
+        self._release_snapshot()
+        self._replay()
         self._by_mid: dict[str, str] = {}  # Message-ID -> ledger key
         for key, doc in self._ledger.items():
             if doc["message_id"]:
@@ -235,6 +245,7 @@ class Store:
              ) -> None:
         target[key] = doc
         self._dirty[table].add(key)
+        self._gone[table].discard(key)
 
     def remove(self, table: str, keys: list[str]) -> None:
         """Drop documents from the live store (the archive keeps them); buffered like writes."""
@@ -244,8 +255,7 @@ class Store:
             if doc is None:
                 continue
             self._dirty[table].discard(key)
-            if key in self._ids[table]:
-                self._gone[table].add(key)
+            self._gone[table].add(key)
             if table == "cases":
                 for mid in doc.get("thread", ()):
                     self._thread.pop(mid, None)
@@ -266,34 +276,89 @@ class Store:
         return any(self._dirty.values()) or any(self._gone.values())
 
     def commit(self) -> None:
-        """Make every buffered write durable at once (one file write per batch)."""
+        """Make every buffered write durable at once: one journal append + fsync per batch.
+
+        The journal holds whole documents, so replaying it over the snapshot is idempotent; when
+        it outgrows the snapshot, the snapshot is rewritten (atomically) and the journal emptied.
+        The cost of a commit follows the size of the change, not of the store."""
         if not self.pending or self.read_only:
             return
+        if not self.path:
+            for changes in (*self._dirty.values(), *self._gone.values()):
+                changes.clear()
+            return
         sources = self._sources()
-        for name, gone in self._gone.items():
-            if gone:
-                self._db.table(name).remove(doc_ids=[self._ids[name].pop(k) for k in gone])
-                gone.clear()
-        for name, keys in self._dirty.items():
-            if not keys:
-                continue
-            table = self._db.table(name)
-            ids = self._ids[name]
-            changed = [ids[k] for k in keys if k in ids]
-            fresh = [k for k in keys if k not in ids]
-            if changed:  # one pass over the table for the whole batch
-                src, keyf = sources[name], _KEYS[name]
-                table.update(lambda doc: doc.update(src[keyf(doc)]), doc_ids=changed)
-            if fresh:
-                first = max(ids.values(), default=0) + 1
-                docs = [Document(sources[name][k], doc_id=first + i) for i, k in enumerate(fresh)]
-                table.insert_multiple(docs)
-                for i, k in enumerate(fresh):
-                    ids[k] = first + i
+        lines = []
+        for name, keys in self._gone.items():
+            lines += [json.dumps({"t": name, "k": k, "d": None}) for k in keys]
             keys.clear()
+        for name, keys in self._dirty.items():
+            lines += [json.dumps({"t": name, "k": k, "d": sources[name][k]}, ensure_ascii=False,
+                                 separators=(",", ":")) for k in keys]
+            keys.clear()
+        if not os.path.exists(self.path):
+            self.snapshot()  # the first commit writes the snapshot itself
+            return
+        if self._torn_at is not None:
+            os.truncate(self.journal, self._torn_at)
+            self._torn_at = None
+        fd = os.open(self.journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+            size = f.tell()
+        if size > max(JOURNAL_MIN, os.path.getsize(self.path)):
+            self.snapshot()
+
+    @property
+    def journal(self) -> str:
+        return f"{self.path}.journal"
+
+    def snapshot(self) -> None:
+        """Write every live document to the TinyDB file (atomically), then empty the journal."""
+        if not self.path or self.read_only:
+            return
+        self._db.drop_tables()
+        for name, target in self._sources().items():
+            if target:
+                self._db.table(name).insert_multiple(
+                    Document(doc, doc_id=i) for i, doc in enumerate(target.values(), 1))
         storage = self._db.storage
         assert isinstance(storage, DurableStorage)
         storage.flush()
+        self._release_snapshot()
+        if os.path.exists(self.journal):  # a crash before this only means a longer replay
+            with open(self.journal, "w") as f:
+                f.flush()
+                os.fsync(f.fileno())
+
+    def _release_snapshot(self) -> None:
+        """The live documents are held once, in this class; TinyDB's copy is rebuilt per
+        snapshot, so memory is not spent twice."""
+        storage = self._db.storage
+        if isinstance(storage, DurableStorage) and self.path:
+            storage._data = None
+            self._db.clear_cache()
+
+    def _replay(self) -> None:
+        if not self.path or not os.path.exists(self.journal):
+            return
+        sources = self._sources()
+        good = 0
+        with open(self.journal, "rb") as f:
+            for raw in f:
+                try:
+                    entry = json.loads(raw)
+                except ValueError:  # a torn last line: that commit never completed;
+                    self._torn_at = good  # the next commit (by the lock holder) cuts it off
+                    break
+                good += len(raw)
+                target = sources[entry["t"]]
+                if entry["d"] is None:
+                    target.pop(entry["k"], None)
+                else:
+                    target[entry["k"]] = entry["d"]
 
     def _sources(self) -> dict[str, dict[str, dict[str, Any]]]:
         return {"cases": self._cases, "ledger": self._ledger, "outbox": self._outbox,

@@ -82,7 +82,33 @@ def test_file_is_private_and_always_whole_json(tmp_path: Path) -> None:
         s.commit()
         json.loads(path.read_text())  # never a half-written file
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(tmp_path / "store.json.journal").st_mode) == 0o600
     assert not (tmp_path / "store.json.tmp").exists()
+
+
+def test_journal_replay_snapshot_and_torn_tail(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    s = Store(path)
+    s.put_ledger(LedgerEntry(1, 1, "<1@x>", "case", "F", False))
+    s.commit()  # first commit: the snapshot itself
+    s.put_ledger(LedgerEntry(1, 1, "<1@x>", "case", "F", True))
+    s.put_ledger(LedgerEntry(1, 2, "<2@x>", "case", "F", False))
+    s.commit()  # journaled
+    s.remove("ledger", ["1:2"])
+    s.commit()
+    journal = tmp_path / "store.json.journal"
+    with open(journal, "a") as f:
+        f.write('{"t":"ledger","k":"1:3","d":{"uidva')  # a commit torn by a crash
+    again = Store(path)
+    assert again.ledger(1, 1).filed is True
+    assert again.ledger(1, 2) is None and again.ledger(1, 3) is None
+    again.put_ledger(LedgerEntry(1, 4, "<4@x>", "case", "F", False))
+    again.commit()  # after the torn tail is cut off, not behind it
+    assert Store(path).ledger(1, 4) is not None
+    again.snapshot()
+    assert journal.read_text() == ""
+    third = Store(path)
+    assert third.known_uids(1) == {1, 4} and third.ledger(1, 1).filed is True
 
 
 def test_uncommitted_writes_are_lost_on_crash_committed_ones_are_not(tmp_path: Path) -> None:
