@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import imaplib
 import re
+from contextlib import contextmanager
+from typing import Iterator
 import socket
 import ssl
 import time
@@ -108,13 +110,21 @@ class Mailbox:
             raise TransientError("IMAP session is not connected")
         return self._box
 
-    def _cmd(self, *args: str) -> list[bytes]:
-        """Run a UID command; a dropped connection becomes TransientError (reconnect + retry)."""
+    @contextmanager
+    def _guard(self, during: str = "") -> Iterator[None]:
+        """A dropped or timed-out connection becomes TransientError: the caller reconnects
+        and retries; the dead session is forgotten."""
         try:
-            typ, data = self.box.client.uid(*args)
+            yield
         except (imaplib.IMAP4.abort, OSError, socket.timeout) as exc:
             self._box = None
-            raise TransientError(f"IMAP connection lost during UID {args[0]}: {exc}") from None
+            raise TransientError(f"IMAP connection lost{' ' + during if during else ''}: "
+                                 f"{exc}") from None
+
+    def _cmd(self, *args: str) -> list[bytes]:
+        """Run a UID command; a dropped connection becomes TransientError (reconnect + retry)."""
+        with self._guard(f"during UID {args[0]}"):
+            typ, data = self.box.client.uid(*args)
         if typ != "OK":
             raise TransientError(f"IMAP UID {args[0]} failed: {data!r}")
         return data
@@ -126,22 +136,16 @@ class Mailbox:
         return "IDLE" in self.capabilities
 
     def _noop(self) -> None:
-        try:
+        with self._guard():
             self.box.client.noop()
-        except (imaplib.IMAP4.abort, OSError) as exc:
-            self._box = None
-            raise TransientError(f"IMAP connection lost: {exc}") from None
 
     def uidvalidity(self) -> int:
         self._noop()
-        try:
+        with self._guard():
             value = self.box.client.untagged_responses.get("UIDVALIDITY")
             if not value:
                 typ, data = self.box.client.status("INBOX", "(UIDVALIDITY)")
                 value = [re.search(rb"UIDVALIDITY (\d+)", data[0]).group(1)]  # type: ignore[union-attr]
-        except (imaplib.IMAP4.abort, OSError) as exc:
-            self._box = None
-            raise TransientError(f"IMAP connection lost: {exc}") from None
         return int(value[-1])
 
     def inbox_uids(self) -> list[int]:
@@ -191,13 +195,10 @@ class Mailbox:
 
     def count(self, folder: str) -> int:
         """Messages in a folder (0 when it does not exist)."""
-        try:
+        with self._guard():
             if not self.box.folder.exists(folder):
                 return 0
             return int(self.box.folder.status(folder, ["MESSAGES"])["MESSAGES"])
-        except (imaplib.IMAP4.abort, OSError) as exc:
-            self._box = None
-            raise TransientError(f"IMAP connection lost: {exc}") from None
 
     def take_back(self, folder: str, message_ids: list[str] | None = None) -> int:
         """Move messages from `folder` back to INBOX (all, or those with these Message-IDs)."""
@@ -259,13 +260,10 @@ class Mailbox:
 
     def append(self, folder: str, raw: bytes, flags: str = r"(\Seen)") -> None:
         self.ensure_folder(folder)
-        try:
+        with self._guard("during APPEND"):
             typ, data = self.box.client.append(_quote(utf7_encode(folder).decode()), flags,
                                                imaplib.Time2Internaldate(datetime.now().astimezone()),
                                                raw)
-        except (imaplib.IMAP4.abort, OSError) as exc:
-            self._box = None
-            raise TransientError(f"IMAP connection lost during APPEND: {exc}") from None
         if typ != "OK":
             raise TransientError(f"IMAP APPEND to {folder} failed: {data!r}")
 
@@ -279,11 +277,8 @@ class Mailbox:
         connection (the socket is readable, the read hits EOF), so an empty answer well before
         the timeout, twice running, means the server went away: raise instead of spinning."""
         started = time.monotonic()
-        try:
+        with self._guard("while idling"):
             responses = self.box.idle.poll(timeout=timeout)
-        except (imaplib.IMAP4.abort, OSError) as exc:
-            self._box = None
-            raise TransientError(f"IMAP connection lost while idling: {exc}") from None
         if responses or time.monotonic() - started > timeout * 0.5:
             self._quick_empty = 0
             return responses
@@ -295,18 +290,12 @@ class Mailbox:
         return responses
 
     def idle_stop(self) -> None:
-        try:
+        with self._guard("leaving IDLE"):
             self.box.idle.stop()
-        except (imaplib.IMAP4.abort, OSError) as exc:
-            self._box = None
-            raise TransientError(f"IMAP connection lost leaving IDLE: {exc}") from None
 
     def _select(self, folder: str) -> None:
-        try:
+        with self._guard():
             self.box.folder.set(folder)
-        except (imaplib.IMAP4.abort, OSError) as exc:
-            self._box = None
-            raise TransientError(f"IMAP connection lost: {exc}") from None
 
 
 def _size(head: bytes) -> int:

@@ -24,8 +24,8 @@ CORPUS = Path(os.environ.get("FEEDBACKD_CORPUS", REPO.parent / "shared" / "corpu
 _counter = itertools.count(1)
 
 
-@pytest.fixture(scope="session")
-def lab() -> Iterator[MailLab]:
+def started_lab() -> MailLab:
+    """A running lab, or a failure under CI=true, or a skip elsewhere."""
     mail_lab = MailLab()
     try:
         mail_lab.start()
@@ -34,6 +34,12 @@ def lab() -> Iterator[MailLab]:
         if os.environ.get("CI") == "true":
             pytest.fail(f"mail lab unavailable in CI: {exc}")
         pytest.skip(f"mail lab unavailable ({exc}); run `make test` to install Dovecot")
+    return mail_lab
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[MailLab]:
+    mail_lab = started_lab()
     yield mail_lab
     mail_lab.stop()
 

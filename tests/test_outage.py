@@ -15,8 +15,8 @@ from typing import Iterator
 
 import pytest
 
-from conftest import REPO
-from daemon.lab import LabUnavailable, MailLab
+from conftest import REPO, started_lab
+from daemon.lab import MailLab
 
 FEEDBACK = "feedback@outage.test"
 
@@ -24,14 +24,7 @@ FEEDBACK = "feedback@outage.test"
 @pytest.fixture
 def own_lab() -> Iterator[MailLab]:
     """A lab of its own: this test stops its servers, which must not disturb other tests."""
-    lab = MailLab()
-    try:
-        lab.start()
-    except LabUnavailable as exc:
-        lab.stop()
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"mail lab unavailable in CI: {exc}")
-        pytest.skip(str(exc))
+    lab = started_lab()
     yield lab
     lab.stop()
 
