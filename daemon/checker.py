@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import sys
 import traceback
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
 from .errors import EX_CONFIG, BadMessage, Problem
 from .examples import run_examples
 from .message import parse
+from .policy import SenderHistory, should_acknowledge
 from .rulebook import build
 from .rules import classify, load_rulebook
 
@@ -116,7 +118,8 @@ def classify_command(files: list[str], rules_path: str, fmt: str = "text",
     status = 0
     for name in files:
         try:
-            decision = classify(parse(Path(name).read_bytes()), book)
+            message = parse(Path(name).read_bytes())
+            decision = classify(message, book)
         except (OSError, BadMessage) as exc:
             status = 1
             error = getattr(exc, "strerror", None) or str(exc)
@@ -127,12 +130,22 @@ def classify_command(files: list[str], rules_path: str, fmt: str = "text",
             continue
         reasons = [{"field": r.field, "matcher": r.matcher, "matched": r.matched}
                    for r in decision.reasons]
+        # The RFC 3834 half of the decision, as for a first message from this sender.
+        own = frozenset({*(o.email.lower() for o in book.owners.values()),
+                         *book.policy.own_addresses})
+        verdict = should_acknowledge(message, SenderHistory(), datetime.now(timezone.utc),
+                                     book.policy, own)
+        ack = {"acknowledge": verdict.acknowledge, "kind": verdict.kind,
+               "reasons": list(verdict.reasons), "reply_to": verdict.reply_to}
         if fmt == "json":
             print(json.dumps({"file": name, "category": decision.category,
-                              "rule": decision.rule, "reasons": reasons}, ensure_ascii=False),
-                  file=out)
+                              "rule": decision.rule, "reasons": reasons,
+                              "acknowledgment": ack}, ensure_ascii=False), file=out)
             continue
         why = "; ".join(f"{r['field']} {r['matcher']}: {r['matched']!r}" for r in reasons)
         print(f"{name}: {decision.category} (rule {decision.rule}, owner {decision.owner})"
               + (f" — {why}" if why else ""), file=out)
+        answer = (f"acknowledge, to {verdict.reply_to}" if verdict.acknowledge
+                  else f"no acknowledgment ({verdict.kind}: {'; '.join(verdict.reasons)})")
+        print(f"    {answer}", file=out)
     return status

@@ -20,7 +20,9 @@ def test_json_is_one_object_per_file_with_the_agreed_keys():
     assert classify_command(files, RULES, "json", out) == 0
     rows = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [r["file"] for r in rows] == files
-    assert all(set(r) == {"file", "category", "rule", "reasons"} for r in rows)
+    assert all(set(r) == {"file", "category", "rule", "reasons", "acknowledgment"} for r in rows)
+    assert all(set(r["acknowledgment"]) == {"acknowledge", "kind", "reasons", "reply_to"}
+               for r in rows)
 
 
 def test_text_format_says_rule_and_matched_text():
