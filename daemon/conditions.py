@@ -40,6 +40,9 @@ class Context:
         self.negation = negation
         self._values: dict[str, tuple[str, ...]] = {}
         self._texts: dict[str, Text] = {}
+        #: Results a condition computes once per message (e.g. a sentiment score asked by the
+        #: complaint rule and again by the thanks rule), keyed by (id(condition), what).
+        self.memo: dict[tuple[int, str], object] = {}
 
     def values(self, field: str) -> tuple[str, ...]:
         """Normalised, non-empty values of a field."""
@@ -241,3 +244,97 @@ class Not(Condition):
 
     def explain(self, ctx: Context) -> list[Reason]:
         return [Reason(self.child.field, f"not {self.child.kind}", "")]
+
+
+
+class Opinions:
+    """A compiled positive/negative lexicon: word → +1 / −1, shared by every rule that uses it.
+
+    Entries are words, `word*` prefixes or phrases. A word that fits several entries takes the
+    exact word first, then the longest prefix. Each word's polarity is looked up once and kept.
+    """
+
+    _CACHE_LIMIT = 50_000
+
+    def __init__(self, positive: list[str], negative: list[str]):
+        self.exact: dict[str, int] = {}
+        self.prefixes: dict[str, int] = {}
+        self.phrases: list[tuple[Pattern, int]] = []
+        for entries, polarity in ((positive, 1), (negative, -1)):
+            for entry in entries:
+                pattern = Pattern(entry)
+                if len(pattern.parts) > 1:
+                    self.phrases.append((pattern, polarity))
+                elif pattern.parts:
+                    word, prefix = pattern.parts[0]
+                    (self.prefixes if prefix else self.exact)[word] = polarity
+        self.min_prefix = min((len(p) for p in self.prefixes), default=1)
+        self.max_prefix = max((len(p) for p in self.prefixes), default=0)
+        self._polarity: dict[str, int] = {}
+
+    def polarity(self, word: str) -> int:
+        got = self._polarity.get(word)
+        if got is None:
+            got = self.exact.get(word, 0)
+            if not got and self.prefixes:
+                for k in range(min(len(word), self.max_prefix), self.min_prefix - 1, -1):
+                    got = self.prefixes.get(word[:k], 0)
+                    if got:
+                        break
+            if len(self._polarity) >= self._CACHE_LIMIT:
+                self._polarity.clear()
+            self._polarity[word] = got
+        return got
+
+    def hits(self, text: Text, negation: Negation) -> list[tuple[str, int]]:
+        """(matched text, +1 | −1) for every opinion word or phrase; negated ones turn around.
+
+        A word inside a matched phrase is not counted again on its own.
+        """
+        words = text.words
+        out: list[tuple[str, int]] = []
+        covered: set[int] = set()
+        for pattern, polarity in self.phrases:
+            if pattern.could_match(text):
+                for start, end in pattern.find(text):
+                    covered.update(range(start, end))
+                    sign = -polarity if text.negated(start, end, negation) else polarity
+                    out.append((" ".join(words[start:end]), sign))
+        polarity_of = self.polarity
+        for i, word in enumerate(words):
+            polarity = polarity_of(word)
+            if polarity and i not in covered:
+                sign = -polarity if text.negated(i, i + 1, negation) else polarity
+                out.append((word, sign))
+        return out
+
+
+class Sentiment(Condition):
+    """Opinion words counted against each other: holds when the `lean` side wins by `margin`.
+
+    Every occurrence of a positive entry scores +1 and of a negative entry −1; a negated one
+    scores the other way ("not good" −1, "no problems" +1, "не плохо" +1).
+    """
+
+    kind = "sentiment"
+
+    def __init__(self, opinions: Opinions, lean: str, margin: int, field: str):
+        self.opinions, self.lean, self.margin, self.field = opinions, lean, margin, field
+        self.sign = 1 if lean == "positive" else -1
+
+    def hits(self, ctx: Context) -> list[tuple[str, int]]:
+        key = (id(self.opinions), self.field)  # rules sharing a lexicon score a message once
+        got = ctx.memo.get(key)
+        if got is None:
+            got = ctx.memo[key] = self.opinions.hits(ctx.text(self.field), ctx.negation)
+        return got  # type: ignore[return-value]
+
+    def score(self, ctx: Context) -> int:
+        return sum(sign for _, sign in self.hits(ctx))
+
+    def test(self, ctx: Context) -> bool:
+        return self.sign * self.score(ctx) >= self.margin
+
+    def explain(self, ctx: Context) -> list[Reason]:
+        shown = ", ".join(f"{'+' if s > 0 else '-'}{w}" for w, s in self.hits(ctx))
+        return [Reason(self.field, f"sentiment ({self.lean} {self.score(ctx):+d})", shown)]

@@ -13,14 +13,85 @@ from . import conditions as c
 from .textmatch import normalize
 from .yamlsrc import Map, Report, Seq, check_keys, str_list, suggest
 
-MATCHERS = ("words", "phrases", "regex", "equals", "domains", "exists", "all", "any", "not")
+MATCHERS = ("words", "phrases", "regex", "equals", "domains", "exists", "sentiment", "all", "any",
+            "not")
 OPTIONS = ("in", "negation", "at_least", "except")
 NEGATION_MODES = ("ignore", "skip", "only")
 _DEFAULT_FIELD = {"words": "text", "phrases": "text", "regex": "text", "domains": "sender_domain"}
+SENTIMENT_KEYS = ("lean", "positive", "negative", "margin")
+LEANS = ("positive", "negative")
 _WORD_CHARS = re.compile(r"^[^\W_]+(?:['\-][^\W_]+)*\*?$")
 
 
-def compile_condition(node: AnyValue, line: int, report: Report) -> c.Condition | None:
+class Lexicons:
+    """The `lexicons:` section: named lists of words, prefixes and phrases, checked once.
+
+    Sentiment matchers name the lists they use; the compiled table for each combination of
+    lists is built once per load and shared, so a message is scored once for all such rules.
+    """
+
+    def __init__(self) -> None:
+        self.entries: dict[str, list[str]] = {}
+        self.lines: dict[str, int] = {}
+        self._compiled: dict[tuple[tuple[str, ...], tuple[str, ...]], c.Opinions] = {}
+
+    def opinions(self, positive: tuple[str, ...], negative: tuple[str, ...]) -> c.Opinions:
+        key = (positive, negative)
+        if key not in self._compiled:
+            self._compiled[key] = c.Opinions([e for n in positive for e in self.entries[n]],
+                                             [e for n in negative for e in self.entries[n]])
+        return self._compiled[key]
+
+
+def parse_lexicons(node: AnyValue, line: int, report: Report) -> Lexicons:
+    """`lexicons: {name: [word, prefix*, "a phrase", ...]}`; every bad entry is reported."""
+    lex = Lexicons()
+    if node is None:
+        return lex
+    if not isinstance(node, Map):
+        report.add(getattr(node, "line", line), "lexicons must be a mapping of names to lists, "
+                                                "e.g. 'positive: [great, love*, ...]'")
+        return lex
+    for name, value in node.items():
+        where = f"lexicons.{name}"
+        items = str_list(report, value, node.line_of(name), where)
+        if not items:
+            report.add(node.line_of(name), f"{where} needs at least one entry")
+        ok, seen = True, {}
+        for item, item_line in items:
+            ok = _entry_ok(item, item_line, where, report) and ok
+            key = normalize(item).strip()
+            if key in seen:
+                report.add(item_line, f"{where}: '{item}' is listed twice (first at line "
+                                      f"{seen[key]}); keep one")
+            seen.setdefault(key, item_line)
+        if ok and items:
+            lex.entries[str(name)] = [i for i, _ in items]
+        lex.lines[str(name)] = node.line_of(name)
+    return lex
+
+
+def _entry_ok(item: str, line: int, where: str, report: Report) -> bool:
+    """A word, a `prefix*` of at least 3 letters, or several such words (a phrase)."""
+    parts = normalize(item).split()
+    if not parts:
+        report.add(line, f"empty entry in '{where}'; remove it")
+        return False
+    ok = True
+    for part in parts:
+        if not _WORD_CHARS.match(part):
+            report.add(line, f"'{item}': only letters, digits, ' and - make a word, "
+                             f"and '*' only at its end; use 'regex:' for anything else")
+            ok = False
+        elif part.endswith("*") and len(part) < 4:
+            report.add(line, f"'{part}' is too short a prefix and would match too many "
+                             f"words; give at least 3 letters before '*'")
+            ok = False
+    return ok
+
+
+def compile_condition(node: AnyValue, line: int, report: Report,
+                      lexicons: Lexicons | None = None) -> c.Condition | None:
     """A Condition, or None after adding the problems found to `report`."""
     if not isinstance(node, Map):
         report.add(getattr(node, "line", line), "a condition must be a mapping such as "
@@ -39,7 +110,7 @@ def compile_condition(node: AnyValue, line: int, report: Report) -> c.Condition 
         for opt in OPTIONS:
             if opt in node:
                 report.add(node.line_of(opt), f"'{opt}' belongs on a matcher, not on '{kind}'")
-        return _combinator(kind, value, vline, report)
+        return _combinator(kind, value, vline, report, lexicons)
     field = _field(node, kind, report)
     if kind not in ("words", "phrases"):
         for opt in ("negation", "at_least", "except"):
@@ -49,6 +120,8 @@ def compile_condition(node: AnyValue, line: int, report: Report) -> c.Condition 
         return None
     if kind in ("words", "phrases"):
         return _words(kind, node, field, report)
+    if kind == "sentiment":
+        return _sentiment(value, vline, field, report, lexicons or Lexicons())
     if kind == "regex":
         return _regex(value, vline, field, report)
     if kind == "exists":
@@ -63,14 +136,15 @@ def compile_condition(node: AnyValue, line: int, report: Report) -> c.Condition 
     return c.Equals(items, field) if kind == "equals" else c.Domains(items, field)
 
 
-def _combinator(kind: str, value: AnyValue, line: int, report: Report) -> c.Condition | None:
+def _combinator(kind: str, value: AnyValue, line: int, report: Report,
+                lexicons: Lexicons | None) -> c.Condition | None:
     if kind == "not":
-        child = compile_condition(value, line, report)
+        child = compile_condition(value, line, report, lexicons)
         return c.Not(child) if child else None
     if not isinstance(value, Seq) or not value:
         report.add(line, f"'{kind}' takes a non-empty list of conditions ('- words: [...]')")
         return None
-    children = [compile_condition(v, ln, report) for v, ln in zip(value, value.lines)]
+    children = [compile_condition(v, ln, report, lexicons) for v, ln in zip(value, value.lines)]
     if any(ch is None for ch in children):
         return None
     kids = [ch for ch in children if ch is not None]
@@ -106,22 +180,11 @@ def _words(kind: str, node: Map, field: str, report: Report) -> c.Condition | No
     items = str_list(report, node[kind], line, kind)
     ok = True
     for item, item_line in items:
-        parts = normalize(item).split()
-        if not parts:
-            report.add(item_line, f"empty entry in '{kind}'; remove it")
-            ok = False
-        elif kind == "words" and len(parts) > 1:
+        if kind == "words" and len(normalize(item).split()) > 1:
             report.add(item_line, f"'{item}' is several words; put it under 'phrases:'")
             ok = False
-        for part in parts:
-            if not _WORD_CHARS.match(part):
-                report.add(item_line, f"'{item}': only letters, digits, ' and - make a word, "
-                                      f"and '*' only at its end; use 'regex:' for anything else")
-                ok = False
-            elif part.endswith("*") and len(part) < 4:
-                report.add(item_line, f"'{part}' is too short a prefix and would match too many "
-                                      f"words; give at least 3 letters before '*'")
-                ok = False
+        else:
+            ok = _entry_ok(item, item_line, kind, report) and ok
     negation = node.get("negation", "ignore")
     if negation not in NEGATION_MODES:
         report.add(node.line_of("negation"), f"negation must be one of "
@@ -162,3 +225,60 @@ def _regex(value: AnyValue, line: int, field: str, report: Report) -> c.Conditio
                          f"escape special characters such as ( [ . * with a backslash")
         return None
     return c.Regex(pattern, field)
+
+
+def _sentiment(value: AnyValue, line: int, field: str, report: Report,
+               lexicons: Lexicons) -> c.Condition | None:
+    """`sentiment: {lean: negative, positive: [lexicon...], negative: [lexicon...], margin: 1}`"""
+    example = ("write 'sentiment: {lean: negative, positive: [positive-en], "
+               "negative: [negative-en], margin: 1}'")
+    if not isinstance(value, Map):
+        report.add(getattr(value, "line", line), f"sentiment takes a mapping; {example}")
+        return None
+    check_keys(report, value, SENTIMENT_KEYS, "sentiment")
+    ok = True
+    lean = value.get("lean")
+    if lean not in LEANS:
+        report.add(value.line_of("lean") if "lean" in value else value.line,
+                   f"sentiment needs 'lean: positive' or 'lean: negative' (the side that must "
+                   f"win){suggest(str(lean), LEANS) if lean is not None else ''}")
+        ok = False
+    margin = value.get("margin", 1)
+    if isinstance(margin, bool) or not isinstance(margin, int) or margin < 1:
+        report.add(value.line_of("margin"), "sentiment margin must be a whole number, 1 or more "
+                                            "(by how many hits the lean side must win)")
+        ok = False
+    sides: dict[str, tuple[str, ...]] = {}
+    for side in LEANS:
+        if side not in value:
+            report.add(value.line, f"sentiment needs '{side}:' naming lexicons; {example}")
+            ok = False
+            continue
+        names = str_list(report, value[side], value.line_of(side), f"sentiment.{side}")
+        for name, name_line in names:
+            if name not in lexicons.lines:
+                known = suggest(name, lexicons.lines) if lexicons.lines else \
+                    "; define it under 'lexicons:' at the top level"
+                report.add(name_line, f"sentiment.{side}: no lexicon named '{name}'{known}")
+                ok = False
+            elif name not in lexicons.entries:
+                ok = False  # the lexicon itself has problems, already reported
+        if not names:
+            report.add(value.line_of(side), f"sentiment.{side} needs at least one lexicon")
+            ok = False
+        sides[side] = tuple(n for n, _ in names)
+    if not ok:
+        return None
+    both = set(sides["positive"]) & set(sides["negative"])
+    if both:
+        report.add(value.line, f"sentiment: lexicon '{sorted(both)[0]}' is on both sides")
+        return None
+    pos = {normalize(e) for n in sides["positive"] for e in lexicons.entries[n]}
+    neg = {normalize(e) for n in sides["negative"] for e in lexicons.entries[n]}
+    clash = sorted(pos & neg)
+    if clash:
+        report.add(value.line, f"sentiment: '{clash[0]}' is both positive and negative "
+                               f"({len(clash)} such entries); remove it from one lexicon")
+        return None
+    return c.Sentiment(lexicons.opinions(sides["positive"], sides["negative"]), str(lean),
+                       int(margin), field)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
+from .alerts import queue_alert
 from .duties import run_duties
 from .intake import QUARANTINE, Desk, intake
 from .mailbox import Mailbox
@@ -123,6 +124,13 @@ def _send(desk: Desk, mailbox: Mailbox, sender: Sender | None, now: datetime,
     if sender is None:
         return
     d = deliver(desk.store, mailbox, sender, now, desk.book.policy)
+    for mail in d.gave_up:  # the feedback center hears of every mail refused for good
+        if mail.kind != "alert":
+            queue_alert(desk.store, desk.book, desk.address, f"failed {mail.id}",
+                        f"the {mail.kind} to {mail.recipients[0]} (case {mail.case_id or '-'}) "
+                        f"was refused for good: {mail.error}", now)
+    if d.gave_up:
+        desk.store.commit()
     report.sent += d.sent
     report.deferred += d.deferred
     report.failed += d.failed

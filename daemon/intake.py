@@ -18,13 +18,13 @@ from . import cases as lifecycle
 from .bounces import detect_bounce
 from .calendar import WorkCalendar, calendar_for
 from .casework import (command_secret, on_command, on_customer_reply, on_open,
-                       on_staff_answer, thread_case)
+                       on_staff_answer, queue, thread_case)
 from .compose import Templates, build_mail, new_message_id
 from .deadlines import due_at
 from .errors import BadMessage, ConfigError
 from .mailbox import Fetched
 from .message import Message, parse
-from .notices import NoticeDesk
+from .notices import NoticeDesk, bounce_notice
 from .policy import SenderHistory, Verdict, reply_target, should_acknowledge
 from .rules import Decision, RuleBook, classify
 from .store import LedgerEntry, OutMail, Store
@@ -205,9 +205,17 @@ def bounce_of_ours(desk: Desk, msg: Message, fetched: Fetched, now: datetime) ->
         until = now + desk.book.policy.hard_bounce_quiet
         desk.store.set_meta(f"hard_bounce:{bounce.recipient.lower()}",
                             until.isoformat(timespec="seconds"))
-    desk.store.put_case(lifecycle.apply(
-        case, "bounce", now, message_id=msg.message_id, recipient=bounce.recipient,
-        hard=bounce.hard, status=bounce.status, diagnostic=bounce.diagnostic[:300]))
+    case = lifecycle.apply(case, "bounce", now, message_id=msg.message_id,
+                           recipient=bounce.recipient, hard=bounce.hard, status=bounce.status,
+                           diagnostic=bounce.diagnostic[:300])
+    owner = desk.book.owners.get(case.owner)
+    if owner is not None:
+        mid = new_message_id(desk.domain)
+        notice = bounce_notice(desk.notices, case, fetched.raw, recipient=bounce.recipient,
+                               status=bounce.status, hard=bounce.hard,
+                               diagnostic=bounce.diagnostic, message_id=mid, now=now)
+        queue(desk.store, desk.notices, notice, "bounce_notice", case.id, owner.email, now)
+    desk.store.put_case(case)
     log.warning("bounce of our %s to %s (%s)", ours.kind, bounce.recipient, bounce.status,
                 extra={"case": case.id})
     return case.id

@@ -98,6 +98,18 @@ def joined_notice_to_owner(desk: NoticeDesk, case: Case, new: Message, raw: byte
     return _staff_mail(desk, case, to, "joined", ctx, message_id, now, in_reply_to, part=part)
 
 
+def bounce_notice(desk: NoticeDesk, case: Case, bounce_raw: bytes, *, recipient: str,
+                  status: str, hard: bool | None, diagnostic: str, message_id: str,
+                  now: datetime) -> EmailMessage:
+    """One of our mails about the case bounced: the owner must reach the customer otherwise."""
+    to = _owner(desk, case.owner)
+    part = _original(bounce_raw, desk.max_attachment, case.id)
+    ctx = _staff_context(desk, case, to, now) | {
+        "bounced_to": recipient or "?", "bounce_status": status or "?", "hard": bool(hard),
+        "diagnostic": _short(diagnostic)}
+    return _staff_mail(desk, case, to, "bounce", ctx, message_id, now, part=part)
+
+
 def thanks_forward(desk: NoticeDesk, case: Case, original: Message, to: Owner, *,
                    message_id: str, now: datetime) -> EmailMessage:
     """A customer's thanks passed to the team or employee; replies go to the center's people,

@@ -10,7 +10,7 @@ a 5xx marks the mail failed.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .errors import PermanentSendError
@@ -29,6 +29,7 @@ class Delivery:
     sent: int = 0
     deferred: int = 0
     failed: int = 0
+    gave_up: list[OutMail] = field(default_factory=list)  # refused for good (5xx) just now
 
 
 def backoff(attempts: int, policy: PolicySettings) -> timedelta:
@@ -83,7 +84,7 @@ def deliver(store: Store, mailbox: Mailbox | None, sender: Sender, now: datetime
             log.info("sent %s %s to %s", mail.kind, mail.id, mail.recipients[0],
                      extra={"case": mail.case_id})
         elif isinstance(error, PermanentSendError):
-            store.update_outmail(mail, state="failed", error=str(error))
+            stats.gave_up.append(store.update_outmail(mail, state="failed", error=str(error)))
             stats.failed += 1
             log.error("gave up on %s to %s: %s", mail.kind, mail.recipients[0], error,
                       extra={"case": mail.case_id})

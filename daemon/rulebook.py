@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .condparse import compile_condition
+from .condparse import Lexicons, compile_condition, parse_lexicons
 from .errors import ConfigError
 from .examples import parse_examples
 from .model import (
@@ -23,7 +23,7 @@ from .textmatch import normalize
 from .yamlsrc import Map, Report, check_keys, expect_map, expect_seq, load_yaml, str_list
 
 SECTIONS = ("settings", "calendar", "policy", "owners", "categories", "precedence", "negation",
-            "rules", "examples", "digest")
+            "lexicons", "rules", "examples", "digest")
 REQUIRED_CATEGORIES = ("official", "complaint", "thanks", UNCLASSIFIED)
 CATEGORY_KEYS = ("owner", "deadline", "template", "folder", "acknowledge", "reminders",
                  "escalate", "forward_to")
@@ -74,7 +74,8 @@ def build(path: str | Path) -> Built:
     owners = _owners(report, root.get("owners"), root.line_of("owners"), built.lines)
     categories = _categories(report, root.get("categories"), root.line_of("categories"), built)
     negation = _negation(report, root.get("negation"), root.line_of("negation"))
-    rules = _rules(report, root.get("rules"), root.line_of("rules"), built.lines)
+    lexicons = parse_lexicons(root.get("lexicons"), root.line_of("lexicons"), report)
+    rules = _rules(report, root.get("rules"), root.line_of("rules"), built.lines, lexicons)
     precedence = _precedence(report, root.get("precedence"), root.line_of("precedence"))
     examples = parse_examples(report, root.get("examples"), root.line_of("examples"))
     digest = root.get("digest")
@@ -232,7 +233,8 @@ def _negation(report: Report, node: Any, line: int) -> Negation:
                     frozenset(normalize(w) for w, _ in after), window)
 
 
-def _rules(report: Report, node: Any, line: int, lines: dict[str, int]) -> list[Rule]:
+def _rules(report: Report, node: Any, line: int, lines: dict[str, int],
+           lexicons: Lexicons | None = None) -> list[Rule]:
     seq = expect_seq(report, node, line, "rules") if node is not None else None
     out: list[Rule] = []
     for item, item_line in zip(seq or [], getattr(seq, "lines", [])):
@@ -254,7 +256,7 @@ def _rules(report: Report, node: Any, line: int, lines: dict[str, int]) -> list[
         if "category" not in r or "when" not in r:
             report.add(r.line, f"rule '{name}' needs both 'when:' and 'category:'")
             continue
-        cond = compile_condition(r["when"], r.line_of("when"), report)
+        cond = compile_condition(r["when"], r.line_of("when"), report, lexicons)
         tags = str_list(report, r.get("tags", []), r.line_of("tags"), "tags")
         if cond is not None:
             owner = r.get("owner")

@@ -122,8 +122,11 @@ class Sender:
             self._drop(slot)
             return TransientError(f"SMTP {self.server.host}:{self.server.port}: {exc}",
                                   maybe_sent=True)
-        if errors and len(errors) == len(env.recipients):
-            code, msg = next(iter(errors.values()))
+        # The first recipient is the person the mail is for (the others are our own copy):
+        # if the server refused that one, the mail did not go out, whatever else it took.
+        refused = errors.get(env.recipients[0]) if errors else None
+        if refused is not None:
+            code, msg = refused
             return PermanentSendError(code, msg) if 500 <= code < 600 else TransientError(msg)
         return None
 
