@@ -8,6 +8,7 @@ exercise permanent-failure handling.
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 import warnings
 from pathlib import Path
@@ -18,6 +19,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 # aiosmtpd 1.4 warns about its own internals on every AUTH; nothing for us to act on.
 warnings.filterwarnings("ignore", message="Session.login_data is deprecated")
+logging.getLogger("mail.log").addFilter(lambda record: "login_data" not in record.getMessage())
 
 
 class LabHandler:
