@@ -4,6 +4,7 @@ cases already in the store.
     python bench/bench_store.py                   # 1,000, 10,000 and 100,000 cases
     python bench/bench_store.py --n 10000         # one size
     python bench/bench_store.py --sizes 1000,10000 --repeat 3
+    python bench/bench_store.py --scenarios archived,first-archive
 
 No mail servers are needed: the write path is the daemon's own `intake()` (parse, classify,
 compose the acknowledgment, put_case + put_ledger + put_outmail) on ~2 KB messages, and the
@@ -18,6 +19,20 @@ output), then a fresh process:
   cycle makes (known_uids, due outbox, unfiled); cost per case;
 - single path: intake of one message and one commit, 10 times; cost per message;
 - its peak RSS (wait4), i.e. a daemon that opened the store and ran one batch.
+
+Two shapes of "S cases handled before" (`--scenarios`, default both):
+
+- `live`: every case recent and live, as in the first version of this benchmark (a daemon that
+  never archived) — kept for comparison;
+- `archived`: what a long-running daemon has: ~50 cases a day over the past S/50 days, the
+  newest 500 open, the rest closed two days after they arrived; the daemon's daily `archive()`
+  (default retention: closed cases 90 days, sent mail and filed ledger entries 30 days) has
+  moved the old records to STORE.archive/*.jsonl, and the journal has been folded into the
+  snapshot since. About 4,600 cases stay live from 10k up;
+- `first-archive` (on request): the same history right after the first `archive()` of a store
+  that had never archived — the big snapshot plus a journal of removals.
+
+Peak RSS is the child's VmHWM (wait4's ru_maxrss carries the parent's size into the child).
 
 Baselines measured in the same run: the same store at the smallest size (the goal is a flat
 cost, within 2x), and a plain TinyDB `insert()` of one case document into a default
@@ -78,8 +93,17 @@ def template_docs(k: int = 64) -> tuple[list[dict], list[dict], list[dict]]:
     return cases, ledger, outbox
 
 
-def build_store(path: Path, size: int) -> float:
-    """A store file as the daemon would leave it after handling `size` cases; returns MB."""
+PER_DAY = 50  # the realistic history: ~50 new cases a day ...
+OPEN = 500  # ... of which the newest 500 are still open; the rest were closed 2 days later
+
+
+def build_store(path: Path, size: int, history: bool = False) -> float:
+    """A store file as the daemon would leave it after handling `size` cases; returns MB.
+
+    history=False: every case is recent (one a minute) and live — the old benchmark's store,
+    i.e. a daemon that never archived. history=True: the cases arrived at PER_DAY a day over
+    the past size/PER_DAY days, the newest OPEN are open and every other one was closed two
+    days after it arrived; the file still holds all of it (`retain()` then archives)."""
     cases_t, ledger_t, outbox_t = template_docs()
     rng = random.Random(size)
     now = datetime.now(timezone.utc)
@@ -92,10 +116,19 @@ def build_store(path: Path, size: int) -> float:
         sender = f"old{j:07d}@customers.test"
         theirs = f"<old.{j}.{rng.getrandbits(32):x}@customers.test>"
         ours = f"<ack.{j}.{rng.getrandbits(32):x}@example.test>"
-        when = (now - timedelta(minutes=size - j)).isoformat(timespec="seconds")
+        age = timedelta(days=(size - j) / PER_DAY) if history else timedelta(minutes=size - j)
+        when = (now - age).isoformat(timespec="seconds")
         c = json.loads(json.dumps(cases_t[t]))
+        for e in c["events"]:
+            e["at"] = when
+        status = c["status"]
+        if history and j < size - OPEN:
+            status = "closed"
+            c["events"].append({"at": (now - age + timedelta(days=2)).isoformat(
+                timespec="seconds"), "who": "agent@example.test", "what": "closed",
+                "data": {}})
         c.update(id=cid, sender=sender, message_id=theirs, thread=[theirs, ours],
-                 received=when, status="acknowledged" if c["status"] == "new" else c["status"])
+                 received=when, status=status)
         cases[str(j + 1)] = c
         o = dict(outbox_t[t % len(outbox_t)])
         o.update(id=ours, case_id=cid, recipients=[sender, FEEDBACK], state="sent",
@@ -114,6 +147,38 @@ def build_store(path: Path, size: int) -> float:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), "utf-8")
     return path.stat().st_size / 1e6
+
+
+def retain(path: Path, compact: bool = True) -> dict:
+    """Run the daemon's daily `archive()` (default retention) over a store built with history.
+
+    A daemon that has archived daily for years has folded its journal into the snapshot many
+    times, so its snapshot holds the live set only: compact=True writes the snapshot once after
+    archiving. compact=False leaves the store as the *first* archive() of an old store leaves
+    it: the big snapshot plus a journal of removals (see docs/performance.md)."""
+    from daemon.archive import Retention, archive, folder
+    from daemon.store import Store
+
+    now = datetime.now(timezone.utc)
+    store = Store(path)
+    t = time.perf_counter()
+    moved = archive(store, path, now, Retention())
+    archive_s = time.perf_counter() - t
+    if compact:
+        store.snapshot()
+    live = {"cases": len(store.docs("cases")), "ledger": len(store.docs("ledger")),
+            "outbox": len(store.docs("outbox"))}
+    store.close()
+    del store
+    arch = sum(f.stat().st_size for f in folder(path).glob("*.jsonl")) / 1e6
+    return {"moved": moved, "archive_s": archive_s, "live": live, "archive_mb": arch}
+
+
+def store_mb(path: Path) -> tuple[float, float]:
+    """Snapshot and journal sizes in MB."""
+    j = Path(f"{path}.journal")
+    return (path.stat().st_size / 1e6 if path.exists() else 0.0,
+            j.stat().st_size / 1e6 if j.exists() else 0.0)
 
 
 # -- the measuring child ----------------------------------------------------------------------
@@ -158,8 +223,10 @@ def child(path: str, size: int) -> None:
         store.put_ledger(replace(e, filed=True))
     store.commit()
     t4 = time.perf_counter()
-    if due_before or len(due) != BATCH:  # every new message owes one acknowledgment
-        raise RuntimeError(f"expected {BATCH} acknowledgments due, found {len(due)}")
+    acks = sum(1 for m in due if m.kind == "ack")
+    if due_before or acks != BATCH:  # every new message owes one acknowledgment (and the
+        # daemon now also owes notices to case owners: ~2.25 mails per message in all)
+        raise RuntimeError(f"expected {BATCH} acknowledgments due, found {acks}")
 
     # The single-message path: one message, one commit.
     singles = []
@@ -170,10 +237,19 @@ def child(path: str, size: int) -> None:
         singles.append(time.perf_counter() - a)
     cases_now = len(store.cases())
     store.close()
+    journal = Path(f"{path}.journal")
+    hwm = 0.0
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                hwm = int(line.split()[1]) / 1024
     print(json.dumps({
+        "hwm_mb": hwm,
+        "snapshot_end_mb": os.path.getsize(path) / 1e6,
+        "journal_end_mb": journal.stat().st_size / 1e6 if journal.exists() else 0.0,
         "open_s": open_s, "rss_open_mb": rss_open, "scan_s": (t1 - t0),
         "intake_s": t2 - t1, "commit1_s": t3 - t2, "rest_s": t4 - t3, "batch_s": t4 - t0,
-        "acks": len(due), "single_s": median(singles), "cases": cases_now,
+        "acks": acks, "mails_due": len(due), "single_s": median(singles), "cases": cases_now,
         "rss_end_mb": rss_mb()}))
 
 
@@ -199,27 +275,47 @@ def tinydb_insert(path: Path, size: int, budget_s: float = 20.0) -> float:
     return median(times)
 
 
-def measure(size: int, repeat: int, work: Path) -> dict:
-    path = work / f"store-{size}" / "feedbackd.json"
+def measure(size: int, repeat: int, work: Path, scenario: str = "live") -> dict:
+    path = work / f"store-{size}-{scenario}" / "feedbackd.json"
     t = time.perf_counter()
-    mb = build_store(path, size)
+    mb = build_store(path, size, history=scenario != "live")
+    kept: dict = {}
+    if scenario != "live":
+        kept = retain(path, compact=scenario == "archived")
+    snap, journal = store_mb(path)
+    mb = snap + journal
     build_s = time.perf_counter() - t
     runs = []
     for _ in range(repeat):
         copy = path.with_name("run.json")
         shutil.copyfile(path, copy)
+        if journal:
+            shutil.copyfile(f"{path}.journal", f"{copy}.journal")
+        else:
+            Path(f"{copy}.journal").unlink(missing_ok=True)
         res = run_child([sys.executable, __file__, "--child", str(copy), "--n", str(size)],
                         env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=1800)
         if res.returncode != 0:
             raise RuntimeError(f"store child failed at {size}: {res.stderr[-3000:]}")
         r = json.loads(res.stdout.strip().splitlines()[-1])
-        r["peak_rss_mb"] = res.peak_rss_mb
+        r["peak_rss_mb"] = max(r["hwm_mb"], res.peak_rss_mb)  # the child's own high-water
+        r["wait4_maxrss_mb"] = res.wait4_maxrss_mb
         r["process_s"] = res.seconds
         runs.append(r)
         copy.unlink(missing_ok=True)
-    plain = tinydb_insert(path, size)
+        Path(f"{copy}.journal").unlink(missing_ok=True)
+    plain = tinydb_insert(path, size) if scenario == "live" else None
     shutil.rmtree(path.parent, ignore_errors=True)
-    return {"size": size, "file_mb": mb, "build_s": build_s, "runs": runs, "plain_insert_s": plain}
+    return {"size": size, "scenario": scenario, "file_mb": mb, "snapshot_mb": snap,
+            "journal_mb": journal, "build_s": build_s, "runs": runs, "plain_insert_s": plain,
+            **kept}
+
+
+SCENARIOS = {
+    "live": "everything live (never archived)",
+    "archived": "history archived (daily archive(), steady state)",
+    "first-archive": "history, right after the first archive() (no snapshot yet)",
+}
 
 
 def main() -> int:
@@ -227,6 +323,9 @@ def main() -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, help="one size only")
     ap.add_argument("--sizes", default="1000,10000,100000")
+    ap.add_argument("--scenarios", default="live,archived",
+                    help="comma-separated: " + ", ".join(f"{k} = {v}" for k, v in
+                                                         SCENARIOS.items()))
     ap.add_argument("--repeat", type=int, default=0, help="default: 3 below 50,000 cases, else 1")
     ap.add_argument("--json", default="")
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -235,50 +334,62 @@ def main() -> int:
         child(args.child, args.n)
         return 0
     sizes = [args.n] if args.n else [int(x) for x in args.sizes.split(",")]
+    scenarios = [x for x in args.scenarios.split(",") if x]
     print(f"Store scaling — {machine()}")
     work = Path(tempfile.mkdtemp(prefix="feedbackd-bench-store-"))
     results = []
     try:
-        for size in sizes:
-            r = measure(size, args.repeat or (3 if size < 50_000 else 1), work)
-            results.append(r)
-            m = r["runs"]
-            print(f"  {size:,} cases: file {r['file_mb']:.1f} MB; open "
-                  f"{median([x['open_s'] for x in m]):.2f} s; per case in a batch "
-                  f"{1000 * median([x['batch_s'] for x in m]) / BATCH:.1f} ms; single "
-                  f"{1000 * median([x['single_s'] for x in m]):.0f} ms; peak RSS "
-                  f"{median([x['peak_rss_mb'] for x in m]):.0f} MB", flush=True)
+        for scenario in scenarios:
+            for size in sizes:
+                r = measure(size, args.repeat or (3 if size < 50_000 else 1), work, scenario)
+                results.append(r)
+                m = r["runs"]
+                extra = (f"; live {r['live']} after archiving {r['moved']:,} docs "
+                         f"({r['archive_s']:.1f} s) into {r['archive_mb']:.1f} MB of archive"
+                         if "live" in r else "")
+                print(f"  [{scenario}] {size:,} cases: store {r['file_mb']:.1f} MB "
+                      f"(snapshot {r['snapshot_mb']:.1f} + journal {r['journal_mb']:.1f}); open "
+                      f"{median([x['open_s'] for x in m]):.2f} s; per case in a batch "
+                      f"{1000 * median([x['batch_s'] for x in m]) / BATCH:.2f} ms; single "
+                      f"{1000 * median([x['single_s'] for x in m]):.1f} ms; peak RSS "
+                      f"{median([x['peak_rss_mb'] for x in m]):.0f} MB{extra}", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    base = results[0]
-    base_case = median([x["batch_s"] for x in base["runs"]]) / BATCH
-    base_single = median([x["single_s"] for x in base["runs"]])
-    rows = []
-    for r in results:
-        m = r["runs"]
-        per_case = [x["batch_s"] / BATCH for x in m]
-        rows.append([
-            f"{r['size']:,}", f"{r['file_mb']:.1f}", spread([x["open_s"] for x in m], ".2f"),
-            spread([1000 * x["intake_s"] / BATCH for x in m], ".2f"),
-            spread([1000 * (x["batch_s"] - x["intake_s"]) / BATCH for x in m], ".2f"),
-            spread([1000 * p for p in per_case], ".2f"),
-            f"{median(per_case) / base_case:.1f}x",
-            spread([1000 * x["single_s"] for x in m], ".0f"),
-            f"{median([x['single_s'] for x in m]) / base_single:.1f}x",
-            f"{1000 * r['plain_insert_s']:.0f}",
-            spread([x["rss_open_mb"] for x in m], ".0f"),
-            spread([x["peak_rss_mb"] for x in m], ".0f")])
-    print(table(["cases in store", "file MB", "open s", "intake ms/case",
-                 "store ms/case (4 commits/100)", "batch ms/case", "vs smallest",
-                 "single msg ms (1 commit)", "vs smallest", "plain TinyDB insert ms",
-                 "RSS after open MB", "peak RSS MB"], rows,
-                title="Opening a case with S cases already stored (median (min–max) of runs)"))
-    big = results[-1]
-    flat = median([x["batch_s"] for x in big["runs"]]) / BATCH / base_case
-    rss = median([x["peak_rss_mb"] for x in big["runs"]])
-    print(f"\nGoal: cost per case flat within 2x from {base['size']:,} to {big['size']:,} cases: "
-          f"{flat:.1f}x — {'met' if flat <= 2 else 'missed'}; peak RSS with {big['size']:,} "
-          f"cases ≤ 150 MB: {rss:.0f} MB — {'met' if rss <= 150 else 'missed'}")
+    for scenario in scenarios:
+        res = [r for r in results if r["scenario"] == scenario]
+        base = res[0]
+        base_case = median([x["batch_s"] for x in base["runs"]]) / BATCH
+        base_single = median([x["single_s"] for x in base["runs"]])
+        rows = []
+        for r in res:
+            m = r["runs"]
+            per_case = [x["batch_s"] / BATCH for x in m]
+            rows.append([
+                f"{r['size']:,}", f"{r['live']['cases']:,}" if "live" in r else f"{r['size']:,}",
+                f"{r['file_mb']:.1f}", f"{r.get('archive_mb', 0):.1f}",
+                spread([x["open_s"] for x in m], ".2f"),
+                spread([1000 * x["intake_s"] / BATCH for x in m], ".2f"),
+                spread([1000 * (x["batch_s"] - x["intake_s"]) / BATCH for x in m], ".2f"),
+                spread([1000 * p for p in per_case], ".2f"),
+                f"{median(per_case) / base_case:.1f}x",
+                spread([1000 * x["single_s"] for x in m], ".1f"),
+                f"{median([x['single_s'] for x in m]) / base_single:.1f}x",
+                f"{1000 * r['plain_insert_s']:.0f}" if r["plain_insert_s"] else "—",
+                spread([x["rss_open_mb"] for x in m], ".0f"),
+                spread([x["peak_rss_mb"] for x in m], ".0f")])
+        print(table(["cases (total)", "live cases", "store MB (snapshot + journal)",
+                     "archive MB", "open s", "intake ms/case", "store ms/case (4 commits/100)",
+                     "batch ms/case", "vs smallest", "single msg ms (1 commit)", "vs smallest",
+                     "plain TinyDB insert ms", "RSS after open MB", "peak RSS MB"], rows,
+                    title=f"{SCENARIOS.get(scenario, scenario)}: opening a case with S cases "
+                          "handled before (median (min–max) of runs)"))
+        big = res[-1]
+        flat = median([x["batch_s"] for x in big["runs"]]) / BATCH / base_case
+        rss = median([x["peak_rss_mb"] for x in big["runs"]])
+        print(f"Goal [{scenario}]: cost per case flat within 2x from {base['size']:,} to "
+              f"{big['size']:,} cases: {flat:.1f}x — {'met' if flat <= 2 else 'missed'}; peak "
+              f"RSS with {big['size']:,} cases ≤ 150 MB: {rss:.0f} MB — "
+              f"{'met' if rss <= 150 else 'missed'}")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
     return 0

@@ -344,20 +344,38 @@ def rss_mb(pid: int | None = None) -> float:
 class ChildResult:
     returncode: int
     seconds: float
-    peak_rss_mb: float  # from wait4(): the child's own peak, not the bench process's
+    peak_rss_mb: float  # the child's own peak: VmHWM sampled while it runs (see run_child)
     stdout: str
     stderr: str
+    wait4_maxrss_mb: float = 0.0  # wait4()'s ru_maxrss: includes the bench process's RSS
+
+
+def _vm_hwm_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 def run_child(argv: Sequence[str], env: dict[str, str] | None = None, timeout: float = 1800,
               cwd: str | Path = REPO) -> ChildResult:
-    """Run a process to its end and report its wall time and its own peak RSS (wait4)."""
+    """Run a process to its end and report its wall time and its own peak RSS.
+
+    Not wait4()'s ru_maxrss: Linux carries the parent's RSS at fork/exec into the child's
+    maxrss, so a bench process that had built a large store reported its own size as the
+    child's peak. VmHWM (per address space, fresh at exec) is sampled every 10 ms instead."""
+    hwm = 0.0
     out_path = Path(f"/tmp/feedbackd-bench-{os.getpid()}-{time.monotonic_ns()}")
     with open(f"{out_path}.out", "wb") as out, open(f"{out_path}.err", "wb") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(list(argv), env=env, cwd=str(cwd), stdout=out, stderr=err)
         deadline = time.monotonic() + timeout
         while True:
+            hwm = max(hwm, _vm_hwm_mb(proc.pid))
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
@@ -372,7 +390,8 @@ def run_child(argv: Sequence[str], env: dict[str, str] | None = None, timeout: f
     text_err = Path(f"{out_path}.err").read_text(errors="replace")
     for suffix in (".out", ".err"):
         Path(f"{out_path}{suffix}").unlink(missing_ok=True)
-    return ChildResult(proc.returncode, seconds, usage.ru_maxrss / 1024, text_out, text_err)
+    return ChildResult(proc.returncode, seconds, hwm or usage.ru_maxrss / 1024, text_out,
+                       text_err, usage.ru_maxrss / 1024)
 
 
 def daemon_env(lab: Any, db: str | Path, address: str = FEEDBACK, **extra: str) -> dict[str, str]:

@@ -85,6 +85,8 @@ def archive(store: Store, db: Path, now: datetime, keep: Retention = Retention()
         store.remove(table, [key(d) for d in docs])
         moved += len(docs)
     store.commit()
+    if moved:
+        store.snapshot()  # a smaller live store now: rewrite the snapshot, empty the journal
     return moved
 
 
