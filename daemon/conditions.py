@@ -246,21 +246,23 @@ class Not(Condition):
         return [Reason(self.child.field, f"not {self.child.kind}", "")]
 
 
-
 class Opinions:
     """A compiled positive/negative lexicon: word → +1 / −1, shared by every rule that uses it.
 
     Entries are words, `word*` prefixes or phrases. A word that fits several entries takes the
     exact word first, then the longest prefix. Each word's polarity is looked up once and kept.
+    `neutral` entries score 0 and hide their words from the other lists ("best regards",
+    "хорошего дня" are formulas, not opinions).
     """
 
     _CACHE_LIMIT = 50_000
 
-    def __init__(self, positive: list[str], negative: list[str]):
+    def __init__(self, positive: list[str], negative: list[str],
+                 neutral: list[str] | tuple[str, ...] = ()):
         self.exact: dict[str, int] = {}
         self.prefixes: dict[str, int] = {}
         self.phrases: list[tuple[Pattern, int]] = []
-        for entries, polarity in ((positive, 1), (negative, -1)):
+        for entries, polarity in ((positive, 1), (negative, -1), (neutral, 0)):
             for entry in entries:
                 pattern = Pattern(entry)
                 if len(pattern.parts) > 1:
@@ -275,11 +277,12 @@ class Opinions:
     def polarity(self, word: str) -> int:
         got = self._polarity.get(word)
         if got is None:
-            got = self.exact.get(word, 0)
-            if not got and self.prefixes:
+            got = self.exact.get(word)
+            if got is None:
+                got = 0
                 for k in range(min(len(word), self.max_prefix), self.min_prefix - 1, -1):
-                    got = self.prefixes.get(word[:k], 0)
-                    if got:
+                    if word[:k] in self.prefixes:
+                        got = self.prefixes[word[:k]]
                         break
             if len(self._polarity) >= self._CACHE_LIMIT:
                 self._polarity.clear()
@@ -298,8 +301,9 @@ class Opinions:
             if pattern.could_match(text):
                 for start, end in pattern.find(text):
                     covered.update(range(start, end))
-                    sign = -polarity if text.negated(start, end, negation) else polarity
-                    out.append((" ".join(words[start:end]), sign))
+                    if polarity:
+                        sign = -polarity if text.negated(start, end, negation) else polarity
+                        out.append((" ".join(words[start:end]), sign))
         polarity_of = self.polarity
         for i, word in enumerate(words):
             polarity = polarity_of(word)

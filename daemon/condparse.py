@@ -18,7 +18,8 @@ MATCHERS = ("words", "phrases", "regex", "equals", "domains", "exists", "sentime
 OPTIONS = ("in", "negation", "at_least", "except")
 NEGATION_MODES = ("ignore", "skip", "only")
 _DEFAULT_FIELD = {"words": "text", "phrases": "text", "regex": "text", "domains": "sender_domain"}
-SENTIMENT_KEYS = ("lean", "positive", "negative", "margin")
+SENTIMENT_KEYS = ("lean", "positive", "negative", "neutral", "margin")
+SIDES = ("positive", "negative", "neutral")
 LEANS = ("positive", "negative")
 _WORD_CHARS = re.compile(r"^[^\W_]+(?:['\-][^\W_]+)*\*?$")
 
@@ -33,13 +34,14 @@ class Lexicons:
     def __init__(self) -> None:
         self.entries: dict[str, list[str]] = {}
         self.lines: dict[str, int] = {}
-        self._compiled: dict[tuple[tuple[str, ...], tuple[str, ...]], c.Opinions] = {}
+        self._compiled: dict[tuple[tuple[str, ...], ...], c.Opinions] = {}
 
-    def opinions(self, positive: tuple[str, ...], negative: tuple[str, ...]) -> c.Opinions:
-        key = (positive, negative)
+    def opinions(self, positive: tuple[str, ...], negative: tuple[str, ...],
+                 neutral: tuple[str, ...] = ()) -> c.Opinions:
+        key = (positive, negative, neutral)
         if key not in self._compiled:
-            self._compiled[key] = c.Opinions([e for n in positive for e in self.entries[n]],
-                                             [e for n in negative for e in self.entries[n]])
+            self._compiled[key] = c.Opinions(*([e for n in names for e in self.entries[n]]
+                                               for names in key))
         return self._compiled[key]
 
 
@@ -229,7 +231,8 @@ def _regex(value: AnyValue, line: int, field: str, report: Report) -> c.Conditio
 
 def _sentiment(value: AnyValue, line: int, field: str, report: Report,
                lexicons: Lexicons) -> c.Condition | None:
-    """`sentiment: {lean: negative, positive: [lexicon...], negative: [lexicon...], margin: 1}`"""
+    """`sentiment: {lean: negative, positive: [lexicon...], negative: [lexicon...],
+    neutral: [lexicon...], margin: 1}`; `neutral` is optional."""
     example = ("write 'sentiment: {lean: negative, positive: [positive-en], "
                "negative: [negative-en], margin: 1}'")
     if not isinstance(value, Map):
@@ -249,8 +252,11 @@ def _sentiment(value: AnyValue, line: int, field: str, report: Report,
                                             "(by how many hits the lean side must win)")
         ok = False
     sides: dict[str, tuple[str, ...]] = {}
-    for side in LEANS:
+    for side in SIDES:
         if side not in value:
+            if side == "neutral":
+                sides[side] = ()
+                continue
             report.add(value.line, f"sentiment needs '{side}:' naming lexicons; {example}")
             ok = False
             continue
@@ -269,9 +275,11 @@ def _sentiment(value: AnyValue, line: int, field: str, report: Report,
         sides[side] = tuple(n for n, _ in names)
     if not ok:
         return None
-    both = set(sides["positive"]) & set(sides["negative"])
-    if both:
-        report.add(value.line, f"sentiment: lexicon '{sorted(both)[0]}' is on both sides")
+    named = [n for side in SIDES for n in sides[side]]
+    twice = sorted({n for n in named if named.count(n) > 1})
+    if twice:
+        report.add(value.line, f"sentiment: lexicon '{twice[0]}' is named twice; a lexicon "
+                               f"belongs to one side")
         return None
     pos = {normalize(e) for n in sides["positive"] for e in lexicons.entries[n]}
     neg = {normalize(e) for n in sides["negative"] for e in lexicons.entries[n]}
@@ -280,5 +288,5 @@ def _sentiment(value: AnyValue, line: int, field: str, report: Report,
         report.add(value.line, f"sentiment: '{clash[0]}' is both positive and negative "
                                f"({len(clash)} such entries); remove it from one lexicon")
         return None
-    return c.Sentiment(lexicons.opinions(sides["positive"], sides["negative"]), str(lean),
-                       int(margin), field)
+    opinions = lexicons.opinions(sides["positive"], sides["negative"], sides["neutral"])
+    return c.Sentiment(opinions, str(lean), int(margin), field)
