@@ -12,7 +12,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import Any
 
 from . import cases as lifecycle
 from .bounces import detect_bounce
@@ -24,7 +23,7 @@ from .deadlines import due_at
 from .errors import BadMessage, ConfigError
 from .mailbox import Fetched
 from .message import Message, parse
-from .notices import NoticeDesk, bounce_notice
+from .notices import NoticeDesk, base_context, bounce_notice
 from .policy import SenderHistory, Verdict, reply_target, should_acknowledge
 from .rules import Decision, RuleBook, classify
 from .store import LedgerEntry, OutMail, Store
@@ -236,7 +235,7 @@ def acknowledgment(desk: Desk, msg: Message, case: lifecycle.Case, to: str, now:
                    ) -> OutMail:
     category = desk.book.categories[case.category]
     rendered = desk.templates.render(category.template, msg.language,
-                                     template_context(desk, case))
+                                     base_context(desk.notices, case, case.language))
     mid = new_message_id(desk.domain)
     center = desk.book.owners[desk.book.center]
     mail = build_mail(sender=desk.address, sender_name=center.name, to=to,
@@ -248,31 +247,3 @@ def acknowledgment(desk: Desk, msg: Message, case: lifecycle.Case, to: str, now:
                    recipients=(to, desk.address), raw=mail.as_string(),
                    created=now.isoformat(timespec="seconds"),
                    next_try=now.isoformat(timespec="seconds"))
-
-
-def template_context(desk: Desk, case: lifecycle.Case) -> dict[str, Any]:
-    owner = desk.book.owners.get(case.owner)
-    center = desk.book.owners[desk.book.center]
-    return {
-        "case_id": case.id,
-        "category": case.category,
-        "subject": case.subject,
-        "customer_name": case.sender_name,
-        "customer_email": case.sender,
-        "owner_name": owner.name if owner else case.owner,
-        "due_date": format_date(case.due, case.language),
-        "received_date": format_date(case.received, case.language),
-        "center_name": center.name,
-        "feedback_address": desk.address,
-    }
-
-
-_MONTHS_EN = ("January February March April May June July August September October "
-              "November December").split()
-
-
-def format_date(iso: str, language: str) -> str:
-    d = datetime.fromisoformat(iso)
-    if language == "ru":
-        return d.strftime("%d.%m.%Y")
-    return f"{d.day} {_MONTHS_EN[d.month - 1]} {d.year}"

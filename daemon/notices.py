@@ -126,7 +126,7 @@ def added_to_case_notice(desk: NoticeDesk, case: Case, new: Message, to: str, *,
                          message_id: str, now: datetime) -> EmailMessage:
     """The short "added to your case" reply to a customer, in the case's language. `to` is the
     policy's reply target; how often to send it (once a day at most) is the caller's rule."""
-    ctx = _base_context(desk, case, case.language)
+    ctx = base_context(desk, case, case.language)
     rendered = _render(desk, "added", case.language, ctx, case.id)
     return unfolded(build_mail(sender=desk.address, sender_name=ctx["center_name"], to=to,
                                rendered=rendered, message_id=message_id, now=now,
@@ -170,7 +170,8 @@ def thanks_recipients(case: Case, book: RuleBook) -> tuple[Owner, ...]:
 
 # -- context ---------------------------------------------------------------------------------
 
-def _base_context(desk: NoticeDesk, case: Case, lang: str) -> dict[str, Any]:
+def base_context(desk: NoticeDesk, case: Case, lang: str) -> dict[str, Any]:
+    """What every mail about a case may say: the acknowledgment's variables and more."""
     owner = desk.book.owners.get(case.owner)
     return {
         "case_id": case.id, "category": case.category,
@@ -185,7 +186,7 @@ def _base_context(desk: NoticeDesk, case: Case, lang: str) -> dict[str, Any]:
 
 
 def _staff_context(desk: NoticeDesk, case: Case, to: Owner, now: datetime) -> dict[str, Any]:
-    ctx = _base_context(desk, case, to.language)
+    ctx = base_context(desk, case, to.language)
     left = datetime.fromisoformat(case.due) - now
     overdue = left < timedelta(0)
     reply_subject = f"Re: [{case.id}] {ctx['subject']}"
