@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
+import schedule
+
 from .compose import Templates
 from .cycle import CycleHooks, CycleReport, run_cycle
 from .errors import ConfigError, FeedbackdError, TransientError
@@ -36,7 +38,9 @@ from .store import Store
 
 log = logging.getLogger("feedbackd")
 
-POLL_INTERVAL = 30.0  # seconds between cycles without IDLE (and the longest IDLE stretch)
+DUTY_TICK = 60  # seconds between looks at the clock's duties while idling
+POLL_INTERVAL = 30.0  # seconds between cycles on a server without IDLE
+IDLE_STRETCH = 25 * 60.0  # re-issue IDLE within RFC 2177's 29 minutes
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 300.0
 
@@ -90,6 +94,11 @@ class Service:
         self.lock = StoreLock(settings.db)
         self.stopping = False
         self.reload_requested = False
+        # `schedule` only ticks the loop: the duties themselves take `now` and are keyed per
+        # period in the store, so a tick early, late or twice changes nothing.
+        self.scheduler = schedule.Scheduler()
+        self.duties_due = False
+        self.scheduler.every(DUTY_TICK).seconds.do(self._duties_tick)
         self.last_report: CycleReport | None = None
         self.poll = PollState(pid=os.getpid())
 
@@ -169,6 +178,7 @@ class Service:
     def cycle(self, now: datetime | None = None) -> CycleReport:
         now = self.local(now)
         self.poll.last_attempt = self.clock().isoformat(timespec="seconds")
+        self.duties_due = False
         try:
             mailbox, sender = self._connect()
             report = run_cycle(self.desk(), mailbox, sender, now or self.clock(), _Hooks(self),
@@ -239,9 +249,10 @@ class Service:
         """Until the next poll, or sooner when owed mail is due for another try."""
         assert self.store is not None
         due = next_due(self.store)
+        longest = IDLE_STRETCH if self.mailbox and self.mailbox.has_idle else POLL_INTERVAL
         if due is None:
-            return POLL_INTERVAL
-        return max(0.5, min(POLL_INTERVAL, (due - self.clock()).total_seconds()))
+            return longest
+        return max(0.5, min(longest, (due - self.clock()).total_seconds()))
 
     def _wait_for_mail(self, timeout: float) -> None:
         """Return when the mailbox changed, the timeout passed, or a signal asked for action."""
@@ -261,6 +272,9 @@ class Service:
             while not (self.stopping or self.reload_requested) and time.monotonic() < deadline:
                 self._notify("watchdog")
                 self._serve_requests()
+                self.scheduler.run_pending()
+                if self.duties_due:
+                    return  # reminders, digest and archive run in the cycle
                 responses = self.mailbox.idle_poll(timeout=1.0)
                 if any(b"EXISTS" in r or b"RECENT" in r for r in responses):
                     return
@@ -292,6 +306,9 @@ class Service:
                         self.sender, now, self.book.policy)
             except Exception as exc:  # the outbox keeps it; the next cycle tries again
                 log.warning("alert not sent yet: %s", exc)
+
+    def _duties_tick(self) -> None:
+        self.duties_due = True
 
     def _serve_requests(self) -> None:
         """Case changes asked for by `feedbackd cases ...` while we hold the store."""
