@@ -44,9 +44,7 @@ def queue_reminders(desk: Desk, now: datetime) -> list[str]:
     """The reminder ladder and escalations of every open case: each rung once, within working
     hours, recorded on the case with its key in the same commit as its mails."""
     done = []
-    for case in desk.store.cases():
-        if case.status != lifecycle.OPEN:
-            continue
+    for case in desk.store.cases(lifecycle.OPEN):
         category = desk.book.categories.get(case.category)
         if category is None or not (category.reminders or category.escalate):
             continue

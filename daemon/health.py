@@ -70,8 +70,7 @@ def read_poll_state(db: Path) -> PollState:
 
 def assess(store: Store, poll: PollState, now: datetime) -> Health:
     stamp = now.isoformat(timespec="seconds")
-    cases = store.cases()
-    open_cases = [c for c in cases if c.status == "open"]
+    open_cases = store.cases("open")
     overdue = [c for c in open_cases if c.due < stamp]
     pending = store.outbox("queued", "sending")
     failed = store.outbox("failed")

@@ -118,9 +118,8 @@ def _intake(desk: Desk, uidvalidity: int, fetched: Fetched, now: datetime) -> In
         ledger("quarantined", QUARANTINE, reason=str(exc))
         return Intake("quarantined", reason=str(exc))
 
-    if msg.message_id and store.outmail(msg.message_id):
-        ledger("own", SENT, store.outmail(msg.message_id).case_id,  # type: ignore[union-attr]
-               message_id=msg.message_id)
+    if msg.message_id and (ours := store.outmail(msg.message_id)) is not None:
+        ledger("own", SENT, ours.case_id, message_id=msg.message_id)
         return Intake("own")
     seen = store.ledger_by_message_id(msg.message_id)
     if seen is not None:

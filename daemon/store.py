@@ -186,8 +186,10 @@ class Store:
         cid = self._thread.get(message_id)
         return self.case(cid) if cid else None
 
-    def cases(self) -> list[Case]:
-        return [Case.from_doc(d) for d in self._cases.values()]
+    def cases(self, *statuses: str) -> list[Case]:
+        """All live cases, or those in these states (filtered before they are built)."""
+        return [Case.from_doc(d) for d in self._cases.values()
+                if not statuses or d["status"] in statuses]
 
     def outbox(self, *states: str) -> list[OutMail]:
         return [_outmail(d) for d in self._outbox.values() if not states or d["state"] in states]
