@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from .compose import Rendered, build_mail, new_message_id
+from .compose import Rendered, build_mail, new_message_id, wire
 from .health import PollState
 from .rules import RuleBook
 from .store import OutMail, Store
@@ -60,7 +60,7 @@ def queue_alert(store: Store, book: RuleBook, address: str, kind: str, sentence:
                      message_id=mid,
                      now=now, automatic=False,
                      extra_headers={"Auto-Submitted": "auto-generated"})
-    mail = OutMail(mid, None, "alert", address, (center.email, address), msg.as_string(),
+    mail = OutMail(mid, None, "alert", address, (center.email, address), wire(msg),
                    created=now.isoformat(timespec="seconds"),
                    next_try=now.isoformat(timespec="seconds"))
     store.put_outmail(mail)

@@ -17,7 +17,7 @@ from email.message import EmailMessage
 
 from . import cases as lifecycle
 from .commands import authorize, parse_command
-from .compose import new_message_id
+from .compose import new_message_id, wire
 from .message import Message
 from .notices import (NoticeDesk, added_to_case_notice, command_reply, joined_notice_to_owner,
                       owner_notice, thanks_forward, thanks_recipients)
@@ -42,7 +42,7 @@ def queue(store: Store, desk: NoticeDesk, msg: EmailMessage, kind: str, case_id:
           to: str, now: datetime) -> OutMail:
     """Every mail also goes to the feedback address: the copy proves it went out (see outbox)."""
     mail = OutMail(id=str(msg["Message-ID"]), case_id=case_id, kind=kind, sender=desk.address,
-                   recipients=(to, desk.address), raw=msg.as_string(),
+                   recipients=(to, desk.address), raw=wire(msg),
                    created=now.isoformat(timespec="seconds"),
                    next_try=now.isoformat(timespec="seconds"))
     store.put_outmail(mail)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from . import cases as lifecycle
 from .archive import all_cases, archive, retention
 from .casework import queue
-from .compose import new_message_id
+from .compose import new_message_id, wire
 from .digest import compose_digest, digest_period, digest_recipients, digest_settings
 from .intake import Desk
 from .notices import escalation_mail, reminder_mail
@@ -95,7 +95,7 @@ def queue_digest(desk: Desk, db: Path | None, now: datetime) -> str | None:
     msg = compose_digest(report, desk.book, now, desk.address, to)
     desk.store.put_outmail(OutMail(
         id=str(msg["Message-ID"]), case_id=None, kind="digest", sender=desk.address,
-        recipients=to + (desk.address,), raw=msg.as_string(),
+        recipients=to + (desk.address,), raw=wire(msg),
         created=now.isoformat(timespec="seconds"), next_try=now.isoformat(timespec="seconds")))
     desk.store.set_meta(key, now.isoformat(timespec="seconds"))
     log.info("digest %s – %s queued for %s", start, end, ", ".join(to))

@@ -18,11 +18,11 @@ from .bounces import detect_bounce
 from .calendar import WorkCalendar, calendar_for
 from .casework import (command_secret, on_command, on_customer_reply, on_open,
                        on_staff_answer, queue, thread_case)
-from .compose import Templates, build_mail, new_message_id
+from .compose import Templates, build_mail, new_message_id, wire
 from .deadlines import due_at
 from .errors import BadMessage, ConfigError
 from .mailbox import Fetched
-from .message import Message, parse
+from .message import Message, message_id_of, parse
 from .notices import NoticeDesk, base_context, bounce_notice
 from .policy import SenderHistory, Verdict, reply_target, should_acknowledge
 from .rules import Decision, RuleBook, classify
@@ -111,6 +111,10 @@ def _intake(desk: Desk, uidvalidity: int, fetched: Fetched, now: datetime) -> In
         store.put_ledger(LedgerEntry(uidvalidity, fetched.uid, message_id, outcome, folder,
                                      False, case_id, reason, stamp))
 
+    quick = message_id_of(fetched.raw)
+    if quick and (ours := store.outmail(quick)) is not None:
+        ledger("own", SENT, ours.case_id, message_id=quick)
+        return Intake("own")
     try:
         msg = parse(fetched.raw)
     except BadMessage as exc:
@@ -118,7 +122,8 @@ def _intake(desk: Desk, uidvalidity: int, fetched: Fetched, now: datetime) -> In
         ledger("quarantined", QUARANTINE, reason=str(exc))
         return Intake("quarantined", reason=str(exc))
 
-    if msg.message_id and (ours := store.outmail(msg.message_id)) is not None:
+    if msg.message_id and msg.message_id != quick and \
+            (ours := store.outmail(msg.message_id)) is not None:
         ledger("own", SENT, ours.case_id, message_id=msg.message_id)
         return Intake("own")
     seen = store.ledger_by_message_id(msg.message_id)
@@ -243,6 +248,6 @@ def acknowledgment(desk: Desk, msg: Message, case: lifecycle.Case, to: str, now:
     # The feedback address is a recipient too: the copy proves the mail went out (a crash
     # between SMTP's 250 and our bookkeeping cannot cause a second send) and is filed in Sent.
     return OutMail(id=mid, case_id=case.id, kind="ack", sender=desk.address,
-                   recipients=(to, desk.address), raw=mail.as_string(),
+                   recipients=(to, desk.address), raw=wire(mail),
                    created=now.isoformat(timespec="seconds"),
                    next_try=now.isoformat(timespec="seconds"))

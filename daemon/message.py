@@ -106,6 +106,21 @@ def parse(raw: bytes) -> Message:
     )
 
 
+_HEAD_END = re.compile(rb"\r?\n\r?\n")
+_MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(<[^<>\s]+>)[ \t]*\r?$", re.I | re.M)
+
+
+def message_id_of(raw: bytes) -> str:
+    """The Message-ID read straight from the header block, "" when it is not plainly there.
+
+    Most of a backlog's mail is our own copies, known by Message-ID: looking the id up before
+    a full parse saves the parse. Anything unusual (folded, missing, repeated) gives "", and
+    the caller parses."""
+    end = _HEAD_END.search(raw)
+    found = _MESSAGE_ID.findall(raw[:end.start()] if end else raw)
+    return found[0].decode("ascii", "replace") if len(found) == 1 else ""
+
+
 def detect_language(text: str) -> str:
     """'ru' when Cyrillic letters dominate, else 'en' — enough to pick a template language."""
     cyr = sum(1 for ch in text if "\u0400" <= ch <= "\u04ff")

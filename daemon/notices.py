@@ -15,18 +15,18 @@ into a reply to a command from an address that may not command the case. Staff m
 
 from __future__ import annotations
 
-import email
 import email.utils
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.policy import SMTP, compat32
+from email.policy import SMTP
 from typing import Any
 from urllib.parse import quote
 
 from .cases import Case
 from .commands import Authorization, Command, commanders
-from .compose import Rendered, Templates, build_mail, header_safe
+from .compose import (Rendered, Templates, build_mail, header_safe, seven_bit,
+                      verbatim_message)
 from .message import Message
 from .reminders import Reminder
 from .rules import Owner, RuleBook
@@ -66,7 +66,7 @@ def owner_notice(desk: NoticeDesk, case: Case, original: Message, raw: bytes, *,
     to = _owner(desk, case.owner)
     part = _original(raw, desk.max_attachment, case.id)
     ctx = _staff_context(desk, case, to, now) | _quote(original.text) | {
-        "original_attached": part.get_content_type() == "message/rfc822"}
+        "original_attached": attached_whole(part)}
     return _staff_mail(desk, case, to, "notice_owner", ctx, message_id, now, part=part)
 
 
@@ -94,7 +94,7 @@ def joined_notice_to_owner(desk: NoticeDesk, case: Case, new: Message, raw: byte
     part = _original(raw, desk.max_attachment, case.id)
     ctx = _staff_context(desk, case, to, now) | _quote(new.text) | {
         "new_subject": _short(new.subject),
-        "original_attached": part.get_content_type() == "message/rfc822"}
+        "original_attached": attached_whole(part)}
     return _staff_mail(desk, case, to, "joined", ctx, message_id, now, in_reply_to, part=part)
 
 
@@ -268,21 +268,30 @@ def _render(desk: NoticeDesk, name: str, lang: str, ctx: dict[str, Any], case_id
 
 
 def _original(raw: bytes, cap: int, case_id: str) -> EmailMessage:
-    """The original as a message/rfc822 part, so the owner can open and quote it; when it is
-    over `cap` or cannot be written out again as text, a text/rfc822-headers part instead."""
-    part = EmailMessage(policy=SMTP)
+    """The original as a message/rfc822 part, so the owner can open and quote it; 8-bit mail
+    in a legacy charset with its text parts re-encoded, and what still is not text as an .eml
+    file (the outbox keeps mail as text); over `cap`, its headers only."""
     if len(raw) <= cap:
         try:
-            part.set_content(email.message_from_bytes(raw, policy=compat32),
-                             disposition="attachment", filename=f"{case_id}.eml")
-            part.as_string().encode("utf-8")
-            return part
+            return verbatim_message(raw, f"{case_id}.eml")
+        except UnicodeDecodeError:  # 8-bit text in a legacy charset: its parts re-encoded
+            pass
+        try:
+            return verbatim_message(seven_bit(raw), f"{case_id}.eml")
         except (UnicodeError, ValueError, TypeError, LookupError):
             part = EmailMessage(policy=SMTP)
+            part.set_content(raw, maintype="application", subtype="octet-stream",
+                             disposition="attachment", filename=f"{case_id}.eml")
+            return part
+    part = EmailMessage(policy=SMTP)
     head = raw.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
     part.set_content(head.decode("utf-8", "replace") + "\n", subtype="rfc822-headers",
                      disposition="attachment", filename=f"{case_id}-headers.txt")
     return part
+
+
+def attached_whole(part: EmailMessage) -> bool:
+    return part.get_content_type() in ("message/rfc822", "application/octet-stream")
 
 
 def unfolded(msg: EmailMessage) -> EmailMessage:

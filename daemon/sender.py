@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import aiosmtplib
 
+from .compose import seven_bit
 from .errors import ConfigError, PermanentSendError, TransientError
 from .mailbox import tls_context
 from .settings import Server
@@ -103,8 +104,15 @@ class Sender:
         except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
             self._drop(slot)
             return TransientError(f"SMTP {self.server.host}:{self.server.port}: {exc}")
+        raw, options = env.raw, []
+        if not raw.isascii():
+            if smtp.supports_extension("8bitmime"):
+                options.append("BODY=8BITMIME")
+            else:
+                raw = seven_bit(raw)
         try:
-            errors, _ = await smtp.sendmail(env.sender, list(env.recipients), env.raw)
+            errors, _ = await smtp.sendmail(env.sender, list(env.recipients), raw,
+                                            mail_options=options)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
             if codes and all(500 <= c < 600 for c in codes):

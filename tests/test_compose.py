@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from email import message_from_bytes
+from email.policy import default
 from pathlib import Path
 
 import pytest
 
-from daemon.compose import Rendered, Templates, build_mail, header_safe
+from daemon.compose import Rendered, Templates, build_mail, header_safe, seven_bit, wire
 from daemon.errors import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -60,3 +61,17 @@ def test_header_injection_is_neutralised() -> None:
     assert parsed["Auto-Submitted"] == "auto-replied"
     assert parsed["Precedence"] == "auto_reply"
     assert parsed["X-Auto-Response-Suppress"] == "All"
+
+
+def test_mail_is_kept_8bit_and_made_7bit_for_a_server_without_8bitmime() -> None:
+    msg = build_mail(sender="fb@x.test", sender_name="Центр", to="a@x.test",
+                     rendered=Rendered("[FB-1] Спасибо", "Ваше обращение принято.\n"),
+                     message_id="<2@x>", now=NOW)
+    raw = wire(msg).encode("utf-8")
+    assert "Ваше обращение принято.".encode() in raw  # readable 8-bit body, no base64
+    seven = seven_bit(raw)
+    assert seven.isascii()
+    for data in (raw, seven):
+        parsed = message_from_bytes(data, policy=default)
+        assert parsed.get_content().replace("\r\n", "\n") == "Ваше обращение принято.\n"
+        assert parsed["Subject"] == "[FB-1] Спасибо"

@@ -74,3 +74,15 @@ def test_every_corpus_message_parses_or_is_rejected_cleanly() -> None:
         assert "\n" not in m.subject and "\r" not in m.subject
         parsed += 1
     assert parsed > 1300, (parsed, rejected)
+
+
+def test_message_id_is_read_from_the_header_block_only_when_plain() -> None:
+    from daemon.message import message_id_of
+
+    assert message_id_of(b"From: a@x\r\nMessage-ID: <a1@x.test>\r\n\r\nbody") == "<a1@x.test>"
+    assert message_id_of(b"message-id:<a1@x.test>\n\nbody") == "<a1@x.test>"
+    # In the body, folded, repeated or absent: "" (the caller parses the whole message).
+    assert message_id_of(b"From: a@x\r\n\r\nMessage-ID: <b@x.test>\r\n") == ""
+    assert message_id_of(b"Message-ID:\r\n <c@x.test>\r\n\r\n") == ""
+    assert message_id_of(b"Message-ID: <d@x>\r\nMessage-ID: <e@x>\r\n\r\n") == ""
+    assert message_id_of(b"Subject: x\r\n\r\n") == ""

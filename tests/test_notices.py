@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import re
 import shutil
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
@@ -13,7 +14,7 @@ import pytest
 
 from daemon import cases
 from daemon.commands import authorize, parse_command
-from daemon.compose import Templates
+from daemon.compose import Templates, wire
 from daemon.message import Message, parse
 from daemon.notices import (
     NoticeDesk,
@@ -75,7 +76,7 @@ def new_case(msg: Message, owner: str = "legal", category: str = "official",
 
 def reparse(mail: EmailMessage) -> EmailMessage:
     """What the recipient sees: the mail as the outbox sends it, parsed back."""
-    raw = mail.as_string().encode("utf-8")
+    raw = wire(mail).encode("utf-8")
     assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
     return email.message_from_bytes(raw, policy=default)
 
@@ -116,6 +117,24 @@ def test_owner_notice_structure() -> None:
     assert original["Message-ID"] == "<m1@customer.test>"
     assert original["Subject"] == "Претензия по заказу 42"
     assert "Верните деньги." in original.get_content()
+
+
+def test_the_original_is_attached_byte_for_byte() -> None:
+    # Odd folding, bare LFs and a line that looks like a MIME boundary: nothing is rewritten.
+    raw = (b"From: anna@customer.test\nSubject: =?utf-8?b?0J/RgNC+0LHQu9C10LzQsA==?=\n"
+           b"X-Odd:   spaced\n\tfolded\nMessage-ID: <v@customer.test>\n"
+           b"Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
+           + "Проблема\n--feedbackd-verbatim-x\nконец\n".encode())
+    msg = parse(raw)
+    out = wire(owner_notice(DESK, new_case(msg), msg, raw, message_id="<n@x>", now=NOW))
+    assert raw.replace(b"\n", b"\r\n") in out.encode("utf-8")
+    mail = email.message_from_bytes(out.encode("utf-8"), policy=default)
+    [part] = [p for p in mail.iter_attachments()]
+    assert part.get_content_type() == "message/rfc822"
+    assert part["Content-Transfer-Encoding"] == "8bit"
+    assert part.get_content()["X-Odd"] is not None
+    assert "конец" in part.get_content().get_content()
+    assert not re.search(r"feedbackd-verbatim-[0-9a-f]{32}", out)  # the placeholder is gone
 
 
 def test_long_text_is_quoted_in_part_and_the_rest_is_pointed_to() -> None:
@@ -257,7 +276,7 @@ def test_added_notice_is_a_short_auto_reply_without_any_token() -> None:
     assert "<m2@customer.test>" in parsed["References"]
     assert parsed["Reply-To"] is None and parsed["To"] == "anna@customer.test"
     assert "added to case FB-2026-000001" in body(parsed)  # the case language, not the owner's
-    assert "+FB-2026-000001." not in mail.as_string()
+    assert "+FB-2026-000001." not in wire(mail)
 
 
 def test_thanks_forward_quotes_the_words_but_not_the_address() -> None:
@@ -267,7 +286,7 @@ def test_thanks_forward_quotes_the_words_but_not_the_address() -> None:
     mail = thanks_forward(DESK, case, msg, BOOK.owners["team"], message_id="<t@x>", now=NOW)
     parsed = reparse(mail)
     assert "> Иван очень помог." in body(parsed) and "Анна Петрова" in body(parsed)
-    assert "anna@customer.test" not in mail.as_string()
+    assert "anna@customer.test" not in wire(mail)
     assert parsed["Reply-To"] == "center@company.example"
     assert parsed["Subject"].startswith("[FB-2026-000001] ")
 
@@ -315,7 +334,7 @@ def test_rejected_command_from_a_stranger_gets_the_reason_and_never_the_token() 
     parsed = reparse(mail)
     assert parsed["To"] == "mallory@evil.test"  # the From, not the Reply-To it asked for
     assert "не выполнена" in parsed["Subject"] and auth.reason in body(parsed)
-    assert parsed["Reply-To"] is None and "+FB-2026-000001." not in mail.as_string()
+    assert parsed["Reply-To"] is None and "+FB-2026-000001." not in wire(mail)
 
 
 def test_a_template_without_the_case_id_still_gets_it_in_the_subject(tmp_path: Path) -> None:
