@@ -1,9 +1,10 @@
 """One cycle over the mailbox, in the order that loses nothing.
 
-For each batch of new messages: intake (decide + buffer) -> commit (durable) -> send the
-outbox -> file the originals into their folders -> commit. A crash anywhere repeats only
-idempotent steps on restart: the ledger knows every UID it has seen, the outbox knows every mail
-it owes and whether it may already have gone, and filing a message twice is a no-op.
+For each batch of new messages: intake (decide + buffer) -> commit (durable) -> file the
+originals into their folders -> commit -> send the outbox (on the courier's thread, while the
+next batch is read). A crash anywhere repeats only idempotent steps on restart: the ledger
+knows every UID it has seen, the outbox knows every mail it owes and whether it may already
+have gone, and filing a message twice is a no-op.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from datetime import datetime
 from pathlib import Path
 
 from .alerts import queue_alert
+from .courier import Courier
 from .duties import run_duties
 from .intake import QUARANTINE, Desk, intake
 from .mailbox import Mailbox
-from .outbox import deliver
 from .sender import Sender
 from .store import Store
 
@@ -52,18 +53,28 @@ class CycleReport:
 def run_cycle(desk: Desk, mailbox: Mailbox, sender: Sender | None, now: datetime,
               hooks: "CycleHooks | None" = None, db: Path | None = None) -> CycleReport:
     """One cycle. Without a sender it is a dry run: decide everything, send and move nothing."""
+    courier = Courier(desk.store, sender, desk.book.policy) if sender is not None else None
+    try:
+        return _cycle(desk, mailbox, courier, now, hooks, db)
+    finally:
+        if courier is not None:
+            courier.close()
+
+
+def _cycle(desk: Desk, mailbox: Mailbox, courier: Courier | None, now: datetime,
+           hooks: "CycleHooks | None", db: Path | None) -> CycleReport:
     report = CycleReport()
     store = desk.store
     uidvalidity = mailbox.uidvalidity()
     desk.backfill_before = backfill_horizon(desk, now)
     # Whatever a crash left half done: mail owed, originals not yet filed.
-    _send(desk, mailbox, sender, now, report)
-    if sender is not None:
+    _send(desk, mailbox, courier, now, report, wait=True)
+    if courier is not None:
         report.filed += file_messages(store, mailbox, uidvalidity)
 
     # Further passes pick up what arrived meanwhile, notably the copies of the mail we just
     # sent to our own address, so that a cycle leaves the INBOX settled.
-    for _ in range(3 if sender is not None else 1):
+    for _ in range(3 if courier is not None else 1):
         known = store.known_uids(uidvalidity)
         new = [uid for uid in mailbox.inbox_uids() if uid not in known]
         report.remaining = len(new)
@@ -72,10 +83,12 @@ def run_cycle(desk: Desk, mailbox: Mailbox, sender: Sender | None, now: datetime
         report.new += len(new)
         for i in range(0, len(new), BATCH):
             if hooks and hooks.stop_requested():
+                _send(desk, mailbox, courier, now, report, wait=True)
                 return report  # SIGTERM: the batch in hand is done; the rest waits for restart
-            _batch(desk, mailbox, sender, uidvalidity, new[i:i + BATCH], now, report, hooks)
+            _batch(desk, mailbox, courier, uidvalidity, new[i:i + BATCH], now, report, hooks)
+        _send(desk, mailbox, courier, now, report, wait=True)  # our copies, for the next pass
     report.duties = run_duties(desk, db, now)
-    _send(desk, mailbox, sender, now, report)
+    _send(desk, mailbox, courier, now, report, wait=True)
     report.quarantine = mailbox.count(QUARANTINE)
     return report
 
@@ -95,8 +108,9 @@ def backfill_horizon(desk: Desk, now: datetime) -> datetime | None:
     return datetime.fromisoformat(horizon) if horizon else None
 
 
-def _batch(desk: Desk, mailbox: Mailbox, sender: Sender | None, uidvalidity: int, uids: list[int],
-           now: datetime, report: CycleReport, hooks: "CycleHooks | None") -> None:
+def _batch(desk: Desk, mailbox: Mailbox, courier: Courier | None, uidvalidity: int,
+           uids: list[int], now: datetime, report: CycleReport, hooks: "CycleHooks | None"
+           ) -> None:
     store = desk.store
     for fetched in mailbox.fetch(uids, desk.book.policy.max_message_size):
         result = intake(desk, uidvalidity, fetched, now)
@@ -104,9 +118,9 @@ def _batch(desk: Desk, mailbox: Mailbox, sender: Sender | None, uidvalidity: int
     store.commit()
     if hooks:
         hooks.after_commit()
-    _send(desk, mailbox, sender, now, report)
-    if sender is not None:
+    if courier is not None:
         report.filed += file_messages(store, mailbox, uidvalidity)
+    _send(desk, mailbox, courier, now, report)  # goes out while the next batch is read
 
 
 class CycleHooks:
@@ -119,11 +133,14 @@ class CycleHooks:
         return False
 
 
-def _send(desk: Desk, mailbox: Mailbox, sender: Sender | None, now: datetime,
-          report: CycleReport) -> None:
-    if sender is None:
+def _send(desk: Desk, mailbox: Mailbox, courier: Courier | None, now: datetime,
+          report: CycleReport, wait: bool = False) -> None:
+    """Start sending what is due; with `wait`, also see it through."""
+    if courier is None:
         return
-    d = deliver(desk.store, mailbox, sender, now, desk.book.policy)
+    d = courier.dispatch(mailbox, now)
+    if wait:
+        d = d + courier.settle()
     for mail in d.gave_up:  # the feedback center hears of every mail refused for good
         if mail.kind != "alert":
             queue_alert(desk.store, desk.book, desk.address, f"failed {mail.id}",

@@ -253,8 +253,19 @@ protocol lmtp {{
 
 
 def lmtp_deliver(socket_path: Path, raw: bytes, sender: str, recipients: list[str]) -> None:
-    """One LMTP transaction per recipient: smtplib reads one reply after DATA, LMTP sends one
-    per recipient, so several recipients in one transaction would desynchronise the session."""
-    for rcpt in recipients:
-        with smtplib.LMTP(str(socket_path)) as lmtp:
-            lmtp.sendmail(sender, [rcpt], raw)
+    """One LMTP transaction for all recipients, as an MTA delivers. LMTP answers DATA once per
+    accepted recipient (RFC 2033 4.2); smtplib reads only the first, so the rest are read
+    here — every one must be 2xx."""
+    with smtplib.LMTP(str(socket_path)) as lmtp:
+        lmtp.ehlo_or_helo_if_needed()
+        code, reply = lmtp.mail(sender)
+        if code != 250:
+            raise smtplib.SMTPSenderRefused(code, reply, sender)
+        for rcpt in recipients:
+            code, reply = lmtp.rcpt(rcpt)
+            if code not in (250, 251):
+                raise smtplib.SMTPRecipientsRefused({rcpt: (code, reply)})
+        replies = [lmtp.data(raw)] + [lmtp.getreply() for _ in recipients[1:]]
+        for rcpt, (code, reply) in zip(recipients, replies):
+            if code != 250:
+                raise smtplib.SMTPDataError(code, f"{rcpt}: {reply!r}")

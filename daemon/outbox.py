@@ -31,6 +31,10 @@ class Delivery:
     failed: int = 0
     gave_up: list[OutMail] = field(default_factory=list)  # refused for good (5xx) just now
 
+    def __add__(self, other: "Delivery") -> "Delivery":
+        return Delivery(self.sent + other.sent, self.deferred + other.deferred,
+                        self.failed + other.failed, self.gave_up + other.gave_up)
+
 
 def backoff(attempts: int, policy: PolicySettings) -> timedelta:
     return min(policy.retry_max, policy.retry_first * (2 ** min(30, max(0, attempts - 1))))
@@ -54,7 +58,21 @@ def went_out(mailbox: Mailbox, mail: OutMail) -> bool:
 
 def deliver(store: Store, mailbox: Mailbox | None, sender: Sender, now: datetime,
             policy: PolicySettings) -> Delivery:
+    """Send every mail that is due, now: `begin`, the SMTP transactions, `finish`."""
     stats = Delivery()
+    batch = begin(store, mailbox, now, policy, stats)
+    if batch:
+        finish(store, batch, sender.send_many(envelopes(batch)), now, policy, stats)
+    return stats
+
+
+def begin(store: Store, mailbox: Mailbox | None, now: datetime, policy: PolicySettings,
+          stats: Delivery) -> list[OutMail]:
+    """Pick the mail that is due and mark it `sending`, durably, before any byte goes out.
+
+    A mail an earlier attempt may have sent is looked for first (our copy), so it is never
+    sent twice. The caller sends the batch (now, or while it reads the next messages) and
+    hands the results to `finish`."""
     stamp = now.isoformat(timespec="seconds")
     batch: list[OutMail] = []
     for mail in due_mail(store, now):
@@ -73,10 +91,17 @@ def deliver(store: Store, mailbox: Mailbox | None, sender: Sender, now: datetime
         batch.append(store.update_outmail(mail, state="sending", attempts=mail.attempts + 1,
                                           attempted_at=stamp))
     store.commit()  # "sending" is durable before any byte goes to the SMTP server
-    if not batch:
-        return stats
-    results = sender.send_many([Envelope(m.sender, m.recipients, m.raw.encode("utf-8"))
-                                for m in batch])
+    return batch
+
+
+def envelopes(batch: list[OutMail]) -> list[Envelope]:
+    return [Envelope(m.sender, m.recipients, m.raw.encode("utf-8")) for m in batch]
+
+
+def finish(store: Store, batch: list[OutMail], results: list[Exception | None], now: datetime,
+           policy: PolicySettings, stats: Delivery) -> None:
+    """Record what the SMTP server said about each mail of a batch `begin` started."""
+    stamp = now.isoformat(timespec="seconds")
     for mail, error in zip(batch, results):
         if error is None:
             store.update_outmail(mail, state="sent", sent_at=stamp, error="")
@@ -101,4 +126,3 @@ def deliver(store: Store, mailbox: Mailbox | None, sender: Sender, now: datetime
             log.warning("will retry %s to %s at %s: %s", mail.kind, mail.recipients[0], retry,
                         error, extra={"case": mail.case_id})
     store.commit()
-    return stats

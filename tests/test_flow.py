@@ -105,7 +105,7 @@ import daemon.cycle
 original = daemon.cycle.file_messages
 def file_messages(store, mailbox, uidvalidity):
     if store.unfiled(uidvalidity):
-        os.kill(os.getpid(), 9)  # the case is stored, the ack is out, the move has not happened
+        os.kill(os.getpid(), 9)  # the case and its ack are stored, the move has not happened
     return original(store, mailbox, uidvalidity)
 daemon.cycle.file_messages = file_messages
 from daemon.cli import main
