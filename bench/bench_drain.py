@@ -86,7 +86,7 @@ def baseline_child(cfg: dict) -> None:
     if cfg.get("mails"):  # raw-same: the daemon's own mail, to the same people at another domain
         for line in Path(cfg["mails"]).read_text().splitlines():
             item = json.loads(line)
-            rcpts = [cfg["user"] if r == FEEDBACK else r.split("@")[0] + "@" + cfg["domain"]
+            rcpts = [cfg["copy_to"] if r == FEEDBACK else r.split("@")[0] + "@" + cfg["domain"]
                      for r in item["rcpts"]]
             mails.append((rcpts, item["raw"].encode("utf-8")))
         msgs_to_answer: list = []
@@ -236,8 +236,9 @@ def drain_once(n: int, tag: str, profile: str = "") -> dict:
         mails.write_text("".join(json.dumps({"rcpts": r, "raw": raw.decode("utf-8")}) + "\n"
                                  for r, raw in same))
         b1 = run_baseline(lab, BASE_USER, n, size, "", f"b1{tag}.test")
-        b2 = run_baseline(lab, BASE_USER, n, size, BASE_USER, f"b2{tag}.test")
-        b3 = run_baseline(lab, BASE_USER, n, size, BASE_USER, f"b3{tag}.test", str(mails))
+        b3 = run_baseline(lab, BASE_USER, n, size, f"copies@b3{tag}.test", f"b3{tag}.test",
+                          str(mails))
+        b2 = run_baseline(lab, BASE_USER, n, size, BASE_USER, f"b2{tag}.test")  # copies last
         db = lab.root / "bench-store" / "feedbackd.json"
         d = run_daemon(lab, db, profile)
         check = check_daemon(lab, n, db, samples)

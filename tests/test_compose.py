@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 from datetime import datetime, timezone
 from email import message_from_bytes
 from email.policy import default
@@ -75,3 +76,25 @@ def test_mail_is_kept_8bit_and_made_7bit_for_a_server_without_8bitmime() -> None
         parsed = message_from_bytes(data, policy=default)
         assert parsed.get_content().replace("\r\n", "\n") == "Ваше обращение принято.\n"
         assert parsed["Subject"] == "[FB-1] Спасибо"
+
+
+@pytest.mark.parametrize("name, subject", [
+    ("Центр обратной связи", "[FB-1] Ваше обращение обращение принято"),
+    ('Иванов, "Пётр" (отдел)', "Ответ: жалоба №5 — «доставка»  две   пробелы"),
+    ("Plain Name", "Re: ascii only"),
+    ("Ёлка", "Ё" * 400),  # one encoded word longer than a line: the stdlib's path
+])
+def test_headers_read_back_exactly_as_composed(name: str, subject: str) -> None:
+    to = email.utils.formataddr((name, "a@x.test"))  # as every caller writes it
+    msg = build_mail(sender="fb@x.test", sender_name=name, to=to,
+                     rendered=Rendered(subject, "text\n"), message_id="<3@x>", now=NOW)
+    raw = wire(msg).encode("utf-8")
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    head = raw.split(b"\r\n\r\n")[0]
+    assert head.isascii()
+    parsed = message_from_bytes(raw, policy=default)
+    assert parsed["Subject"] == subject
+    assert parsed["From"].addresses[0].display_name == name
+    assert parsed["From"].addresses[0].addr_spec == "fb@x.test"
+    assert parsed["To"].addresses[0].display_name == name
+    assert parsed["To"].addresses[0].addr_spec == "a@x.test"
