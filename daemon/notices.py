@@ -128,9 +128,9 @@ def added_to_case_notice(desk: NoticeDesk, case: Case, new: Message, to: str, *,
     policy's reply target; how often to send it (once a day at most) is the caller's rule."""
     ctx = base_context(desk, case, case.language)
     rendered = _render(desk, "added", case.language, ctx, case.id)
-    return unfolded(build_mail(sender=desk.address, sender_name=ctx["center_name"], to=to,
-                               rendered=rendered, message_id=message_id, now=now,
-                               in_reply_to=new.message_id, references=new.references))
+    return build_mail(sender=desk.address, sender_name=ctx["center_name"], to=to,
+                      rendered=rendered, message_id=message_id, now=now,
+                      in_reply_to=new.message_id, references=new.references)
 
 
 def command_reply(desk: NoticeDesk, case_id: str, case: Case | None, command_mail: Message,
@@ -152,11 +152,10 @@ def command_reply(desk: NoticeDesk, case_id: str, case: Case | None, command_mai
     extra = {"X-Feedbackd-Case": case_id}
     if case is not None and command_mail.from_addr.lower() in commanders(case, desk.book):
         extra["Reply-To"] = desk.reply_address(case_id)
-    return unfolded(build_mail(sender=desk.address, sender_name=_center_name(desk),
-                               to=command_mail.from_addr, rendered=rendered,
-                               message_id=message_id, now=now,
-                               in_reply_to=command_mail.message_id,
-                               references=command_mail.references, extra_headers=extra))
+    return build_mail(sender=desk.address, sender_name=_center_name(desk),
+                      to=command_mail.from_addr, rendered=rendered, message_id=message_id,
+                      now=now, in_reply_to=command_mail.message_id,
+                      references=command_mail.references, extra_headers=extra)
 
 
 def thanks_recipients(case: Case, book: RuleBook) -> tuple[Owner, ...]:
@@ -256,7 +255,7 @@ def _staff_mail(desk: NoticeDesk, case: Case, to: Owner, template: str, ctx: dic
     if part is not None:
         msg.make_mixed()
         msg.attach(part)
-    return unfolded(msg)
+    return msg
 
 
 def _render(desk: NoticeDesk, name: str, lang: str, ctx: dict[str, Any], case_id: str
@@ -292,14 +291,6 @@ def _original(raw: bytes, cap: int, case_id: str) -> EmailMessage:
 
 def attached_whole(part: EmailMessage) -> bool:
     return part.get_content_type() in ("message/rfc822", "application/octet-stream")
-
-
-def unfolded(msg: EmailMessage) -> EmailMessage:
-    """Serialise headers unfolded up to RFC 5322's 998 characters: Python 3.11's folder drops
-    the space between some non-ASCII words when it folds at 78 (a Cyrillic subject loses about
-    one space in seven), and an unfolded header has nothing to lose."""
-    msg.policy = msg.policy.clone(max_line_length=998)
-    return msg
 
 
 def _owner(desk: NoticeDesk, key: str) -> Owner:
