@@ -18,7 +18,7 @@
    these sentences to validate it), when the `vaderSentiment` package is installed.
 2. The labelled e-mails in tests/data/feedback/*.eml (expected category = the file name's
    first part, e.g. complaint__late-courier.eml), parsed with daemon.message.parse; and,
-   reported apart, tests/data/feedback-blind/*.eml: e-mails written by someone who had not
+   reported apart, tests/data/feedback-heldout/*.eml: e-mails written by someone who had not
    read the rules, kept to measure how the rules generalise (do not tune rules on them).
 3. Speed: classify() on ~2 KB messages built from the e-mails, messages per second.
 """
@@ -200,7 +200,7 @@ def main() -> int:
         print(f"Amazon set skipped: {args.corpus}/feedback/amazon_review_snippets.csv not found "
               f"(set FEEDBACKD_CORPUS to the corpus folder)")
     messages = bench_emails(book, args.errors)
-    bench_emails(book, args.errors, "feedback-blind")
+    bench_emails(book, args.errors, "feedback-heldout")
     bench_speed(book, messages)
     return 0
 

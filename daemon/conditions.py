@@ -11,24 +11,30 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from .letter import Letter, split
 from .message import Message
 from .model import Negation, Reason
 from .textmatch import Pattern, Text, normalize
 
-#: Fields a condition may read with `in:`; plus `header:<Name>` for any header.
-FIELDS: dict[str, Callable[[Message], tuple[str, ...]]] = {
-    "text": lambda m: (m.subject, m.text),
-    "subject": lambda m: (m.subject,),
-    "body": lambda m: (m.text,),
-    "from": lambda m: (m.from_addr,),
-    "from_name": lambda m: (m.from_name,),
-    "sender_domain": lambda m: (m.sender_domain,),
-    "to": lambda m: m.to,
-    "cc": lambda m: m.cc,
-    "recipients": lambda m: m.to + m.cc,
-    "attachment_names": lambda m: tuple(a.filename for a in m.attachments),
-    "attachment_types": lambda m: tuple(a.content_type for a in m.attachments),
-    "language": lambda m: (m.language,),
+#: Fields a condition may read with `in:`; plus `header:<Name>` for any header. `text`, the
+#: default, is the subject and what the sender wrote now (`said`), without the quoted history
+#: and the sign-off (daemon.letter).
+FIELDS: dict[str, Callable[["Context"], tuple[str, ...]]] = {
+    "text": lambda c: (c.message.subject, c.letter.said),
+    "subject": lambda c: (c.message.subject,),
+    "body": lambda c: (c.message.text,),
+    "said": lambda c: (c.letter.said,),
+    "closing": lambda c: (c.letter.closing,),
+    "quoted": lambda c: (c.letter.quoted,),
+    "from": lambda c: (c.message.from_addr,),
+    "from_name": lambda c: (c.message.from_name,),
+    "sender_domain": lambda c: (c.message.sender_domain,),
+    "to": lambda c: c.message.to,
+    "cc": lambda c: c.message.cc,
+    "recipients": lambda c: c.message.to + c.message.cc,
+    "attachment_names": lambda c: tuple(a.filename for a in c.message.attachments),
+    "attachment_types": lambda c: tuple(a.content_type for a in c.message.attachments),
+    "language": lambda c: (c.message.language,),
 }
 
 
@@ -40,9 +46,16 @@ class Context:
         self.negation = negation
         self._values: dict[str, tuple[str, ...]] = {}
         self._texts: dict[str, Text] = {}
+        self._letter: Letter | None = None
         #: Results a condition computes once per message (e.g. a sentiment score asked by the
         #: complaint rule and again by the thanks rule), keyed by (id(condition), what).
         self.memo: dict[tuple[int, str], object] = {}
+
+    @property
+    def letter(self) -> Letter:
+        if self._letter is None:
+            self._letter = split(self.message.text)
+        return self._letter
 
     def values(self, field: str) -> tuple[str, ...]:
         """Normalised, non-empty values of a field."""
@@ -51,7 +64,7 @@ class Context:
             if field.startswith("header:"):
                 raw = self.message.headers.get(field[7:].lower(), ())
             else:
-                raw = FIELDS[field](self.message)
+                raw = FIELDS[field](self)
             got = self._values[field] = tuple(normalize(v) for v in raw if v)
         return got
 
@@ -61,7 +74,7 @@ class Context:
             if field.startswith("header:"):
                 raw = "\n".join(self.message.headers.get(field[7:].lower(), ()))
             else:
-                raw = "\n".join(FIELDS[field](self.message))
+                raw = "\n".join(FIELDS[field](self))
             got = self._texts[field] = Text(raw)
         return got
 
