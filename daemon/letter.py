@@ -68,11 +68,12 @@ def _drop_history(lines: list[str]) -> tuple[list[str], list[str]]:
     quoted: list[str] = []
     forwarded = False
     for i, line in enumerate(lines):
-        if _FORWARD.match(line):
-            forwarded = True
-        if not forwarded and _HISTORY.match(line):
-            quoted.extend(lines[i:])
-            break
+        if "--" in line or ":" in line:  # every history or forward marker has one of these
+            if _FORWARD.match(line):
+                forwarded = True
+            if not forwarded and _HISTORY.match(line):
+                quoted.extend(lines[i:])
+                break
         (quoted if line.lstrip().startswith(">") and not forwarded else kept).append(line)
     return kept, quoted
 
