@@ -100,10 +100,9 @@ def _drop_closing(lines: list[str]) -> tuple[list[str], list[str]]:
             if "".join(lines[:i]).strip():
                 return lines[:i], lines[i:] + tail
             break
-        if names == 0:
-            cut = _last_sentence_closing(lines, i)
-            if cut is not None:
-                return cut[0], cut[1] + tail
+        cut = _last_sentence_closing(lines, i)  # "…separately? Thanks!" above "Tom"
+        if cut is not None:
+            return cut[0], cut[1] + tail
         if names >= _MAX_NAME_LINES or not _NAME_LINE.match(line) or len(line.split()) > 5:
             break
         names += 1
