@@ -77,7 +77,8 @@ def _features(text: str) -> set[str]:
 def learned_reference(rows: list[tuple[str, str, str]], folds: int = 10) -> tuple[int, int]:
     """Right answers of naive Bayes on thanks vs complaint, each review predicted by a model
     that never saw it (review ids dealt round-robin into `folds`)."""
-    subset = [(_features(t), label == "thanks", rid) for t, label, rid in rows if label != "neither"]
+    subset = [(_features(t), label == "thanks", rid)
+              for t, label, rid in rows if label != "neither"]
     reviews = sorted({rid for _, _, rid in subset}, key=lambda r: (len(r), r))
     fold_of = {rid: i % folds for i, rid in enumerate(reviews)}
     right = 0

@@ -34,7 +34,8 @@ _SIGNATURE = re.compile(r"^(?:--\s*|__+\s*|sent from my \S.*|отправлен�
 _VALEDICTION = re.compile(
     r"^(?:(?:many |big |huge )?thanks(?: again| in advance| a lot| so much)?|thank you"
     r"(?: again| in advance| very much| so much)?|thx|cheers|regards|best|best regards|"
-    r"kind regards|warm regards|best wishes|all the best|sincerely|yours(?: sincerely| faithfully| truly)?|"
+    r"kind regards|warm regards|best wishes|all the best|sincerely|"
+    r"yours(?: sincerely| faithfully| truly)?|"
     r"respectfully|с уважением|с наилучшими пожеланиями|всего доброго|всего хорошего|"
     r"хорошего дня|(?:заранее |большое |огромное )?спасибо(?: заранее| большое)?|"
     r"заранее благодар\w*|благодарю|с благодарностью)"

@@ -77,7 +77,8 @@ def test_fields_said_closing_quoted_reach_the_rules(tmp_path):
           official: {owner: center, deadline: 10 calendar_days, template: ack_official, folder: O}
           complaint: {owner: center, deadline: 2 working_days, template: ack_complaint, folder: C}
           thanks: {owner: center, deadline: 5 working_days, template: ack_thanks, folder: T}
-          unclassified: {owner: center, deadline: 1 working_day, template: ack_unclassified, folder: U}
+          unclassified: {owner: center, deadline: 1 working_day, template: ack_unclassified,
+                         folder: U}
         precedence: [official, complaint, thanks]
         rules:
           - {name: quoted-broken, category: complaint, when: {words: [broken], in: quoted}}
@@ -87,8 +88,8 @@ def test_fields_said_closing_quoted_reach_the_rules(tmp_path):
     reply = "Thanks, all good now.\n\nOn Mon, 1 Apr 2024, Ann <a@example.org> wrote:\n> broken"
     decision = classify(make_message(body=reply), book)
     assert decision.rule == "quoted-broken"
-    assert classify(make_message(body="Where is it?\nThanks,\nAnn"), book).category == "unclassified"
-    assert classify(make_message(body="Where is it?\nThanks,\nAnn"), book).rule != "said-thanks"
+    question = classify(make_message(body="Where is it?\nThanks,\nAnn"), book)
+    assert (question.category, question.rule) == ("unclassified", "(no rule matched)")
 
 
 def default(body: str, subject: str = "") -> str:
