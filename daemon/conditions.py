@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import cached_property
 
 from .letter import Letter, split
 from .message import Message
@@ -46,16 +47,13 @@ class Context:
         self.negation = negation
         self._values: dict[str, tuple[str, ...]] = {}
         self._texts: dict[str, Text] = {}
-        self._letter: Letter | None = None
         #: Results a condition computes once per message (e.g. a sentiment score asked by the
         #: complaint rule and again by the thanks rule), keyed by (id(condition), what).
         self.memo: dict[tuple[int, str], object] = {}
 
-    @property
+    @cached_property
     def letter(self) -> Letter:
-        if self._letter is None:
-            self._letter = split(self.message.text)
-        return self._letter
+        return split(self.message.text)
 
     def values(self, field: str) -> tuple[str, ...]:
         """Normalised, non-empty values of a field."""

@@ -86,12 +86,9 @@ def _drop_closing(lines: list[str]) -> tuple[list[str], list[str]]:
             break
     else:
         tail = []
-    end = len(lines)
-    while end and not lines[end - 1].strip():
-        end -= 1
     # the valediction is the last non-empty line, or stands above a few short name lines
     names = 0
-    i = end - 1
+    i = len(lines) - 1
     while i >= 0:
         line = lines[i].strip()
         if not line:
