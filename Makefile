@@ -8,7 +8,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Dovecot + openssl: the local mail lab; systemd: systemd-analyze for the unit tests.
 APT_PACKAGES := dovecot-imapd dovecot-lmtpd openssl systemd ca-certificates python3-venv
 
-.PHONY: setup system venv test demo bench check clean
+.PHONY: setup system venv test unit lab lint format typecheck ci demo bench check clean
 
 setup: system venv
 
@@ -27,14 +27,34 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,dev]'
 	@touch $@
 
 test: setup
 	$(PY) -m pytest -q
 
+# The fast half: no servers, no root (tests/unit and tests/corpus).
+unit: venv
+	$(PY) -m pytest -q tests/unit tests/corpus
+
+lab: setup
+	$(PY) -m pytest -q tests/lab
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+typecheck: venv
+	$(VENV)/bin/mypy daemon
+
+ci: lint typecheck test
+
 demo: setup
-	$(PY) -m daemon.demo
+	$(PY) -m daemon.lab.demo
 
 bench: setup
 	$(PY) bench/run_all.py
@@ -43,4 +63,4 @@ check: venv
 	$(VENV)/bin/feedbackd check
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache build dist

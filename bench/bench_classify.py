@@ -31,12 +31,12 @@ from common import FEEDBACK, REPO, machine, make_samples, median, spread, table 
 
 
 def measure(n: int) -> dict:
-    from daemon.compose import Templates
-    from daemon.intake import Desk, intake
-    from daemon.mailbox import Fetched
-    from daemon.message import parse
-    from daemon.rules import classify, load_rulebook
-    from daemon.store import Store
+    from daemon.core.mail.compose import Templates
+    from daemon.service.intake import Desk, intake
+    from daemon.adapters.imap import Fetched
+    from daemon.core.mail.message import parse
+    from daemon.core.rules import classify, load_rulebook
+    from daemon.adapters.store import Store
 
     book = load_rulebook(REPO / "rules.yaml")
     samples = make_samples(n, f"cls{n}")

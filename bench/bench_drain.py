@@ -51,11 +51,11 @@ def daemon_mail(samples) -> list[tuple[list[str], bytes]]:
     its own intake path with no I/O: the `raw-same` baseline sends exactly this."""
     from datetime import datetime, timezone
 
-    from daemon.compose import Templates
-    from daemon.intake import Desk, intake
-    from daemon.mailbox import Fetched
-    from daemon.rules import load_rulebook
-    from daemon.store import Store
+    from daemon.core.mail.compose import Templates
+    from daemon.service.intake import Desk, intake
+    from daemon.adapters.imap import Fetched
+    from daemon.core.rules import load_rulebook
+    from daemon.adapters.store import Store
 
     store = Store(None)
     desk = Desk(store, load_rulebook(REPO / "rules.yaml"), Templates(REPO / "templates"),
@@ -161,7 +161,7 @@ def run_daemon(lab, db: Path, profile: str = "") -> dict:
 
 def check_daemon(lab, n: int, db: Path, samples) -> dict:
     """Everything the drain should have done, checked on the store and the servers."""
-    from daemon.store import Store
+    from daemon.adapters.store import Store
 
     # Read through the daemon's Store: the snapshot (db) alone misses what is still in the
     # journal (db.journal) since the last fold.

@@ -17,7 +17,7 @@
    data reach; and VADER 3.3.2 (a published rule-based sentiment analyser whose authors used
    these sentences to validate it), when the `vaderSentiment` package is installed.
 2. The labelled e-mails in tests/data/feedback/*.eml (expected category = the file name's
-   first part, e.g. complaint__late-courier.eml), parsed with daemon.message.parse; and,
+   first part, e.g. complaint__late-courier.eml), parsed with daemon.core.mail.message.parse; and,
    reported apart, tests/data/feedback-heldout/*.eml: e-mails written by someone who had not
    read the rules, kept to measure how the rules generalise (do not tune rules on them).
 3. Speed: classify() on ~2 KB messages built from the e-mails, messages per second.
@@ -37,10 +37,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from daemon.examples import make_message  # noqa: E402
-from daemon.message import parse  # noqa: E402
-from daemon.rules import classify, load_rulebook  # noqa: E402
-from daemon.textmatch import normalize, split_words  # noqa: E402
+from daemon.core.rules.examples import make_message  # noqa: E402
+from daemon.core.mail.message import parse  # noqa: E402
+from daemon.core.rules import classify, load_rulebook  # noqa: E402
+from daemon.core.rules.textmatch import normalize, split_words  # noqa: E402
 
 CATS = ("official", "complaint", "thanks", "unclassified")
 

@@ -63,9 +63,9 @@ SINGLES = 10
 
 
 def desk_for(store):  # type: ignore[no-untyped-def]
-    from daemon.compose import Templates
-    from daemon.intake import Desk
-    from daemon.rules import load_rulebook
+    from daemon.core.mail.compose import Templates
+    from daemon.service.intake import Desk
+    from daemon.core.rules import load_rulebook
 
     return Desk(store, load_rulebook(REPO / "rules.yaml"), Templates(REPO / "templates"),
                 FEEDBACK)
@@ -73,9 +73,9 @@ def desk_for(store):  # type: ignore[no-untyped-def]
 
 def template_docs(k: int = 64) -> tuple[list[dict], list[dict], list[dict]]:
     """Real documents: intake of k messages into an in-memory store."""
-    from daemon.intake import intake
-    from daemon.mailbox import Fetched
-    from daemon.store import Store
+    from daemon.service.intake import intake
+    from daemon.adapters.imap import Fetched
+    from daemon.adapters.store import Store
 
     store = Store(None)
     desk = desk_for(store)
@@ -156,8 +156,8 @@ def retain(path: Path, compact: bool = True) -> dict:
     times, so its snapshot holds the live set only: compact=True writes the snapshot once after
     archiving. compact=False leaves the store as the *first* archive() of an old store leaves
     it: the big snapshot plus a journal of removals (see docs/performance.md)."""
-    from daemon.archive import Retention, archive, folder
-    from daemon.store import Store
+    from daemon.adapters.archive import Retention, archive, folder
+    from daemon.adapters.store import Store
 
     now = datetime.now(timezone.utc)
     store = Store(path)
@@ -186,9 +186,9 @@ def store_mb(path: Path) -> tuple[float, float]:
 def child(path: str, size: int) -> None:
     from dataclasses import replace
 
-    from daemon.intake import intake
-    from daemon.mailbox import Fetched
-    from daemon.store import Store
+    from daemon.service.intake import intake
+    from daemon.adapters.imap import Fetched
+    from daemon.adapters.store import Store
 
     t = time.perf_counter()
     store = Store(path)

@@ -423,7 +423,7 @@ def machine() -> str:
 def start_lab() -> Any:
     import logging
 
-    from daemon.lab import MailLab
+    from daemon.lab.dovecot import MailLab
 
     logging.getLogger("mail.log").setLevel(logging.ERROR)  # aiosmtpd's per-AUTH deprecation
 

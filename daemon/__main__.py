@@ -1,5 +1,5 @@
 """`python -m daemon` is the same as the `feedbackd` command."""
 
-from .cli import main
+from daemon.cli import main
 
 raise SystemExit(main())

@@ -17,7 +17,7 @@ from typing import Iterator
 
 import pytest
 
-from daemon.lab import LabUnavailable, MailLab
+from daemon.lab.dovecot import LabUnavailable, MailLab
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("FEEDBACKD_CORPUS", REPO.parent / "shared" / "corpus"))

@@ -8,10 +8,10 @@ import sys
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from daemon import cases as lifecycle
-from daemon.archive import Retention, all_cases, archive, archived_cases, purge
-from daemon.report import build_report
-from daemon.store import LedgerEntry, OutMail, Store
+from daemon.core import cases as lifecycle
+from daemon.adapters.archive import Retention, all_cases, archive, archived_cases, purge
+from daemon.core.report.figures import build_report
+from daemon.adapters.store import LedgerEntry, OutMail, Store
 
 REPO = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 1, 10, 10, 0, tzinfo=timezone.utc)

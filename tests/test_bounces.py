@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from daemon.bounces import Bounce, _detect, detect_bounce
+from daemon.core.mail.bounces import Bounce, _detect, detect_bounce
 
 OUR_ID = "<ack-42.1741600000@company.example>"
 

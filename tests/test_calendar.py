@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from daemon.calendar import WorkCalendar
-from daemon.rules import CalendarSettings, WorkingHours
+from daemon.core.workdays import WorkCalendar
+from daemon.core.rules import CalendarSettings, WorkingHours
 
 MSK = ZoneInfo("Europe/Moscow")
 

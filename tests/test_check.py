@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from daemon.checker import check_command
+from daemon.cli.check import check_command
 from daemon.errors import ConfigError
-from daemon.rules import load_rulebook
+from daemon.core.rules import load_rulebook
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "tests" / "data" / "rules"

@@ -5,9 +5,9 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from daemon.checker import classify_command
-from daemon.message import parse
-from daemon.rules import classify, load_rulebook
+from daemon.cli.check import classify_command
+from daemon.core.mail.message import parse
+from daemon.core.rules import classify, load_rulebook
 
 REPO = Path(__file__).resolve().parent.parent
 MAILS = sorted((REPO / "tests" / "data" / "feedback").glob("*.eml"))

@@ -6,9 +6,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from daemon import cases
-from daemon.commands import Command, authorize, commanders, parse_command
-from daemon.rules import Owner, RuleBook
+from daemon.core import cases
+from daemon.core.owner_commands import Command, authorize, commanders, parse_command
+from daemon.core.rules import Owner, RuleBook
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=timezone(timedelta(hours=3)))
 BOOK = RuleBook(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.compose import Rendered, Templates, build_mail, header_safe, seven_bit, wire
+from daemon.core.mail.compose import Rendered, Templates, build_mail, header_safe, seven_bit, wire
 from daemon.errors import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent

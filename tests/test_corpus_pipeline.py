@@ -13,7 +13,7 @@ import json
 import pytest
 
 from conftest import CORPUS, Desk
-from daemon.store import Store
+from daemon.adapters.store import Store
 from test_policy_corpus import PERSONS, is_automatic
 
 

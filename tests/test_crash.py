@@ -22,11 +22,11 @@ from conftest import REPO, Desk
 
 KILLER = r"""
 import os, sys
-import daemon.cycle, daemon.mailbox, daemon.sender, daemon.store
+import daemon.service.cycle, daemon.adapters.imap, daemon.adapters.smtp, daemon.adapters.store
 target, when, nth = sys.argv[1], sys.argv[2], int(sys.argv[3])
 owner_name, _, attr = target.rpartition(".")
-owner = {"Store": daemon.store.Store, "Sender": daemon.sender.Sender,
-         "Mailbox": daemon.mailbox.Mailbox, "cycle": daemon.cycle}[owner_name]
+owner = {"Store": daemon.adapters.store.Store, "Sender": daemon.adapters.smtp.Sender,
+         "Mailbox": daemon.adapters.imap.Mailbox, "cycle": daemon.service.cycle}[owner_name]
 original = getattr(owner, attr)
 calls = [0]
 def armed(*args, **kwargs):
@@ -38,7 +38,7 @@ def armed(*args, **kwargs):
         os.kill(os.getpid(), 9)
     return result
 setattr(owner, attr, armed)
-daemon.cycle.BATCH = 3  # many batches, so kills land between batches too
+daemon.service.cycle.BATCH = 3  # many batches, so kills land between batches too
 from daemon.cli import main
 sys.exit(main(["once"]))
 """

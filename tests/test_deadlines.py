@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from daemon.calendar import WorkCalendar
-from daemon.deadlines import deadline_command, due_at
-from daemon.rules import CalendarSettings, Term, WorkingHours
+from daemon.core.workdays import WorkCalendar
+from daemon.core.deadlines import deadline_command, due_at
+from daemon.core.rules import CalendarSettings, Term, WorkingHours
 
 MSK = ZoneInfo("Europe/Moscow")
 C = WorkCalendar(CalendarSettings(), "Europe/Moscow", WorkingHours())

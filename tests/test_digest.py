@@ -12,14 +12,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from daemon import cli
-from daemon.cases import Case, apply, open_case
-from daemon.digest import (
+from daemon.core.cases import Case, apply, open_case
+from daemon.core.report.digest import (
     DigestSettings, compose_digest, digest_period, digest_recipients, digest_settings,
 )
 from daemon.errors import ConfigError
-from daemon.report import build_report
-from daemon.rules import RuleBook, load_rulebook
-from daemon.store import Store
+from daemon.core.report.figures import build_report
+from daemon.core.rules import RuleBook, load_rulebook
+from daemon.adapters.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
 TZ = "Europe/Moscow"

@@ -101,13 +101,13 @@ def test_run_acknowledges_mail_that_arrives_while_idling(desk: Desk) -> None:
 
 CRASH_BEFORE_FILING = """
 import os, sys
-import daemon.cycle
-original = daemon.cycle.file_messages
+import daemon.service.cycle
+original = daemon.service.cycle.file_messages
 def file_messages(store, mailbox, uidvalidity):
     if store.unfiled(uidvalidity):
         os.kill(os.getpid(), 9)  # the case and its ack are stored, the move has not happened
     return original(store, mailbox, uidvalidity)
-daemon.cycle.file_messages = file_messages
+daemon.service.cycle.file_messages = file_messages
 from daemon.cli import main
 sys.exit(main(["once"]))
 """

@@ -8,12 +8,12 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from conftest import REPO, Desk
-from daemon.compose import Templates
-from daemon.intake import Desk as IntakeDesk
-from daemon.intake import intake
-from daemon.mailbox import Fetched
-from daemon.rules import load_rulebook
-from daemon.store import Store
+from daemon.core.mail.compose import Templates
+from daemon.service.intake import Desk as IntakeDesk
+from daemon.service.intake import intake
+from daemon.adapters.imap import Fetched
+from daemon.core.rules import load_rulebook
+from daemon.adapters.store import Store
 
 
 def private_center(desk: Desk) -> dict[str, str]:

@@ -4,9 +4,9 @@ reading only that."""
 import textwrap
 from pathlib import Path
 
-from daemon.examples import make_message
-from daemon.letter import Letter, split
-from daemon.rules import classify, load_rulebook
+from daemon.core.rules.examples import make_message
+from daemon.core.mail.quoting import Letter, split
+from daemon.core.rules import classify, load_rulebook
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT = load_rulebook(REPO / "rules.yaml")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon import logs
+from daemon.adapters import logs
 from daemon.errors import EX_CONFIG, ConfigError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -88,7 +88,7 @@ def test_journal_is_detected_only_when_journal_stream_names_this_stream(tmp_path
 
 def test_a_process_under_systemd_writes_priorities_to_its_stderr(tmp_path) -> None:
     """The real default path: stderr of a fresh process, JOURNAL_STREAM as systemd sets it."""
-    code = ("import logging; from daemon.logs import setup_logging; setup_logging('info');"
+    code = ("import logging; from daemon.adapters.logs import setup_logging; setup_logging('info');"
             "logging.getLogger('daemon').warning('up')")
     results = []
     for journal in (True, False):

@@ -11,7 +11,7 @@ import time
 from email.message import EmailMessage
 
 from conftest import REPO, Desk
-from daemon.rules import load_rulebook
+from daemon.core.rules import load_rulebook
 
 
 def vacation_round(desk: Desk, responder: str, answered: set[str], rfc3834: bool) -> int:
@@ -120,7 +120,7 @@ def test_acknowledgment_headers_follow_rfc3834(desk: Desk) -> None:
 def test_failed_polls_alert_the_feedback_center_once(desk: Desk) -> None:
     center = desk.customer("center")
     desk.rules.write_text(desk.rules.read_text().replace("center@example.test", center))
-    from daemon.lab import free_port
+    from daemon.lab.dovecot import free_port
 
     env = dict(desk.env, FEEDBACKD_IMAP_PORT=str(free_port()))  # nobody listens there
     proc = subprocess.Popen([sys.executable, "-m", "daemon", "run"], env=env, cwd=REPO,

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import CORPUS
 from daemon.errors import BadMessage
-from daemon.message import detect_language, html_to_text, parse
+from daemon.core.mail.message import detect_language, html_to_text, parse
 
 
 def test_encoded_headers_charsets_and_addresses() -> None:
@@ -77,7 +77,7 @@ def test_every_corpus_message_parses_or_is_rejected_cleanly() -> None:
 
 
 def test_message_id_is_read_from_the_header_block_only_when_plain() -> None:
-    from daemon.message import message_id_of
+    from daemon.core.mail.message import message_id_of
 
     assert message_id_of(b"From: a@x\r\nMessage-ID: <a1@x.test>\r\n\r\nbody") == "<a1@x.test>"
     assert message_id_of(b"message-id:<a1@x.test>\n\nbody") == "<a1@x.test>"

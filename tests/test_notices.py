@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from daemon import cases
-from daemon.commands import authorize, parse_command
-from daemon.compose import Templates, wire
-from daemon.message import Message, parse
-from daemon.notices import (
+from daemon.core import cases
+from daemon.core.owner_commands import authorize, parse_command
+from daemon.core.mail.compose import Templates, wire
+from daemon.core.mail.message import Message, parse
+from daemon.core.mail.notices import (
     NoticeDesk,
     added_to_case_notice,
     command_reply,
@@ -28,9 +28,9 @@ from daemon.notices import (
     thanks_forward,
     thanks_recipients,
 )
-from daemon.reminders import Reminder
-from daemon.rules import Category, Owner, Rule, RuleBook, Term
-from daemon.tokens import parse_command_address, valid_token
+from daemon.core.reminders import Reminder
+from daemon.core.rules import Category, Owner, Rule, RuleBook, Term
+from daemon.core.tokens import parse_command_address, valid_token
 
 REPO = Path(__file__).resolve().parent.parent
 MSK = timezone(timedelta(hours=3))

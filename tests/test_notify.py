@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.notify import Notifier
+from daemon.adapters.sd_notify import Notifier
 
 
 class FakeClock:
@@ -174,19 +174,19 @@ def test_send_errors_never_raise_and_are_logged_once(clean_env, tmp_path, caplog
     clean_env.setenv("NOTIFY_SOCKET", str(tmp_path / "nobody-listens"))
     clean_env.setenv("WATCHDOG_USEC", "1000000")
     n = Notifier.from_env()
-    with caplog.at_level(logging.WARNING, logger="daemon.notify"):
+    with caplog.at_level(logging.WARNING, logger="feedbackd.sd_notify"):
         n.ready("x")
         n.status("y")
         n.watchdog()
         n.stopping()
-    warnings = [r for r in caplog.records if r.name == "daemon.notify"]
+    warnings = [r for r in caplog.records if r.name == "feedbackd.sd_notify"]
     assert len(warnings) == 1
     assert "cannot notify systemd" in warnings[0].getMessage()
 
 
 def test_a_socket_that_is_not_unix_is_ignored(clean_env, caplog) -> None:
     clean_env.setenv("NOTIFY_SOCKET", "vsock:2:1234")
-    with caplog.at_level(logging.WARNING, logger="daemon.notify"):
+    with caplog.at_level(logging.WARNING, logger="feedbackd.sd_notify"):
         n = Notifier.from_env()
     assert not n.enabled
     n.ready()

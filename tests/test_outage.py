@@ -15,7 +15,7 @@ from typing import Iterator
 import pytest
 
 from conftest import REPO, started_lab
-from daemon.lab import MailLab
+from daemon.lab.dovecot import MailLab
 
 FEEDBACK = "feedback@outage.test"
 

@@ -1,4 +1,4 @@
-"""Each loop-protection rule on hand-made messages: raw bytes through `daemon.message.parse`."""
+"""Each loop-protection rule on hand-made messages: raw bytes through `daemon.core.mail.message.parse`."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from daemon.message import Message, parse
-from daemon.policy import (
+from daemon.core.mail.message import Message, parse
+from daemon.core.mail.policy import (
     KINDS,
     SenderHistory,
     Verdict,
@@ -16,7 +16,7 @@ from daemon.policy import (
     should_acknowledge,
     validate_policy_settings,
 )
-from daemon.rules import PolicySettings
+from daemon.core.rules import PolicySettings
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=timezone.utc)
 OWN = frozenset({"feedback@company.example"})

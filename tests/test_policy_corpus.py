@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from daemon.bounces import Bounce, _detect
+from daemon.core.mail.bounces import Bounce, _detect
 from daemon.errors import BadMessage
-from daemon.message import Message, parse
-from daemon.policy import SenderHistory, Verdict, should_acknowledge
-from daemon.rules import PolicySettings
+from daemon.core.mail.message import Message, parse
+from daemon.core.mail.policy import SenderHistory, Verdict, should_acknowledge
+from daemon.core.rules import PolicySettings
 
 CORPUS = Path(os.environ.get(
     "FEEDBACKD_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus" / "eml"))

@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from daemon.calendar import WorkCalendar
-from daemon.deadlines import due_at
-from daemon.reminders import CaseClock, Reminder, escalation_recipients, ladder, plan_reminders
-from daemon.rules import (
+from daemon.core.workdays import WorkCalendar
+from daemon.core.deadlines import due_at
+from daemon.core.reminders import CaseClock, Reminder, escalation_recipients, ladder, plan_reminders
+from daemon.core.rules import (
     CalendarSettings,
     Category,
     Escalation,

@@ -23,10 +23,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from daemon import cli
-from daemon.cases import Case, apply, open_case
-from daemon.report import Report, build_report
-from daemon.report_format import render
-from daemon.store import Store
+from daemon.core.cases import Case, apply, open_case
+from daemon.core.report.figures import Report, build_report
+from daemon.core.report.text import render
+from daemon.adapters.store import Store
 
 TZ = "Europe/Moscow"
 MSK = ZoneInfo(TZ)

@@ -5,9 +5,9 @@ import textwrap
 import pytest
 
 from daemon.errors import ConfigError
-from daemon.examples import make_message
-from daemon.message import Attachment
-from daemon.rules import UNCLASSIFIED, classify, load_rulebook
+from daemon.core.rules.examples import make_message
+from daemon.core.mail.message import Attachment
+from daemon.core.rules import UNCLASSIFIED, classify, load_rulebook
 
 BASE = """\
 settings: {center: center}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from daemon.errors import ConfigError
-from daemon.settings import load_settings
+from daemon.adapters.settings import load_settings
 
 REPO = Path(__file__).resolve().parent.parent
 BASE = {

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon.cases import open_case
-from daemon.store import LedgerEntry, OutMail, Store
+from daemon.core.cases import open_case
+from daemon.adapters.store import LedgerEntry, OutMail, Store
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.settings import load_settings
+from daemon.adapters.settings import load_settings
 
 REPO = Path(__file__).resolve().parent.parent
 UNITS = REPO / "systemd"

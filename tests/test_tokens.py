@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from daemon.tokens import (
+from daemon.core.tokens import (
     TOKEN_LENGTH,
     case_token,
     command_address,

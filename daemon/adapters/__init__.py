@@ -1,0 +1,1 @@
+"""The only code that touches sockets, files, the environment and processes: IMAP, SMTP, the store."""

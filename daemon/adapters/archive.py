@@ -1,0 +1,142 @@
+"""Retention: the live store holds open and recent work; history lives in append-only archives.
+
+TinyDB keeps a whole table in memory and rewrites its file on every commit, so a store that
+grew forever would slow every cycle and every restart. Closed cases older than the retention
+period, sent mail and filed ledger entries older than theirs move to STORE.archive/*.jsonl —
+one JSON document per line, appended and fsynced *before* they leave the live store, so a crash
+in between leaves a duplicate line (readers keep the last), never a gap. Reports read both.
+`purge` removes personal data from archived cases and keeps everything that is counted.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Iterator
+
+from daemon.core.cases import CLOSED, Case
+from daemon.core.rules.model import PolicySettings
+from daemon.adapters.store import Store
+
+PERSONAL = ("sender", "sender_name", "subject")
+PURGED = "(purged)"
+
+
+@dataclass(frozen=True)
+class Retention:
+    closed_cases: timedelta = timedelta(days=90)  # after the case was closed
+    sent_mail: timedelta = timedelta(days=30)  # after it was sent (or failed)
+    ledger: timedelta = timedelta(days=30)  # after the message was filed
+
+
+def folder(db: Path) -> Path:
+    return Path(f"{db}.archive")
+
+
+@contextmanager
+def _locked(db: Path) -> Iterator[None]:
+    """The daemon appends while `purge` rewrites: one at a time."""
+    folder(db).mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(folder(db) / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _append(path: Path, docs: list[dict[str, Any]]) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as f:
+        for doc in docs:
+            f.write(json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def retention(policy: PolicySettings) -> Retention:
+    return Retention(policy.keep_closed, policy.keep_sent, policy.keep_ledger)
+
+
+def archive(store: Store, db: Path, now: datetime, keep: Retention = Retention()) -> int:
+    """Move what is old out of the live store; returns how many documents moved."""
+    moved = 0
+    cut_cases = (now - keep.closed_cases).isoformat(timespec="seconds")
+    old_cases = [d for d in store.docs("cases")
+                 if d["status"] == CLOSED and d["events"] and d["events"][-1]["at"] < cut_cases]
+    cut_mail = (now - keep.sent_mail).isoformat(timespec="seconds")
+    old_mail = [d for d in store.docs("outbox") if d["state"] in ("sent", "failed")
+                and (d["sent_at"] or d["created"]) < cut_mail]
+    cut_ledger = (now - keep.ledger).isoformat(timespec="seconds")
+    old_ledger = [d for d in store.docs("ledger") if d["filed"] and d["at"] < cut_ledger]
+    for table, docs, key in (("cases", old_cases, lambda d: d["id"]),
+                             ("outbox", old_mail, lambda d: d["id"]),
+                             ("ledger", old_ledger,
+                              lambda d: f"{d['uidvalidity']}:{d['uid']}")):
+        if not docs:
+            continue
+        with _locked(db):
+            _append(folder(db) / f"{table}-{now:%Y}.jsonl", docs)
+        store.remove(table, [key(d) for d in docs])
+        moved += len(docs)
+    store.commit()
+    if moved:
+        store.snapshot()  # a smaller live store now: rewrite the snapshot, empty the journal
+    return moved
+
+
+def _lines(path: Path) -> Iterator[dict[str, Any]]:
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                yield json.loads(line)
+
+
+def archived_cases(db: Path) -> list[Case]:
+    """Every archived case once (the last copy wins: a crash may have written one twice)."""
+    found: dict[str, dict[str, Any]] = {}
+    for path in sorted(folder(db).glob("cases-*.jsonl")):
+        for doc in _lines(path):
+            found[doc["id"]] = doc
+    return [Case.from_doc(d) for d in found.values()]
+
+
+def all_cases(store: Store, db: Path) -> list[Case]:
+    """Live and archived cases, for reports (a case is live or archived, never both)."""
+    live = {c.id: c for c in store.cases()}
+    return list(live.values()) + [c for c in archived_cases(db) if c.id not in live]
+
+
+def purge(db: Path, before: date) -> int:
+    """Blank names, addresses, subjects and message texts of archived cases received before
+    `before`; counts, categories, owners, rules and dates stay for the reports."""
+    with _locked(db):
+        return _purge(db, before)
+
+
+def _purge(db: Path, before: date) -> int:
+    purged = 0
+    for path in sorted(folder(db).glob("cases-*.jsonl")):
+        docs = list(_lines(path))
+        for doc in docs:
+            if doc["received"][:10] < before.isoformat() and doc["sender"] != PURGED:
+                for key in PERSONAL:
+                    doc[key] = PURGED
+                for event in doc["events"]:
+                    for k in ("text", "diagnostic", "recipient"):
+                        if k in event["data"]:
+                            event["data"][k] = PURGED
+                purged += 1
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            for doc in docs:
+                f.write(json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    return purged

@@ -1,0 +1,317 @@
+"""The IMAP adapter: the few mailbox operations feedbackd needs, each one safe for mail.
+
+imap-tools opens the connection, logs in and idles; the operations that can lose mail are done
+by hand (see shared lab facts): Dovecot announces MOVE only after login, so the capabilities are
+refreshed then; a move is `UID MOVE`, or where the server has no MOVE, `UID COPY` followed by
+`UID EXPUNGE` of exactly those UIDs — never a folder-wide EXPUNGE that would also remove
+messages someone else marked \\Deleted. Nothing here ever deletes mail.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import re
+from contextlib import contextmanager
+from typing import Iterator
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from imap_tools import MailBox, MailBoxStartTls, MailBoxUnencrypted
+from imap_tools.imap_utf7 import utf7_encode
+
+from daemon.errors import ConfigError, TransientError
+from daemon.adapters.settings import Server
+
+TIMEOUT = 30.0  # seconds for every network call: a hung server must not hang the daemon
+FETCH_CHUNK = 200
+LARGE_HEAD = 256 * 1024  # of a message over the size limit, this much of the body is read
+
+
+class AuthFailed(ConfigError):
+    """The server refused the login: a person must fix the user or password."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    uid: int
+    raw: bytes
+    size: int
+    internaldate: datetime | None  # when the server received it: the legal "received" time
+    truncated: bool = False  # over the size limit: headers and the start of the body only
+
+
+def tls_context(server: Server) -> ssl.SSLContext:
+    """Certificates are verified by default; a private CA is trusted via *_CA_FILE, and only
+    an explicit *_TLS_VERIFY=no turns the checks off."""
+    ctx = ssl.create_default_context(cafile=server.ca_file)
+    if not server.verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+class Mailbox:
+    """One logged-in IMAP session on the feedback mailbox, INBOX selected."""
+
+    def __init__(self, server: Server, timeout: float = TIMEOUT):
+        self.server = server
+        self.timeout = timeout
+        self._box: MailBox | MailBoxStartTls | MailBoxUnencrypted | None = None
+        self._folders: set[str] = set()
+        self.capabilities: frozenset[str] = frozenset()
+        self._quick_empty = 0
+
+    # -- connection ------------------------------------------------------------------------------
+
+    def connect(self) -> "Mailbox":
+        s = self.server
+        try:
+            if s.tls == "imaps":
+                box = MailBox(s.host, s.port, timeout=self.timeout, ssl_context=tls_context(s))
+            elif s.tls == "starttls":
+                box = MailBoxStartTls(s.host, s.port, timeout=self.timeout,
+                                      ssl_context=tls_context(s))
+            else:
+                box = MailBoxUnencrypted(s.host, s.port, timeout=self.timeout)
+        except ssl.SSLCertVerificationError as exc:
+            raise ConfigError(f"IMAP {s.host}:{s.port}: certificate not trusted ({exc.verify_message}"
+                              "): set FEEDBACKD_IMAP_CA_FILE to the CA that signed it") from None
+        except (OSError, imaplib.IMAP4.error) as exc:
+            raise TransientError(f"IMAP {s.host}:{s.port} unreachable: {exc}") from None
+        try:
+            box.login(s.user, s.password.reveal(), initial_folder="INBOX")
+        except imaplib.IMAP4.abort as exc:
+            raise TransientError(f"IMAP connection dropped at login: {exc}") from None
+        except Exception as exc:  # imap-tools raises MailboxLoginError (an imaplib.error subclass)
+            if "LOGIN" in type(exc).__name__.upper() or isinstance(exc, imaplib.IMAP4.error):
+                raise AuthFailed(f"IMAP login as {s.user} refused by {s.host}: check "
+                                 "FEEDBACKD_IMAP_USER and the password") from None
+            raise
+        self._box = box
+        typ, data = box.client.capability()
+        if typ == "OK" and data and data[-1]:
+            self.capabilities = frozenset(data[-1].decode().upper().split())
+        return self
+
+    def close(self) -> None:
+        if self._box is not None:
+            try:
+                self._box.logout()
+            except Exception:
+                pass
+            self._box = None
+
+    @property
+    def box(self) -> MailBox | MailBoxStartTls | MailBoxUnencrypted:
+        if self._box is None:
+            raise TransientError("IMAP session is not connected")
+        return self._box
+
+    @contextmanager
+    def _guard(self, during: str = "") -> Iterator[None]:
+        """A dropped or timed-out connection becomes TransientError: the caller reconnects
+        and retries; the dead session is forgotten."""
+        try:
+            yield
+        except (imaplib.IMAP4.abort, OSError, socket.timeout) as exc:
+            self._box = None
+            raise TransientError(f"IMAP connection lost{' ' + during if during else ''}: "
+                                 f"{exc}") from None
+
+    def _cmd(self, *args: str) -> list[bytes]:
+        """Run a UID command; a dropped connection becomes TransientError (reconnect + retry)."""
+        with self._guard(f"during UID {args[0]}"):
+            typ, data = self.box.client.uid(*args)
+        if typ != "OK":
+            raise TransientError(f"IMAP UID {args[0]} failed: {data!r}")
+        return data
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    @property
+    def has_idle(self) -> bool:
+        return "IDLE" in self.capabilities
+
+    def _noop(self) -> None:
+        with self._guard():
+            self.box.client.noop()
+
+    def uidvalidity(self) -> int:
+        self._noop()
+        with self._guard():
+            value = self.box.client.untagged_responses.get("UIDVALIDITY")
+            if not value:
+                typ, data = self.box.client.status("INBOX", "(UIDVALIDITY)")
+                value = [re.search(rb"UIDVALIDITY (\d+)", data[0]).group(1)]  # type: ignore[union-attr]
+        return int(value[-1])
+
+    def inbox_uids(self) -> list[int]:
+        self._noop()  # the session's view of INBOX is refreshed only by a NOOP (or IDLE)
+        data = self._cmd("SEARCH", "ALL")
+        return sorted(int(x) for x in (data[0] or b"").split())
+
+    def fetch(self, uids: list[int], max_size: int | None = None) -> list[Fetched]:
+        """Raw bytes of the messages, in chunks; BODY.PEEK so nothing is marked read.
+
+        A message over `max_size` is read as its header plus the first LARGE_HEAD bytes of its
+        body, so a 2 GB attachment never enters memory; the text it starts with still is."""
+        out: list[Fetched] = []
+        for i in range(0, len(uids), FETCH_CHUNK):
+            chunk = uids[i:i + FETCH_CHUNK]
+            large: set[int] = set()
+            if max_size:
+                sizes = self._items(chunk, "(UID RFC822.SIZE)")
+                large = {uid for uid, head, _ in sizes if _size(head) > max_size}
+            small = [u for u in chunk if u not in large]
+            if small:
+                whole = "(UID RFC822.SIZE INTERNALDATE BODY.PEEK[])"
+                for uid, head, body in self._items(small, whole):
+                    out.append(Fetched(uid, body, _size(head) or len(body), _internaldate(head)))
+            for uid in sorted(large):
+                parts = self._cmd("FETCH", str(uid), f"(UID RFC822.SIZE INTERNALDATE "
+                                  f"BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.{LARGE_HEAD}>)")
+                chunks = [p for p in parts if isinstance(p, tuple)]
+                head = b" ".join(p[0] for p in chunks)
+                raw = b"".join(p[1] for p in chunks)
+                out.append(Fetched(uid, raw, _size(head), _internaldate(head), truncated=True))
+        out.sort(key=lambda f: f.uid)
+        return out
+
+    def _items(self, uids: list[int], what: str) -> list[tuple[int, bytes, bytes]]:
+        items = []
+        for item in self._cmd("FETCH", ",".join(map(str, uids)), what):
+            if isinstance(item, tuple):
+                m = re.search(rb"UID (\d+)", item[0])
+                if m:
+                    items.append((int(m.group(1)), item[0], item[1]))
+            elif isinstance(item, bytes):
+                m = re.search(rb"UID (\d+)", item)
+                if m:
+                    items.append((int(m.group(1)), item, b""))
+        return items
+
+    def count(self, folder: str) -> int:
+        """Messages in a folder (0 when it does not exist)."""
+        with self._guard():
+            if not self.box.folder.exists(folder):
+                return 0
+            return int(self.box.folder.status(folder, ["MESSAGES"])["MESSAGES"])
+
+    def take_back(self, folder: str, message_ids: list[str] | None = None) -> int:
+        """Move messages from `folder` back to INBOX (all, or those with these Message-IDs)."""
+        if not self.box.folder.exists(folder):
+            return 0
+        self._select(folder)
+        try:
+            if message_ids:
+                uids: list[int] = []
+                for mid in message_ids:
+                    data = self._cmd("SEARCH", "HEADER", "Message-ID", _quote(mid))
+                    uids += [int(x) for x in (data[0] or b"").split()]
+            else:
+                uids = [int(x) for x in (self._cmd("SEARCH", "ALL")[0] or b"").split()]
+            self.move(sorted(set(uids)), "INBOX")
+        finally:
+            self._select("INBOX")
+        return len(set(uids))
+
+    def search_header(self, folder: str, name: str, value: str) -> list[int]:
+        """UIDs in `folder` whose header `name` contains `value` (e.g. our Message-ID)."""
+        self.ensure_folder(folder)
+        self._select(folder)
+        try:
+            data = self._cmd("SEARCH", "HEADER", name, _quote(value))
+        finally:
+            self._select("INBOX")
+        return [int(x) for x in (data[0] or b"").split()]
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def ensure_folder(self, folder: str) -> None:
+        if folder in self._folders or folder.upper() == "INBOX":
+            return
+        if not self.box.folder.exists(folder):
+            self.box.folder.create(folder)
+            try:
+                self.box.folder.subscribe(folder, True)
+            except Exception:
+                pass
+        self._folders.add(folder)
+
+    def move(self, uids: list[int], folder: str) -> None:
+        """Move exactly these messages; never expunge anything else."""
+        if not uids:
+            return
+        self.ensure_folder(folder)
+        uidset = ",".join(map(str, uids))
+        target = _quote(utf7_encode(folder).decode())
+        if "MOVE" in self.capabilities:
+            self._cmd("MOVE", uidset, target)
+            return
+        self._cmd("COPY", uidset, target)
+        self._cmd("STORE", uidset, "+FLAGS.SILENT", r"(\Deleted)")
+        if "UIDPLUS" in self.capabilities:
+            self._cmd("EXPUNGE", uidset)
+        # Without UIDPLUS the copies are safe in `folder`; the originals stay flagged \Deleted
+        # for the mail client's own expunge rather than risking other messages here.
+
+    def append(self, folder: str, raw: bytes, flags: str = r"(\Seen)") -> None:
+        self.ensure_folder(folder)
+        with self._guard("during APPEND"):
+            typ, data = self.box.client.append(_quote(utf7_encode(folder).decode()), flags,
+                                               imaplib.Time2Internaldate(datetime.now().astimezone()),
+                                               raw)
+        if typ != "OK":
+            raise TransientError(f"IMAP APPEND to {folder} failed: {data!r}")
+
+    # -- waiting ---------------------------------------------------------------------------------
+
+    def idle_start(self) -> None:
+        self.box.idle.start()
+
+    def idle_poll(self, timeout: float) -> list[bytes]:
+        """Responses that arrived within `timeout`. imap-tools returns [] at once on a closed
+        connection (the socket is readable, the read hits EOF), so an empty answer well before
+        the timeout, twice running, means the server went away: raise instead of spinning."""
+        started = time.monotonic()
+        with self._guard("while idling"):
+            responses = self.box.idle.poll(timeout=timeout)
+        if responses or time.monotonic() - started > timeout * 0.5:
+            self._quick_empty = 0
+            return responses
+        self._quick_empty += 1
+        if self._quick_empty >= 2:
+            self._quick_empty = 0
+            self._box = None
+            raise TransientError("IMAP connection closed by the server while idling")
+        return responses
+
+    def idle_stop(self) -> None:
+        with self._guard("leaving IDLE"):
+            self.box.idle.stop()
+
+    def _select(self, folder: str) -> None:
+        with self._guard():
+            self.box.folder.set(folder)
+
+
+def _size(head: bytes) -> int:
+    m = re.search(rb"RFC822\.SIZE (\d+)", head)
+    return int(m.group(1)) if m else 0
+
+
+def _internaldate(head: bytes) -> datetime | None:
+    m = re.search(rb'INTERNALDATE "([^"]+)"', head)
+    if not m:
+        return None
+    try:
+        return datetime.strptime(m.group(1).decode(), "%d-%b-%Y %H:%M:%S %z")
+    except ValueError:
+        return None
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

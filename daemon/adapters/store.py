@@ -1,0 +1,383 @@
+"""The store: cases, the ingest ledger and the outbox, in TinyDB, durable at every instant.
+
+Why not TinyDB's JSONStorage as is: it rewrites the file in place, so a crash mid-write leaves
+half a file, and every single insert rewrites the whole file. Here the documents live in memory;
+`commit()` — once per batch of messages — appends the changed documents to a journal and fsyncs
+it. Now and then the journal is folded into the TinyDB snapshot, written to a temp file that is
+fsynced, renamed over the old one with `os.replace`, and whose folder is fsynced. A crash at any
+instant leaves the previous commit or the new one, never a mixture; a commit costs the size of
+its change, not of the store. Old records move to the archive (archive.py), so the live store
+stays small however long the daemon runs.
+
+`Store(None)` is the in-memory twin used by unit tests; both run the same code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from tinydb import TinyDB
+from tinydb.storages import Storage
+from tinydb.table import Document
+
+from daemon.core.cases import Case, case_id
+
+
+class DurableStorage(Storage):
+    """Holds the data in memory; `flush()` writes it atomically. path=None: memory only."""
+
+    def __init__(self, path: str | None = None):
+        self.path = path
+        self._data: dict[str, Any] | None = None
+        if path and os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            self._data = json.loads(text) if text.strip() else None
+
+    def read(self) -> dict[str, Any] | None:
+        return self._data
+
+    def write(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def flush(self) -> None:
+        if not self.path or self._data is None:
+            return
+        folder = os.path.dirname(os.path.abspath(self.path))
+        tmp = f"{self.path}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                # Table by table with the C encoder: json.dump to a file is the slow pure-Python
+                # path, one json.dumps of everything would build the whole file as one string.
+                f.write("{")
+                for i, (name, table) in enumerate(self._data.items()):
+                    f.write(("," if i else "") + json.dumps(name) + ":")
+                    f.write(json.dumps(table, ensure_ascii=False, separators=(",", ":")))
+                f.write("}")
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        dfd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One message seen in the mailbox, keyed by (UIDVALIDITY, UID); Message-ID is the 2nd key."""
+
+    uidvalidity: int
+    uid: int
+    message_id: str
+    outcome: str  # case | joined | duplicate | quarantined | backfill
+    folder: str  # where the message is to be filed
+    filed: bool  # moved out of INBOX already
+    case_id: str | None = None
+    reason: str = ""
+    at: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.uidvalidity}:{self.uid}"
+
+
+@dataclass(frozen=True)
+class OutMail:
+    """A mail we owe someone. Recorded (with its Message-ID) before it is sent."""
+
+    id: str  # our Message-ID, with angle brackets
+    case_id: str | None
+    kind: str  # ack | notice | reminder | escalation | alert ...
+    sender: str
+    recipients: tuple[str, ...]
+    raw: str
+    state: str = "queued"  # queued | sending | sent | failed
+    attempts: int = 0
+    next_try: str = ""
+    error: str = ""
+    created: str = ""
+    sent_at: str = ""
+    attempted_at: str = ""  # when the last SMTP attempt began
+
+
+_TABLES = ("cases", "ledger", "outbox", "meta")
+JOURNAL_MIN = 1 << 20  # bytes of journal before a snapshot is due, at the least
+_KEYS = {
+    "cases": lambda d: d["id"],
+    "ledger": lambda d: f"{d['uidvalidity']}:{d['uid']}",
+    "outbox": lambda d: d["id"],
+    "meta": lambda d: d["key"],
+}
+
+
+class Store:
+    """Reads come from memory; writes are buffered until `commit()` makes them durable."""
+
+    def __init__(self, path: str | Path | None, read_only: bool = False):
+        self.read_only = read_only  # a preview: writes stay in memory, commit() keeps them there
+        self.path = str(path) if path else None
+        if self.path:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = TinyDB(self.path, storage=DurableStorage)
+        self._cases: dict[str, dict[str, Any]] = {}
+        self._ledger: dict[str, dict[str, Any]] = {}
+        self._outbox: dict[str, dict[str, Any]] = {}
+        self._meta: dict[str, dict[str, Any]] = {}
+        self._dirty: dict[str, set[str]] = {t: set() for t in _TABLES}
+        self._gone: dict[str, set[str]] = {t: set() for t in _TABLES}  # removed, not committed
+        for name, target in self._sources().items():
+            for doc in self._db.table(name).all():
+                target[_KEYS[name](doc)] = dict(doc)
+        self._torn_at: int | None = None
+        self._release_snapshot()
+        self._replay()
+        self._by_mid: dict[str, str] = {}  # Message-ID -> ledger key
+        for key, doc in self._ledger.items():
+            if doc["message_id"]:
+                self._by_mid.setdefault(doc["message_id"], key)
+        self._acks: dict[str, list[str]] = {}  # recipient -> times we acknowledged them
+        for doc in self._outbox.values():
+            self._index_ack(doc)
+        self._thread: dict[str, str] = {}  # Message-ID (theirs or ours) -> case id
+        for doc in self._cases.values():
+            for mid in doc.get("thread", ()):
+                self._thread[mid] = doc["id"]
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def ledger(self, uidvalidity: int, uid: int) -> LedgerEntry | None:
+        doc = self._ledger.get(f"{uidvalidity}:{uid}")
+        return LedgerEntry(**doc) if doc else None
+
+    def ledger_by_message_id(self, message_id: str) -> LedgerEntry | None:
+        key = self._by_mid.get(message_id) if message_id else None
+        return LedgerEntry(**self._ledger[key]) if key else None
+
+    def known_uids(self, uidvalidity: int) -> set[int]:
+        prefix = f"{uidvalidity}:"
+        return {int(k[len(prefix):]) for k in self._ledger if k.startswith(prefix)}
+
+    def unfiled(self, uidvalidity: int) -> list[LedgerEntry]:
+        return [LedgerEntry(**d) for d in self._ledger.values()
+                if not d["filed"] and d["uidvalidity"] == uidvalidity]
+
+    def ledger_entries(self) -> list[LedgerEntry]:
+        return [LedgerEntry(**d) for d in self._ledger.values()]
+
+    def case(self, cid: str) -> Case | None:
+        doc = self._cases.get(cid)
+        return Case.from_doc(doc) if doc else None
+
+    def case_for_message_id(self, message_id: str) -> Case | None:
+        cid = self._thread.get(message_id)
+        return self.case(cid) if cid else None
+
+    def cases(self, *statuses: str) -> list[Case]:
+        """All live cases, or those in these states (filtered before they are built)."""
+        return [Case.from_doc(d) for d in self._cases.values()
+                if not statuses or d["status"] in statuses]
+
+    def outbox(self, *states: str) -> list[OutMail]:
+        return [_outmail(d) for d in self._outbox.values() if not states or d["state"] in states]
+
+    def outmail(self, mail_id: str) -> OutMail | None:
+        doc = self._outbox.get(mail_id)
+        return _outmail(doc) if doc else None
+
+    def ack_times(self, recipient: str) -> list[str]:
+        return list(self._acks.get(recipient, ()))
+
+    def meta(self, key: str, default: Any = None) -> Any:
+        doc = self._meta.get(key)
+        return doc["value"] if doc else default
+
+    # -- writes (buffered until commit) ---------------------------------------------------------
+
+    def next_case_id(self, year: int) -> str:
+        n = int(self.meta(f"case_seq:{year}", 0)) + 1
+        self.set_meta(f"case_seq:{year}", n)
+        return case_id(year, n)
+
+    def set_meta(self, key: str, value: Any) -> None:
+        self._put("meta", key, {"key": key, "value": value}, self._meta)
+
+    def put_case(self, case: Case) -> None:
+        self._put("cases", case.id, case.to_doc(), self._cases)
+        for mid in case.thread:
+            self._thread[mid] = case.id
+
+    def put_ledger(self, entry: LedgerEntry) -> None:
+        self._put("ledger", entry.key, asdict(entry), self._ledger)
+        if entry.message_id:
+            self._by_mid.setdefault(entry.message_id, entry.key)
+
+    def put_outmail(self, mail: OutMail) -> None:
+        doc = asdict(mail)
+        doc["recipients"] = list(mail.recipients)
+        if mail.id not in self._outbox:
+            self._index_ack(doc)
+        self._put("outbox", mail.id, doc, self._outbox)
+        if mail.case_id:
+            self._thread.setdefault(mail.id, mail.case_id)
+
+    def update_outmail(self, mail: OutMail, **changes: Any) -> OutMail:
+        new = replace(mail, **changes)
+        self.put_outmail(new)
+        return new
+
+    def _index_ack(self, doc: dict[str, Any]) -> None:
+        if doc["kind"] == "ack" and doc["recipients"]:
+            self._acks.setdefault(doc["recipients"][0], []).append(doc["created"])
+
+    def _put(self, table: str, key: str, doc: dict[str, Any], target: dict[str, dict[str, Any]]
+             ) -> None:
+        target[key] = doc
+        self._dirty[table].add(key)
+        self._gone[table].discard(key)
+
+    def remove(self, table: str, keys: list[str]) -> None:
+        """Drop documents from the live store (the archive keeps them); buffered like writes."""
+        target = self._sources()[table]
+        for key in keys:
+            doc = target.pop(key, None)
+            if doc is None:
+                continue
+            self._dirty[table].discard(key)
+            self._gone[table].add(key)
+            if table == "cases":
+                for mid in doc.get("thread", ()):
+                    self._thread.pop(mid, None)
+            elif table == "ledger" and self._by_mid.get(doc["message_id"]) == key:
+                del self._by_mid[doc["message_id"]]
+            elif table == "outbox":
+                self._thread.pop(key, None)
+                times = self._acks.get(doc["recipients"][0] if doc["recipients"] else "", [])
+                if doc["kind"] == "ack" and doc["created"] in times:
+                    times.remove(doc["created"])
+
+    def docs(self, table: str) -> list[dict[str, Any]]:
+        """Raw documents of a table, for archiving."""
+        return [dict(d) for d in self._sources()[table].values()]
+
+    @property
+    def pending(self) -> bool:
+        return any(self._dirty.values()) or any(self._gone.values())
+
+    def commit(self) -> None:
+        """Make every buffered write durable at once: one journal append + fsync per batch.
+
+        The journal holds whole documents, so replaying it over the snapshot is idempotent; when
+        it outgrows the snapshot, the snapshot is rewritten (atomically) and the journal emptied.
+        The cost of a commit follows the size of the change, not of the store."""
+        if not self.pending or self.read_only:
+            return
+        if not self.path:
+            for changes in (*self._dirty.values(), *self._gone.values()):
+                changes.clear()
+            return
+        sources = self._sources()
+        lines = []
+        for name, keys in self._gone.items():
+            lines += [json.dumps({"t": name, "k": k, "d": None}) for k in keys]
+            keys.clear()
+        for name, keys in self._dirty.items():
+            lines += [json.dumps({"t": name, "k": k, "d": sources[name][k]}, ensure_ascii=False,
+                                 separators=(",", ":")) for k in keys]
+            keys.clear()
+        if not os.path.exists(self.path):
+            self.snapshot()  # the first commit writes the snapshot itself
+            return
+        if self._torn_at is not None:
+            os.truncate(self.journal, self._torn_at)
+            self._torn_at = None
+        fd = os.open(self.journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+            size = f.tell()
+        if size > max(JOURNAL_MIN, os.path.getsize(self.path)):
+            self.snapshot()
+
+    @property
+    def journal(self) -> str:
+        return f"{self.path}.journal"
+
+    def snapshot(self) -> None:
+        """Write every live document to the TinyDB file (atomically), then empty the journal."""
+        if not self.path or self.read_only:
+            return
+        self._db.drop_tables()
+        for name, target in self._sources().items():
+            if target:
+                self._db.table(name).insert_multiple(
+                    Document(doc, doc_id=i) for i, doc in enumerate(target.values(), 1))
+        storage = self._db.storage
+        assert isinstance(storage, DurableStorage)
+        storage.flush()
+        self._release_snapshot()
+        if os.path.exists(self.journal):  # a crash before this only means a longer replay
+            with open(self.journal, "w") as f:
+                f.flush()
+                os.fsync(f.fileno())
+
+    def _release_snapshot(self) -> None:
+        """The live documents are held once, in this class; TinyDB's copy is rebuilt per
+        snapshot, so memory is not spent twice."""
+        storage = self._db.storage
+        if isinstance(storage, DurableStorage) and self.path:
+            storage._data = None
+            self._db.clear_cache()
+
+    def _replay(self) -> None:
+        if not self.path or not os.path.exists(self.journal):
+            return
+        sources = self._sources()
+        good = 0
+        with open(self.journal, "rb") as f:
+            for raw in f:
+                try:
+                    entry = json.loads(raw)
+                except ValueError:  # a torn last line: that commit never completed;
+                    self._torn_at = good  # the next commit (by the lock holder) cuts it off
+                    break
+                good += len(raw)
+                target = sources[entry["t"]]
+                if entry["d"] is None:
+                    target.pop(entry["k"], None)
+                else:
+                    target[entry["k"]] = entry["d"]
+
+    def _sources(self) -> dict[str, dict[str, dict[str, Any]]]:
+        return {"cases": self._cases, "ledger": self._ledger, "outbox": self._outbox,
+                "meta": self._meta}
+
+    def close(self) -> None:
+        self.commit()
+        self._db.close()
+
+    @classmethod
+    def preview(cls, path: str | Path) -> "Store":
+        """The store as it is, for a dry run: nothing will be written back."""
+        return cls(path if Path(path).exists() else None, read_only=True)
+
+
+def _outmail(doc: dict[str, Any]) -> OutMail:
+    d = dict(doc)
+    d["recipients"] = tuple(d["recipients"])
+    return OutMail(**d)
+

@@ -1,0 +1,303 @@
+"""Every mail feedbackd writes about a case other than the acknowledgment. Pure composition.
+
+A case has exactly one owner, so the owner must learn everything without asking anyone: the
+new-case notice carries the category, the due date, the customer's words quoted and the
+original attached (so the answer can quote it), and how to answer and close. Reminders,
+escalations and "the customer wrote again" carry the same instructions, because that mail is
+often the one the owner acts on.
+
+Staff mail has `Reply-To` set to the case's token address (`daemon.tokens`), so "Reply" +
+"close" is a command the daemon can trust; the token is never put into mail to a customer, nor
+into a reply to a command from an address that may not command the case. Staff mail is
+`Auto-Submitted: auto-generated`, so vacation responders stay quiet. Every subject carries
+`[CASE-ID]`, even if an admin's template forgets it. Customer text is template data only.
+"""
+
+from __future__ import annotations
+
+import email.utils
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.policy import SMTP
+from typing import Any
+from urllib.parse import quote
+
+from daemon.core.cases import Case
+from daemon.core.owner_commands import Authorization, Command, commanders
+from daemon.core.mail.compose import (Rendered, Templates, build_mail, header_safe, seven_bit,
+                      verbatim_message)
+from daemon.core.mail.message import Message
+from daemon.core.reminders import Reminder
+from daemon.core.rules import Owner, RuleBook
+from daemon.core.tokens import case_token, command_address
+
+QUOTE_LINES = 60
+MAX_ATTACHMENT = 10 * 1024 * 1024  # bytes of the original attached in full; above: headers only
+STAFF_HEADERS = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
+CATEGORY_LABELS = {
+    "ru": {"thanks": "благодарность", "complaint": "жалоба",
+           "official": "официальное обращение (претензия)",
+           "unclassified": "не классифицировано (нужен разбор)"},
+    "en": {"thanks": "thanks", "complaint": "complaint", "official": "official letter / claim",
+           "unclassified": "unclassified (needs triage)"},
+}
+_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
+              "September", "October", "November", "December")
+
+
+@dataclass(frozen=True)
+class NoticeDesk:
+    """What composing staff mail needs; build once per cycle, like `intake.Desk`."""
+
+    templates: Templates
+    book: RuleBook
+    address: str  # the feedback address: From of every mail, base of the token address
+    secret: bytes = field(repr=False)  # the command-token secret; never logged
+    max_attachment: int = MAX_ATTACHMENT
+
+    def reply_address(self, case_id: str) -> str:
+        return command_address(self.address, case_id, case_token(self.secret, case_id))
+
+
+def owner_notice(desk: NoticeDesk, case: Case, original: Message, raw: bytes, *,
+                 message_id: str, now: datetime) -> EmailMessage:
+    """The new-case notice to the case owner, the customer's original attached."""
+    to = _owner(desk, case.owner)
+    part = _original(raw, desk.max_attachment, case.id)
+    ctx = _staff_context(desk, case, to, now) | _quote(original.text) | {
+        "original_attached": attached_whole(part)}
+    return _staff_mail(desk, case, to, "notice_owner", ctx, message_id, now, part=part)
+
+
+def reminder_mail(desk: NoticeDesk, case: Case, reminder: Reminder, to: Owner, *,
+                  message_id: str, now: datetime, in_reply_to: str = "") -> EmailMessage:
+    """One rung of the ladder (remind | due | overdue) to one recipient, in their language."""
+    ctx = _staff_context(desk, case, to, now) | {"step": reminder.kind, "note": reminder.note}
+    return _staff_mail(desk, case, to, "reminder", ctx, message_id, now, in_reply_to)
+
+
+def escalation_mail(desk: NoticeDesk, case: Case, reminder: Reminder, to: Owner, *,
+                    message_id: str, now: datetime, in_reply_to: str = "") -> EmailMessage:
+    """The overdue case, to a supervisor or the center; says who else was told."""
+    others = [desk.book.owners[k].name for k in reminder.recipients if k in desk.book.owners]
+    ctx = _staff_context(desk, case, to, now) | {"note": reminder.note,
+                                                 "escalated_to": ", ".join(others)}
+    return _staff_mail(desk, case, to, "escalation", ctx, message_id, now, in_reply_to)
+
+
+def joined_notice_to_owner(desk: NoticeDesk, case: Case, new: Message, raw: bytes, *,
+                           message_id: str, now: datetime, in_reply_to: str = ""
+                           ) -> EmailMessage:
+    """The customer wrote again: the new message quoted and attached, to the case owner."""
+    to = _owner(desk, case.owner)
+    part = _original(raw, desk.max_attachment, case.id)
+    ctx = _staff_context(desk, case, to, now) | _quote(new.text) | {
+        "new_subject": _short(new.subject),
+        "original_attached": attached_whole(part)}
+    return _staff_mail(desk, case, to, "joined", ctx, message_id, now, in_reply_to, part=part)
+
+
+def bounce_notice(desk: NoticeDesk, case: Case, bounce_raw: bytes, *, recipient: str,
+                  status: str, hard: bool | None, diagnostic: str, message_id: str,
+                  now: datetime) -> EmailMessage:
+    """One of our mails about the case bounced: the owner must reach the customer otherwise."""
+    to = _owner(desk, case.owner)
+    part = _original(bounce_raw, desk.max_attachment, case.id)
+    ctx = _staff_context(desk, case, to, now) | {
+        "bounced_to": recipient or "?", "bounce_status": status or "?", "hard": bool(hard),
+        "diagnostic": _short(diagnostic)}
+    return _staff_mail(desk, case, to, "bounce", ctx, message_id, now, part=part)
+
+
+def thanks_forward(desk: NoticeDesk, case: Case, original: Message, to: Owner, *,
+                   message_id: str, now: datetime) -> EmailMessage:
+    """A customer's thanks passed to the team or employee; replies go to the center's people,
+    not to the token address, because a team member cannot (and need not) command the case."""
+    ctx = _staff_context(desk, case, to, now) | _quote(original.text) | {
+        "customer_email": "", "answer_link": ""}  # the team gets the words, not the address
+    center = desk.book.owners.get(desk.book.center)
+    msg = _staff_mail(desk, case, to, "thanks_forward", ctx, message_id, now)
+    msg.replace_header("Reply-To", center.email if center else desk.address)
+    return msg
+
+
+def added_to_case_notice(desk: NoticeDesk, case: Case, new: Message, to: str, *,
+                         message_id: str, now: datetime) -> EmailMessage:
+    """The short "added to your case" reply to a customer, in the case's language. `to` is the
+    policy's reply target; how often to send it (once a day at most) is the caller's rule."""
+    ctx = base_context(desk, case, case.language)
+    rendered = _render(desk, "added", case.language, ctx, case.id)
+    return build_mail(sender=desk.address, sender_name=ctx["center_name"], to=to,
+                      rendered=rendered, message_id=message_id, now=now,
+                      in_reply_to=new.message_id, references=new.references)
+
+
+def command_reply(desk: NoticeDesk, case_id: str, case: Case | None, command_mail: Message,
+                  command: Command | None, auth: Authorization, *, message_id: str,
+                  now: datetime) -> EmailMessage:
+    """The answer to a command: what changed, or why nothing did. Always goes to the From —
+    never to a Reply-To a forger chose — and carries the token only if that From may command
+    the case (`case` is the case after the command was applied, when there is one)."""
+    lang = auth.language
+    new_owner = desk.book.owners.get(auth.data.get("owner", ""))
+    ctx = {"case_id": case_id, "subject": _short(case.subject) if case else "",
+           "status": case.status if case else "", "accepted": auth.allowed,
+           "reason": auth.reason, "event": auth.event,
+           "command_line": header_safe(command.line)[:80] if command else "",
+           "new_owner_name": new_owner.name if new_owner else "",
+           "note_text": auth.data.get("text", ""), "center_name": _center_name(desk),
+           "feedback_address": desk.address}
+    rendered = _render(desk, "command_reply", lang, ctx, case_id)
+    extra = {"X-Feedbackd-Case": case_id}
+    if case is not None and command_mail.from_addr.lower() in commanders(case, desk.book):
+        extra["Reply-To"] = desk.reply_address(case_id)
+    return build_mail(sender=desk.address, sender_name=_center_name(desk),
+                      to=command_mail.from_addr, rendered=rendered, message_id=message_id,
+                      now=now, in_reply_to=command_mail.message_id,
+                      references=command_mail.references, extra_headers=extra)
+
+
+def thanks_recipients(case: Case, book: RuleBook) -> tuple[Owner, ...]:
+    """Who earned the thanks: the owner a matching rule named, else the category's
+    `forward_to`; unknown keys are skipped (`feedbackd check` reports them)."""
+    rule = next((r for r in book.rules if r.name == case.rule), None)
+    category = book.categories.get(case.category)
+    keys = (rule.owner,) if rule and rule.owner else (category.forward_to if category else ())
+    return tuple(book.owners[k] for k in dict.fromkeys(keys) if k in book.owners)
+
+
+# -- context ---------------------------------------------------------------------------------
+
+def base_context(desk: NoticeDesk, case: Case, lang: str) -> dict[str, Any]:
+    """What every mail about a case may say: the acknowledgment's variables and more."""
+    owner = desk.book.owners.get(case.owner)
+    return {
+        "case_id": case.id, "category": case.category,
+        "category_label": CATEGORY_LABELS.get(lang, {}).get(case.category, case.category),
+        "subject": _short(case.subject), "customer_name": _short(case.sender_name),
+        "customer_email": case.sender, "owner_key": case.owner,
+        "owner_name": owner.name if owner else case.owner, "status": case.status,
+        "due_date": format_moment(case.due, lang),
+        "received_date": format_moment(case.received, lang),
+        "center_name": _center_name(desk), "feedback_address": desk.address,
+    }
+
+
+def _staff_context(desk: NoticeDesk, case: Case, to: Owner, now: datetime) -> dict[str, Any]:
+    ctx = base_context(desk, case, to.language)
+    left = datetime.fromisoformat(case.due) - now
+    overdue = left < timedelta(0)
+    reply_subject = f"Re: [{case.id}] {ctx['subject']}"
+    link = (f"mailto:{quote(case.sender, safe='@')}?cc={quote(desk.address, safe='@')}"
+            f"&subject={quote(reply_subject)}") if case.sender else ""
+    return ctx | {"recipient_name": to.name, "overdue": overdue,
+                  "time_left": "" if overdue else format_duration(left, to.language),
+                  "overdue_by": format_duration(-left, to.language) if overdue else "",
+                  "answer_link": link}
+
+
+def _short(value: str, limit: int = 200) -> str:
+    """A header-safe one-liner, capped so a subject built from it stays well inside 998."""
+    value = header_safe(value)
+    return value if len(value) <= limit else value[:limit - 1].rstrip() + "…"
+
+
+def _quote(text: str) -> dict[str, Any]:
+    lines = text.strip("\n").split("\n") if text.strip() else []
+    shown = [("> " + line).rstrip() for line in lines[:QUOTE_LINES]]
+    return {"quoted": "\n".join(shown), "more_lines": max(0, len(lines) - QUOTE_LINES)}
+
+
+def format_moment(iso: str, lang: str) -> str:
+    """A due or received moment for people: `04.03.2026 18:00` / `4 March 2026, 18:00`."""
+    d = datetime.fromisoformat(iso)
+    if lang == "ru":
+        return d.strftime("%d.%m.%Y %H:%M")
+    return f"{d.day} {_MONTHS_EN[d.month - 1]} {d.year}, {d:%H:%M}"
+
+
+def format_duration(span: timedelta, lang: str) -> str:
+    """`2 дня 3 часа` / `2 days 3 hours`: days and hours, or minutes under an hour."""
+    minutes = max(0, int(span.total_seconds() // 60))
+    days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
+    parts = [(days, "day"), (hours, "hour")] if minutes >= 60 else [(mins, "minute")]
+    words = [_count(n, unit, lang) for n, unit in parts if n or unit == "minute"]
+    return " ".join(words)
+
+
+_RU_FORMS = {"day": ("день", "дня", "дней"), "hour": ("час", "часа", "часов"),
+             "minute": ("минута", "минуты", "минут")}
+
+
+def _count(n: int, unit: str, lang: str) -> str:
+    if lang != "ru":
+        return f"{n} {unit}{'' if n == 1 else 's'}"
+    one, few, many = _RU_FORMS[unit]
+    if n % 10 == 1 and n % 100 != 11:
+        return f"{n} {one}"
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return f"{n} {few}"
+    return f"{n} {many}"
+
+
+# -- assembly --------------------------------------------------------------------------------
+
+def _staff_mail(desk: NoticeDesk, case: Case, to: Owner, template: str, ctx: dict[str, Any],
+                message_id: str, now: datetime, in_reply_to: str = "",
+                part: EmailMessage | None = None) -> EmailMessage:
+    rendered = _render(desk, template, to.language, ctx, case.id)
+    extra = STAFF_HEADERS | {"Reply-To": desk.reply_address(case.id), "X-Feedbackd-Case": case.id}
+    msg = build_mail(sender=desk.address, sender_name=ctx["center_name"],
+                     to=email.utils.formataddr((header_safe(to.name), to.email)),
+                     rendered=rendered, message_id=message_id, now=now,
+                     in_reply_to=in_reply_to, automatic=False, extra_headers=extra)
+    if part is not None:
+        msg.make_mixed()
+        msg.attach(part)
+    return msg
+
+
+def _render(desk: NoticeDesk, name: str, lang: str, ctx: dict[str, Any], case_id: str
+            ) -> Rendered:
+    rendered = desk.templates.render(name, lang, ctx)
+    if f"[{case_id}]" in rendered.subject:
+        return rendered
+    return Rendered(f"[{case_id}] {rendered.subject}".strip(), rendered.text)
+
+
+def _original(raw: bytes, cap: int, case_id: str) -> EmailMessage:
+    """The original as a message/rfc822 part, so the owner can open and quote it; 8-bit mail
+    in a legacy charset with its text parts re-encoded, and what still is not text as an .eml
+    file (the outbox keeps mail as text); over `cap`, its headers only."""
+    if len(raw) <= cap:
+        try:
+            return verbatim_message(raw, f"{case_id}.eml")
+        except UnicodeDecodeError:  # 8-bit text in a legacy charset: its parts re-encoded
+            pass
+        try:
+            return verbatim_message(seven_bit(raw), f"{case_id}.eml")
+        except (UnicodeError, ValueError, TypeError, LookupError):
+            part = EmailMessage(policy=SMTP)
+            part.set_content(raw, maintype="application", subtype="octet-stream",
+                             disposition="attachment", filename=f"{case_id}.eml")
+            return part
+    part = EmailMessage(policy=SMTP)
+    head = raw.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
+    part.set_content(head.decode("utf-8", "replace") + "\n", subtype="rfc822-headers",
+                     disposition="attachment", filename=f"{case_id}-headers.txt")
+    return part
+
+
+def attached_whole(part: EmailMessage) -> bool:
+    return part.get_content_type() in ("message/rfc822", "application/octet-stream")
+
+
+def _owner(desk: NoticeDesk, key: str) -> Owner:
+    """The case owner; an owner dropped from rules.yaml falls back to the feedback center."""
+    return desk.book.owners.get(key) or desk.book.owners[desk.book.center]
+
+
+def _center_name(desk: NoticeDesk) -> str:
+    center = desk.book.owners.get(desk.book.center)
+    return center.name if center else desk.address

@@ -1,0 +1,186 @@
+"""Owner commands by mail: what a reply to a notice asks for, and whether to allow it. Pure.
+
+An owner who has just answered a customer should not need a web page or a shell to close the
+case: replying "close" to the feedbackd notice is enough. Two things must both hold before a
+command touches a case, because each alone is forgeable or leakable:
+
+- the sender is the case owner, that owner's supervisor, or the feedback center (the From);
+- the reply came to the per-case token address that only the notice carried (`daemon.tokens`).
+
+Only the first non-empty line counts, and `close` / `reopen` must stand alone on it, so a
+sentence that happens to begin with "Close to done, …" or a quoted notice never acts. The
+result says which lifecycle event to apply; applying it (and refusing an illegal one) stays
+with `daemon.cases`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from daemon.core.cases import LIFECYCLE, Case
+from daemon.core.rules import Owner, RuleBook
+
+CLOSE, REOPEN, REASSIGN, NOTE = "close", "reopen", "reassign", "note"
+EVENTS = {CLOSE: "closed", REOPEN: "reopened", REASSIGN: "reassigned", NOTE: "note"}
+#: Every word that starts a command, lower-case, in the languages owners write in.
+ALIASES = {
+    "close": CLOSE, "закрыть": CLOSE,
+    "reopen": REOPEN, "переоткрыть": REOPEN,
+    "reassign": REASSIGN, "передать": REASSIGN,
+    "note": NOTE, "заметка": NOTE,
+}
+MAX_NOTE = 2000
+_FIRST_WORD = re.compile(r"^([^\W\d_]+)(?:[.!:]+\s*|\s+|$)(.*)$")
+#: Lines that end a note: blank, quoted, a signature separator or a client's reply divider.
+_END_OF_NOTE = re.compile(r"^\s*$|^\s*>|^--\s*$|^\s*(_{5,}|-{5,})")
+_TRAILING = ".!:;, \t"
+
+
+@dataclass(frozen=True)
+class Command:
+    """A parsed command: `kind` is close | reopen | reassign | note; `argument` the rest."""
+
+    kind: str
+    argument: str = ""
+    line: str = ""  # the first line as written, for the case history and the reply
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """The verdict on a command: what to apply, or why not (`code` is stable, `reason` is for
+    the person who sent the command, in their language)."""
+
+    allowed: bool
+    code: str  # ok | no_command | no_case | bad_token | not_allowed | unknown_owner |
+    #            same_owner | illegal
+    reason: str
+    event: str = ""  # the `cases.apply` event when allowed: closed | reopened | reassigned | note
+    data: dict[str, str] = field(default_factory=dict)  # owner=… for reassigned, text=… for note
+    actor: str = ""  # owner key of the sender (or the address), for `cases.apply(who=…)`
+    language: str = "ru"  # the sender's language, for the reply
+
+
+def parse_command(text: str) -> Command | None:
+    """The command on the first non-empty line of a reply, or None if that line is not one.
+
+    A quoted first line ("> …") is not a command: the reply's own text comes first. A note may
+    continue over the following lines of its paragraph; a blank or quoted line ends it.
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    start = next((i for i, line in enumerate(lines) if line.strip(" \t\ufeff\u00a0")), None)
+    if start is None:
+        return None
+    first = lines[start].strip(" \t\ufeff\u00a0")
+    if first.startswith(">"):
+        return None
+    m = _FIRST_WORD.match(first)
+    if not m or m.group(1).lower() not in ALIASES:
+        return None
+    kind, rest = ALIASES[m.group(1).lower()], m.group(2).strip()
+    if kind in (CLOSE, REOPEN):
+        return Command(kind, "", first) if not rest.strip(_TRAILING) else None
+    if kind == REASSIGN:
+        words = rest.split()
+        if words and words[0].lower() in ("to", "на", "к"):
+            words = words[1:]
+        if len(words) != 1:
+            return None
+        return Command(kind, words[0].strip(_TRAILING + "<>").lower(), first)
+    paragraph = [rest]
+    for line in lines[start + 1:]:
+        if _END_OF_NOTE.match(line):
+            break
+        paragraph.append(line.strip())
+    note = "\n".join(p for p in paragraph if p).strip()
+    return Command(kind, note[:MAX_NOTE], first) if note else None
+
+
+def authorize(command: Command | None, case: Case | None, sender: str, token_ok: bool,
+              book: RuleBook) -> Authorization:
+    """May `sender` do `command` to `case`? `token_ok` is `tokens.valid_token(...)` for the
+    address the reply came to; without it nothing is allowed, whoever the From claims to be."""
+    sender = sender.strip().lower()
+    me = next((o for o in book.owners.values() if o.email.lower() == sender), None)
+    center = book.owners.get(book.center)
+    lang = me.language if me else (center.language if center else "ru")
+
+    def no(code: str, **facts: str) -> Authorization:
+        return Authorization(False, code, _say(lang, code, **facts), actor=me.key if me else
+                             sender, language=lang)
+
+    if command is None:
+        return no("no_command")
+    if case is None:
+        return no("no_case")
+    if not token_ok:
+        return no("bad_token", case=case.id)
+    if sender not in commanders(case, book):
+        return no("not_allowed", case=case.id)
+    data: dict[str, str] = {}
+    if command.kind == REASSIGN:
+        target = _find_owner(command.argument, book)
+        if target is None:
+            return no("unknown_owner", who=command.argument,
+                      known=", ".join(sorted(book.owners)))
+        if target.key == case.owner:
+            return no("same_owner", who=target.key)
+        data = {"owner": target.key}
+    elif command.kind == NOTE:
+        data = {"text": command.argument}
+    event = EVENTS[command.kind]
+    if (case.status, event) not in LIFECYCLE:
+        status = _STATUS.get(lang, _STATUS["en"]).get(case.status, case.status)
+        return no("illegal", case=case.id, status=status)
+    actor = me.key if me else sender
+    return Authorization(True, "ok", _say(lang, "ok", case=case.id), event, data, actor, lang)
+
+
+def commanders(case: Case, book: RuleBook) -> frozenset[str]:
+    """The addresses that may command `case`: its owner, the owner's supervisor, the center."""
+    owner = book.owners.get(case.owner)
+    sup = book.owners.get(owner.supervisor) if owner and owner.supervisor else None
+    return frozenset(o.email.lower() for o in (owner, sup, book.owners.get(book.center)) if o)
+
+
+def _find_owner(name: str, book: RuleBook) -> Owner | None:
+    """An owner by key or by e-mail address, case-insensitively."""
+    name = name.lower()
+    return next((o for o in book.owners.values()
+                 if o.key.lower() == name or o.email.lower() == name), None)
+
+
+_STATUS = {"ru": {"open": "открыто", "answered": "отвечено", "closed": "закрыто"},
+           "en": {"open": "open", "answered": "answered", "closed": "closed"}}
+_REASONS = {
+    "ru": {
+        "ok": "Команда принята.",
+        "no_command": "В первой строке ответа нет команды. Напишите в первой строке: close, "
+                      "reopen, reassign <владелец> или note <текст>.",
+        "no_case": "Такого обращения нет.",
+        "bad_token": "Ответ пришёл не на адрес из уведомления по обращению {case}. Ответьте на "
+                     "само уведомление («Ответить»), не меняя адрес получателя.",
+        "not_allowed": "Команды по обращению {case} принимаются только от его владельца, "
+                       "руководителя владельца и центра обратной связи.",
+        "unknown_owner": "Владелец «{who}» не найден. Известные владельцы: {known}.",
+        "same_owner": "Обращение уже у владельца «{who}».",
+        "illegal": "Обращение {case} сейчас {status}: эта команда к нему неприменима.",
+    },
+    "en": {
+        "ok": "Command accepted.",
+        "no_command": "The first line of your reply is not a command. Write one of close, "
+                      "reopen, reassign <owner> or note <text> on the first line.",
+        "no_case": "There is no such case.",
+        "bad_token": "Your reply did not come to the address of the notice about {case}. Reply "
+                     "to the notice itself without changing the recipient.",
+        "not_allowed": "Commands for {case} are accepted only from its owner, the owner's "
+                       "supervisor and the feedback center.",
+        "unknown_owner": "There is no owner '{who}'. Known owners: {known}.",
+        "same_owner": "The case is already owned by '{who}'.",
+        "illegal": "{case} is {status}: this command does not apply to it.",
+    },
+}
+
+
+def _say(lang: str, code: str, **facts: str) -> str:
+    return _REASONS.get(lang, _REASONS["en"])[code].format(**facts)

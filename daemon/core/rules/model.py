@@ -1,0 +1,187 @@
+"""The values a loaded rules.yaml turns into: plain frozen dataclasses, no behaviour.
+
+They live apart from the loader and the engine so that the daemon, the deadline code and the
+templates can import the shapes without importing YAML or the matchers. `daemon.rules`
+re-exports every name here; that is the public import path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from daemon.core.rules.conditions import Condition
+
+UNCLASSIFIED = "unclassified"
+
+#: Units a term may be written in; rules.yaml accepts the singular too ("1 working_day").
+TERM_UNITS = ("calendar_days", "working_days", "working_hours")
+
+
+@dataclass(frozen=True)
+class Term:
+    """A response term: `amount` of `unit` (calendar_days | working_days | working_hours)."""
+
+    amount: int
+    unit: str = "calendar_days"
+
+
+@dataclass(frozen=True)
+class ReminderStep:
+    """One rung of a reminder ladder. Exactly one of the fields is set.
+
+    rules.yaml: `- at: 50%` | `- before: 1 working_day` | `- on_due: true` |
+    `- overdue_every: 1 working_day`.
+    """
+
+    at_fraction: float | None = None  # 0.5 for "50%" of the term
+    before: Term | None = None  # this long before the due time
+    on_due: bool = False
+    overdue_every: Term | None = None  # repeat while overdue
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """rules.yaml `escalate: {after: 1 working_day, to: [supervisor, center]}` — after due."""
+
+    after: Term
+    to: tuple[str, ...] = ("supervisor", "center")
+
+
+@dataclass(frozen=True)
+class Category:
+    name: str
+    owner: str
+    deadline: Term
+    template: str
+    folder: str
+    acknowledge: bool = True
+    reminders: tuple[ReminderStep, ...] = ()
+    escalate: Escalation | None = None
+    forward_to: tuple[str, ...] = ()  # owner keys that receive thanks
+
+
+@dataclass(frozen=True)
+class WorkingHours:
+    start: time = time(9, 0)
+    end: time = time(18, 0)
+
+
+@dataclass(frozen=True)
+class CalendarSettings:
+    """Production calendar: the country's official one plus the admin's overrides."""
+
+    country: str = "RU"
+    extra_holidays: tuple[date, ...] = ()
+    extra_working_days: tuple[date, ...] = ()
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    """RFC 3834 and loop protection knobs (rules.yaml `policy:`)."""
+
+    ack_interval: timedelta = timedelta(hours=24)  # at most one ack per sender per interval
+    ack_burst_per_hour: int = 3
+    noreply_patterns: tuple[str, ...] = (
+        r"^(mailer-daemon|postmaster|bounces?)([+\-.].*)?@",
+        r"(^|[-._+])(no-?reply|do-?not-?reply|donotreply)([-._+].*)?@",
+    )
+    own_addresses: tuple[str, ...] = ()
+    hard_bounce_quiet: timedelta = timedelta(days=30)
+    backfill_older_than: timedelta = timedelta(days=7)
+    backfill_acknowledge: bool = False
+    max_message_size: int = 25 * 1024 * 1024  # larger: headers and text only, no attachments
+    retry_first: timedelta = timedelta(seconds=30)  # SMTP retry backoff, doubling ...
+    retry_max: timedelta = timedelta(hours=1)  # ... up to this
+    # A mail whose send was interrupted is sent again only if our own copy has not arrived
+    # within this time (a relay may deliver that copy a little late).
+    resend_grace: timedelta = timedelta(minutes=5)
+    # Retention: what leaves the live store for the archive (STORE.archive/), and when.
+    keep_closed: timedelta = timedelta(days=90)  # closed cases, after closing
+    keep_sent: timedelta = timedelta(days=30)  # sent or failed mail
+    keep_ledger: timedelta = timedelta(days=30)  # records of filed messages
+    alert_silence: timedelta = timedelta(days=3)  # no mail at all this long: alert the center
+
+
+@dataclass(frozen=True)
+class Owner:
+    key: str
+    name: str
+    email: str
+    language: str = "ru"
+    supervisor: str | None = None
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a rule matched: which field, which matcher, what text."""
+
+    field: str
+    matcher: str
+    matched: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    category: str
+    rule: str
+    owner: str
+    tags: tuple[str, ...] = ()
+    reasons: tuple[Reason, ...] = ()
+
+
+@dataclass(frozen=True)
+class Negation:
+    """Cue words that turn a match around: "no complaints", "претензий нет".
+
+    A word or phrase match is *negated* when a `before` cue stands at most `window` words before
+    it, or an `after` cue at most `window` words after it, in the same clause (clauses end at
+    . ! ? ; : , and line breaks).
+    """
+
+    before: frozenset[str] = frozenset()
+    after: frozenset[str] = frozenset()
+    window: int = 3
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One named rule: when `when` holds, the message gets `category` (and owner, tags)."""
+
+    name: str
+    category: str
+    when: Condition
+    owner: str | None = None
+    tags: tuple[str, ...] = ()
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Example:
+    """A test message written inside rules.yaml and the category it must get."""
+
+    message: Any  # daemon.core.mail.message.Message (Any keeps this module import-light)
+    expect: str
+    expect_rule: str | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class RuleBook:
+    source: str
+    categories: dict[str, Category]
+    owners: dict[str, Owner]
+    rules: tuple[Rule, ...]
+    center: str  # owner key of the feedback center
+    timezone: str = "Europe/Moscow"
+    working_hours: WorkingHours = WorkingHours()
+    calendar: CalendarSettings = CalendarSettings()
+    policy: PolicySettings = PolicySettings()
+    extra: dict[str, Any] = field(default_factory=dict)  # sections owned by later features
+    precedence: tuple[str, ...] = ()  # categories, highest first
+    negation: Negation = Negation()
+    examples: tuple[Example, ...] = ()
+    #: `rules` sorted by (category precedence, file order): the first that matches decides.
+    ordered_rules: tuple[Rule, ...] = ()

@@ -1,0 +1,137 @@
+"""Text as the matchers see it: normalised once per message, tokenised into clauses.
+
+Customers write "Претензия", "ПРЕТЕНЗИЮ", "претензиЮ", "Отчёт" and "Отчет", full-width digits
+and curly apostrophes. Matching must not care, so every field is reduced once — NFKC,
+case-folded, ё → е, ’ → ' — and split into words. Rules are normalised the same way when the
+file loads, so a rule and a message always meet in the same alphabet. Word forms are handled
+by prefixes (`претензи*` matches претензия, претензию, претензией).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cached_property
+
+from daemon.core.rules.model import Negation
+
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u2018": "'", "`": "'",
+                              "ё": "е", "\u0301": ""})  # U+0301: a stress mark inside a word
+_WORD = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*")
+#: Characters that end a clause: negation never reaches across them.
+_WORD_OR_END = re.compile(r"([^\W_]+(?:['\-][^\W_]+)*)|[.!?;:,()\n\u2014\u2013]|\s-\s")
+
+
+def normalize(text: str) -> str:
+    """NFKC, case-fold, ё → е, apostrophes unified. Same function for rules and messages."""
+    return unicodedata.normalize("NFKC", text).casefold().translate(_APOSTROPHES)
+
+
+def split_words(text: str) -> list[str]:
+    """Words of an already normalised text ("don't" and "e-mail" stay one word)."""
+    return _WORD.findall(text)
+
+
+class Text:
+    """One field of one message, normalised and tokenised lazily, each step at most once."""
+
+    __slots__ = ("raw", "__dict__")
+
+    def __init__(self, raw: str):
+        self.raw = raw
+
+    @cached_property
+    def norm(self) -> str:
+        return normalize(self.raw)
+
+    @cached_property
+    def words(self) -> list[str]:
+        return _WORD.findall(self.norm)
+
+    @cached_property
+    def clauses(self) -> list[int]:
+        """Clause number of each word; only computed when a negation has to be checked."""
+        out: list[int] = []
+        clause = 0
+        for word in _WORD_OR_END.findall(self.norm):
+            if word:
+                out.append(clause)
+            else:
+                clause += 1
+        return out
+
+    @cached_property
+    def word_set(self) -> frozenset[str]:
+        return frozenset(self.words)
+
+    @cached_property
+    def stems(self) -> frozenset[str]:
+        """Every prefix (2+ letters) of every distinct word: one set lookup answers `прет*`."""
+        return frozenset(w[:i] for w in self.word_set for i in range(2, len(w) + 1))
+
+    @cached_property
+    def positions(self) -> dict[str, list[int]]:
+        """Word → indices where it occurs; built once, makes every phrase lookup direct."""
+        index: dict[str, list[int]] = {}
+        for i, word in enumerate(self.words):
+            index.setdefault(word, []).append(i)
+        return index
+
+    def starts(self, word: str, prefix: bool) -> list[int]:
+        """Indices of words equal to `word` (or starting with it, for a prefix), ascending."""
+        if not prefix:
+            return self.positions.get(word, [])
+        found = [i for w, idx in self.positions.items() if w.startswith(word) for i in idx]
+        found.sort()
+        return found
+
+    def negated(self, start: int, end: int, negation: Negation) -> bool:
+        """Is the match words[start:end] negated by a cue in the same clause?"""
+        words, clauses = self.words, self.clauses
+        clause = clauses[start]
+        lo = max(0, start - negation.window)
+        for i in range(lo, start):
+            if clauses[i] == clause and words[i] in negation.before:
+                return True
+        hi = min(len(words), end + negation.window)
+        for i in range(end, hi):
+            if clauses[i] == clause and words[i] in negation.after:
+                return True
+        return False
+
+
+class Pattern:
+    """A word or phrase from a rule: a sequence of exact words or prefixes (`претензи*`)."""
+
+    __slots__ = ("source", "parts")
+
+    def __init__(self, source: str):
+        self.source = source
+        self.parts: tuple[tuple[str, bool], ...] = tuple(
+            (w.rstrip("*"), w.endswith("*")) for w in normalize(source).split())
+
+
+    def could_match(self, text: Text) -> bool:
+        """Cheap necessary condition: every part occurs somewhere in the text."""
+        for word, prefix in self.parts:
+            if word not in (text.stems if prefix else text.word_set):
+                return False
+        return True
+
+    def find(self, text: Text) -> list[tuple[int, int]]:
+        """All (start, end) word spans where the pattern occurs."""
+        if not self.parts or not self.could_match(text):
+            return []
+        words, k = text.words, len(self.parts)
+        first, first_prefix = self.parts[0]
+        spans = []
+        for i in text.starts(first, first_prefix):
+            if i + k > len(words):
+                break
+            for j in range(1, k):
+                word, prefix = self.parts[j]
+                if not (words[i + j].startswith(word) if prefix else words[i + j] == word):
+                    break
+            else:
+                spans.append((i, i + k))
+        return spans

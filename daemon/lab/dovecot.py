@@ -1,0 +1,271 @@
+"""A local mail lab: a real Dovecot and a real SMTP server on loopback, for tests, demo and bench.
+
+Why real servers: the ways a mail daemon loses or duplicates mail (MOVE without capability,
+expunging a whole folder, IDLE timing, TLS and AUTH) only show against a real IMAP server.
+Dovecot runs in the foreground as our child with its own config in a temp dir; an aiosmtpd
+server (STARTTLS + AUTH required) hands every accepted mail to Dovecot's LMTP socket, one
+recipient at a time, so an acknowledgment really lands in the customer's mailbox.
+
+Every address at any domain has a mailbox (static userdb) and logs in with the lab password.
+Nothing here listens anywhere but 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import smtplib
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+MAIL_UID = 5000  # Dovecot refuses to store mail as root
+DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+
+
+class LabUnavailable(RuntimeError):
+    """Dovecot or openssl is not installed; `make test` installs them."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LabPorts:
+    imap: int
+    imaps: int
+    smtp: int
+
+
+class MailLab:
+    """Start with `start()` (or as a context manager); `stop()` leaves nothing running."""
+
+    password = "lab-secret-pw"
+
+    def __init__(self, root: str | Path | None = None):
+        base = "/dev/shm" if os.path.isdir("/dev/shm") else None  # tmpfs: ~8x faster appends
+        self.root = Path(root or tempfile.mkdtemp(prefix="feedbackd-lab-", dir=base))
+        self.ports = LabPorts(free_port(), free_port(), free_port())
+        self._dovecot: subprocess.Popen[bytes] | None = None
+        self._smtp: object | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def __enter__(self) -> "MailLab":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def cert(self) -> Path:
+        return self.root / "cert.pem"
+
+    def start(self) -> None:
+        if not os.path.exists(DOVECOT):
+            raise LabUnavailable("dovecot is not installed: apt-get install dovecot-imapd dovecot-lmtpd")
+        if os.geteuid() != 0:
+            raise LabUnavailable("the mail lab starts Dovecot with its own config and must run as root")
+        self.root.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.root, 0o755)  # Dovecot's auth and mail processes must reach it
+        for sub in ("run", "state", "mail"):
+            (self.root / sub).mkdir(exist_ok=True)
+        os.chown(self.root / "mail", MAIL_UID, MAIL_UID)
+        self._make_cert()
+        (self.root / "dovecot.conf").write_text(self._config())
+        self._dovecot = subprocess.Popen(
+            [DOVECOT, "-F", "-c", str(self.root / "dovecot.conf")],
+            stdout=subprocess.DEVNULL, stderr=open(self.root / "dovecot.stderr", "wb"))
+        self._wait_port(self.ports.imap)
+        self._start_smtp()
+
+    def stop(self) -> None:
+        self.stop_smtp()
+        self.stop_imap()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def stop_imap(self) -> None:
+        """Stop Dovecot (keeping its mail), e.g. to test an outage; `start_imap` brings it back."""
+        if self._dovecot and self._dovecot.poll() is None:
+            self._dovecot.send_signal(signal.SIGTERM)
+            try:
+                self._dovecot.wait(10)
+            except subprocess.TimeoutExpired:
+                self._dovecot.kill()
+                self._dovecot.wait()
+        self._dovecot = None
+
+    def start_imap(self) -> None:
+        if self._dovecot is None:
+            self._dovecot = subprocess.Popen(
+                [DOVECOT, "-F", "-c", str(self.root / "dovecot.conf")],
+                stdout=subprocess.DEVNULL, stderr=open(self.root / "dovecot.stderr", "ab"))
+            self._wait_port(self.ports.imap)
+
+    def stop_smtp(self) -> None:
+        if self._smtp is not None:
+            self._smtp.stop()  # type: ignore[attr-defined]
+            self._smtp = None
+
+    def start_smtp(self) -> None:
+        if self._smtp is None:
+            self._start_smtp()
+
+    # -- helpers for tests and the demo ------------------------------------------------------
+
+    def ssl_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.cert))
+
+    def env(self, address: str = "feedback@example.test", db: str | Path = "") -> dict[str, str]:
+        """The FEEDBACKD_* settings that point the daemon at this lab."""
+        env = {
+            "FEEDBACKD_IMAP_HOST": "127.0.0.1", "FEEDBACKD_IMAP_PORT": str(self.ports.imaps),
+            "FEEDBACKD_IMAP_USER": address, "FEEDBACKD_IMAP_PASSWORD": self.password,
+            "FEEDBACKD_IMAP_TLS": "imaps", "FEEDBACKD_IMAP_CA_FILE": str(self.cert),
+            "FEEDBACKD_SMTP_HOST": "127.0.0.1", "FEEDBACKD_SMTP_PORT": str(self.ports.smtp),
+            "FEEDBACKD_SMTP_USER": address, "FEEDBACKD_SMTP_PASSWORD": self.password,
+            "FEEDBACKD_SMTP_TLS": "starttls", "FEEDBACKD_SMTP_CA_FILE": str(self.cert),
+            "FEEDBACKD_ADDRESS": address,
+        }
+        if db:
+            env["FEEDBACKD_DB"] = str(db)
+        return env
+
+    def send(self, raw: bytes, sender: str, recipients: list[str]) -> None:
+        """Submit a message through the lab's SMTP server, as a customer's mail client would."""
+        with smtplib.SMTP("127.0.0.1", self.ports.smtp, timeout=30) as smtp:
+            smtp.starttls(context=self.ssl_context())
+            smtp.login(sender, self.password)
+            smtp.sendmail(sender, recipients, raw)
+
+    def deliver(self, raw: bytes, recipient: str) -> None:
+        """Put a message straight into a mailbox over LMTP (faster; no SMTP in between)."""
+        lmtp_deliver(self.root / "run" / "lmtp", raw, "sender@example.test", [recipient])
+
+    def mailbox(self, user: str):  # type: ignore[no-untyped-def]
+        """A logged-in imap-tools MailBox on a user's mailbox (caller logs out)."""
+        from imap_tools import MailBox
+
+        return MailBox("127.0.0.1", self.ports.imaps, ssl_context=self.ssl_context()).login(
+            user, self.password, initial_folder="INBOX")
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _make_cert(self) -> None:
+        if self.cert.exists():
+            return
+        if not shutil.which("openssl"):
+            raise LabUnavailable("openssl is not installed: apt-get install openssl")
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+             "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+             "-keyout", str(self.root / "key.pem"), "-out", str(self.cert)],
+            check=True, capture_output=True)
+        os.chmod(self.root / "key.pem", 0o600)
+
+    def _config(self) -> str:
+        r = self.root
+        return f"""
+protocols = imap lmtp
+listen = 127.0.0.1
+base_dir = {r}/run
+state_dir = {r}/state
+log_path = {r}/dovecot.log
+ssl = yes
+ssl_cert = <{r}/cert.pem
+ssl_key = <{r}/key.pem
+auth_mechanisms = plain login
+auth_failure_delay = 0
+recipient_delimiter = +
+disable_plaintext_auth = no
+mail_location = sdbox:~/sdbox
+mail_uid = {MAIL_UID}
+mail_gid = {MAIL_UID}
+first_valid_uid = {MAIL_UID}
+mail_max_userip_connections = 200
+imap_idle_notify_interval = 1 mins
+passdb {{
+  driver = static
+  args = password={self.password}
+}}
+userdb {{
+  driver = static
+  args = uid={MAIL_UID} gid={MAIL_UID} home={r}/mail/%Lu allow_all_users=yes
+}}
+namespace inbox {{
+  inbox = yes
+  separator = /
+  mailbox Sent {{
+    special_use = \\Sent
+    auto = subscribe
+  }}
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {self.ports.imap}
+  }}
+  inet_listener imaps {{
+    address = 127.0.0.1
+    port = {self.ports.imaps}
+    ssl = yes
+  }}
+}}
+service lmtp {{
+  unix_listener lmtp {{
+    mode = 0666
+  }}
+}}
+protocol lmtp {{
+  postmaster_address = postmaster@example.test
+}}
+"""
+
+    def _wait_port(self, port: int, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._dovecot is not None and self._dovecot.poll() is not None:
+                log = (self.root / "dovecot.stderr").read_text(errors="replace")
+                raise LabUnavailable(f"dovecot exited: {log[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise LabUnavailable(f"dovecot did not listen on 127.0.0.1:{port} within {timeout}s")
+
+    def _start_smtp(self) -> None:
+        from daemon.lab.smtp import start_smtp_server
+
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(str(self.cert), str(self.root / "key.pem"))
+        self._smtp = start_smtp_server(self.ports.smtp, ctx, self.password,
+                                       self.root / "run" / "lmtp")
+
+
+def lmtp_deliver(socket_path: Path, raw: bytes, sender: str, recipients: list[str]) -> None:
+    """One LMTP transaction for all recipients, as an MTA delivers. LMTP answers DATA once per
+    accepted recipient (RFC 2033 4.2); smtplib reads only the first, so the rest are read
+    here — every one must be 2xx."""
+    with smtplib.LMTP(str(socket_path)) as lmtp:
+        lmtp.ehlo_or_helo_if_needed()
+        code, reply = lmtp.mail(sender)
+        if code != 250:
+            raise smtplib.SMTPSenderRefused(code, reply, sender)
+        for rcpt in recipients:
+            code, reply = lmtp.rcpt(rcpt)
+            if code not in (250, 251):
+                raise smtplib.SMTPRecipientsRefused({rcpt: (code, reply)})
+        replies = [lmtp.data(raw)] + [lmtp.getreply() for _ in recipients[1:]]
+        for rcpt, (code, reply) in zip(recipients, replies):
+            if code != 250:
+                raise smtplib.SMTPDataError(code, f"{rcpt}: {reply!r}")

@@ -1,0 +1,1 @@
+"""The application: the loop, the cycle and the use cases that apply the core's decisions."""

@@ -1,0 +1,120 @@
+"""Timed duties: what the clock, not the mailbox, asks of the daemon.
+
+The scheduled digest and the daily move of old records to the archive run here (reminders and
+escalations join them). Each duty is keyed by its period in the store's meta table and recorded
+in the same commit as the mail it queues, so it happens once however often the daemon restarts,
+and a daemon that was down catches up at its next tick. Time is an argument: `once --now`
+previews next week's duties with the same code.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from daemon.core import cases as lifecycle
+from daemon.adapters.archive import all_cases, archive, retention
+from daemon.service.casework import queue
+from daemon.core.mail.compose import new_message_id, wire
+from daemon.core.report.digest import compose_digest, digest_period, digest_recipients, digest_settings
+from daemon.service.intake import Desk
+from daemon.core.mail.notices import escalation_mail, reminder_mail
+from daemon.core.reminders import CaseClock, plan_reminders
+from daemon.core.report.figures import build_report
+from daemon.adapters.store import OutMail
+
+log = logging.getLogger("feedbackd.duties")
+
+
+def run_duties(desk: Desk, db: Path | None, now: datetime) -> list[str]:
+    """Do whatever is due at `now`; returns a line per duty done."""
+    done = queue_reminders(desk, now)
+    if (line := queue_digest(desk, db, now)) is not None:
+        done.append(line)
+    if db is not None and not desk.store.read_only:
+        if (line := archive_daily(desk, db, now)) is not None:
+            done.append(line)
+    desk.store.commit()
+    return done
+
+
+def queue_reminders(desk: Desk, now: datetime) -> list[str]:
+    """The reminder ladder and escalations of every open case: each rung once, within working
+    hours, recorded on the case with its key in the same commit as its mails."""
+    done = []
+    for case in desk.store.cases(lifecycle.OPEN):
+        category = desk.book.categories.get(case.category)
+        if category is None or not (category.reminders or category.escalate):
+            continue
+        sent = {str(e.data.get("key")) for e in case.events
+                if e.what in ("reminder_sent", "escalated")}
+        clock = CaseClock(datetime.fromisoformat(case.received), datetime.fromisoformat(case.due),
+                          case.owner, case.status)
+        notice = next((str(e.data.get("message_id", "")) for e in case.events
+                       if e.what == "owner_notified"), "")
+        rungs = plan_reminders(clock, category, desk.book, sent, now, desk.calendar)
+        for rung in rungs:
+            compose = escalation_mail if rung.kind == "escalate" else reminder_mail
+            for key in rung.recipients:
+                owner = desk.book.owners.get(key)
+                if owner is None:
+                    continue
+                mid = new_message_id(desk.domain)
+                mail = compose(desk.notices, case, rung, owner, message_id=mid, now=now,
+                               in_reply_to=notice)
+                queue(desk.store, desk.notices, mail, rung.kind, case.id, owner.email, now)
+            case = lifecycle.apply(case, "escalated" if rung.kind == "escalate"
+                                   else "reminder_sent", now, key=rung.key,
+                                   to=list(rung.recipients))
+            done.append(f"{rung.kind} {rung.key} for {case.id} to {', '.join(rung.recipients)}")
+            log.info("%s %s to %s", rung.kind, rung.key, ", ".join(rung.recipients),
+                     extra={"case": case.id})
+        if rungs:
+            desk.store.put_case(case)
+    return done
+
+
+def queue_digest(desk: Desk, db: Path | None, now: datetime) -> str | None:
+    settings = digest_settings(desk.book)
+    if settings is None:
+        return None
+    tz = ZoneInfo(desk.book.timezone)
+    local = now.astimezone(tz)
+    if local.time() < settings.at or (settings.every == "weekly" and local.weekday() != 0
+                                      and not _missed_week(desk, local)):
+        return None
+    start, end = digest_period(now, settings.every, desk.book.timezone)
+    key = f"digest:{start}:{end}"
+    if desk.store.meta(key):
+        return None
+    cases = all_cases(desk.store, db) if db is not None else desk.store.cases()
+    report = build_report(cases, start, end, now, desk.book.timezone)
+    to = digest_recipients(settings.to or (desk.book.center,), desk.book)
+    msg = compose_digest(report, desk.book, now, desk.address, to)
+    desk.store.put_outmail(OutMail(
+        id=str(msg["Message-ID"]), case_id=None, kind="digest", sender=desk.address,
+        recipients=to + (desk.address,), raw=wire(msg),
+        created=now.isoformat(timespec="seconds"), next_try=now.isoformat(timespec="seconds")))
+    desk.store.set_meta(key, now.isoformat(timespec="seconds"))
+    log.info("digest %s – %s queued for %s", start, end, ", ".join(to))
+    return f"digest {start} – {end} to {', '.join(to)}"
+
+
+def _missed_week(desk: Desk, local: datetime) -> bool:
+    """A weekly digest whose Monday passed while the daemon was down still goes out."""
+    monday = (local - timedelta(days=local.weekday())).date()
+    start = monday - timedelta(days=7)
+    return not desk.store.meta(f"digest:{start}:{start + timedelta(days=6)}")
+
+
+def archive_daily(desk: Desk, db: Path, now: datetime) -> str | None:
+    day = now.date().isoformat()
+    if desk.store.meta("archived_on") == day:
+        return None
+    moved = archive(desk.store, db, now, retention(desk.book.policy))
+    desk.store.set_meta("archived_on", day)
+    if moved:
+        log.info("moved %d old records to the archive", moved)
+    return f"archive: {moved} records moved" if moved else None

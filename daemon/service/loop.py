@@ -1,0 +1,343 @@
+"""The orchestrator: owns the connections, the loop, the signals and the last good rules.
+
+`once()` is one cycle; `run()` loops — IMAP IDLE when the server has it (acting about a second
+after new mail), polling otherwise — and survives server outages by reconnecting with capped
+exponential backoff instead of exiting (an exit would make systemd restart-loop). Rules and
+templates are reloaded on SIGHUP; a broken file is reported and the last good ones stay.
+"""
+
+from __future__ import annotations
+
+import email
+import fcntl
+import logging
+import os
+import signal
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+import schedule
+
+from daemon.core.mail.compose import Templates
+from daemon.service.cycle import CycleHooks, CycleReport, run_cycle
+from daemon.errors import ConfigError, FeedbackdError, TransientError
+from daemon.service.health import PollState, assess, write_poll_state
+from daemon.service.intake import Desk
+from daemon.adapters.imap import AuthFailed, Mailbox
+from daemon.core.mail.message import decode_header
+from daemon.service.alerts import due_alerts, queue_alert
+from daemon.service.outbox import deliver, next_due
+from daemon.adapters.spool import serve, waiting
+from daemon.core.rules import load_rulebook
+from daemon.adapters.smtp import Sender
+from daemon.adapters.settings import Settings
+from daemon.adapters.store import Store
+
+log = logging.getLogger("feedbackd")
+
+DUTY_TICK = 60  # seconds between looks at the clock's duties while idling
+POLL_INTERVAL = 30.0  # seconds between cycles on a server without IDLE
+IDLE_STRETCH = 25 * 60.0  # re-issue IDLE within RFC 2177's 29 minutes
+BACKOFF_FIRST = 1.0
+BACKOFF_MAX = 300.0
+
+
+class AlreadyRunning(FeedbackdError):
+    exit_code = 75  # EX_TEMPFAIL
+
+
+class StoreLock:
+    """One daemon per store: an exclusive flock on STORE.lock, held for the process's life."""
+
+    def __init__(self, db: Path):
+        self.path = Path(f"{db}.lock")
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise AlreadyRunning(f"another feedbackd (pid {holder}) is using the store "
+                                 f"{self.path.with_suffix('')}: stop it first") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Service:
+    def __init__(self, settings: Settings, notifier: Any = None,
+                 clock: Callable[[], datetime] = now_utc):
+        self.settings = settings
+        self.notifier = notifier
+        self.clock = clock
+        self.book = load_rulebook(settings.rules)
+        self.templates = Templates(settings.templates)
+        self.store: Store | None = None
+        self.mailbox: Mailbox | None = None
+        self.sender: Sender | None = None
+        self.lock = StoreLock(settings.db)
+        self.stopping = False
+        self.reload_requested = False
+        # `schedule` only ticks the loop: the duties themselves take `now` and are keyed per
+        # period in the store, so a tick early, late or twice changes nothing.
+        self.scheduler = schedule.Scheduler()
+        self.duties_due = False
+        self.scheduler.every(DUTY_TICK).seconds.do(self._duties_tick)
+        self.last_report: CycleReport | None = None
+        self.poll = PollState(pid=os.getpid())
+
+    # -- setup ---------------------------------------------------------------------------------
+
+    def open(self) -> None:
+        self.lock.acquire()
+        self.store = Store(self.settings.db)
+
+    def close(self) -> None:
+        self._disconnect()
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+        self.lock.release()
+
+    def desk(self) -> Desk:
+        assert self.store is not None
+        return Desk(self.store, self.book, self.templates, self.settings.address)
+
+    def reload(self) -> bool:
+        """Load rules and templates anew; keep the running ones if anything is wrong."""
+        try:
+            book = load_rulebook(self.settings.rules)
+            templates = Templates(self.settings.templates)
+        except ConfigError as exc:
+            log.error("reload refused, keeping the last good rules: %s", exc)
+            return False
+        self.book, self.templates = book, templates
+        log.info("reloaded rules from %s", self.settings.rules)
+        return True
+
+    def _connect(self) -> tuple[Mailbox, Sender]:
+        if self.mailbox is None or self.mailbox._box is None:
+            self.mailbox = Mailbox(self.settings.imap).connect()
+        if self.sender is None:
+            self.sender = Sender(self.settings.smtp)
+        return self.mailbox, self.sender
+
+    def _disconnect(self) -> None:
+        if self.mailbox is not None:
+            self.mailbox.close()
+            self.mailbox = None
+        if self.sender is not None:
+            self.sender.close()
+            self.sender = None
+
+    # -- running -------------------------------------------------------------------------------
+
+    def local(self, when: datetime | None) -> datetime | None:
+        """A naive --now is meant in the admin's timezone (rules.yaml settings.timezone)."""
+        if when is None or when.tzinfo is not None:
+            return when
+        return when.replace(tzinfo=ZoneInfo(self.book.timezone))
+
+    def preview(self, now: datetime | None = None) -> list[str]:
+        """`once --dry-run`: the real cycle on a copy of the store, with no sender and no
+        moves, then the mail it would send. Takes no lock: a daemon may be running."""
+        moment = self.local(now) or self.clock()
+        store = Store.preview(self.settings.db)
+        mailbox = Mailbox(self.settings.imap).connect()
+        try:
+            report = run_cycle(Desk(store, self.book, self.templates, self.settings.address),
+                               mailbox, None, moment, db=self.settings.db)
+        finally:
+            mailbox.close()
+        lines = [f"dry run as of {moment.isoformat(timespec='seconds')}: {report.summary()}"]
+        lines += [f"would do: {duty}" for duty in report.duties]
+        for mail in store.outbox("queued", "sending"):
+            subject = decode_header(email.message_from_string(mail.raw).get("Subject", ""))
+            lines.append(f"would send {mail.kind} to {mail.recipients[0]}: {subject}")
+        for entry in store.ledger_entries():
+            if not entry.filed:
+                lines.append(f"would move INBOX uid {entry.uid} to {entry.folder}")
+        return lines
+
+    def cycle(self, now: datetime | None = None) -> CycleReport:
+        now = self.local(now)
+        self.poll.last_attempt = self.clock().isoformat(timespec="seconds")
+        self.duties_due = False
+        try:
+            mailbox, sender = self._connect()
+            report = run_cycle(self.desk(), mailbox, sender, now or self.clock(), _Hooks(self),
+                               self.settings.db)
+        except Exception as exc:
+            self.poll.consecutive_failures += 1
+            self.poll.last_error = str(exc)[:300]
+            write_poll_state(self.settings.db, self.poll)
+            self._alert(now or self.clock(), None)
+            raise
+        self.last_report = report
+        self.poll.last_success = self.poll.last_attempt
+        self.poll.consecutive_failures = 0
+        self.poll.last_error = ""
+        self.poll.backlog = report.remaining
+        self.poll.quarantined = report.quarantine
+        write_poll_state(self.settings.db, self.poll)
+        self._alert(now or self.clock(), report.remaining)
+        if report.new or report.sent or report.filed:
+            log.info("cycle: %s", report.summary())
+        return report
+
+    def once(self, now: datetime | None = None) -> CycleReport:
+        self.open()
+        try:
+            return self.cycle(now)
+        finally:
+            self.close()
+
+    def run(self, max_cycles: int | None = None) -> None:
+        self._install_signals()
+        self.open()
+        delay = BACKOFF_FIRST
+        cycles = 0
+        ready = False
+        try:
+            while not self.stopping and (max_cycles is None or cycles < max_cycles):
+                if self.reload_requested:
+                    self.reload_requested = False
+                    self._notify("reloading")
+                    self.reload()
+                    self._notify("ready", self.status_line())
+                try:
+                    self.cycle()
+                    cycles += 1
+                    delay = BACKOFF_FIRST
+                    if self.notifier is not None:  # the status line reads every case
+                        self._notify("status" if ready else "ready", self.status_line())
+                    ready = True
+                    self._wait_for_mail(self._next_wait())
+                except (TransientError, AuthFailed, OSError) as exc:
+                    log.warning("mail server trouble, retrying in %.0fs: %s", delay, exc)
+                    self._disconnect()
+                    self._sleep(delay)
+                    delay = min(BACKOFF_MAX, delay * 2)
+        finally:
+            self._notify("stopping")
+            self.close()
+            log.info("stopped")
+
+    def status_line(self) -> str:
+        assert self.store is not None
+        h = assess(self.store, self.poll, self.clock())
+        return (f"last poll {self.poll.last_success or 'never'}; {h.open_cases} open, "
+                f"{h.overdue_cases} overdue; outbox {h.outbox_pending} pending")
+
+    def _next_wait(self) -> float:
+        """Until the next poll, or sooner when owed mail is due for another try."""
+        assert self.store is not None
+        due = next_due(self.store)
+        longest = IDLE_STRETCH if self.mailbox and self.mailbox.has_idle else POLL_INTERVAL
+        if due is None:
+            return longest
+        return max(0.5, min(longest, (due - self.clock()).total_seconds()))
+
+    def _wait_for_mail(self, timeout: float) -> None:
+        """Return when the mailbox changed, the timeout passed, or a signal asked for action."""
+        assert self.mailbox is not None
+        deadline = time.monotonic() + timeout
+        if not self.mailbox.has_idle:
+            self._sleep(timeout)
+            return
+        # Mail that arrived after the cycle's last look and before IDLE starts is not reported
+        # by IDLE: look once more, and go straight back to work if there is some.
+        assert self.store is not None
+        known = self.store.known_uids(self.mailbox.uidvalidity())
+        if any(uid not in known for uid in self.mailbox.inbox_uids()):
+            return
+        self.mailbox.idle_start()
+        try:
+            while not (self.stopping or self.reload_requested) and time.monotonic() < deadline:
+                self._notify("watchdog")
+                self._serve_requests()
+                self.scheduler.run_pending()
+                if self.duties_due:
+                    return  # reminders, digest and archive run in the cycle
+                responses = self.mailbox.idle_poll(timeout=1.0)
+                if any(b"EXISTS" in r or b"RECENT" in r for r in responses):
+                    return
+        finally:
+            if self.mailbox._box is not None:
+                self.mailbox.idle_stop()
+
+    def _sleep(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not (self.stopping or self.reload_requested) and time.monotonic() < deadline:
+            self._notify("watchdog")
+            self._serve_requests()
+            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+
+    def _alert(self, now: datetime, backlog: int | None) -> None:
+        """Tell the feedback center by mail when the daemon cannot do its job."""
+        if self.store is None or self.store.read_only:
+            return
+        alerts = due_alerts(self.store, self.poll, self.book, now, backlog)
+        for kind, sentence in alerts:
+            log.error("alert to the feedback center: %s", sentence)
+            queue_alert(self.store, self.book, self.settings.address, kind, sentence, now)
+        self.store.commit()
+        if alerts:
+            try:
+                if self.sender is None:
+                    self.sender = Sender(self.settings.smtp)
+                deliver(self.store, self.mailbox if self.mailbox and self.mailbox._box else None,
+                        self.sender, now, self.book.policy)
+            except Exception as exc:  # the outbox keeps it; the next cycle tries again
+                log.warning("alert not sent yet: %s", exc)
+
+    def _duties_tick(self) -> None:
+        self.duties_due = True
+
+    def _serve_requests(self) -> None:
+        """Case changes asked for by `feedbackd cases ...` while we hold the store."""
+        if self.store is not None and waiting(self.settings.db):
+            n = serve(self.store, self.book, self.settings.db, self.clock())
+            log.info("applied %d case change(s) from the command line", n)
+
+    def _install_signals(self) -> None:
+        def stop(signum: int, frame: object) -> None:
+            self.stopping = True
+
+        def hup(signum: int, frame: object) -> None:
+            self.reload_requested = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGHUP, hup)
+
+    def _notify(self, what: str, *args: str) -> None:
+        if self.notifier is not None:
+            getattr(self.notifier, what)(*args)
+
+
+class _Hooks(CycleHooks):
+    def __init__(self, service: Service):
+        self.service = service
+
+    def after_commit(self) -> None:
+        self.service._notify("watchdog")
+
+    def stop_requested(self) -> bool:
+        return self.service.stopping

@@ -1,0 +1,128 @@
+"""The outbox: every mail we owe is recorded before it is sent, and sent at most once.
+
+A mail goes queued -> sending -> sent | failed. `sending` is written durably before the SMTP
+transaction. Each mail also goes to the feedback address itself, so after a crash a mail left in
+`sending` is looked up by Message-ID in the mailbox: found means it went out (mark sent), absent
+means the transaction never completed (send again). Transient failures back off exponentially;
+a 5xx marks the mail failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from daemon.errors import PermanentSendError
+from daemon.adapters.imap import Mailbox
+from daemon.core.rules.model import PolicySettings
+from daemon.adapters.smtp import Envelope, Sender
+from daemon.adapters.store import OutMail, Store
+
+log = logging.getLogger("feedbackd.outbox")
+
+SEARCH_FOLDERS = ("INBOX", "Sent")
+
+
+@dataclass
+class Delivery:
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    gave_up: list[OutMail] = field(default_factory=list)  # refused for good (5xx) just now
+
+    def __add__(self, other: "Delivery") -> "Delivery":
+        return Delivery(self.sent + other.sent, self.deferred + other.deferred,
+                        self.failed + other.failed, self.gave_up + other.gave_up)
+
+
+def backoff(attempts: int, policy: PolicySettings) -> timedelta:
+    return min(policy.retry_max, policy.retry_first * (2 ** min(30, max(0, attempts - 1))))
+
+
+def due_mail(store: Store, now: datetime) -> list[OutMail]:
+    stamp = now.isoformat(timespec="seconds")
+    return [m for m in store.outbox("queued", "sending") if m.next_try <= stamp]
+
+
+def next_due(store: Store) -> datetime | None:
+    """When the earliest mail still owed is to be tried again (the service wakes up then)."""
+    times = [m.next_try for m in store.outbox("queued", "sending") if m.next_try]
+    return datetime.fromisoformat(min(times)) if times else None
+
+
+def went_out(mailbox: Mailbox, mail: OutMail) -> bool:
+    """Did an earlier attempt reach the server? Its copy to our own address says so."""
+    return any(mailbox.search_header(folder, "Message-ID", mail.id) for folder in SEARCH_FOLDERS)
+
+
+def deliver(store: Store, mailbox: Mailbox | None, sender: Sender, now: datetime,
+            policy: PolicySettings) -> Delivery:
+    """Send every mail that is due, now: `begin`, the SMTP transactions, `finish`."""
+    stats = Delivery()
+    batch = begin(store, mailbox, now, policy, stats)
+    if batch:
+        finish(store, batch, sender.send_many(envelopes(batch)), now, policy, stats)
+    return stats
+
+
+def begin(store: Store, mailbox: Mailbox | None, now: datetime, policy: PolicySettings,
+          stats: Delivery) -> list[OutMail]:
+    """Pick the mail that is due and mark it `sending`, durably, before any byte goes out.
+
+    A mail an earlier attempt may have sent is looked for first (our copy), so it is never
+    sent twice. The caller sends the batch (now, or while it reads the next messages) and
+    hands the results to `finish`."""
+    stamp = now.isoformat(timespec="seconds")
+    batch: list[OutMail] = []
+    for mail in due_mail(store, now):
+        if mail.state == "sending" and mail.attempted_at:
+            if mailbox is None:  # IMAP is down: cannot look for our copy, so do not resend yet
+                continue
+            if went_out(mailbox, mail):
+                store.update_outmail(mail, state="sent", sent_at=stamp)
+                stats.sent += 1
+                continue
+            settle = datetime.fromisoformat(mail.attempted_at) + policy.resend_grace
+            if settle > now:  # our copy may still be on its way: look again later
+                store.update_outmail(mail, next_try=settle.isoformat(timespec="seconds"))
+                stats.deferred += 1
+                continue
+        batch.append(store.update_outmail(mail, state="sending", attempts=mail.attempts + 1,
+                                          attempted_at=stamp))
+    store.commit()  # "sending" is durable before any byte goes to the SMTP server
+    return batch
+
+
+def envelopes(batch: list[OutMail]) -> list[Envelope]:
+    return [Envelope(m.sender, m.recipients, m.raw.encode("utf-8")) for m in batch]
+
+
+def finish(store: Store, batch: list[OutMail], results: list[Exception | None], now: datetime,
+           policy: PolicySettings, stats: Delivery) -> None:
+    """Record what the SMTP server said about each mail of a batch `begin` started."""
+    stamp = now.isoformat(timespec="seconds")
+    for mail, error in zip(batch, results):
+        if error is None:
+            store.update_outmail(mail, state="sent", sent_at=stamp, error="")
+            stats.sent += 1
+            log.info("sent %s %s to %s", mail.kind, mail.id, mail.recipients[0],
+                     extra={"case": mail.case_id})
+        elif isinstance(error, PermanentSendError):
+            stats.gave_up.append(store.update_outmail(mail, state="failed", error=str(error)))
+            stats.failed += 1
+            log.error("gave up on %s to %s: %s", mail.kind, mail.recipients[0], error,
+                      extra={"case": mail.case_id})
+        else:
+            retry = (now + backoff(mail.attempts, policy)).isoformat(timespec="seconds")
+            if getattr(error, "maybe_sent", False):
+                # Stays "sending": the server may have taken it; the next attempt looks for
+                # our copy first.
+                store.update_outmail(mail, error=str(error), next_try=retry)
+            else:
+                store.update_outmail(mail, state="queued", attempted_at="", error=str(error),
+                                     next_try=retry)
+            stats.deferred += 1
+            log.warning("will retry %s to %s at %s: %s", mail.kind, mail.recipients[0], retry,
+                        error, extra={"case": mail.case_id})
+    store.commit()
