@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import CORPUS
+from support import CORPUS
 from daemon.errors import BadMessage
 from daemon.core.mail.message import detect_language, html_to_text, parse
 
@@ -53,6 +53,7 @@ def test_no_message_at_all_is_bad_message(raw: bytes) -> None:
         parse(raw)
 
 
+@pytest.mark.corpus
 def test_language() -> None:
     assert detect_language("Спасибо за помощь, Иван") == "ru"
     assert detect_language("Thanks a lot") == "en"

@@ -15,7 +15,7 @@ from daemon.cli.check import check_command
 from daemon.errors import ConfigError
 from daemon.core.rules import load_rulebook
 
-REPO = Path(__file__).resolve().parent.parent
+from support import REPO
 DATA = REPO / "tests" / "data" / "rules"
 TEMPLATES = REPO / "templates"
 BROKEN = sorted(p.name for p in DATA.glob("*.yaml") if p.name != "ok.yaml")

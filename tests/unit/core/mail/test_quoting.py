@@ -8,7 +8,7 @@ from daemon.core.rules.examples import make_message
 from daemon.core.mail.quoting import Letter, split
 from daemon.core.rules import classify, load_rulebook
 
-REPO = Path(__file__).resolve().parent.parent
+from support import REPO
 DEFAULT = load_rulebook(REPO / "rules.yaml")
 
 

@@ -9,7 +9,7 @@ import sys
 import time
 from datetime import datetime, timedelta
 
-from conftest import REPO, Desk
+from support import REPO, Desk
 
 THANKS = ("Спасибо!", "Хочу сказать огромное спасибо вашей команде: курьер привёз заказ "
           "вовремя, всё аккуратно упаковано. Благодарю за отличный сервис!")

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from conftest import REPO, Desk
+from support import REPO, Desk
 
 
 def make_case(desk: Desk, name: str) -> str:

@@ -17,7 +17,7 @@ import pytest
 from daemon.adapters import logs
 from daemon.errors import EX_CONFIG, ConfigError
 
-REPO = Path(__file__).resolve().parent.parent
+from support import REPO
 STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d"
 
 

@@ -13,7 +13,7 @@ from daemon.adapters.archive import Retention, all_cases, archive, archived_case
 from daemon.core.report.figures import build_report
 from daemon.adapters.store import LedgerEntry, OutMail, Store
 
-REPO = Path(__file__).resolve().parent.parent
+from support import REPO
 T0 = datetime(2026, 1, 10, 10, 0, tzinfo=timezone.utc)
 
 

@@ -10,7 +10,7 @@ import sys
 import time
 from email.message import EmailMessage
 
-from conftest import REPO, Desk
+from support import REPO, Desk
 from daemon.core.rules import load_rulebook
 
 

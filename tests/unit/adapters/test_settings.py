@@ -11,7 +11,7 @@ import pytest
 from daemon.errors import ConfigError
 from daemon.adapters.settings import load_settings
 
-REPO = Path(__file__).resolve().parent.parent
+from support import REPO
 BASE = {
     "FEEDBACKD_IMAP_HOST": "imap.example.com", "FEEDBACKD_IMAP_USER": "fb",
     "FEEDBACKD_IMAP_PASSWORD": "imap-pw-123",

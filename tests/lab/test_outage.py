@@ -14,7 +14,7 @@ from typing import Iterator
 
 import pytest
 
-from conftest import REPO, started_lab
+from support import REPO, started_lab
 from daemon.lab.dovecot import MailLab
 
 FEEDBACK = "feedback@outage.test"

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
-from conftest import Desk
+from support import Desk
 
 MSK = ZoneInfo("Europe/Moscow")
 CLAIM = ("Претензия", "ПРЕТЕНЗИЯ. В соответствии с Законом «О защите прав потребителей» "

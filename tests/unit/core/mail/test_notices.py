@@ -32,7 +32,7 @@ from daemon.core.reminders import Reminder
 from daemon.core.rules import Category, Owner, Rule, RuleBook, Term
 from daemon.core.tokens import parse_command_address, valid_token
 
-REPO = Path(__file__).resolve().parent.parent
+from support import REPO
 MSK = timezone(timedelta(hours=3))
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=MSK)
 FB = "feedback@company.example"

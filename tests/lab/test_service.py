@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import REPO, Desk
+from support import REPO, Desk
 
 
 def start(desk: Desk, env: dict[str, str]) -> subprocess.Popen[str]:

@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import REPO, Desk
+from support import REPO, Desk
 
 KILLER = r"""
 import os, sys

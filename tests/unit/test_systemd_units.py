@@ -20,7 +20,9 @@ import pytest
 
 from daemon.adapters.settings import load_settings
 
-REPO = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.systemd
+from support import REPO
 UNITS = REPO / "systemd"
 ENV_EXAMPLE = UNITS / "feedbackd.env.example"
 MAX_EXPOSURE = 2.0

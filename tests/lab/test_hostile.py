@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from email.message import EmailMessage
 from pathlib import Path
 
-from conftest import REPO, Desk
+from support import REPO, Desk
 from daemon.core.mail.compose import Templates
 from daemon.service.intake import Desk as IntakeDesk
 from daemon.service.intake import intake

@@ -21,7 +21,7 @@ from daemon.core.report.figures import build_report
 from daemon.core.rules import RuleBook, load_rulebook
 from daemon.adapters.store import Store
 
-REPO = Path(__file__).resolve().parent.parent
+from support import REPO
 TZ = "Europe/Moscow"
 MSK = ZoneInfo(TZ)
 UTC = ZoneInfo("UTC")

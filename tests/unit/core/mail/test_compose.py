@@ -13,7 +13,7 @@ import pytest
 from daemon.core.mail.compose import Rendered, Templates, build_mail, header_safe, seven_bit, wire
 from daemon.errors import ConfigError
 
-REPO = Path(__file__).resolve().parent.parent
+from support import REPO
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
 CTX = dict(case_id="FB-2026-000007", category="complaint", subject="s", customer_name="Анна",
            customer_email="a@x", owner_name="Support", due_date="04.03.2026",

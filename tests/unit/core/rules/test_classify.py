@@ -9,7 +9,7 @@ from daemon.cli.check import classify_command
 from daemon.core.mail.message import parse
 from daemon.core.rules import classify, load_rulebook
 
-REPO = Path(__file__).resolve().parent.parent
+from support import REPO
 MAILS = sorted((REPO / "tests" / "data" / "feedback").glob("*.eml"))
 RULES = str(REPO / "rules.yaml")
 

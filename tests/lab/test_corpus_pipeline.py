@@ -12,9 +12,11 @@ import json
 
 import pytest
 
-from conftest import CORPUS, Desk
+from support import CORPUS, Desk
 from daemon.adapters.store import Store
-from test_policy_corpus import PERSONS, is_automatic
+from corpus_manifest import PERSONS, is_automatic
+
+pytestmark = pytest.mark.corpus
 
 
 def manifest() -> list[dict[str, str]]:

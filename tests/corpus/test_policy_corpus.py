@@ -1,6 +1,6 @@
 """Loop protection and bounce reading on the shared real-world corpus (third-party mail).
 
-The corpus is read in place from ../shared/corpus/eml, or from $FEEDBACKD_CORPUS; it is never
+The corpus is read in place from ../shared/corpus/eml (or $FEEDBACKD_CORPUS/eml); it is never
 copied into this repository. Its MANIFEST tags come from a quick scan and are hints: where a
 tagged message really is a person's mail, it is allowed below with the reason.
 
@@ -18,6 +18,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import pytest
+from corpus_manifest import PERSONS, is_automatic
+from support import CORPUS as CORPUS_ROOT
 
 from daemon.core.mail.bounces import Bounce, _detect
 from daemon.errors import BadMessage
@@ -25,30 +27,14 @@ from daemon.core.mail.message import Message, parse
 from daemon.core.mail.policy import SenderHistory, Verdict, should_acknowledge
 from daemon.core.rules import PolicySettings
 
-CORPUS = Path(os.environ.get(
-    "FEEDBACKD_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus" / "eml"))
+CORPUS = CORPUS_ROOT / "eml"
 
 pytestmark = pytest.mark.skipif(
     not (CORPUS / "MANIFEST.csv").is_file(),
-    reason=f"real-world corpus not found at {CORPUS} (set FEEDBACKD_CORPUS to its eml/ folder)")
+    reason=f"real-world corpus not found at {CORPUS} (set FEEDBACKD_CORPUS to the corpus folder)")
 
 NOW = datetime(2025, 1, 1, tzinfo=timezone.utc)
 OWN = frozenset({"feedback@company.example"})
-
-#: Tags that mark automatic mail: none of these messages may be acknowledged.
-AUTOMATIC_TAGS = {"bounce_like", "dsn_multipart_report", "mailing_list", "precedence:bulk",
-                  "precedence:junk", "precedence:list", "precedence:auto_reply",
-                  "arf_feedback_report", "mdn_read_receipt"}
-
-#: Tagged messages that are really people's mail, and why.
-PERSONS = {
-    # A person forwarding a bounce by hand from Apple Mail ("Fwd: Returned mail ...", the bounce
-    # quoted with "> "): the tag saw the quoted bounce text. The person should be answered.
-    "sisimai-set-of-emails/bsd/lhost-sendmail-14.eml",
-    # The same kind of hand-forwarded bounce, plain text, from a person to a colleague.
-    "sisimai-set-of-emails/err/make-test-36.eml",
-}
-
 
 @dataclass(frozen=True)
 class Sample:
@@ -79,8 +65,6 @@ def verdict(sample: Sample) -> Verdict | None:
     return should_acknowledge(sample.message, SenderHistory(), NOW, PolicySettings(), OWN)
 
 
-def is_automatic(tags: frozenset[str]) -> bool:
-    return bool(tags & AUTOMATIC_TAGS) or any(t.startswith("auto_submitted:") for t in tags)
 
 
 def test_no_tagged_automatic_message_is_acknowledged() -> None:
