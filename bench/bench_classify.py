@@ -22,21 +22,21 @@ import argparse
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import FEEDBACK, REPO, machine, make_samples, median, spread, table  # noqa: E402
+from common import FEEDBACK, REPO, machine, make_samples, median, spread, table
 
 
 def measure(n: int) -> dict:
-    from daemon.core.mail.compose import Templates
-    from daemon.service.intake import Desk, intake
     from daemon.adapters.imap import Fetched
+    from daemon.adapters.store import Store
+    from daemon.core.mail.compose import Templates
     from daemon.core.mail.message import parse
     from daemon.core.rules import classify, load_rulebook
-    from daemon.adapters.store import Store
+    from daemon.service.intake import Desk, intake
 
     book = load_rulebook(REPO / "rules.yaml")
     samples = make_samples(n, f"cls{n}")
@@ -49,19 +49,26 @@ def measure(n: int) -> dict:
     right = sum(d.category == s.kind for d, s in zip(decisions, samples))
     store = Store(None)
     desk = Desk(store, book, Templates(REPO / "templates"), FEEDBACK)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     k = min(n, 10_000)  # the in-memory store grows; intake is per message anyway
     t3 = time.perf_counter()
     for i, raw in enumerate(raws[:k]):
         intake(desk, 1, Fetched(i + 1, raw, len(raw), now), now)
     t4 = time.perf_counter()
-    return {"n": n, "parse": n / (t1 - t0), "classify": n / (t2 - t1), "intake": k / (t4 - t3),
-            "agree": right / n, "cats": Counter(d.category for d in decisions)}
+    return {
+        "n": n,
+        "parse": n / (t1 - t0),
+        "classify": n / (t2 - t1),
+        "intake": k / (t4 - t3),
+        "agree": right / n,
+        "cats": Counter(d.category for d in decisions),
+    }
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--n", type=int)
     ap.add_argument("--sizes", default="1000,10000")
     ap.add_argument("--repeat", type=int, default=3)
@@ -71,16 +78,33 @@ def main() -> int:
     rows = []
     for n in sizes:
         runs = [measure(n) for _ in range(args.repeat if n <= 10_000 else 1)]
-        rows.append([f"{n:,}", spread([r["parse"] for r in runs]),
-                     spread([r["classify"] for r in runs]),
-                     f"{median([r['classify'] / r['parse'] for r in runs]):.1f}x",
-                     spread([1e6 / r["classify"] for r in runs], ".0f"),
-                     spread([r["intake"] for r in runs]),
-                     f"{runs[0]['agree']:.0%}"])
+        rows.append(
+            [
+                f"{n:,}",
+                spread([r["parse"] for r in runs]),
+                spread([r["classify"] for r in runs]),
+                f"{median([r['classify'] / r['parse'] for r in runs]):.1f}x",
+                spread([1e6 / r["classify"] for r in runs], ".0f"),
+                spread([r["intake"] for r in runs]),
+                f"{runs[0]['agree']:.0%}",
+            ]
+        )
         print(f"  {n:,}: categories {dict(runs[0]['cats'])}", flush=True)
-    print(table(["messages", "baseline: parse msg/s", "classify msg/s", "classify rate / parse rate",
-                 "classify µs/msg", "whole intake msg/s", "as generated"], rows,
-                title="Default rules on ~2 KB RU/EN mail (median (min–max), one core)"))
+    print(
+        table(
+            [
+                "messages",
+                "baseline: parse msg/s",
+                "classify msg/s",
+                "classify rate / parse rate",
+                "classify µs/msg",
+                "whole intake msg/s",
+                "as generated",
+            ],
+            rows,
+            title="Default rules on ~2 KB RU/EN mail (median (min–max), one core)",
+        )
+    )
     return 0
 
 

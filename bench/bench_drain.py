@@ -38,9 +38,23 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import (FEEDBACK, REPO, daemon_argv, daemon_env, fmt_rate,  # noqa: E402
-                    imap_append_load, machine, make_samples, median, run_child, spread,
-                    start_lab, table)
+from datetime import UTC
+
+from common import (
+    FEEDBACK,
+    REPO,
+    daemon_argv,
+    daemon_env,
+    fmt_rate,
+    imap_append_load,
+    machine,
+    make_samples,
+    median,
+    run_child,
+    spread,
+    start_lab,
+    table,
+)
 
 CONNECTIONS = 4  # daemon/sender.py CONNECTIONS: the daemon sends over 4 parallel connections
 BASE_USER = "baseline@example.test"
@@ -49,24 +63,24 @@ BASE_USER = "baseline@example.test"
 def daemon_mail(samples) -> list[tuple[list[str], bytes]]:
     """The mail the daemon will send for these samples (envelope recipients, bytes), composed by
     its own intake path with no I/O: the `raw-same` baseline sends exactly this."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    from daemon.core.mail.compose import Templates
-    from daemon.service.intake import Desk, intake
     from daemon.adapters.imap import Fetched
-    from daemon.core.rules import load_rulebook
     from daemon.adapters.store import Store
+    from daemon.core.mail.compose import Templates
+    from daemon.core.rules import load_rulebook
+    from daemon.service.intake import Desk, intake
 
     store = Store(None)
-    desk = Desk(store, load_rulebook(REPO / "rules.yaml"), Templates(REPO / "templates"),
-                FEEDBACK)
-    now = datetime.now(timezone.utc)
+    desk = Desk(store, load_rulebook(REPO / "rules.yaml"), Templates(REPO / "templates"), FEEDBACK)
+    now = datetime.now(UTC)
     for i, s in enumerate(samples):
         intake(desk, 1, Fetched(i + 1, s.raw, len(s.raw), now), now)
     return [(list(m.recipients), m.raw.encode("utf-8")) for m in store.outbox()]
 
 
 # -- the baseline, run as a child process so it does not share a GIL with the SMTP server ----
+
 
 def baseline_child(cfg: dict) -> None:
     import ssl
@@ -77,7 +91,8 @@ def baseline_child(cfg: dict) -> None:
     ctx = ssl.create_default_context(cafile=cfg["ca"])
     t0 = time.perf_counter()
     box = MailBox("127.0.0.1", cfg["imaps"], ssl_context=ctx).login(
-        cfg["user"], cfg["password"], initial_folder="INBOX")
+        cfg["user"], cfg["password"], initial_folder="INBOX"
+    )
     msgs = list(box.fetch(bulk=True, mark_seen=False))
     box.logout()
     t1 = time.perf_counter()
@@ -86,18 +101,22 @@ def baseline_child(cfg: dict) -> None:
     if cfg.get("mails"):  # raw-same: the daemon's own mail, to the same people at another domain
         for line in Path(cfg["mails"]).read_text().splitlines():
             item = json.loads(line)
-            rcpts = [cfg["copy_to"] if r == FEEDBACK else r.split("@")[0] + "@" + cfg["domain"]
-                     for r in item["rcpts"]]
+            rcpts = [
+                cfg["copy_to"] if r == FEEDBACK else r.split("@")[0] + "@" + cfg["domain"]
+                for r in item["rcpts"]
+            ]
             mails.append((rcpts, item["raw"].encode("utf-8")))
         msgs_to_answer: list = []
     else:
         msgs_to_answer = msgs
     for i, m in enumerate(msgs_to_answer):
         to = m.from_.replace("@customers.test", "@" + cfg["domain"])
-        head = (f"From: Feedback Center <{cfg['user']}>\r\nTo: {to}\r\n"
-                f"Subject: Re: {m.subject[:60]} [FB-BENCH-{i:06d}]\r\n"
-                f"Message-ID: <raw.{cfg['domain']}.{i}@example.test>\r\n"
-                "Auto-Submitted: auto-replied\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n")
+        head = (
+            f"From: Feedback Center <{cfg['user']}>\r\nTo: {to}\r\n"
+            f"Subject: Re: {m.subject[:60]} [FB-BENCH-{i:06d}]\r\n"
+            f"Message-ID: <raw.{cfg['domain']}.{i}@example.test>\r\n"
+            "Auto-Submitted: auto-replied\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        )
         body = pad * max(1, (cfg["size"] - len(head)) // len(pad))
         rcpts = [to, cfg["copy_to"]] if cfg["copy_to"] else [to]
         mails.append((rcpts, (head + body).encode()))
@@ -110,8 +129,9 @@ def baseline_child(cfg: dict) -> None:
 
         async def worker() -> None:
             nonlocal sent
-            smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=cfg["smtp"], start_tls=True,
-                                   tls_context=ctx, timeout=60)
+            smtp = aiosmtplib.SMTP(
+                hostname="127.0.0.1", port=cfg["smtp"], start_tls=True, tls_context=ctx, timeout=60
+            )
             await smtp.connect()
             await smtp.login(cfg["user"], cfg["password"])
             while not queue.empty():
@@ -125,17 +145,36 @@ def baseline_child(cfg: dict) -> None:
 
     sent = asyncio.run(send_all())
     t2 = time.perf_counter()
-    print(json.dumps({"fetched": len(msgs), "sent": sent, "mails": len(mails), "fetch_s": t1 - t0,
-                      "send_s": t2 - t1, "total_s": t2 - t0}))
+    print(
+        json.dumps(
+            {
+                "fetched": len(msgs),
+                "sent": sent,
+                "mails": len(mails),
+                "fetch_s": t1 - t0,
+                "send_s": t2 - t1,
+                "total_s": t2 - t0,
+            }
+        )
+    )
 
 
-def run_baseline(lab, user: str, n: int, size: int, copy_to: str, domain: str,
-                 mails: str = "") -> dict:
-    cfg = {"imaps": lab.ports.imaps, "smtp": lab.ports.smtp, "ca": str(lab.cert),
-           "user": user, "password": lab.password, "size": size, "copy_to": copy_to,
-           "domain": domain, "connections": CONNECTIONS, "mails": mails}
-    res = run_child([sys.executable, __file__, "--baseline-child", json.dumps(cfg)],
-                    timeout=3600)
+def run_baseline(
+    lab, user: str, n: int, size: int, copy_to: str, domain: str, mails: str = ""
+) -> dict:
+    cfg = {
+        "imaps": lab.ports.imaps,
+        "smtp": lab.ports.smtp,
+        "ca": str(lab.cert),
+        "user": user,
+        "password": lab.password,
+        "size": size,
+        "copy_to": copy_to,
+        "domain": domain,
+        "connections": CONNECTIONS,
+        "mails": mails,
+    }
+    res = run_child([sys.executable, __file__, "--baseline-child", json.dumps(cfg)], timeout=3600)
     if res.returncode != 0:
         raise RuntimeError(f"baseline failed: {res.stderr[-2000:]}")
     out = json.loads(res.stdout.strip().splitlines()[-1])
@@ -147,6 +186,7 @@ def run_baseline(lab, user: str, n: int, size: int, copy_to: str, domain: str,
 
 # -- the daemon ----------------------------------------------------------------------------
 
+
 def run_daemon(lab, db: Path, profile: str = "") -> dict:
     env = daemon_env(lab, db)
     argv = daemon_argv("once")
@@ -155,8 +195,11 @@ def run_daemon(lab, db: Path, profile: str = "") -> dict:
     res = run_child(argv, env=env, timeout=3600)
     if res.returncode != 0:
         raise RuntimeError(f"feedbackd once exited {res.returncode}: {res.stderr[-3000:]}")
-    return {"seconds": res.seconds, "peak_rss_mb": res.peak_rss_mb,
-            "summary": res.stdout.strip().splitlines()[-1] if res.stdout.strip() else ""}
+    return {
+        "seconds": res.seconds,
+        "peak_rss_mb": res.peak_rss_mb,
+        "summary": res.stdout.strip().splitlines()[-1] if res.stdout.strip() else "",
+    }
 
 
 def check_daemon(lab, n: int, db: Path, samples) -> dict:
@@ -204,19 +247,32 @@ def check_daemon(lab, n: int, db: Path, samples) -> dict:
         finally:
             b.logout()
         sampled_ok += any("FB-" in subj for subj in subjects)
-    return {"cases": len(cases), "acks_sent": sent, "inbox_left": counts.get("INBOX", -1),
-            "filed": filed, "sent_copies": counts.get("Sent", 0), "customer_mailboxes": made,
-            "sampled_acks": f"{sampled_ok}/{len(picked)}",
-            "categories": categories, "store_mb": snap_mb + journal_mb,
-            "snapshot_mb": snap_mb, "journal_mb": journal_mb,
-            "mails": kinds, "own_copies_owed": own,
-            # The daemon now also sends notices to case owners and duty mail, so Sent holds
-            # more than n copies: every copy owed is either filed in Sent or still in INBOX.
-            "ok": len(cases) == n and sent == n and unsettled == 0 and filed == n
-            and made == n and counts.get("Sent", 0) + counts.get("INBOX", -1) == own
-            and counts.get("INBOX", -1) <= sum(v for k, v in kinds.items()
-                                               if not k.startswith(("ack:", "notice:")))
-            and sampled_ok == len(picked)}
+    return {
+        "cases": len(cases),
+        "acks_sent": sent,
+        "inbox_left": counts.get("INBOX", -1),
+        "filed": filed,
+        "sent_copies": counts.get("Sent", 0),
+        "customer_mailboxes": made,
+        "sampled_acks": f"{sampled_ok}/{len(picked)}",
+        "categories": categories,
+        "store_mb": snap_mb + journal_mb,
+        "snapshot_mb": snap_mb,
+        "journal_mb": journal_mb,
+        "mails": kinds,
+        "own_copies_owed": own,
+        # The daemon now also sends notices to case owners and duty mail, so Sent holds
+        # more than n copies: every copy owed is either filed in Sent or still in INBOX.
+        "ok": len(cases) == n
+        and sent == n
+        and unsettled == 0
+        and filed == n
+        and made == n
+        and counts.get("Sent", 0) + counts.get("INBOX", -1) == own
+        and counts.get("INBOX", -1)
+        <= sum(v for k, v in kinds.items() if not k.startswith(("ack:", "notice:")))
+        and sampled_ok == len(picked),
+    }
 
 
 def drain_once(n: int, tag: str, profile: str = "") -> dict:
@@ -233,29 +289,44 @@ def drain_once(n: int, tag: str, profile: str = "") -> dict:
         load_s = time.perf_counter() - t
         imap_append_load(lab, FEEDBACK, raws)
         mails = lab.root / "daemon-mail.jsonl"
-        mails.write_text("".join(json.dumps({"rcpts": r, "raw": raw.decode("utf-8")}) + "\n"
-                                 for r, raw in same))
+        mails.write_text(
+            "".join(json.dumps({"rcpts": r, "raw": raw.decode("utf-8")}) + "\n" for r, raw in same)
+        )
         b1 = run_baseline(lab, BASE_USER, n, size, "", f"b1{tag}.test")
-        b3 = run_baseline(lab, BASE_USER, n, size, f"copies@b3{tag}.test", f"b3{tag}.test",
-                          str(mails))
+        b3 = run_baseline(
+            lab, BASE_USER, n, size, f"copies@b3{tag}.test", f"b3{tag}.test", str(mails)
+        )
         b2 = run_baseline(lab, BASE_USER, n, size, BASE_USER, f"b2{tag}.test")  # copies last
         db = lab.root / "bench-store" / "feedbackd.json"
         d = run_daemon(lab, db, profile)
         check = check_daemon(lab, n, db, samples)
     finally:
         lab.stop()
-    return {"n": n, "ack_size": size, "load_rate": n / load_s, "raw1": b1, "raw2": b2,
-            "raw_same": b3, "same_mails": len(same),
-            "daemon": d, "check": check}
+    return {
+        "n": n,
+        "ack_size": size,
+        "load_rate": n / load_s,
+        "raw1": b1,
+        "raw2": b2,
+        "raw_same": b3,
+        "same_mails": len(same),
+        "daemon": d,
+        "check": check,
+    }
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--n", type=int, help="one size only (default: --sizes)")
     ap.add_argument("--sizes", default="1000,10000")
-    ap.add_argument("--repeat", type=int, default=0,
-                    help="runs per size (default: 3 below 5,000 messages, else 1)")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=0,
+        help="runs per size (default: 3 below 5,000 messages, else 1)",
+    )
     ap.add_argument("--profile", default="", help="write a cProfile of the largest daemon run")
     ap.add_argument("--json", default="", help="also write the results to this file")
     ap.add_argument("--baseline-child", help=argparse.SUPPRESS)
@@ -276,11 +347,14 @@ def main() -> int:
             runs.append(run)
             c = run["check"]
             d, b1, b2, b3 = run["daemon"], run["raw1"], run["raw2"], run["raw_same"]
-            print(f"  N={n:,} run {r + 1}/{reps}: raw-1rcpt {b1['total_s']:.2f} s "
-                  f"(fetch {b1['fetch_s']:.2f} + send {b1['send_s']:.2f}), raw-2rcpt "
-                  f"{b2['total_s']:.2f} s, raw-same {b3['total_s']:.2f} s "
-                  f"({b3['mails']:,} mails), daemon {d['seconds']:.2f} s "
-                  f"[{d['summary']}]; checks {'OK' if c['ok'] else 'FAILED'} {c}", flush=True)
+            print(
+                f"  N={n:,} run {r + 1}/{reps}: raw-1rcpt {b1['total_s']:.2f} s "
+                f"(fetch {b1['fetch_s']:.2f} + send {b1['send_s']:.2f}), raw-2rcpt "
+                f"{b2['total_s']:.2f} s, raw-same {b3['total_s']:.2f} s "
+                f"({b3['mails']:,} mails), daemon {d['seconds']:.2f} s "
+                f"[{d['summary']}]; checks {'OK' if c['ok'] else 'FAILED'} {c}",
+                flush=True,
+            )
             failed |= not c["ok"]
         results.append(runs)
     rows, ratio_rows = [], []
@@ -292,26 +366,64 @@ def main() -> int:
         dae = [n / r["daemon"]["seconds"] for r in runs]
         fetch = [n / r["raw1"]["fetch_s"] for r in runs]
         per_msg = median([r["check"].get("own_copies_owed", n) / n for r in runs])
-        rows.append([f"{n:,}", f"{per_msg:.2f}", spread(fetch), spread(raw1), spread(raw2),
-                     spread(same), spread(dae),
-                     f"{median([r['daemon']['seconds'] for r in runs]):,.1f}",
-                     f"{median([1000 * r['daemon']['seconds'] / n for r in runs]):.2f}",
-                     f"{median([r['daemon']['peak_rss_mb'] for r in runs]):.0f}",
-                     f"{median([r['check']['store_mb'] for r in runs]):.1f}"])
-        ratio_rows.append([f"{n:,}", f"{median([d / b for d, b in zip(dae, raw1)]):.0%}",
-                           f"{median([d / b for d, b in zip(dae, raw2)]):.0%}",
-                           f"{median([d / b for d, b in zip(dae, same)]):.0%}",
-                           "met" if median([d / b for d, b in zip(dae, raw1)]) >= 0.7
-                           else "missed"])
-    print(table(["N", "mails sent per message (daemon)", "raw bulk fetch msg/s",
-                 "raw-1rcpt msg/s", "raw-2rcpt msg/s", "raw-same msg/s", "daemon msg/s", "daemon s", "daemon ms/msg", "daemon peak RSS MB",
-                 "store MB (snapshot + journal)"], rows,
-                title=f"Drain (median (min–max) of runs; {CONNECTIONS} SMTP connections each; "
-                      f"ack ≈ {results[0][0]['ack_size']:,} B; backlog loaded by APPEND at "
-                      f"{fmt_rate(results[0][0]['load_rate'])} msg/s)"))
-    print(table(["N", "daemon / raw-1rcpt", "daemon / raw-2rcpt", "daemon / raw-same",
-                 "goal ≥ 70 % of raw-1rcpt"],
-                ratio_rows, title="Ratio against the baseline measured in the same run"))
+        rows.append(
+            [
+                f"{n:,}",
+                f"{per_msg:.2f}",
+                spread(fetch),
+                spread(raw1),
+                spread(raw2),
+                spread(same),
+                spread(dae),
+                f"{median([r['daemon']['seconds'] for r in runs]):,.1f}",
+                f"{median([1000 * r['daemon']['seconds'] / n for r in runs]):.2f}",
+                f"{median([r['daemon']['peak_rss_mb'] for r in runs]):.0f}",
+                f"{median([r['check']['store_mb'] for r in runs]):.1f}",
+            ]
+        )
+        ratio_rows.append(
+            [
+                f"{n:,}",
+                f"{median([d / b for d, b in zip(dae, raw1)]):.0%}",
+                f"{median([d / b for d, b in zip(dae, raw2)]):.0%}",
+                f"{median([d / b for d, b in zip(dae, same)]):.0%}",
+                "met" if median([d / b for d, b in zip(dae, raw1)]) >= 0.7 else "missed",
+            ]
+        )
+    print(
+        table(
+            [
+                "N",
+                "mails sent per message (daemon)",
+                "raw bulk fetch msg/s",
+                "raw-1rcpt msg/s",
+                "raw-2rcpt msg/s",
+                "raw-same msg/s",
+                "daemon msg/s",
+                "daemon s",
+                "daemon ms/msg",
+                "daemon peak RSS MB",
+                "store MB (snapshot + journal)",
+            ],
+            rows,
+            title=f"Drain (median (min–max) of runs; {CONNECTIONS} SMTP connections each; "
+            f"ack ≈ {results[0][0]['ack_size']:,} B; backlog loaded by APPEND at "
+            f"{fmt_rate(results[0][0]['load_rate'])} msg/s)",
+        )
+    )
+    print(
+        table(
+            [
+                "N",
+                "daemon / raw-1rcpt",
+                "daemon / raw-2rcpt",
+                "daemon / raw-same",
+                "goal ≥ 70 % of raw-1rcpt",
+            ],
+            ratio_rows,
+            title="Ratio against the baseline measured in the same run",
+        )
+    )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1, default=str))
     return 1 if failed else 0

@@ -32,8 +32,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import (FEEDBACK, daemon_argv, daemon_env, machine, make_sample,  # noqa: E402
-                    percentile, start_lab, table)
+from common import (
+    FEEDBACK,
+    daemon_argv,
+    daemon_env,
+    machine,
+    make_sample,
+    percentile,
+    start_lab,
+    table,
+)
 
 POLL = 0.02
 ACK_TIMEOUT = 60.0
@@ -112,8 +120,15 @@ def settle(lab, timeout: float = 15.0) -> bool:  # type: ignore[no-untyped-def]
         box.logout()
 
 
-def daemon_latency(lab, n: int, store_cases: int, tag: str, work: Path,  # type: ignore[no-untyped-def]
-                   pause: float = 0.2, log_level: str = "WARNING") -> dict:
+def daemon_latency(
+    lab,
+    n: int,
+    store_cases: int,
+    tag: str,
+    work: Path,  # type: ignore[no-untyped-def]
+    pause: float = 0.2,
+    log_level: str = "WARNING",
+) -> dict:
     db = work / f"store-{store_cases}" / "feedbackd.json"
     if store_cases:
         from bench_store import build_store
@@ -121,15 +136,21 @@ def daemon_latency(lab, n: int, store_cases: int, tag: str, work: Path,  # type:
         build_store(db, store_cases)
     db.parent.mkdir(parents=True, exist_ok=True)
     err = open(work / f"daemon-{store_cases}.log", "wb")
-    proc = subprocess.Popen(daemon_argv("run"), env=daemon_env(lab, db, log_level=log_level),
-                            cwd=str(work),
-                            stdout=subprocess.DEVNULL, stderr=err)
+    proc = subprocess.Popen(
+        daemon_argv("run"),
+        env=daemon_env(lab, db, log_level=log_level),
+        cwd=str(work),
+        stdout=subprocess.DEVNULL,
+        stderr=err,
+    )
     latencies: list[float] = []
     try:
         for i in range(n + 2):  # two warm-ups, not counted
             if proc.poll() is not None:
-                raise RuntimeError(f"feedbackd run exited {proc.returncode}: "
-                                   f"{(work / f'daemon-{store_cases}.log').read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"feedbackd run exited {proc.returncode}: "
+                    f"{(work / f'daemon-{store_cases}.log').read_text()[-2000:]}"
+                )
             s = make_sample(i, f"lat{tag}")
             box = lab.mailbox(s.sender)
             try:
@@ -140,8 +161,10 @@ def daemon_latency(lab, n: int, store_cases: int, tag: str, work: Path,  # type:
                 box.logout()
             if t1 is None:
                 log = (work / f"daemon-{store_cases}.log").read_text(errors="replace")
-                raise RuntimeError(f"no acknowledgment within {ACK_TIMEOUT} s (message {i}); "
-                                   f"daemon log: {log[-3000:]}")
+                raise RuntimeError(
+                    f"no acknowledgment within {ACK_TIMEOUT} s (message {i}); "
+                    f"daemon log: {log[-3000:]}"
+                )
             if i >= 2:
                 latencies.append(t1 - t0)
             settle(lab, 120 if store_cases >= 50_000 else 15)
@@ -158,13 +181,21 @@ def daemon_latency(lab, n: int, store_cases: int, tag: str, work: Path,  # type:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--n", type=int, default=60, help="messages per measurement (>= 50)")
-    ap.add_argument("--store-cases", default="0",
-                    help="comma-separated store sizes to measure with, e.g. 0,1000,10000")
-    ap.add_argument("--pause", type=float, default=0.2,
-                    help="seconds to wait after the daemon settled before the next message")
+    ap.add_argument(
+        "--store-cases",
+        default="0",
+        help="comma-separated store sizes to measure with, e.g. 0,1000,10000",
+    )
+    ap.add_argument(
+        "--pause",
+        type=float,
+        default=0.2,
+        help="seconds to wait after the daemon settled before the next message",
+    )
     ap.add_argument("--log-level", default="WARNING", help="the daemon's log level")
     ap.add_argument("--json", default="")
     args = ap.parse_args()
@@ -182,33 +213,56 @@ def main() -> int:
             r = daemon_latency(lab, args.n, size, str(size), work, args.pause, args.log_level)
             results.append(r)
             lat = r["latencies"]
-            print(f"  store {size:,} cases: p50 {percentile(lat, 50):.3f} s, p95 "
-                  f"{percentile(lat, 95):.3f} s, max {max(lat):.3f} s", flush=True)
+            print(
+                f"  store {size:,} cases: p50 {percentile(lat, 50):.3f} s, p95 "
+                f"{percentile(lat, 95):.3f} s, max {max(lat):.3f} s",
+                flush=True,
+            )
     finally:
         lab.stop()
         shutil.rmtree(work, ignore_errors=True)
 
     def row(name: str, xs: list[float]) -> list[str]:
-        return [name, str(len(xs)), f"{percentile(xs, 50) * 1000:.0f}",
-                f"{percentile(xs, 95) * 1000:.0f}", f"{max(xs) * 1000:.0f}"]
+        return [
+            name,
+            str(len(xs)),
+            f"{percentile(xs, 50) * 1000:.0f}",
+            f"{percentile(xs, 95) * 1000:.0f}",
+            f"{max(xs) * 1000:.0f}",
+        ]
 
-    rows = [row("baseline: lab round trip (deliver → visible)", rt),
-            row("baseline: Dovecot IDLE notice (deliver → EXISTS)", idle)]
+    rows = [
+        row("baseline: lab round trip (deliver → visible)", rt),
+        row("baseline: Dovecot IDLE notice (deliver → EXISTS)", idle),
+    ]
     for r in results:
-        rows.append(row(f"feedbackd run, {r['store_cases']:,} cases in store "
-                        f"(deliver → ack in sender's INBOX)", r["latencies"]))
-    print(table(["measurement", "n", "p50 ms", "p95 ms", "max ms"], rows,
-                title="Acknowledgment latency (nearest-rank percentiles)"))
+        rows.append(
+            row(
+                f"feedbackd run, {r['store_cases']:,} cases in store "
+                f"(deliver → ack in sender's INBOX)",
+                r["latencies"],
+            )
+        )
+    print(
+        table(
+            ["measurement", "n", "p50 ms", "p95 ms", "max ms"],
+            rows,
+            title="Acknowledgment latency (nearest-rank percentiles)",
+        )
+    )
     rt50, idle50 = percentile(rt, 50), percentile(idle, 50)
     for r in results:
         lat = r["latencies"]
         p50, p95 = percentile(lat, 50), percentile(lat, 95)
-        print(f"{r['store_cases']:,} cases: p50 {p50:.2f} s ({p50 / rt50:.0f}x the lab round "
-              f"trip; {1000 * (p50 - idle50):.0f} ms beyond Dovecot's IDLE notice) — goal ≤ 1 s {'met' if p50 <= 1 else 'missed'}; p95 {p95:.2f} s — goal "
-              f"≤ 2 s {'met' if p95 <= 2 else 'missed'}")
+        print(
+            f"{r['store_cases']:,} cases: p50 {p50:.2f} s ({p50 / rt50:.0f}x the lab round "
+            f"trip; {1000 * (p50 - idle50):.0f} ms beyond Dovecot's IDLE notice) — goal ≤ 1 s {'met' if p50 <= 1 else 'missed'}; p95 {p95:.2f} s — goal "
+            f"≤ 2 s {'met' if p95 <= 2 else 'missed'}"
+        )
     if args.json:
-        Path(args.json).write_text(json.dumps({"round_trip": rt, "idle_notice": idle,
-                                               "daemon": results}, indent=1))
+        Path(args.json).write_text(
+            json.dumps({"round_trip": rt, "idle_notice": idle, "daemon": results}, indent=1)
+        )
     return 0
 
 

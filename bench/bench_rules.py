@@ -37,9 +37,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from daemon.core.rules.examples import make_message  # noqa: E402
 from daemon.core.mail.message import parse  # noqa: E402
 from daemon.core.rules import classify, load_rulebook  # noqa: E402
+from daemon.core.rules.examples import make_message  # noqa: E402
 from daemon.core.rules.textmatch import normalize, split_words  # noqa: E402
 
 CATS = ("official", "complaint", "thanks", "unclassified")
@@ -77,8 +77,9 @@ def _features(text: str) -> set[str]:
 def learned_reference(rows: list[tuple[str, str, str]], folds: int = 10) -> tuple[int, int]:
     """Right answers of naive Bayes on thanks vs complaint, each review predicted by a model
     that never saw it (review ids dealt round-robin into `folds`)."""
-    subset = [(_features(t), label == "thanks", rid)
-              for t, label, rid in rows if label != "neither"]
+    subset = [
+        (_features(t), label == "thanks", rid) for t, label, rid in rows if label != "neither"
+    ]
     reviews = sorted({rid for _, _, rid in subset}, key=lambda r: (len(r), r))
     fold_of = {rid: i % folds for i, rid in enumerate(reviews)}
     right = 0
@@ -91,9 +92,15 @@ def learned_reference(rows: list[tuple[str, str, str]], folds: int = 10) -> tupl
                 counts[positive].update(feats)
         for feats, positive, rid in subset:
             if fold_of[rid] == k:
-                score = {y: math.log(docs[y]) + sum(math.log((counts[y][f] + 1) / (docs[y] + 2))
-                                                    for f in feats if f in counts[True]
-                                                    or f in counts[False]) for y in (True, False)}
+                score = {
+                    y: math.log(docs[y])
+                    + sum(
+                        math.log((counts[y][f] + 1) / (docs[y] + 2))
+                        for f in feats
+                        if f in counts[True] or f in counts[False]
+                    )
+                    for y in (True, False)
+                }
                 right += (score[True] > score[False]) == positive
     return right, len(subset)
 
@@ -106,8 +113,9 @@ def vader_reference(rows: list[tuple[str, str, str]]) -> tuple[int, int] | None:
         return None
     analyser = SentimentIntensityAnalyzer()
     subset = [(t, label) for t, label, _ in rows if label != "neither"]
-    right = sum((analyser.polarity_scores(t)["compound"] >= 0) == (label == "thanks")
-                for t, label in subset)
+    right = sum(
+        (analyser.polarity_scores(t)["compound"] >= 0) == (label == "thanks") for t, label in subset
+    )
     return right, len(subset)
 
 
@@ -137,14 +145,24 @@ def bench_amazon(book: object, corpus: Path, show: int) -> None:
         print(f"  {cat}: {ok}/{n} = {ok / n:.1%}")
     print(matrix(pairs, ("thanks", "complaint", "neither")))
     silent = sum(got == "unclassified" for _, got, _ in misses)
-    print(f"  of {len(misses)} misses, {silent} found no opinion at all (unclassified), "
-          f"{len(misses) - silent} read the opinion the wrong way")
+    print(
+        f"  of {len(misses)} misses, {silent} found no opinion at all (unclassified), "
+        f"{len(misses) - silent} read the opinion the wrong way"
+    )
     ok, n = learned_reference(rows)
-    print(f"  reference, naive Bayes learned from this corpus (10-fold, reviews held out): "
-          f"{ok}/{n} = {ok / n:.1%}")
+    print(
+        f"  reference, naive Bayes learned from this corpus (10-fold, reviews held out): "
+        f"{ok}/{n} = {ok / n:.1%}"
+    )
     vader = vader_reference(rows)
-    print("  reference, VADER 3.3.2: " + (f"{vader[0]}/{vader[1]} = {vader[0] / vader[1]:.1%}"
-          if vader else "not installed (pip install vaderSentiment==3.3.2 to compare)"))
+    print(
+        "  reference, VADER 3.3.2: "
+        + (
+            f"{vader[0]}/{vader[1]} = {vader[0] / vader[1]:.1%}"
+            if vader
+            else "not installed (pip install vaderSentiment==3.3.2 to compare)"
+        )
+    )
     for exp, got, text in misses[:show]:
         print(f"  MISS {exp} -> {got}: {text[:110]}")
 
@@ -156,8 +174,10 @@ def bench_emails(book: object, show: int, folder: str = "feedback") -> list[obje
         return []
     pairs = [(exp, classify(msg, book).category) for _, exp, msg in rows]  # type: ignore
     right = sum(e == g for e, g in pairs)
-    print(f"\nLabelled e-mails (tests/data/{folder}): {right}/{len(rows)} = "
-          f"{right / max(len(rows), 1):.1%}")
+    print(
+        f"\nLabelled e-mails (tests/data/{folder}): {right}/{len(rows)} = "
+        f"{right / max(len(rows), 1):.1%}"
+    )
     print(matrix(pairs, CATS))
     shown = 0
     for (name, exp, msg), (_, got) in zip(rows, pairs):
@@ -174,7 +194,7 @@ def bench_speed(book: object, messages: list[object]) -> None:
         body = msg.text  # type: ignore[attr-defined]
         while len(body.encode()) < 2048:
             body += "\n" + msg.text  # type: ignore[attr-defined]
-        samples.append(make_message(subject=msg.subject, body=body[:2048 // 2 * 2]))  # type: ignore
+        samples.append(make_message(subject=msg.subject, body=body[: 2048 // 2 * 2]))  # type: ignore
     if not samples:
         samples = [make_message(subject="Вопрос", body="Здравствуйте! " * 150)]
     n, start = 0, time.perf_counter()
@@ -184,8 +204,10 @@ def bench_speed(book: object, messages: list[object]) -> None:
         n += len(samples)
     elapsed = time.perf_counter() - start
     size = sum(len(m.text.encode()) for m in samples) / len(samples)
-    print(f"\nSpeed: {n / elapsed:,.0f} messages/s ({n} messages of ~{size:,.0f} bytes "
-          f"in {elapsed:.1f} s, one core)")
+    print(
+        f"\nSpeed: {n / elapsed:,.0f} messages/s ({n} messages of ~{size:,.0f} bytes "
+        f"in {elapsed:.1f} s, one core)"
+    )
 
 
 def main() -> int:
@@ -198,8 +220,10 @@ def main() -> int:
     if (args.corpus / "feedback" / "amazon_review_snippets.csv").exists():
         bench_amazon(book, args.corpus, args.errors)
     else:
-        print(f"Amazon set skipped: {args.corpus}/feedback/amazon_review_snippets.csv not found "
-              f"(set FEEDBACKD_CORPUS to the corpus folder)")
+        print(
+            f"Amazon set skipped: {args.corpus}/feedback/amazon_review_snippets.csv not found "
+            f"(set FEEDBACKD_CORPUS to the corpus folder)"
+        )
     messages = bench_emails(book, args.errors)
     bench_emails(book, args.errors, "feedback-heldout")
     bench_speed(book, messages)

@@ -50,13 +50,12 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import (FEEDBACK, REPO, machine, make_sample, median, rss_mb,  # noqa: E402
-                    run_child, spread, table)
+from common import FEEDBACK, REPO, machine, make_sample, median, rss_mb, run_child, spread, table
 
 BATCH = 100
 SINGLES = 10
@@ -64,22 +63,21 @@ SINGLES = 10
 
 def desk_for(store):  # type: ignore[no-untyped-def]
     from daemon.core.mail.compose import Templates
-    from daemon.service.intake import Desk
     from daemon.core.rules import load_rulebook
+    from daemon.service.intake import Desk
 
-    return Desk(store, load_rulebook(REPO / "rules.yaml"), Templates(REPO / "templates"),
-                FEEDBACK)
+    return Desk(store, load_rulebook(REPO / "rules.yaml"), Templates(REPO / "templates"), FEEDBACK)
 
 
 def template_docs(k: int = 64) -> tuple[list[dict], list[dict], list[dict]]:
     """Real documents: intake of k messages into an in-memory store."""
-    from daemon.service.intake import intake
     from daemon.adapters.imap import Fetched
     from daemon.adapters.store import Store
+    from daemon.service.intake import intake
 
     store = Store(None)
     desk = desk_for(store)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for i in range(k):
         s = make_sample(i, "tpl")
         intake(desk, 1, Fetched(i + 1, s.raw, len(s.raw), now), now)
@@ -106,7 +104,7 @@ def build_store(path: Path, size: int, history: bool = False) -> float:
     days after it arrived; the file still holds all of it (`retain()` then archives)."""
     cases_t, ledger_t, outbox_t = template_docs()
     rng = random.Random(size)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     year = now.year
     cases, ledger, outbox = {}, {}, {}
     uid = 0
@@ -124,25 +122,56 @@ def build_store(path: Path, size: int, history: bool = False) -> float:
         status = c["status"]
         if history and j < size - OPEN:
             status = "closed"
-            c["events"].append({"at": (now - age + timedelta(days=2)).isoformat(
-                timespec="seconds"), "who": "agent@example.test", "what": "closed",
-                "data": {}})
-        c.update(id=cid, sender=sender, message_id=theirs, thread=[theirs, ours],
-                 received=when, status=status)
+            c["events"].append(
+                {
+                    "at": (now - age + timedelta(days=2)).isoformat(timespec="seconds"),
+                    "who": "agent@example.test",
+                    "what": "closed",
+                    "data": {},
+                }
+            )
+        c.update(
+            id=cid,
+            sender=sender,
+            message_id=theirs,
+            thread=[theirs, ours],
+            received=when,
+            status=status,
+        )
         cases[str(j + 1)] = c
         o = dict(outbox_t[t % len(outbox_t)])
-        o.update(id=ours, case_id=cid, recipients=[sender, FEEDBACK], state="sent",
-                 attempts=1, created=when, sent_at=when, attempted_at=when)
+        o.update(
+            id=ours,
+            case_id=cid,
+            recipients=[sender, FEEDBACK],
+            state="sent",
+            attempts=1,
+            created=when,
+            sent_at=when,
+            attempted_at=when,
+        )
         outbox[str(j + 1)] = o
-        for mid, outcome, folder in ((theirs, "case", "Feedback/Complaints"),
-                                     (ours, "own", "Sent")):
+        for mid, outcome, folder in (
+            (theirs, "case", "Feedback/Complaints"),
+            (ours, "own", "Sent"),
+        ):
             uid += 1
             e = dict(ledger_t[t])
-            e.update(uidvalidity=1, uid=uid, message_id=mid, outcome=outcome, folder=folder,
-                     filed=True, case_id=cid, at=when)
+            e.update(
+                uidvalidity=1,
+                uid=uid,
+                message_id=mid,
+                outcome=outcome,
+                folder=folder,
+                filed=True,
+                case_id=cid,
+                at=when,
+            )
             ledger[str(uid)] = e
-    meta = {"1": {"key": f"case_seq:{year}", "value": size},
-            "2": {"key": "backfill_before", "value": ""}}
+    meta = {
+        "1": {"key": f"case_seq:{year}", "value": size},
+        "2": {"key": "backfill_before", "value": ""},
+    }
     data = {"cases": cases, "ledger": ledger, "outbox": outbox, "meta": meta}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), "utf-8")
@@ -159,15 +188,18 @@ def retain(path: Path, compact: bool = True) -> dict:
     from daemon.adapters.archive import Retention, archive, folder
     from daemon.adapters.store import Store
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     store = Store(path)
     t = time.perf_counter()
     moved = archive(store, path, now, Retention())
     archive_s = time.perf_counter() - t
     if compact:
         store.snapshot()
-    live = {"cases": len(store.docs("cases")), "ledger": len(store.docs("ledger")),
-            "outbox": len(store.docs("outbox"))}
+    live = {
+        "cases": len(store.docs("cases")),
+        "ledger": len(store.docs("ledger")),
+        "outbox": len(store.docs("outbox")),
+    }
     store.close()
     del store
     arch = sum(f.stat().st_size for f in folder(path).glob("*.jsonl")) / 1e6
@@ -177,25 +209,28 @@ def retain(path: Path, compact: bool = True) -> dict:
 def store_mb(path: Path) -> tuple[float, float]:
     """Snapshot and journal sizes in MB."""
     j = Path(f"{path}.journal")
-    return (path.stat().st_size / 1e6 if path.exists() else 0.0,
-            j.stat().st_size / 1e6 if j.exists() else 0.0)
+    return (
+        path.stat().st_size / 1e6 if path.exists() else 0.0,
+        j.stat().st_size / 1e6 if j.exists() else 0.0,
+    )
 
 
 # -- the measuring child ----------------------------------------------------------------------
 
+
 def child(path: str, size: int) -> None:
     from dataclasses import replace
 
-    from daemon.service.intake import intake
     from daemon.adapters.imap import Fetched
     from daemon.adapters.store import Store
+    from daemon.service.intake import intake
 
     t = time.perf_counter()
     store = Store(path)
     open_s = time.perf_counter() - t
     rss_open = rss_mb()
     desk = desk_for(store)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     stamp = now.isoformat(timespec="seconds")
     samples = [make_sample(i, f"new{size}") for i in range(BATCH + SINGLES)]
     uid0 = 10 * size + 10  # beyond every UID in the store
@@ -212,8 +247,9 @@ def child(path: str, size: int) -> None:
     store.commit()
     t3 = time.perf_counter()
     due = [m for m in store.outbox("queued", "sending") if m.next_try <= stamp]
-    sending = [store.update_outmail(m, state="sending", attempts=1, attempted_at=stamp)
-               for m in due]
+    sending = [
+        store.update_outmail(m, state="sending", attempts=1, attempted_at=stamp) for m in due
+    ]
     store.commit()
     for m in sending:
         store.update_outmail(m, state="sent", sent_at=stamp)
@@ -243,14 +279,27 @@ def child(path: str, size: int) -> None:
         for line in f:
             if line.startswith("VmHWM:"):
                 hwm = int(line.split()[1]) / 1024
-    print(json.dumps({
-        "hwm_mb": hwm,
-        "snapshot_end_mb": os.path.getsize(path) / 1e6,
-        "journal_end_mb": journal.stat().st_size / 1e6 if journal.exists() else 0.0,
-        "open_s": open_s, "rss_open_mb": rss_open, "scan_s": (t1 - t0),
-        "intake_s": t2 - t1, "commit1_s": t3 - t2, "rest_s": t4 - t3, "batch_s": t4 - t0,
-        "acks": acks, "mails_due": len(due), "single_s": median(singles), "cases": cases_now,
-        "rss_end_mb": rss_mb()}))
+    print(
+        json.dumps(
+            {
+                "hwm_mb": hwm,
+                "snapshot_end_mb": os.path.getsize(path) / 1e6,
+                "journal_end_mb": journal.stat().st_size / 1e6 if journal.exists() else 0.0,
+                "open_s": open_s,
+                "rss_open_mb": rss_open,
+                "scan_s": (t1 - t0),
+                "intake_s": t2 - t1,
+                "commit1_s": t3 - t2,
+                "rest_s": t4 - t3,
+                "batch_s": t4 - t0,
+                "acks": acks,
+                "mails_due": len(due),
+                "single_s": median(singles),
+                "cases": cases_now,
+                "rss_end_mb": rss_mb(),
+            }
+        )
+    )
 
 
 def tinydb_insert(path: Path, size: int, budget_s: float = 20.0) -> float:
@@ -293,8 +342,11 @@ def measure(size: int, repeat: int, work: Path, scenario: str = "live") -> dict:
             shutil.copyfile(f"{path}.journal", f"{copy}.journal")
         else:
             Path(f"{copy}.journal").unlink(missing_ok=True)
-        res = run_child([sys.executable, __file__, "--child", str(copy), "--n", str(size)],
-                        env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=1800)
+        res = run_child(
+            [sys.executable, __file__, "--child", str(copy), "--n", str(size)],
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            timeout=1800,
+        )
         if res.returncode != 0:
             raise RuntimeError(f"store child failed at {size}: {res.stderr[-3000:]}")
         r = json.loads(res.stdout.strip().splitlines()[-1])
@@ -306,9 +358,17 @@ def measure(size: int, repeat: int, work: Path, scenario: str = "live") -> dict:
         Path(f"{copy}.journal").unlink(missing_ok=True)
     plain = tinydb_insert(path, size) if scenario == "live" else None
     shutil.rmtree(path.parent, ignore_errors=True)
-    return {"size": size, "scenario": scenario, "file_mb": mb, "snapshot_mb": snap,
-            "journal_mb": journal, "build_s": build_s, "runs": runs, "plain_insert_s": plain,
-            **kept}
+    return {
+        "size": size,
+        "scenario": scenario,
+        "file_mb": mb,
+        "snapshot_mb": snap,
+        "journal_mb": journal,
+        "build_s": build_s,
+        "runs": runs,
+        "plain_insert_s": plain,
+        **kept,
+    }
 
 
 SCENARIOS = {
@@ -319,13 +379,16 @@ SCENARIOS = {
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--n", type=int, help="one size only")
     ap.add_argument("--sizes", default="1000,10000,100000")
-    ap.add_argument("--scenarios", default="live,archived",
-                    help="comma-separated: " + ", ".join(f"{k} = {v}" for k, v in
-                                                         SCENARIOS.items()))
+    ap.add_argument(
+        "--scenarios",
+        default="live,archived",
+        help="comma-separated: " + ", ".join(f"{k} = {v}" for k, v in SCENARIOS.items()),
+    )
     ap.add_argument("--repeat", type=int, default=0, help="default: 3 below 50,000 cases, else 1")
     ap.add_argument("--json", default="")
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -344,15 +407,21 @@ def main() -> int:
                 r = measure(size, args.repeat or (3 if size < 50_000 else 1), work, scenario)
                 results.append(r)
                 m = r["runs"]
-                extra = (f"; live {r['live']} after archiving {r['moved']:,} docs "
-                         f"({r['archive_s']:.1f} s) into {r['archive_mb']:.1f} MB of archive"
-                         if "live" in r else "")
-                print(f"  [{scenario}] {size:,} cases: store {r['file_mb']:.1f} MB "
-                      f"(snapshot {r['snapshot_mb']:.1f} + journal {r['journal_mb']:.1f}); open "
-                      f"{median([x['open_s'] for x in m]):.2f} s; per case in a batch "
-                      f"{1000 * median([x['batch_s'] for x in m]) / BATCH:.2f} ms; single "
-                      f"{1000 * median([x['single_s'] for x in m]):.1f} ms; peak RSS "
-                      f"{median([x['peak_rss_mb'] for x in m]):.0f} MB{extra}", flush=True)
+                extra = (
+                    f"; live {r['live']} after archiving {r['moved']:,} docs "
+                    f"({r['archive_s']:.1f} s) into {r['archive_mb']:.1f} MB of archive"
+                    if "live" in r
+                    else ""
+                )
+                print(
+                    f"  [{scenario}] {size:,} cases: store {r['file_mb']:.1f} MB "
+                    f"(snapshot {r['snapshot_mb']:.1f} + journal {r['journal_mb']:.1f}); open "
+                    f"{median([x['open_s'] for x in m]):.2f} s; per case in a batch "
+                    f"{1000 * median([x['batch_s'] for x in m]) / BATCH:.2f} ms; single "
+                    f"{1000 * median([x['single_s'] for x in m]):.1f} ms; peak RSS "
+                    f"{median([x['peak_rss_mb'] for x in m]):.0f} MB{extra}",
+                    flush=True,
+                )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     for scenario in scenarios:
@@ -364,32 +433,56 @@ def main() -> int:
         for r in res:
             m = r["runs"]
             per_case = [x["batch_s"] / BATCH for x in m]
-            rows.append([
-                f"{r['size']:,}", f"{r['live']['cases']:,}" if "live" in r else f"{r['size']:,}",
-                f"{r['file_mb']:.1f}", f"{r.get('archive_mb', 0):.1f}",
-                spread([x["open_s"] for x in m], ".2f"),
-                spread([1000 * x["intake_s"] / BATCH for x in m], ".2f"),
-                spread([1000 * (x["batch_s"] - x["intake_s"]) / BATCH for x in m], ".2f"),
-                spread([1000 * p for p in per_case], ".2f"),
-                f"{median(per_case) / base_case:.1f}x",
-                spread([1000 * x["single_s"] for x in m], ".1f"),
-                f"{median([x['single_s'] for x in m]) / base_single:.1f}x",
-                f"{1000 * r['plain_insert_s']:.0f}" if r["plain_insert_s"] else "—",
-                spread([x["rss_open_mb"] for x in m], ".0f"),
-                spread([x["peak_rss_mb"] for x in m], ".0f")])
-        print(table(["cases (total)", "live cases", "store MB (snapshot + journal)",
-                     "archive MB", "open s", "intake ms/case", "store ms/case (4 commits/100)",
-                     "batch ms/case", "vs smallest", "single msg ms (1 commit)", "vs smallest",
-                     "plain TinyDB insert ms", "RSS after open MB", "peak RSS MB"], rows,
-                    title=f"{SCENARIOS.get(scenario, scenario)}: opening a case with S cases "
-                          "handled before (median (min–max) of runs)"))
+            rows.append(
+                [
+                    f"{r['size']:,}",
+                    f"{r['live']['cases']:,}" if "live" in r else f"{r['size']:,}",
+                    f"{r['file_mb']:.1f}",
+                    f"{r.get('archive_mb', 0):.1f}",
+                    spread([x["open_s"] for x in m], ".2f"),
+                    spread([1000 * x["intake_s"] / BATCH for x in m], ".2f"),
+                    spread([1000 * (x["batch_s"] - x["intake_s"]) / BATCH for x in m], ".2f"),
+                    spread([1000 * p for p in per_case], ".2f"),
+                    f"{median(per_case) / base_case:.1f}x",
+                    spread([1000 * x["single_s"] for x in m], ".1f"),
+                    f"{median([x['single_s'] for x in m]) / base_single:.1f}x",
+                    f"{1000 * r['plain_insert_s']:.0f}" if r["plain_insert_s"] else "—",
+                    spread([x["rss_open_mb"] for x in m], ".0f"),
+                    spread([x["peak_rss_mb"] for x in m], ".0f"),
+                ]
+            )
+        print(
+            table(
+                [
+                    "cases (total)",
+                    "live cases",
+                    "store MB (snapshot + journal)",
+                    "archive MB",
+                    "open s",
+                    "intake ms/case",
+                    "store ms/case (4 commits/100)",
+                    "batch ms/case",
+                    "vs smallest",
+                    "single msg ms (1 commit)",
+                    "vs smallest",
+                    "plain TinyDB insert ms",
+                    "RSS after open MB",
+                    "peak RSS MB",
+                ],
+                rows,
+                title=f"{SCENARIOS.get(scenario, scenario)}: opening a case with S cases "
+                "handled before (median (min–max) of runs)",
+            )
+        )
         big = res[-1]
         flat = median([x["batch_s"] for x in big["runs"]]) / BATCH / base_case
         rss = median([x["peak_rss_mb"] for x in big["runs"]])
-        print(f"Goal [{scenario}]: cost per case flat within 2x from {base['size']:,} to "
-              f"{big['size']:,} cases: {flat:.1f}x — {'met' if flat <= 2 else 'missed'}; peak "
-              f"RSS with {big['size']:,} cases ≤ 150 MB: {rss:.0f} MB — "
-              f"{'met' if rss <= 150 else 'missed'}")
+        print(
+            f"Goal [{scenario}]: cost per case flat within 2x from {base['size']:,} to "
+            f"{big['size']:,} cases: {flat:.1f}x — {'met' if flat <= 2 else 'missed'}; peak "
+            f"RSS with {big['size']:,} cases ≤ 150 MB: {rss:.0f} MB — "
+            f"{'met' if rss <= 150 else 'missed'}"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
     return 0

@@ -16,10 +16,11 @@ import smtplib
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -32,128 +33,176 @@ MESSAGE_SIZE = 2048
 
 _TEXT: dict[tuple[str, str], dict[str, list[str]]] = {
     ("thanks", "ru"): {
-        "subject": ["Спасибо за быструю доставку", "Благодарность менеджеру", "Отличный сервис",
-                    "Спасибо!", "Благодарю за помощь"],
-        "body": ["Хочу поблагодарить вашего менеджера Ольгу за внимательное отношение.",
-                 "Заказ пришёл на день раньше срока, всё упаковано аккуратно.",
-                 "Курьер был вежлив и позвонил заранее, как и обещали.",
-                 "Пользуюсь вашими услугами третий год и ни разу не разочаровался.",
-                 "Отдельное спасибо службе поддержки: ответили за десять минут.",
-                 "Обязательно порекомендую вас друзьям и коллегам.",
-                 "Качество товара превзошло ожидания, цена тоже порадовала."],
+        "subject": [
+            "Спасибо за быструю доставку",
+            "Благодарность менеджеру",
+            "Отличный сервис",
+            "Спасибо!",
+            "Благодарю за помощь",
+        ],
+        "body": [
+            "Хочу поблагодарить вашего менеджера Ольгу за внимательное отношение.",
+            "Заказ пришёл на день раньше срока, всё упаковано аккуратно.",
+            "Курьер был вежлив и позвонил заранее, как и обещали.",
+            "Пользуюсь вашими услугами третий год и ни разу не разочаровался.",
+            "Отдельное спасибо службе поддержки: ответили за десять минут.",
+            "Обязательно порекомендую вас друзьям и коллегам.",
+            "Качество товара превзошло ожидания, цена тоже порадовала.",
+        ],
     },
     ("thanks", "en"): {
-        "subject": ["Thank you!", "Great service", "Thanks to your support team",
-                    "Very happy with my order", "Kudos to Anna"],
-        "body": ["I just wanted to thank your support team for sorting out my order so quickly.",
-                 "The parcel arrived a day early and everything was packed with care.",
-                 "Anna on the phone was patient and explained every option clearly.",
-                 "I have been a customer for three years and I am still impressed.",
-                 "Please pass my thanks to the warehouse team as well.",
-                 "I will happily recommend you to my friends and colleagues.",
-                 "The quality is excellent and the price was fair."],
+        "subject": [
+            "Thank you!",
+            "Great service",
+            "Thanks to your support team",
+            "Very happy with my order",
+            "Kudos to Anna",
+        ],
+        "body": [
+            "I just wanted to thank your support team for sorting out my order so quickly.",
+            "The parcel arrived a day early and everything was packed with care.",
+            "Anna on the phone was patient and explained every option clearly.",
+            "I have been a customer for three years and I am still impressed.",
+            "Please pass my thanks to the warehouse team as well.",
+            "I will happily recommend you to my friends and colleagues.",
+            "The quality is excellent and the price was fair.",
+        ],
     },
     ("complaint", "ru"): {
-        "subject": ["Жалоба на доставку", "Заказ так и не пришёл", "Бракованный товар",
-                    "Недоволен обслуживанием", "Проблема с возвратом"],
-        "body": ["Заказ должен был прийти в понедельник, но до сих пор его нет.",
-                 "Курьер опоздал на три часа и даже не позвонил.",
-                 "Коробка пришла повреждённой, внутри треснувший корпус.",
-                 "Оператор на горячей линии ответил грубо и бросил трубку.",
-                 "Деньги списали дважды, а возврат так и не оформили.",
-                 "Прошу разобраться и сообщить, когда проблема будет решена.",
-                 "Очень жаль, раньше у вас такого не было."],
+        "subject": [
+            "Жалоба на доставку",
+            "Заказ так и не пришёл",
+            "Бракованный товар",
+            "Недоволен обслуживанием",
+            "Проблема с возвратом",
+        ],
+        "body": [
+            "Заказ должен был прийти в понедельник, но до сих пор его нет.",
+            "Курьер опоздал на три часа и даже не позвонил.",
+            "Коробка пришла повреждённой, внутри треснувший корпус.",
+            "Оператор на горячей линии ответил грубо и бросил трубку.",
+            "Деньги списали дважды, а возврат так и не оформили.",
+            "Прошу разобраться и сообщить, когда проблема будет решена.",
+            "Очень жаль, раньше у вас такого не было.",
+        ],
     },
     ("complaint", "en"): {
-        "subject": ["Order still not delivered", "Damaged item", "Complaint about support",
-                    "Refund problem", "Very disappointed"],
-        "body": ["My order was due on Monday and I am still waiting for it.",
-                 "The courier was three hours late and did not call.",
-                 "The box arrived damaged and the device inside is broken.",
-                 "Your hotline agent was rude and hung up on me.",
-                 "I was charged twice and the refund has not arrived yet.",
-                 "Please look into this and tell me when it will be fixed.",
-                 "Unfortunately this is the second time this month."],
+        "subject": [
+            "Order still not delivered",
+            "Damaged item",
+            "Complaint about support",
+            "Refund problem",
+            "Very disappointed",
+        ],
+        "body": [
+            "My order was due on Monday and I am still waiting for it.",
+            "The courier was three hours late and did not call.",
+            "The box arrived damaged and the device inside is broken.",
+            "Your hotline agent was rude and hung up on me.",
+            "I was charged twice and the refund has not arrived yet.",
+            "Please look into this and tell me when it will be fixed.",
+            "Unfortunately this is the second time this month.",
+        ],
     },
     ("official", "ru"): {
         "subject": ["Претензия по заказу", "Досудебная претензия", "Официальное обращение"],
-        "body": ["В соответствии с Законом о защите прав потребителей требую вернуть деньги.",
-                 "Прошу в течение 10 дней рассмотреть настоящую претензию и дать ответ.",
-                 "В противном случае буду вынужден обратиться в суд и Роспотребнадзор.",
-                 "Товар ненадлежащего качества, недостатки выявлены в гарантийный срок.",
-                 "Копии чека и акта осмотра прилагаю к настоящему письму.",
-                 "Ответ прошу направить по адресу электронной почты, с которого пишу."],
+        "body": [
+            "В соответствии с Законом о защите прав потребителей требую вернуть деньги.",
+            "Прошу в течение 10 дней рассмотреть настоящую претензию и дать ответ.",
+            "В противном случае буду вынужден обратиться в суд и Роспотребнадзор.",
+            "Товар ненадлежащего качества, недостатки выявлены в гарантийный срок.",
+            "Копии чека и акта осмотра прилагаю к настоящему письму.",
+            "Ответ прошу направить по адресу электронной почты, с которого пишу.",
+        ],
     },
     ("official", "en"): {
         "subject": ["Formal complaint", "Formal notice regarding order", "Letter before action"],
-        "body": ["This is a formal notice under the Consumer Rights Act.",
-                 "I hereby demand a full refund within 14 days of this letter.",
-                 "Otherwise I will refer the matter to the ombudsman and take legal action.",
-                 "The goods were not of satisfactory quality when delivered.",
-                 "Copies of the receipt and the inspection report are attached.",
-                 "Please reply in writing to this e-mail address."],
+        "body": [
+            "This is a formal notice under the Consumer Rights Act.",
+            "I hereby demand a full refund within 14 days of this letter.",
+            "Otherwise I will refer the matter to the ombudsman and take legal action.",
+            "The goods were not of satisfactory quality when delivered.",
+            "Copies of the receipt and the inspection report are attached.",
+            "Please reply in writing to this e-mail address.",
+        ],
     },
     ("unclassified", "ru"): {
         "subject": ["Вопрос по заказу", "Режим работы", "Изменение адреса доставки"],
-        "body": ["Подскажите, пожалуйста, можно ли изменить адрес доставки заказа.",
-                 "Какой у вас режим работы в праздничные дни?",
-                 "Хотел бы уточнить, есть ли у вас пункт выдачи в Казани.",
-                 "Можно ли оплатить заказ по счёту от юридического лица?",
-                 "Сколько стоит доставка в Новосибирск и сколько она занимает?",
-                 "Есть ли у этой модели другие цвета?"],
+        "body": [
+            "Подскажите, пожалуйста, можно ли изменить адрес доставки заказа.",
+            "Какой у вас режим работы в праздничные дни?",
+            "Хотел бы уточнить, есть ли у вас пункт выдачи в Казани.",
+            "Можно ли оплатить заказ по счёту от юридического лица?",
+            "Сколько стоит доставка в Новосибирск и сколько она занимает?",
+            "Есть ли у этой модели другие цвета?",
+        ],
     },
     ("unclassified", "en"): {
         "subject": ["Question about my order", "Opening hours", "Change of address"],
-        "body": ["Could you tell me whether I can change the delivery address of my order?",
-                 "What are your opening hours over the holidays?",
-                 "Do you have a pickup point in Manchester?",
-                 "Can a company pay by invoice?",
-                 "How much is shipping to Dublin and how long does it take?",
-                 "Does this model come in other colours?"],
+        "body": [
+            "Could you tell me whether I can change the delivery address of my order?",
+            "What are your opening hours over the holidays?",
+            "Do you have a pickup point in Manchester?",
+            "Can a company pay by invoice?",
+            "How much is shipping to Dublin and how long does it take?",
+            "Does this model come in other colours?",
+        ],
     },
 }
 KINDS = ("thanks", "complaint", "official", "unclassified")
-_NAMES = {"ru": ["Ирина Петрова", "Алексей Смирнов", "Ольга Кузнецова", "Дмитрий Волков"],
-          "en": ["Jane Smith", "John Brown", "Emily Clark", "Michael Green"]}
+_NAMES = {
+    "ru": ["Ирина Петрова", "Алексей Смирнов", "Ольга Кузнецова", "Дмитрий Волков"],
+    "en": ["Jane Smith", "John Brown", "Emily Clark", "Michael Green"],
+}
 _SIGN = {"ru": "С уважением,", "en": "Best regards,"}
 _QUOTED = {
-    "ru": ["-------- Исходное сообщение --------", "От: Интернет-магазин <orders@shop.example>",
-           "Тема: Ваш заказ {order} оформлен", "",
-           "Здравствуйте! Ваш заказ {order} принят и передан на склад.",
-           "Состав заказа: 1 шт., артикул 4607001, цвет графит, гарантия 12 месяцев.",
-           "Способ доставки: курьер до двери, интервал с 10:00 до 14:00.",
-           "Способ оплаты: банковская карта при оформлении заказа.",
-           "Отследить заказ можно в личном кабинете в разделе «Мои заказы».",
-           "Если вы захотите изменить адрес или время доставки, ответьте на это письмо",
-           "или позвоните по телефону 8 800 000-00-00 (звонок бесплатный).",
-           "Пункт выдачи хранит заказ 7 дней с момента поступления.",
-           "Это письмо сформировано автоматически, номер обращения указан в теме.",
-           "Ваш интернет-магазин. Пн–Пт 9:00–21:00, Сб–Вс 10:00–18:00.",
-           "Условия обмена описаны на сайте в разделе «Покупателям».",
-           "Реквизиты продавца и политика обработки персональных данных — на сайте.",
-           "Сроки доставки ориентировочные и зависят от графика службы доставки.",
-           "В переписке по заказу, пожалуйста, указывайте его номер."],
-    "en": ["-------- Original message --------", "From: Web Shop <orders@shop.example>",
-           "Subject: Your order {order} is confirmed", "",
-           "Hello, your order {order} has been received and passed to our warehouse.",
-           "Items: 1 pc., article 4607001, colour graphite, 12 months warranty.",
-           "Delivery: courier to your door, between 10:00 and 14:00.",
-           "Payment: card at checkout. An invoice is attached to your account.",
-           "You can follow your order under My orders on our website at any time.",
-           "To change the address or the delivery slot, reply to this e-mail",
-           "or call us on 0800 000 000 (free from landlines and mobiles).",
-           "Pickup points keep a parcel for 7 days after it arrives.",
-           "This message was generated automatically; the reference is in the subject.",
-           "Web Shop customer service, Mon-Fri 9:00-21:00, Sat-Sun 10:00-18:00.",
-           "Returns and exchanges are described on our website under Help.",
-           "Company details and our privacy notice are also on the website.",
-           "Opening hours may differ on public holidays; see the website for details.",
-           "Delivery times are estimates and depend on the carrier's schedule.",
-           "Your order reference must be quoted in any correspondence about it.",
-           "Prices include VAT where applicable; the receipt is sent separately."],
+    "ru": [
+        "-------- Исходное сообщение --------",
+        "От: Интернет-магазин <orders@shop.example>",
+        "Тема: Ваш заказ {order} оформлен",
+        "",
+        "Здравствуйте! Ваш заказ {order} принят и передан на склад.",
+        "Состав заказа: 1 шт., артикул 4607001, цвет графит, гарантия 12 месяцев.",
+        "Способ доставки: курьер до двери, интервал с 10:00 до 14:00.",
+        "Способ оплаты: банковская карта при оформлении заказа.",
+        "Отследить заказ можно в личном кабинете в разделе «Мои заказы».",
+        "Если вы захотите изменить адрес или время доставки, ответьте на это письмо",
+        "или позвоните по телефону 8 800 000-00-00 (звонок бесплатный).",
+        "Пункт выдачи хранит заказ 7 дней с момента поступления.",
+        "Это письмо сформировано автоматически, номер обращения указан в теме.",
+        "Ваш интернет-магазин. Пн–Пт 9:00–21:00, Сб–Вс 10:00–18:00.",
+        "Условия обмена описаны на сайте в разделе «Покупателям».",
+        "Реквизиты продавца и политика обработки персональных данных — на сайте.",
+        "Сроки доставки ориентировочные и зависят от графика службы доставки.",
+        "В переписке по заказу, пожалуйста, указывайте его номер.",
+    ],
+    "en": [
+        "-------- Original message --------",
+        "From: Web Shop <orders@shop.example>",
+        "Subject: Your order {order} is confirmed",
+        "",
+        "Hello, your order {order} has been received and passed to our warehouse.",
+        "Items: 1 pc., article 4607001, colour graphite, 12 months warranty.",
+        "Delivery: courier to your door, between 10:00 and 14:00.",
+        "Payment: card at checkout. An invoice is attached to your account.",
+        "You can follow your order under My orders on our website at any time.",
+        "To change the address or the delivery slot, reply to this e-mail",
+        "or call us on 0800 000 000 (free from landlines and mobiles).",
+        "Pickup points keep a parcel for 7 days after it arrives.",
+        "This message was generated automatically; the reference is in the subject.",
+        "Web Shop customer service, Mon-Fri 9:00-21:00, Sat-Sun 10:00-18:00.",
+        "Returns and exchanges are described on our website under Help.",
+        "Company details and our privacy notice are also on the website.",
+        "Opening hours may differ on public holidays; see the website for details.",
+        "Delivery times are estimates and depend on the carrier's schedule.",
+        "Your order reference must be quoted in any correspondence about it.",
+        "Prices include VAT where applicable; the receipt is sent separately.",
+    ],
 }
-_QUOTE = {"ru": "Номер заказа: {order}. Телефон для связи: +7 900 {a:03d}-{b:02d}-{c:02d}.",
-          "en": "Order number: {order}. Phone: +44 20 7946 {a:04d}."}
+_QUOTE = {
+    "ru": "Номер заказа: {order}. Телефон для связи: +7 900 {a:03d}-{b:02d}-{c:02d}.",
+    "en": "Order number: {order}. Phone: +44 20 7946 {a:04d}.",
+}
 
 
 @dataclass(frozen=True)
@@ -170,8 +219,9 @@ def sender_address(tag: str, i: int) -> str:
     return f"c{tag}{i:06d}@customers.test"
 
 
-def make_sample(i: int, tag: str = "", rng: random.Random | None = None,
-                size: int = MESSAGE_SIZE) -> Sample:
+def make_sample(
+    i: int, tag: str = "", rng: random.Random | None = None, size: int = MESSAGE_SIZE
+) -> Sample:
     """A plain-text customer mail of about `size` bytes (headers included), RU or EN.
 
     Kinds rotate thanks, complaint, official, unclassified; languages alternate by pairs, so
@@ -184,23 +234,31 @@ def make_sample(i: int, tag: str = "", rng: random.Random | None = None,
     name = rng.choice(_NAMES[lang])
     sender = sender_address(tag, i)
     mid = f"<bench.{tag}.{i}.{rng.getrandbits(40):x}@customers.test>"
-    head = (f"From: {email.utils.formataddr((name, sender))}\r\n"
-            f"To: Feedback <{FEEDBACK}>\r\n"
-            f"Subject: {rng.choice(text['subject'])}\r\n"
-            f"Date: {email.utils.format_datetime(datetime.now(timezone.utc))}\r\n"
-            f"Message-ID: {mid}\r\n"
-            "MIME-Version: 1.0\r\n"
-            "Content-Type: text/plain; charset=utf-8\r\n"
-            "Content-Transfer-Encoding: 8bit\r\n"
-            "X-Mailer: Bench Mail Client 1.0\r\n\r\n")
+    head = (
+        f"From: {email.utils.formataddr((name, sender))}\r\n"
+        f"To: Feedback <{FEEDBACK}>\r\n"
+        f"Subject: {rng.choice(text['subject'])}\r\n"
+        f"Date: {email.utils.format_datetime(datetime.now(UTC))}\r\n"
+        f"Message-ID: {mid}\r\n"
+        "MIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n"
+        "X-Mailer: Bench Mail Client 1.0\r\n\r\n"
+    )
     greeting = "Здравствуйте!" if lang == "ru" else "Hello,"
     order = f"{rng.randrange(10**7, 10**8)}"
     sentences = list(text["body"])
     rng.shuffle(sentences)
-    lines = [greeting, ""] + sentences[:rng.randint(3, 5)]
-    sign = ["", _SIGN[lang], name,
-            _QUOTE[lang].format(order=order, a=rng.randrange(1000), b=rng.randrange(100),
-                                c=rng.randrange(100)), ""]
+    lines = [greeting, ""] + sentences[: rng.randint(3, 5)]
+    sign = [
+        "",
+        _SIGN[lang],
+        name,
+        _QUOTE[lang].format(
+            order=order, a=rng.randrange(1000), b=rng.randrange(100), c=rng.randrange(100)
+        ),
+        "",
+    ]
     # The rest of a typical 2 KB mail: the quoted order confirmation it replies to.
     quote = [q.format(order=order) for q in _QUOTED[lang]]
     budget = size - len(head.encode())
@@ -221,8 +279,10 @@ def make_samples(n: int, tag: str = "", seed: int = 8) -> list[Sample]:
 
 # -- loading a mailbox --------------------------------------------------------------------------
 
-def lmtp_load(lab: Any, recipient: str, raws: Iterable[bytes],
-              sender: str = "loader@example.test") -> int:
+
+def lmtp_load(
+    lab: Any, recipient: str, raws: Iterable[bytes], sender: str = "loader@example.test"
+) -> int:
     """Deliver many messages into one mailbox over ONE LMTP session (one transaction each).
 
     `lab.deliver` opens an LMTP connection per message; reusing the session is ~2x faster."""
@@ -280,6 +340,7 @@ def wait_until(pred: Callable[[], bool], timeout: float, interval: float = 0.02)
 
 # -- statistics and tables ----------------------------------------------------------------------
 
+
 def percentile(values: Sequence[float], p: float) -> float:
     """Nearest-rank percentile: the smallest value with at least p % of the values <= it."""
     if not values:
@@ -297,10 +358,12 @@ def median(values: Sequence[float]) -> float:
 
 def spread(values: Sequence[float], fmt: str = "") -> str:
     """'median (min–max)' for repeated measurements, so the noise is visible."""
+
     def f(x: float) -> str:
         if fmt:
             return format(x, fmt)
         return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
     if len(values) == 1:
         return f(values[0])
     return f"{f(median(values))} ({f(min(values))}–{f(max(values))})"
@@ -309,14 +372,19 @@ def spread(values: Sequence[float], fmt: str = "") -> str:
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], title: str = "") -> str:
     """A Markdown table (also readable in a terminal); numbers are formatted by the caller."""
     rows = [[str(c) for c in r] for r in rows]
-    widths = [max(len(str(h)), *(len(r[i]) for r in rows)) if rows else len(str(h))
-              for i, h in enumerate(headers)]
+    widths = [
+        max(len(str(h)), *(len(r[i]) for r in rows)) if rows else len(str(h))
+        for i, h in enumerate(headers)
+    ]
     out = [f"\n{title}"] if title else []
     out.append("| " + " | ".join(str(h).ljust(w) for h, w in zip(headers, widths)) + " |")
     out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for r in rows:
-        out.append("| " + " | ".join(c.rjust(w) if _numeric(c) else c.ljust(w)
-                                     for c, w in zip(r, widths)) + " |")
+        out.append(
+            "| "
+            + " | ".join(c.rjust(w) if _numeric(c) else c.ljust(w) for c, w in zip(r, widths))
+            + " |"
+        )
     return "\n".join(out)
 
 
@@ -325,6 +393,7 @@ def _numeric(cell: str) -> bool:
 
 
 # -- memory -------------------------------------------------------------------------------------
+
 
 def peak_rss_mb() -> float:
     """This process's peak resident set size so far, in MB (Linux reports kB)."""
@@ -361,8 +430,12 @@ def _vm_hwm_mb(pid: int) -> float:
     return 0.0
 
 
-def run_child(argv: Sequence[str], env: dict[str, str] | None = None, timeout: float = 1800,
-              cwd: str | Path = REPO) -> ChildResult:
+def run_child(
+    argv: Sequence[str],
+    env: dict[str, str] | None = None,
+    timeout: float = 1800,
+    cwd: str | Path = REPO,
+) -> ChildResult:
     """Run a process to its end and report its wall time and its own peak RSS.
 
     Not wait4()'s ru_maxrss: Linux carries the parent's RSS at fork/exec into the child's
@@ -390,8 +463,14 @@ def run_child(argv: Sequence[str], env: dict[str, str] | None = None, timeout: f
     text_err = Path(f"{out_path}.err").read_text(errors="replace")
     for suffix in (".out", ".err"):
         Path(f"{out_path}{suffix}").unlink(missing_ok=True)
-    return ChildResult(proc.returncode, seconds, hwm or usage.ru_maxrss / 1024, text_out,
-                       text_err, usage.ru_maxrss / 1024)
+    return ChildResult(
+        proc.returncode,
+        seconds,
+        hwm or usage.ru_maxrss / 1024,
+        text_out,
+        text_err,
+        usage.ru_maxrss / 1024,
+    )
 
 
 def daemon_env(lab: Any, db: str | Path, address: str = FEEDBACK, **extra: str) -> dict[str, str]:

@@ -20,8 +20,9 @@ HERE = Path(__file__).resolve().parent
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     if args.quick:
@@ -46,8 +47,9 @@ def main() -> int:
         print(f"\n=== {name}: {' '.join(argv)}", flush=True)
         start = time.perf_counter()
         try:
-            rc = subprocess.run([sys.executable, str(HERE / argv[0]), *argv[1:]],
-                                timeout=1800).returncode
+            rc = subprocess.run(
+                [sys.executable, str(HERE / argv[0]), *argv[1:]], timeout=1800
+            ).returncode
         except subprocess.TimeoutExpired:
             rc = -1
         summary.append((name, rc, time.perf_counter() - start))

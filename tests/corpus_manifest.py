@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 #: Tags that mark automatic mail: none of these messages may be acknowledged.
-AUTOMATIC_TAGS = {"bounce_like", "dsn_multipart_report", "mailing_list", "precedence:bulk",
-                  "precedence:junk", "precedence:list", "precedence:auto_reply",
-                  "arf_feedback_report", "mdn_read_receipt"}
+AUTOMATIC_TAGS = {
+    "bounce_like",
+    "dsn_multipart_report",
+    "mailing_list",
+    "precedence:bulk",
+    "precedence:junk",
+    "precedence:list",
+    "precedence:auto_reply",
+    "arf_feedback_report",
+    "mdn_read_receipt",
+}
 
 #: Tagged messages that are really people's mail, and why.
 PERSONS = {

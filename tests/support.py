@@ -38,7 +38,6 @@ def started_lab() -> MailLab:
     return mail_lab
 
 
-
 class Desk:
     """A fresh feedback mailbox and store on the shared lab, plus ways to drive feedbackd."""
 
@@ -52,16 +51,23 @@ class Desk:
         rules = (REPO / "rules.yaml").read_text(encoding="utf-8")
         self.rules = tmp / "rules.yaml"
         self.rules.write_text(re.sub(r"(?ms)^digest:\n(  .*?\n)+", "", rules), encoding="utf-8")
-        self.env = dict(os.environ, **lab.env(self.address, self.db),
-                        FEEDBACKD_RULES=str(self.rules))
+        self.env = dict(
+            os.environ, **lab.env(self.address, self.db), FEEDBACKD_RULES=str(self.rules)
+        )
         self.env.pop("NOTIFY_SOCKET", None)
         self.customer_n = n
 
     def customer(self, name: str) -> str:
         return f"{name}{self.customer_n}@example.test"
 
-    def send(self, sender: str, subject: str, body: str, message_id: str | None = None,
-             headers: dict[str, str] | None = None) -> str:
+    def send(
+        self,
+        sender: str,
+        subject: str,
+        body: str,
+        message_id: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> str:
         msg = EmailMessage()
         msg["From"] = sender
         msg["To"] = self.address
@@ -74,10 +80,17 @@ class Desk:
         self.lab.send(msg.as_bytes(), sender, [self.address])
         return mid
 
-    def feedbackd(self, *args: str, timeout: float = 60, env: dict[str, str] | None = None
-                  ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "daemon", *args], env=env or self.env,
-                              capture_output=True, text=True, timeout=timeout, cwd=REPO)
+    def feedbackd(
+        self, *args: str, timeout: float = 60, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "daemon", *args],
+            env=env or self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=REPO,
+        )
 
     def messages(self, user: str, folder: str = "INBOX") -> list:  # list[MailMessage]
         with self.lab.mailbox(user) as mb:

@@ -1,1 +1,2 @@
-"""The only code that touches sockets, files, the environment and processes: IMAP, SMTP, the store."""
+"""The only code that touches sockets, files, the environment and processes: IMAP, SMTP, the
+store and its sidecar files, settings, systemd."""

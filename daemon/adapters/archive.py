@@ -13,15 +13,16 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
+from daemon.adapters.store import Store
 from daemon.core.cases import CLOSED, Case
 from daemon.core.rules.model import PolicySettings
-from daemon.adapters.store import Store
 
 PERSONAL = ("sender", "sender_name", "subject")
 PURGED = "(purged)"
@@ -67,17 +68,24 @@ def archive(store: Store, db: Path, now: datetime, keep: Retention = Retention()
     """Move what is old out of the live store; returns how many documents moved."""
     moved = 0
     cut_cases = (now - keep.closed_cases).isoformat(timespec="seconds")
-    old_cases = [d for d in store.docs("cases")
-                 if d["status"] == CLOSED and d["events"] and d["events"][-1]["at"] < cut_cases]
+    old_cases = [
+        d
+        for d in store.docs("cases")
+        if d["status"] == CLOSED and d["events"] and d["events"][-1]["at"] < cut_cases
+    ]
     cut_mail = (now - keep.sent_mail).isoformat(timespec="seconds")
-    old_mail = [d for d in store.docs("outbox") if d["state"] in ("sent", "failed")
-                and (d["sent_at"] or d["created"]) < cut_mail]
+    old_mail = [
+        d
+        for d in store.docs("outbox")
+        if d["state"] in ("sent", "failed") and (d["sent_at"] or d["created"]) < cut_mail
+    ]
     cut_ledger = (now - keep.ledger).isoformat(timespec="seconds")
     old_ledger = [d for d in store.docs("ledger") if d["filed"] and d["at"] < cut_ledger]
-    for table, docs, key in (("cases", old_cases, lambda d: d["id"]),
-                             ("outbox", old_mail, lambda d: d["id"]),
-                             ("ledger", old_ledger,
-                              lambda d: f"{d['uidvalidity']}:{d['uid']}")):
+    for table, docs, key in (
+        ("cases", old_cases, lambda d: d["id"]),
+        ("outbox", old_mail, lambda d: d["id"]),
+        ("ledger", old_ledger, lambda d: f"{d['uidvalidity']}:{d['uid']}"),
+    ):
         if not docs:
             continue
         with _locked(db):

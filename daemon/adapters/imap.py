@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import imaplib
 import re
-from contextlib import contextmanager
-from typing import Iterator
-import socket
 import ssl
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
 from imap_tools import MailBox, MailBoxStartTls, MailBoxUnencrypted
 from imap_tools.imap_utf7 import utf7_encode
 
-from daemon.errors import ConfigError, TransientError
 from daemon.adapters.settings import Server
+from daemon.errors import ConfigError, TransientError
 
 TIMEOUT = 30.0  # seconds for every network call: a hung server must not hang the daemon
 FETCH_CHUNK = 200
@@ -66,19 +65,22 @@ class Mailbox:
 
     # -- connection ------------------------------------------------------------------------------
 
-    def connect(self) -> "Mailbox":
+    def connect(self) -> Mailbox:
         s = self.server
         try:
             if s.tls == "imaps":
                 box = MailBox(s.host, s.port, timeout=self.timeout, ssl_context=tls_context(s))
             elif s.tls == "starttls":
-                box = MailBoxStartTls(s.host, s.port, timeout=self.timeout,
-                                      ssl_context=tls_context(s))
+                box = MailBoxStartTls(
+                    s.host, s.port, timeout=self.timeout, ssl_context=tls_context(s)
+                )
             else:
                 box = MailBoxUnencrypted(s.host, s.port, timeout=self.timeout)
         except ssl.SSLCertVerificationError as exc:
-            raise ConfigError(f"IMAP {s.host}:{s.port}: certificate not trusted ({exc.verify_message}"
-                              "): set FEEDBACKD_IMAP_CA_FILE to the CA that signed it") from None
+            raise ConfigError(
+                f"IMAP {s.host}:{s.port}: certificate not trusted ({exc.verify_message}"
+                "): set FEEDBACKD_IMAP_CA_FILE to the CA that signed it"
+            ) from None
         except (OSError, imaplib.IMAP4.error) as exc:
             raise TransientError(f"IMAP {s.host}:{s.port} unreachable: {exc}") from None
         try:
@@ -87,8 +89,10 @@ class Mailbox:
             raise TransientError(f"IMAP connection dropped at login: {exc}") from None
         except Exception as exc:  # imap-tools raises MailboxLoginError (an imaplib.error subclass)
             if "LOGIN" in type(exc).__name__.upper() or isinstance(exc, imaplib.IMAP4.error):
-                raise AuthFailed(f"IMAP login as {s.user} refused by {s.host}: check "
-                                 "FEEDBACKD_IMAP_USER and the password") from None
+                raise AuthFailed(
+                    f"IMAP login as {s.user} refused by {s.host}: check "
+                    "FEEDBACKD_IMAP_USER and the password"
+                ) from None
             raise
         self._box = box
         typ, data = box.client.capability()
@@ -116,10 +120,11 @@ class Mailbox:
         and retries; the dead session is forgotten."""
         try:
             yield
-        except (imaplib.IMAP4.abort, OSError, socket.timeout) as exc:
+        except (TimeoutError, imaplib.IMAP4.abort, OSError) as exc:
             self._box = None
-            raise TransientError(f"IMAP connection lost{' ' + during if during else ''}: "
-                                 f"{exc}") from None
+            raise TransientError(
+                f"IMAP connection lost{' ' + during if during else ''}: {exc}"
+            ) from None
 
     def _cmd(self, *args: str) -> list[bytes]:
         """Run a UID command; a dropped connection becomes TransientError (reconnect + retry)."""
@@ -160,7 +165,7 @@ class Mailbox:
         body, so a 2 GB attachment never enters memory; the text it starts with still is."""
         out: list[Fetched] = []
         for i in range(0, len(uids), FETCH_CHUNK):
-            chunk = uids[i:i + FETCH_CHUNK]
+            chunk = uids[i : i + FETCH_CHUNK]
             large: set[int] = set()
             if max_size:
                 sizes = self._items(chunk, "(UID RFC822.SIZE)")
@@ -171,8 +176,12 @@ class Mailbox:
                 for uid, head, body in self._items(small, whole):
                     out.append(Fetched(uid, body, _size(head) or len(body), _internaldate(head)))
             for uid in sorted(large):
-                parts = self._cmd("FETCH", str(uid), f"(UID RFC822.SIZE INTERNALDATE "
-                                  f"BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.{LARGE_HEAD}>)")
+                parts = self._cmd(
+                    "FETCH",
+                    str(uid),
+                    f"(UID RFC822.SIZE INTERNALDATE "
+                    f"BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.{LARGE_HEAD}>)",
+                )
                 chunks = [p for p in parts if isinstance(p, tuple)]
                 head = b" ".join(p[0] for p in chunks)
                 raw = b"".join(p[1] for p in chunks)
@@ -261,9 +270,12 @@ class Mailbox:
     def append(self, folder: str, raw: bytes, flags: str = r"(\Seen)") -> None:
         self.ensure_folder(folder)
         with self._guard("during APPEND"):
-            typ, data = self.box.client.append(_quote(utf7_encode(folder).decode()), flags,
-                                               imaplib.Time2Internaldate(datetime.now().astimezone()),
-                                               raw)
+            typ, data = self.box.client.append(
+                _quote(utf7_encode(folder).decode()),
+                flags,
+                imaplib.Time2Internaldate(datetime.now().astimezone()),
+                raw,
+            )
         if typ != "OK":
             raise TransientError(f"IMAP APPEND to {folder} failed: {data!r}")
 

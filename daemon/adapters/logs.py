@@ -27,8 +27,14 @@ from typing import TextIO
 
 from daemon.errors import ConfigError
 
-LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.WARNING,
-          "WARN": logging.WARNING, "ERROR": logging.ERROR, "CRITICAL": logging.CRITICAL}
+LEVELS = {
+    "DEBUG": logging.DEBUG,
+    "INFO": logging.INFO,
+    "WARNING": logging.WARNING,
+    "WARN": logging.WARNING,
+    "ERROR": logging.ERROR,
+    "CRITICAL": logging.CRITICAL,
+}
 
 _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
@@ -119,8 +125,9 @@ def parse_level(level: str | int) -> int:
     try:
         return LEVELS[level.strip().upper()]
     except KeyError:
-        raise ConfigError(f"log level {level!r} is not valid: set debug, info, warning or error"
-                          ) from None
+        raise ConfigError(
+            f"log level {level!r} is not valid: set debug, info, warning or error"
+        ) from None
 
 
 def is_journal(stream: TextIO, env: Mapping[str, str]) -> bool:
@@ -190,5 +197,7 @@ def _log_uncaught_thread(args: threading.ExceptHookArgs) -> None:
         return
     name = args.thread.name if args.thread else "?"
     logging.getLogger("feedbackd").critical(
-        "uncaught exception in thread %s", name,
-        exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
+        "uncaught exception in thread %s",
+        name,
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+    )

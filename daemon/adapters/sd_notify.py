@@ -61,8 +61,10 @@ class Notifier:
         env = os.environ if env is None else env
         address = env.get("NOTIFY_SOCKET") or None
         if address and not address.startswith(("/", "@")):
-            log.warning("NOTIFY_SOCKET=%s is not a unix socket path or @name; "
-                        "not notifying systemd", address)
+            log.warning(
+                "NOTIFY_SOCKET=%s is not a unix socket path or @name; not notifying systemd",
+                address,
+            )
             address = None
         usec: int | None = None
         raw = env.get("WATCHDOG_USEC", "")
@@ -146,8 +148,11 @@ class Notifier:
             self.close()
             if not self._warned:
                 self._warned = True
-                log.warning("cannot notify systemd at %s: %s (further errors not logged)",
-                            _printable(self._address), exc)
+                log.warning(
+                    "cannot notify systemd at %s: %s (further errors not logged)",
+                    _printable(self._address),
+                    exc,
+                )
 
 
 def _socket_address(address: str) -> str | bytes:

@@ -10,16 +10,22 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from daemon.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
 TLS_MODES = ("imaps", "starttls", "plain")
-DEFAULT_PORTS = {("IMAP", "imaps"): 993, ("IMAP", "starttls"): 143, ("IMAP", "plain"): 143,
-                 ("SMTP", "imaps"): 465, ("SMTP", "starttls"): 587, ("SMTP", "plain"): 25}
+DEFAULT_PORTS = {
+    ("IMAP", "imaps"): 993,
+    ("IMAP", "starttls"): 143,
+    ("IMAP", "plain"): 143,
+    ("SMTP", "imaps"): 465,
+    ("SMTP", "starttls"): 587,
+    ("SMTP", "plain"): 25,
+}
 
 
 class Secret:
@@ -92,8 +98,10 @@ def load_settings(env: Mapping[str, str] | None = None, need_servers: bool = Tru
     smtp = _server(env, "SMTP") if need_servers else blank
     address = env.get("FEEDBACKD_ADDRESS", "").strip().lower()
     if need_servers and ("@" not in address or " " in address):
-        raise ConfigError("FEEDBACKD_ADDRESS is not set to an email address: set it to the "
-                          "feedback address customers write to, e.g. feedback@company.example")
+        raise ConfigError(
+            "FEEDBACKD_ADDRESS is not set to an email address: set it to the "
+            "feedback address customers write to, e.g. feedback@company.example"
+        )
     return Settings(
         imap=imap,
         smtp=smtp,
@@ -114,8 +122,10 @@ def _server(env: Mapping[str, str], kind: str) -> Server:
     if tls not in TLS_MODES:
         raise ConfigError(f"{p}TLS={tls!r} is not valid: set it to imaps, starttls or plain")
     if tls == "plain" and not is_loopback(host):
-        raise ConfigError(f"{p}TLS=plain is refused for {host}: passwords would cross the "
-                          "network in clear; set imaps or starttls (plain is for loopback only)")
+        raise ConfigError(
+            f"{p}TLS=plain is refused for {host}: passwords would cross the "
+            "network in clear; set imaps or starttls (plain is for loopback only)"
+        )
     port_text = env.get(p + "PORT") or str(DEFAULT_PORTS[kind, tls])
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise ConfigError(f"{p}PORT={port_text!r} is not a port number: set 1..65535")
@@ -127,10 +137,13 @@ def _server(env: Mapping[str, str], kind: str) -> Server:
         raise ConfigError(f"{p}CA_FILE={ca} does not exist: point it at a PEM file or unset it")
     verify_text = (env.get(p + "TLS_VERIFY") or "yes").strip().lower()
     if verify_text not in ("yes", "no"):
-        raise ConfigError(f"{p}TLS_VERIFY={verify_text!r} is not valid: set yes (the default) "
-                          "or no (accept any certificate: only for a test server)")
-    return Server(host, int(port_text), user, _password(env, p, kind), tls, ca,
-                  verify_text == "yes")
+        raise ConfigError(
+            f"{p}TLS_VERIFY={verify_text!r} is not valid: set yes (the default) "
+            "or no (accept any certificate: only for a test server)"
+        )
+    return Server(
+        host, int(port_text), user, _password(env, p, kind), tls, ca, verify_text == "yes"
+    )
 
 
 def _password(env: Mapping[str, str], p: str, kind: str) -> Secret:
@@ -141,10 +154,14 @@ def _password(env: Mapping[str, str], p: str, kind: str) -> Secret:
         cand = Path(env["CREDENTIALS_DIRECTORY"]) / f"{kind.lower()}-password"
         path = str(cand) if cand.exists() else None
     if not path:
-        raise ConfigError(f"{p}PASSWORD is not set: set {p}PASSWORD, or {p}PASSWORD_FILE to a "
-                          f"file holding it, or LoadCredential={kind.lower()}-password:… in the unit")
+        raise ConfigError(
+            f"{p}PASSWORD is not set: set {p}PASSWORD, or {p}PASSWORD_FILE to a "
+            f"file holding it, or LoadCredential={kind.lower()}-password:… in the unit"
+        )
     try:
         return Secret(Path(path).read_text(encoding="utf-8").rstrip("\r\n"))
     except OSError as exc:
-        raise ConfigError(f"{p}PASSWORD_FILE={path} cannot be read ({exc.strerror}): "
-                          "fix the path or its permissions") from None
+        raise ConfigError(
+            f"{p}PASSWORD_FILE={path} cannot be read ({exc.strerror}): "
+            "fix the path or its permissions"
+        ) from None

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import aiosmtplib
 
-from daemon.core.mail.compose import seven_bit
-from daemon.errors import ConfigError, PermanentSendError, TransientError
 from daemon.adapters.imap import tls_context
 from daemon.adapters.settings import Server
+from daemon.core.mail.compose import seven_bit
+from daemon.errors import ConfigError, PermanentSendError, TransientError
 
 TIMEOUT = 30.0
 CONNECTIONS = 4
@@ -84,15 +84,20 @@ class Sender:
                     await smtp.login(s.user, s.password.reveal())
             except aiosmtplib.SMTPAuthenticationError:
                 smtp.close()
-                raise ConfigError(f"SMTP login as {s.user} refused by {s.host}: check "
-                                  "FEEDBACKD_SMTP_USER and the password") from None
+                raise ConfigError(
+                    f"SMTP login as {s.user} refused by {s.host}: check "
+                    "FEEDBACKD_SMTP_USER and the password"
+                ) from None
         return smtp
 
     def _new_client(self) -> aiosmtplib.SMTP:
         s = self.server
         return aiosmtplib.SMTP(
-            hostname=s.host, port=s.port, timeout=self.timeout,
-            use_tls=s.tls == "imaps", start_tls=s.tls == "starttls",
+            hostname=s.host,
+            port=s.port,
+            timeout=self.timeout,
+            use_tls=s.tls == "imaps",
+            start_tls=s.tls == "starttls",
             tls_context=tls_context(s) if s.tls != "plain" else None,
         )
 
@@ -101,7 +106,7 @@ class Sender:
             smtp = await self._connection(slot)
         except ConfigError as exc:
             return exc
-        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
             self._drop(slot)
             return TransientError(f"SMTP {self.server.host}:{self.server.port}: {exc}")
         raw, options = env.raw, []
@@ -111,8 +116,9 @@ class Sender:
             else:
                 raw = seven_bit(raw)
         try:
-            errors, _ = await smtp.sendmail(env.sender, list(env.recipients), raw,
-                                            mail_options=options)
+            errors, _ = await smtp.sendmail(
+                env.sender, list(env.recipients), raw, mail_options=options
+            )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
             if codes and all(500 <= c < 600 for c in codes):
@@ -123,13 +129,15 @@ class Sender:
                 return PermanentSendError(exc.code, exc.message)
             return TransientError(f"SMTP {exc.code} {exc.message}")
         except UnicodeEncodeError:
-            return PermanentSendError(553, "a non-ASCII address needs SMTPUTF8, which the "
-                                           "server did not offer")
-        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+            return PermanentSendError(
+                553, "a non-ASCII address needs SMTPUTF8, which the server did not offer"
+            )
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
             # Broken off mid-transaction: the server may or may not have taken the mail.
             self._drop(slot)
-            return TransientError(f"SMTP {self.server.host}:{self.server.port}: {exc}",
-                                  maybe_sent=True)
+            return TransientError(
+                f"SMTP {self.server.host}:{self.server.port}: {exc}", maybe_sent=True
+            )
         # The first recipient is the person the mail is for (the others are our own copy):
         # if the server refused that one, the mail did not go out, whatever else it took.
         refused = errors.get(env.recipients[0]) if errors else None

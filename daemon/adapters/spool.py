@@ -17,12 +17,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from daemon.adapters.store import Store
 from daemon.core import cases as lifecycle
 from daemon.core.rules import RuleBook
-from daemon.adapters.store import Store
 
-ACTIONS = {"close": "closed", "reopen": "reopened", "reassign": "reassigned", "note": "note",
-           "answer": "answered"}
+ACTIONS = {
+    "close": "closed",
+    "reopen": "reopened",
+    "reassign": "reassigned",
+    "note": "note",
+    "answer": "answered",
+}
 
 
 @dataclass(frozen=True)
@@ -47,8 +52,9 @@ def apply_request(store: Store, book: RuleBook, req: dict[str, Any], now: dateti
     if action == "reassign":
         owner = str(req.get("owner", ""))
         if owner not in book.owners:
-            return Outcome(False, f"unknown owner {owner!r}: use one of "
-                                  f"{', '.join(sorted(book.owners))}")
+            return Outcome(
+                False, f"unknown owner {owner!r}: use one of {', '.join(sorted(book.owners))}"
+            )
         data["owner"] = owner
     if action == "note":
         data["text"] = str(req.get("text", ""))[:2000]

@@ -169,11 +169,14 @@ class Store:
 
     def known_uids(self, uidvalidity: int) -> set[int]:
         prefix = f"{uidvalidity}:"
-        return {int(k[len(prefix):]) for k in self._ledger if k.startswith(prefix)}
+        return {int(k[len(prefix) :]) for k in self._ledger if k.startswith(prefix)}
 
     def unfiled(self, uidvalidity: int) -> list[LedgerEntry]:
-        return [LedgerEntry(**d) for d in self._ledger.values()
-                if not d["filed"] and d["uidvalidity"] == uidvalidity]
+        return [
+            LedgerEntry(**d)
+            for d in self._ledger.values()
+            if not d["filed"] and d["uidvalidity"] == uidvalidity
+        ]
 
     def ledger_entries(self) -> list[LedgerEntry]:
         return [LedgerEntry(**d) for d in self._ledger.values()]
@@ -188,8 +191,11 @@ class Store:
 
     def cases(self, *statuses: str) -> list[Case]:
         """All live cases, or those in these states (filtered before they are built)."""
-        return [Case.from_doc(d) for d in self._cases.values()
-                if not statuses or d["status"] in statuses]
+        return [
+            Case.from_doc(d)
+            for d in self._cases.values()
+            if not statuses or d["status"] in statuses
+        ]
 
     def outbox(self, *states: str) -> list[OutMail]:
         return [_outmail(d) for d in self._outbox.values() if not states or d["state"] in states]
@@ -243,8 +249,9 @@ class Store:
         if doc["kind"] == "ack" and doc["recipients"]:
             self._acks.setdefault(doc["recipients"][0], []).append(doc["created"])
 
-    def _put(self, table: str, key: str, doc: dict[str, Any], target: dict[str, dict[str, Any]]
-             ) -> None:
+    def _put(
+        self, table: str, key: str, doc: dict[str, Any], target: dict[str, dict[str, Any]]
+    ) -> None:
         target[key] = doc
         self._dirty[table].add(key)
         self._gone[table].discard(key)
@@ -295,8 +302,14 @@ class Store:
             lines += [json.dumps({"t": name, "k": k, "d": None}) for k in keys]
             keys.clear()
         for name, keys in self._dirty.items():
-            lines += [json.dumps({"t": name, "k": k, "d": sources[name][k]}, ensure_ascii=False,
-                                 separators=(",", ":")) for k in keys]
+            lines += [
+                json.dumps(
+                    {"t": name, "k": k, "d": sources[name][k]},
+                    ensure_ascii=False,
+                    separators=(",", ":"),
+                )
+                for k in keys
+            ]
             keys.clear()
         if not os.path.exists(self.path):
             self.snapshot()  # the first commit writes the snapshot itself
@@ -325,7 +338,8 @@ class Store:
         for name, target in self._sources().items():
             if target:
                 self._db.table(name).insert_multiple(
-                    Document(doc, doc_id=i) for i, doc in enumerate(target.values(), 1))
+                    Document(doc, doc_id=i) for i, doc in enumerate(target.values(), 1)
+                )
         storage = self._db.storage
         assert isinstance(storage, DurableStorage)
         storage.flush()
@@ -363,15 +377,19 @@ class Store:
                     target[entry["k"]] = entry["d"]
 
     def _sources(self) -> dict[str, dict[str, dict[str, Any]]]:
-        return {"cases": self._cases, "ledger": self._ledger, "outbox": self._outbox,
-                "meta": self._meta}
+        return {
+            "cases": self._cases,
+            "ledger": self._ledger,
+            "outbox": self._outbox,
+            "meta": self._meta,
+        }
 
     def close(self) -> None:
         self.commit()
         self._db.close()
 
     @classmethod
-    def preview(cls, path: str | Path) -> "Store":
+    def preview(cls, path: str | Path) -> Store:
         """The store as it is, for a dry run: nothing will be written back."""
         return cls(path if Path(path).exists() else None, read_only=True)
 
@@ -380,4 +398,3 @@ def _outmail(doc: dict[str, Any]) -> OutMail:
     d = dict(doc)
     d["recipients"] = tuple(d["recipients"])
     return OutMail(**d)
-

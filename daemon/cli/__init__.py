@@ -11,11 +11,11 @@ import json
 import logging
 import os
 import sys
-from datetime import date, datetime, timezone
-from typing import Sequence
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timezone
 
-from daemon.errors import ConfigError, FeedbackdError
 from daemon.adapters.settings import REPO, Settings, load_settings
+from daemon.errors import ConfigError, FeedbackdError
 
 log = logging.getLogger("feedbackd")
 
@@ -25,21 +25,31 @@ def parse_when(text: str) -> datetime:
     try:
         return datetime.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 date-time, "
-                                         "e.g. 2026-05-12T10:00") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 date-time, e.g. 2026-05-12T10:00"
+        ) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="feedbackd", description=__doc__.splitlines()[0])
-    p.add_argument("--log-level", default=None,
-                   help="DEBUG, INFO, WARNING or ERROR (default: FEEDBACKD_LOG_LEVEL or INFO)")
+    p.add_argument(
+        "--log-level",
+        default=None,
+        help="DEBUG, INFO, WARNING or ERROR (default: FEEDBACKD_LOG_LEVEL or INFO)",
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     once = sub.add_parser("once", help="run one cycle and exit")
-    once.add_argument("--now", type=parse_when,
-                      help="run as if at this moment (ISO 8601; no offset: the rules' timezone)")
-    once.add_argument("--dry-run", action="store_true",
-                      help="show what would be sent; send, move and store nothing")
+    once.add_argument(
+        "--now",
+        type=parse_when,
+        help="run as if at this moment (ISO 8601; no offset: the rules' timezone)",
+    )
+    once.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show what would be sent; send, move and store nothing",
+    )
     sub.add_parser("run", help="run as a service: IDLE/poll, reconnect, reload on SIGHUP")
 
     cases = sub.add_parser("cases", help="list and show cases")
@@ -53,27 +63,44 @@ def build_parser() -> argparse.ArgumentParser:
     show = csub.add_parser("show", help="show one case with its events")
     show.add_argument("id")
     show.add_argument("--format", choices=("text", "json"), default="text")
-    for action, extra in (("close", None), ("reopen", None), ("answer", None),
-                          ("reassign", "owner"), ("note", "text")):
+    for action, extra in (
+        ("close", None),
+        ("reopen", None),
+        ("answer", None),
+        ("reassign", "owner"),
+        ("note", "text"),
+    ):
         change = csub.add_parser(action, help=f"{action} a case (safe beside a running daemon)")
         change.add_argument("id")
         if extra:
             change.add_argument(extra)
-        change.add_argument("--by", default=os.environ.get("USER", "cli"),
-                            help="who does it, for the audit trail (default: $USER)")
+        change.add_argument(
+            "--by",
+            default=os.environ.get("USER", "cli"),
+            help="who does it, for the audit trail (default: $USER)",
+        )
 
     status = sub.add_parser("status", help="health for people and monitoring (exit 0/1/2)")
     status.add_argument("--format", choices=("text", "json"), default="text")
     status.set_defaults(handler=status_command)
 
     again = sub.add_parser("reprocess", help="take quarantined messages again (next cycle)")
-    again.add_argument("message_ids", nargs="*", metavar="MESSAGE-ID",
-                       help="only these (default: everything in the Quarantine folder)")
+    again.add_argument(
+        "message_ids",
+        nargs="*",
+        metavar="MESSAGE-ID",
+        help="only these (default: everything in the Quarantine folder)",
+    )
     again.set_defaults(handler=reprocess_command)
 
     purge = sub.add_parser("purge", help="remove personal data from archived cases")
-    purge.add_argument("--before", required=True, type=date.fromisoformat, metavar="DATE",
-                       help="cases received before this day (YYYY-MM-DD)")
+    purge.add_argument(
+        "--before",
+        required=True,
+        type=date.fromisoformat,
+        metavar="DATE",
+        help="cases received before this day (YYYY-MM-DD)",
+    )
     purge.set_defaults(handler=purge_command)
 
     # -- further subcommands register below this line ---------------------------------------
@@ -81,18 +108,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_reports(sub)
     dl = sub.add_parser("deadline", help="when a case received at a moment is due")
-    dl.add_argument("--received", required=True,
-                    help="ISO 8601, e.g. 2025-04-28T10:00 (no offset: the rules' timezone)")
+    dl.add_argument(
+        "--received",
+        required=True,
+        help="ISO 8601, e.g. 2025-04-28T10:00 (no offset: the rules' timezone)",
+    )
     dl.add_argument("--category", required=True)
     dl.add_argument("--rules", help="rules file (default: FEEDBACKD_RULES or rules.yaml)")
     dl.add_argument("--explain", action="store_true", help="print every step of the computation")
     dl.set_defaults(handler=deadline_subcommand)
 
-    chk = sub.add_parser("check", help="validate rules.yaml, templates and examples (exit 78 "
-                                       "on any problem)")
+    chk = sub.add_parser(
+        "check", help="validate rules.yaml, templates and examples (exit 78 on any problem)"
+    )
     chk.add_argument("--rules", help="rules file (default: FEEDBACKD_RULES or rules.yaml)")
-    chk.add_argument("--templates", help="templates folder (default: FEEDBACKD_TEMPLATES or "
-                                         "templates/)")
+    chk.add_argument(
+        "--templates", help="templates folder (default: FEEDBACKD_TEMPLATES or templates/)"
+    )
     chk.set_defaults(handler=check_subcommand)
     cls = sub.add_parser("classify", help="classify saved .eml files and say why")
     cls.add_argument("files", nargs="+", metavar="FILE.eml")
@@ -177,12 +209,15 @@ def cases_command(args: argparse.Namespace) -> int:
             for e in case.events:
                 print(f"  {e.at}  {e.who:12} {e.what} {json.dumps(e.data, ensure_ascii=False)}")
         return 0
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    rows = [c for c in store.cases()
-            if (not args.status or c.status == args.status)
-            and (not args.category or c.category == args.category)
-            and (not args.owner or c.owner == args.owner)
-            and (not args.overdue or (c.status == "open" and c.due < now))]
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    rows = [
+        c
+        for c in store.cases()
+        if (not args.status or c.status == args.status)
+        and (not args.category or c.category == args.category)
+        and (not args.owner or c.owner == args.owner)
+        and (not args.overdue or (c.status == "open" and c.due < now))
+    ]
     rows.sort(key=lambda c: c.id)
     if args.format == "json":
         for c in rows:
@@ -209,8 +244,7 @@ def check_subcommand(args: argparse.Namespace) -> int:
     from daemon.cli.check import check_command
 
     rules = args.rules or os.environ.get("FEEDBACKD_RULES") or str(REPO / "rules.yaml")
-    templates = (args.templates or os.environ.get("FEEDBACKD_TEMPLATES")
-                 or str(REPO / "templates"))
+    templates = args.templates or os.environ.get("FEEDBACKD_TEMPLATES") or str(REPO / "templates")
     return check_command(rules, templates, sys.stdout)
 
 
@@ -225,26 +259,33 @@ def classify_subcommand(args: argparse.Namespace) -> int:
 
 def change_case(args: argparse.Namespace, settings: Settings) -> int:
     from daemon.adapters.spool import apply_request, submit
+    from daemon.adapters.store import Store
     from daemon.core.rules import load_rulebook
     from daemon.service.loop import AlreadyRunning, StoreLock
-    from daemon.adapters.store import Store
 
-    req = {"case": args.id, "action": args.action, "who": f"cli:{args.by}",
-           "owner": getattr(args, "owner", None), "text": getattr(args, "text", None)}
+    req = {
+        "case": args.id,
+        "action": args.action,
+        "who": f"cli:{args.by}",
+        "owner": getattr(args, "owner", None),
+        "text": getattr(args, "text", None),
+    }
     lock = StoreLock(settings.db)
     try:
         lock.acquire()
     except AlreadyRunning:
         outcome = submit(settings.db, req)
         if outcome is None:
-            print("feedbackd: the running daemon did not take the request within 30 s; it "
-                  "stays queued and is applied when the daemon next looks", file=sys.stderr)
+            print(
+                "feedbackd: the running daemon did not take the request within 30 s; it "
+                "stays queued and is applied when the daemon next looks",
+                file=sys.stderr,
+            )
             return 1
     else:
         try:
             store = Store(settings.db)
-            outcome = apply_request(store, load_rulebook(settings.rules), req,
-                                    datetime.now(timezone.utc))
+            outcome = apply_request(store, load_rulebook(settings.rules), req, datetime.now(UTC))
             store.commit()
         finally:
             lock.release()
@@ -257,16 +298,18 @@ def purge_command(args: argparse.Namespace) -> int:
 
     settings = load_settings(need_servers=False)
     n = purge(settings.db, args.before)
-    print(f"{n} archived case(s) received before {args.before} purged of names, addresses "
-          "and texts; their counts remain")
+    print(
+        f"{n} archived case(s) received before {args.before} purged of names, addresses "
+        "and texts; their counts remain"
+    )
     return 0
 
 
 def reprocess_command(args: argparse.Namespace) -> int:
     """Works over IMAP only, so it is safe beside a running daemon, which picks the messages
     up from INBOX in its next cycle (the quarantine record stays as history)."""
-    from daemon.service.intake import QUARANTINE
     from daemon.adapters.imap import Mailbox
+    from daemon.service.intake import QUARANTINE
 
     settings = load_settings()
     mailbox = Mailbox(settings.imap).connect()
@@ -279,17 +322,19 @@ def reprocess_command(args: argparse.Namespace) -> int:
 
 
 def status_command(args: argparse.Namespace) -> int:
-    from daemon.service.health import assess, read_poll_state, render_text
     from daemon.adapters.store import Store
+    from daemon.service.health import assess, read_poll_state, render_text
 
     settings = load_settings(need_servers=False)
     if not settings.db.exists():
-        print(f"feedbackd CRITICAL: no store at {settings.db}: the daemon has not run yet, or "
-              "FEEDBACKD_DB points elsewhere")
+        print(
+            f"feedbackd CRITICAL: no store at {settings.db}: the daemon has not run yet, or "
+            "FEEDBACKD_DB points elsewhere"
+        )
         return 2
-    health = assess(Store(settings.db), read_poll_state(settings.db), datetime.now(timezone.utc))
+    health = assess(Store(settings.db), read_poll_state(settings.db), datetime.now(UTC))
     print(health.to_json() if args.format == "json" else render_text(health))
     return health.level
 
 
-__all__ = ["main", "build_parser", "REPO"]
+__all__ = ["REPO", "build_parser", "main"]

@@ -10,38 +10,49 @@ from __future__ import annotations
 import json
 import sys
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from daemon.errors import EX_CONFIG, BadMessage, Problem
-from daemon.core.rules.examples import run_examples
 from daemon.core.mail.message import parse
 from daemon.core.mail.policy import SenderHistory, should_acknowledge
-from daemon.core.rules.loader import build
 from daemon.core.rules import classify, load_rulebook
+from daemon.core.rules.examples import run_examples
+from daemon.core.rules.loader import build
+from daemon.errors import EX_CONFIG, BadMessage, Problem
 
 #: Exactly the variables an acknowledgment template may use (see docs/rules.md).
 SAMPLE_CONTEXT = {
-    "case_id": "FB-2024-000123", "category": "complaint", "subject": "Order 5521",
-    "customer_name": "Анна Иванова", "customer_email": "anna@example.org",
-    "owner_name": "Customer Support Lead", "due_date": "2024-03-15 18:00",
-    "received_date": "2024-03-13 10:15", "center_name": "Feedback Center",
+    "case_id": "FB-2024-000123",
+    "category": "complaint",
+    "subject": "Order 5521",
+    "customer_name": "Анна Иванова",
+    "customer_email": "anna@example.org",
+    "owner_name": "Customer Support Lead",
+    "due_date": "2024-03-15 18:00",
+    "received_date": "2024-03-13 10:15",
+    "center_name": "Feedback Center",
     "feedback_address": "feedback@example.test",
 }
 LANGUAGES = ("ru", "en")
 
 
-def check_templates(templates_dir: str | Path, refs: list[tuple[str, int]],
-                    rules_path: str) -> list[Problem]:
+def check_templates(
+    templates_dir: str | Path, refs: list[tuple[str, int]], rules_path: str
+) -> list[Problem]:
     """Every referenced template exists in each language, compiles, and renders."""
     from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateSyntaxError
     from jinja2.sandbox import SandboxedEnvironment
 
     folder = Path(templates_dir)
     if not folder.is_dir():
-        return [Problem(str(folder), None, "templates folder not found; pass --templates DIR "
-                                           "or set FEEDBACKD_TEMPLATES")]
+        return [
+            Problem(
+                str(folder),
+                None,
+                "templates folder not found; pass --templates DIR or set FEEDBACKD_TEMPLATES",
+            )
+        ]
     env = SandboxedEnvironment(loader=FileSystemLoader(str(folder)), undefined=StrictUndefined)
     problems: list[Problem] = []
     broken: set[str] = set()
@@ -50,8 +61,13 @@ def check_templates(templates_dir: str | Path, refs: list[tuple[str, int]],
             env.get_template(path.name)
         except TemplateSyntaxError as exc:
             broken.add(path.name)
-            problems.append(Problem(str(folder / (exc.name or path.name)), exc.lineno,
-                                    f"template syntax error: {exc.message}"))
+            problems.append(
+                Problem(
+                    str(folder / (exc.name or path.name)),
+                    exc.lineno,
+                    f"template syntax error: {exc.message}",
+                )
+            )
     seen: set[str] = set()
     for name, line in refs:
         for lang in LANGUAGES:
@@ -60,8 +76,13 @@ def check_templates(templates_dir: str | Path, refs: list[tuple[str, int]],
                 continue
             seen.add(file)
             if not (folder / file).is_file():
-                problems.append(Problem(rules_path, line, f"template '{name}' needs "
-                                        f"{folder / file}; create it or fix the name"))
+                problems.append(
+                    Problem(
+                        rules_path,
+                        line,
+                        f"template '{name}' needs {folder / file}; create it or fix the name",
+                    )
+                )
                 continue
             if file in broken:
                 continue
@@ -69,14 +90,26 @@ def check_templates(templates_dir: str | Path, refs: list[tuple[str, int]],
                 text = env.get_template(file).render(**SAMPLE_CONTEXT)
             except TemplateError as exc:
                 where, at = _template_frame(exc, folder / file)
-                problems.append(Problem(where, at, f"template cannot render: {exc}; use only "
-                                        f"these variables: {', '.join(SAMPLE_CONTEXT)}"))
+                problems.append(
+                    Problem(
+                        where,
+                        at,
+                        f"template cannot render: {exc}; use only "
+                        f"these variables: {', '.join(SAMPLE_CONTEXT)}",
+                    )
+                )
                 continue
             head, sep, _ = text.lstrip("\n").partition("\n\n")
             if not head.startswith("Subject: ") or "\n" in head or not sep:
-                problems.append(Problem(str(folder / file), 1, "the rendered template must "
-                                        "start with 'Subject: …', then an empty line, then "
-                                        "the body"))
+                problems.append(
+                    Problem(
+                        str(folder / file),
+                        1,
+                        "the rendered template must "
+                        "start with 'Subject: …', then an empty line, then "
+                        "the body",
+                    )
+                )
     return problems
 
 
@@ -100,19 +133,26 @@ def check_command(rules_path: str, templates_dir: str, out: TextIO = sys.stdout)
     for p in sorted(problems, key=lambda p: (p.file != rules_path, p.file, p.line or 0)):
         print(str(p), file=out)
     if problems:
-        print(f"{len(problems)} problem(s) found; nothing was changed. Fix them and run "
-              f"'feedbackd check' again.", file=out)
+        print(
+            f"{len(problems)} problem(s) found; nothing was changed. Fix them and run "
+            f"'feedbackd check' again.",
+            file=out,
+        )
         return EX_CONFIG
     book = built.book
     assert book is not None
-    print(f"{rules_path}: OK — {len(book.rules)} rules, {len(book.categories)} categories, "
-          f"{len(book.owners)} owners, {examples} examples passed; templates in "
-          f"{templates_dir} OK", file=out)
+    print(
+        f"{rules_path}: OK — {len(book.rules)} rules, {len(book.categories)} categories, "
+        f"{len(book.owners)} owners, {examples} examples passed; templates in "
+        f"{templates_dir} OK",
+        file=out,
+    )
     return 0
 
 
-def classify_command(files: list[str], rules_path: str, fmt: str = "text",
-                     out: TextIO = sys.stdout) -> int:
+def classify_command(
+    files: list[str], rules_path: str, fmt: str = "text", out: TextIO = sys.stdout
+) -> int:
     """Classify saved messages exactly as the daemon would; 0, or 1 if a file was unusable."""
     book = load_rulebook(rules_path)  # ConfigError reaches the CLI: one line per problem, 78
     status = 0
@@ -128,24 +168,45 @@ def classify_command(files: list[str], rules_path: str, fmt: str = "text",
             else:
                 print(f"{name}: cannot read: {error}", file=out)
             continue
-        reasons = [{"field": r.field, "matcher": r.matcher, "matched": r.matched}
-                   for r in decision.reasons]
+        reasons = [
+            {"field": r.field, "matcher": r.matcher, "matched": r.matched} for r in decision.reasons
+        ]
         # The RFC 3834 half of the decision, as for a first message from this sender.
-        own = frozenset({*(o.email.lower() for o in book.owners.values()),
-                         *book.policy.own_addresses})
-        verdict = should_acknowledge(message, SenderHistory(), datetime.now(timezone.utc),
-                                     book.policy, own)
-        ack = {"acknowledge": verdict.acknowledge, "kind": verdict.kind,
-               "reasons": list(verdict.reasons), "reply_to": verdict.reply_to}
+        own = frozenset(
+            {*(o.email.lower() for o in book.owners.values()), *book.policy.own_addresses}
+        )
+        verdict = should_acknowledge(message, SenderHistory(), datetime.now(UTC), book.policy, own)
+        ack = {
+            "acknowledge": verdict.acknowledge,
+            "kind": verdict.kind,
+            "reasons": list(verdict.reasons),
+            "reply_to": verdict.reply_to,
+        }
         if fmt == "json":
-            print(json.dumps({"file": name, "category": decision.category,
-                              "rule": decision.rule, "reasons": reasons,
-                              "acknowledgment": ack}, ensure_ascii=False), file=out)
+            print(
+                json.dumps(
+                    {
+                        "file": name,
+                        "category": decision.category,
+                        "rule": decision.rule,
+                        "reasons": reasons,
+                        "acknowledgment": ack,
+                    },
+                    ensure_ascii=False,
+                ),
+                file=out,
+            )
             continue
         why = "; ".join(f"{r['field']} {r['matcher']}: {r['matched']!r}" for r in reasons)
-        print(f"{name}: {decision.category} (rule {decision.rule}, owner {decision.owner})"
-              + (f" — {why}" if why else ""), file=out)
-        answer = (f"acknowledge, to {verdict.reply_to}" if verdict.acknowledge
-                  else f"no acknowledgment ({verdict.kind}: {'; '.join(verdict.reasons)})")
+        print(
+            f"{name}: {decision.category} (rule {decision.rule}, owner {decision.owner})"
+            + (f" — {why}" if why else ""),
+            file=out,
+        )
+        answer = (
+            f"acknowledge, to {verdict.reply_to}"
+            if verdict.acknowledge
+            else f"no acknowledgment ({verdict.kind}: {'; '.join(verdict.reasons)})"
+        )
         print(f"    {answer}", file=out)
     return status

@@ -9,60 +9,83 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from daemon.errors import ConfigError
 from daemon.core.report.figures import BREAKDOWNS
 from daemon.core.report.text import FORMATS
+from daemon.errors import ConfigError
 
 
 def _now(given: datetime | None, tz: str) -> datetime:
     """`--now` without an offset is a wall-clock time in the rules' timezone, like the
     period's days; no `--now` is the current moment."""
     if given is None:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
     return given if given.tzinfo else given.replace(tzinfo=ZoneInfo(tz))
 
 
 def register(sub: Any) -> None:
     """Add the `report` and `digest` subcommands to the CLI's subparsers."""
-    rep = sub.add_parser("report", help="period review: counts, on-time rate, response times, "
-                                        "open and overdue cases, thanks, complaint topics")
-    rep.add_argument("--from", dest="start", required=True, type=date.fromisoformat,
-                     help="first day, YYYY-MM-DD (received date in the rules' timezone)")
-    rep.add_argument("--to", dest="end", required=True, type=date.fromisoformat,
-                     help="last day, inclusive")
-    rep.add_argument("--by", choices=BREAKDOWNS, default="category",
-                     help="the breakdown shown first")
+    rep = sub.add_parser(
+        "report",
+        help="period review: counts, on-time rate, response times, "
+        "open and overdue cases, thanks, complaint topics",
+    )
+    rep.add_argument(
+        "--from",
+        dest="start",
+        required=True,
+        type=date.fromisoformat,
+        help="first day, YYYY-MM-DD (received date in the rules' timezone)",
+    )
+    rep.add_argument(
+        "--to", dest="end", required=True, type=date.fromisoformat, help="last day, inclusive"
+    )
+    rep.add_argument(
+        "--by", choices=BREAKDOWNS, default="category", help="the breakdown shown first"
+    )
     rep.add_argument("--format", choices=FORMATS, default="table")
-    rep.add_argument("--now", type=datetime.fromisoformat,
-                     help="report as of this moment, ISO 8601 (no offset: the rules' timezone; "
-                          "default: now)")
+    rep.add_argument(
+        "--now",
+        type=datetime.fromisoformat,
+        help="report as of this moment, ISO 8601 (no offset: the rules' timezone; default: now)",
+    )
     rep.add_argument("--rules", help="rules file (default: FEEDBACKD_RULES or rules.yaml)")
     rep.set_defaults(handler=report_subcommand)
 
-    dig = sub.add_parser("digest", help="compose the digest mail for the previous day/week; "
-                                        "prints it (sending is done by the daemon's scheduler)")
-    dig.add_argument("--now", type=datetime.fromisoformat,
-                     help="as if run at this moment, ISO 8601 (no offset: the rules' timezone; "
-                          "default: now)")
-    dig.add_argument("--every", choices=("daily", "weekly"),
-                     help="period (default: rules.yaml digest.every, else weekly)")
-    dig.add_argument("--dry-run", action="store_true",
-                     help="print the text part and the recipients; never send (this command "
-                          "only prints for now, with or without --dry-run)")
+    dig = sub.add_parser(
+        "digest",
+        help="compose the digest mail for the previous day/week; "
+        "prints it (sending is done by the daemon's scheduler)",
+    )
+    dig.add_argument(
+        "--now",
+        type=datetime.fromisoformat,
+        help="as if run at this moment, ISO 8601 (no offset: the rules' timezone; default: now)",
+    )
+    dig.add_argument(
+        "--every",
+        choices=("daily", "weekly"),
+        help="period (default: rules.yaml digest.every, else weekly)",
+    )
+    dig.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the text part and the recipients; never send (this command "
+        "only prints for now, with or without --dry-run)",
+    )
     dig.add_argument("--html", action="store_true", help="print the HTML part instead")
     dig.add_argument("--rules", help="rules file (default: FEEDBACKD_RULES or rules.yaml)")
     dig.set_defaults(handler=digest_subcommand)
 
 
 def _load(args: argparse.Namespace) -> tuple[Any, Any, list[Any]]:
-    from daemon.core.rules import load_rulebook
-    from daemon.adapters.settings import load_settings
     from daemon.adapters.archive import all_cases
+    from daemon.adapters.settings import load_settings
     from daemon.adapters.store import Store
+    from daemon.core.rules import load_rulebook
 
     settings = load_settings(need_servers=False)
     book = load_rulebook(args.rules or settings.rules)
@@ -78,8 +101,9 @@ def report_subcommand(args: argparse.Namespace) -> int:
     if args.end < args.start:
         raise ConfigError(f"--to {args.end} is before --from {args.start}")
     _, book, cases = _load(args)
-    report = build_report(cases, args.start, args.end, _now(args.now, book.timezone),
-                          book.timezone, forward_of(book))
+    report = build_report(
+        cases, args.start, args.end, _now(args.now, book.timezone), book.timezone, forward_of(book)
+    )
     owners = {k: o.name or k for k, o in book.owners.items()}
     sys.stdout.write(render(report, args.format, args.by, owners))
     return 0
@@ -90,7 +114,12 @@ def forward_of(book: Any) -> dict[str, tuple[str, ...]]:
 
 
 def digest_subcommand(args: argparse.Namespace) -> int:
-    from daemon.core.report.digest import compose_digest, digest_period, digest_recipients, digest_settings
+    from daemon.core.report.digest import (
+        compose_digest,
+        digest_period,
+        digest_recipients,
+        digest_settings,
+    )
     from daemon.core.report.figures import build_report
 
     settings, book, cases = _load(args)
@@ -104,8 +133,10 @@ def digest_subcommand(args: argparse.Namespace) -> int:
     msg = compose_digest(report, book, now, sender, recipients)
     part = msg.get_body(("html",) if args.html else ("plain",))
     print(f"Subject: {msg['Subject']}")
-    print(f"Would go to {len(recipients)} recipient(s): {', '.join(recipients)}"
-          + ("" if args.dry_run else " (not sent: the daemon's scheduler sends digests)"))
+    print(
+        f"Would go to {len(recipients)} recipient(s): {', '.join(recipients)}"
+        + ("" if args.dry_run else " (not sent: the daemon's scheduler sends digests)")
+    )
     print()
     sys.stdout.write(part.get_content() if part is not None else "")
     return 0

@@ -81,7 +81,7 @@ class Case:
         return asdict(self)
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> "Case":
+    def from_doc(cls, doc: dict[str, Any]) -> Case:
         d = dict(doc)
         d["tags"] = tuple(d.get("tags", ()))
         d["thread"] = tuple(d.get("thread", ()))
@@ -108,15 +108,43 @@ def apply(case: Case, what: str, at: datetime, who: str = "feedbackd", **data: A
     return replace(case, events=case.events + (event,), **changes)
 
 
-def open_case(cid: str, *, category: str, owner: str, received: datetime, due: datetime,
-              sender: str, sender_name: str, subject: str, message_id: str, language: str,
-              rule: str, tags: tuple[str, ...] = ()) -> Case:
+def open_case(
+    cid: str,
+    *,
+    category: str,
+    owner: str,
+    received: datetime,
+    due: datetime,
+    sender: str,
+    sender_name: str,
+    subject: str,
+    message_id: str,
+    language: str,
+    rule: str,
+    tags: tuple[str, ...] = (),
+) -> Case:
     at = received.isoformat(timespec="seconds")
     return Case(
-        id=cid, category=category, owner=owner, status=OPEN, received=at,
-        due=due.isoformat(timespec="seconds"), sender=sender, sender_name=sender_name,
-        subject=subject, message_id=message_id, language=language, rule=rule, tags=tags,
+        id=cid,
+        category=category,
+        owner=owner,
+        status=OPEN,
+        received=at,
+        due=due.isoformat(timespec="seconds"),
+        sender=sender,
+        sender_name=sender_name,
+        subject=subject,
+        message_id=message_id,
+        language=language,
+        rule=rule,
+        tags=tags,
         thread=(message_id,) if message_id else (),
-        events=(Event(at, "feedbackd", "opened", {"category": category, "owner": owner,
-                                                   "rule": rule, "due": due.isoformat()}),),
+        events=(
+            Event(
+                at,
+                "feedbackd",
+                "opened",
+                {"category": category, "owner": owner, "rule": rule, "due": due.isoformat()},
+            ),
+        ),
     )

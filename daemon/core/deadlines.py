@@ -27,9 +27,9 @@ from datetime import date, datetime, time, timedelta
 from typing import TextIO
 from zoneinfo import ZoneInfoNotFoundError
 
+from daemon.core.rules import Term, load_rulebook
 from daemon.core.workdays import WEEKDAYS, WorkCalendar, calendar_for, day_label
 from daemon.errors import EX_CONFIG, ConfigError
-from daemon.core.rules import Term, load_rulebook
 
 CALENDAR_DAYS = "calendar_days"
 WORKING_DAYS = "working_days"
@@ -132,11 +132,16 @@ def _working_days(received: date, n: int, cal: WorkCalendar, steps: list[str]) -
         day += timedelta(days=1)
     steps.append("Civil Code art. 191: counting starts the day after receipt")
     if n <= 10:
-        steps.append("working days counted: " + ", ".join(
-            day_label(c) + (" worked by decree" if c.weekday() >= 5 else "") for c in counted))
+        steps.append(
+            "working days counted: "
+            + ", ".join(
+                day_label(c) + (" worked by decree" if c.weekday() >= 5 else "") for c in counted
+            )
+        )
     else:
-        steps.append(f"working day 1 is {day_label(counted[0])}, "
-                     f"working day {n} is {day_label(counted[-1])}")
+        steps.append(
+            f"working day 1 is {day_label(counted[0])}, working day {n} is {day_label(counted[-1])}"
+        )
     if skipped:
         steps.append("not counted: " + "; ".join(skipped))
     return counted[-1]
@@ -148,8 +153,10 @@ def _working_hours(received: datetime, n: int, cal: WorkCalendar, steps: list[st
     if start == received:
         steps.append(f"received inside working hours ({hours}): counting starts at once")
     else:
-        steps.append(f"received outside working hours ({hours} on working days): counting "
-                     f"starts at {fmt(start)}")
+        steps.append(
+            f"received outside working hours ({hours} on working days): counting "
+            f"starts at {fmt(start)}"
+        )
     at = cal.add_working_time(start, timedelta(hours=n))
     segments = []
     cur = start
@@ -179,8 +186,15 @@ def parse_received(text: str, cal: WorkCalendar) -> datetime:
     return cal.local(datetime.fromisoformat(text.strip()))
 
 
-def deadline_command(received: str, category: str, rules_path: str, explain: bool,
-                     out: TextIO, *, err: TextIO | None = None) -> int:
+def deadline_command(
+    received: str,
+    category: str,
+    rules_path: str,
+    explain: bool,
+    out: TextIO,
+    *,
+    err: TextIO | None = None,
+) -> int:
     """Print when a case of `category` received at `received` is due; exit status back.
 
     0 on success, 2 for a bad argument, 78 (EX_CONFIG) when the rules cannot be used.
@@ -206,8 +220,11 @@ def deadline_command(received: str, category: str, rules_path: str, explain: boo
     try:
         when = parse_received(received, cal)
     except ValueError:
-        print(f"feedbackd: --received {received!r} is not an ISO 8601 date-time "
-              f"(e.g. 2025-04-28T10:00 or 2025-04-28T10:00+03:00)", file=err)
+        print(
+            f"feedbackd: --received {received!r} is not an ISO 8601 date-time "
+            f"(e.g. 2025-04-28T10:00 or 2025-04-28T10:00+03:00)",
+            file=err,
+        )
         return 2
     try:
         due = due_at(when, cat.deadline, cal)
@@ -228,6 +245,8 @@ def deadline_command(received: str, category: str, rules_path: str, explain: boo
         print("  reminders:", file=out)
     for r in sorted(shown, key=lambda r: r.deliver_at):
         more = " (then repeated while open)" if r.kind == "overdue" and len(overdue) > 1 else ""
-        print(f"  - {r.key} at {fmt(r.deliver_at)} to {', '.join(r.recipients)}: {r.note}{more}",
-              file=out)
+        print(
+            f"  - {r.key} at {fmt(r.deliver_at)} to {', '.join(r.recipients)}: {r.note}{more}",
+            file=out,
+        )
     return 0

@@ -25,10 +25,14 @@ CLOSE, REOPEN, REASSIGN, NOTE = "close", "reopen", "reassign", "note"
 EVENTS = {CLOSE: "closed", REOPEN: "reopened", REASSIGN: "reassigned", NOTE: "note"}
 #: Every word that starts a command, lower-case, in the languages owners write in.
 ALIASES = {
-    "close": CLOSE, "закрыть": CLOSE,
-    "reopen": REOPEN, "переоткрыть": REOPEN,
-    "reassign": REASSIGN, "передать": REASSIGN,
-    "note": NOTE, "заметка": NOTE,
+    "close": CLOSE,
+    "закрыть": CLOSE,
+    "reopen": REOPEN,
+    "переоткрыть": REOPEN,
+    "reassign": REASSIGN,
+    "передать": REASSIGN,
+    "note": NOTE,
+    "заметка": NOTE,
 }
 MAX_NOTE = 2000
 _FIRST_WORD = re.compile(r"^([^\W\d_]+)(?:[.!:]+\s*|\s+|$)(.*)$")
@@ -88,7 +92,7 @@ def parse_command(text: str) -> Command | None:
             return None
         return Command(kind, words[0].strip(_TRAILING + "<>").lower(), first)
     paragraph = [rest]
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         if _END_OF_NOTE.match(line):
             break
         paragraph.append(line.strip())
@@ -96,8 +100,9 @@ def parse_command(text: str) -> Command | None:
     return Command(kind, note[:MAX_NOTE], first) if note else None
 
 
-def authorize(command: Command | None, case: Case | None, sender: str, token_ok: bool,
-              book: RuleBook) -> Authorization:
+def authorize(
+    command: Command | None, case: Case | None, sender: str, token_ok: bool, book: RuleBook
+) -> Authorization:
     """May `sender` do `command` to `case`? `token_ok` is `tokens.valid_token(...)` for the
     address the reply came to; without it nothing is allowed, whoever the From claims to be."""
     sender = sender.strip().lower()
@@ -106,8 +111,9 @@ def authorize(command: Command | None, case: Case | None, sender: str, token_ok:
     lang = me.language if me else (center.language if center else "ru")
 
     def no(code: str, **facts: str) -> Authorization:
-        return Authorization(False, code, _say(lang, code, **facts), actor=me.key if me else
-                             sender, language=lang)
+        return Authorization(
+            False, code, _say(lang, code, **facts), actor=me.key if me else sender, language=lang
+        )
 
     if command is None:
         return no("no_command")
@@ -121,8 +127,7 @@ def authorize(command: Command | None, case: Case | None, sender: str, token_ok:
     if command.kind == REASSIGN:
         target = _find_owner(command.argument, book)
         if target is None:
-            return no("unknown_owner", who=command.argument,
-                      known=", ".join(sorted(book.owners)))
+            return no("unknown_owner", who=command.argument, known=", ".join(sorted(book.owners)))
         if target.key == case.owner:
             return no("same_owner", who=target.key)
         data = {"owner": target.key}
@@ -146,22 +151,25 @@ def commanders(case: Case, book: RuleBook) -> frozenset[str]:
 def _find_owner(name: str, book: RuleBook) -> Owner | None:
     """An owner by key or by e-mail address, case-insensitively."""
     name = name.lower()
-    return next((o for o in book.owners.values()
-                 if o.key.lower() == name or o.email.lower() == name), None)
+    return next(
+        (o for o in book.owners.values() if o.key.lower() == name or o.email.lower() == name), None
+    )
 
 
-_STATUS = {"ru": {"open": "открыто", "answered": "отвечено", "closed": "закрыто"},
-           "en": {"open": "open", "answered": "answered", "closed": "closed"}}
+_STATUS = {
+    "ru": {"open": "открыто", "answered": "отвечено", "closed": "закрыто"},
+    "en": {"open": "open", "answered": "answered", "closed": "closed"},
+}
 _REASONS = {
     "ru": {
         "ok": "Команда принята.",
         "no_command": "В первой строке ответа нет команды. Напишите в первой строке: close, "
-                      "reopen, reassign <владелец> или note <текст>.",
+        "reopen, reassign <владелец> или note <текст>.",
         "no_case": "Такого обращения нет.",
         "bad_token": "Ответ пришёл не на адрес из уведомления по обращению {case}. Ответьте на "
-                     "само уведомление («Ответить»), не меняя адрес получателя.",
+        "само уведомление («Ответить»), не меняя адрес получателя.",
         "not_allowed": "Команды по обращению {case} принимаются только от его владельца, "
-                       "руководителя владельца и центра обратной связи.",
+        "руководителя владельца и центра обратной связи.",
         "unknown_owner": "Владелец «{who}» не найден. Известные владельцы: {known}.",
         "same_owner": "Обращение уже у владельца «{who}».",
         "illegal": "Обращение {case} сейчас {status}: эта команда к нему неприменима.",
@@ -169,12 +177,12 @@ _REASONS = {
     "en": {
         "ok": "Command accepted.",
         "no_command": "The first line of your reply is not a command. Write one of close, "
-                      "reopen, reassign <owner> or note <text> on the first line.",
+        "reopen, reassign <owner> or note <text> on the first line.",
         "no_case": "There is no such case.",
         "bad_token": "Your reply did not come to the address of the notice about {case}. Reply "
-                     "to the notice itself without changing the recipient.",
+        "to the notice itself without changing the recipient.",
         "not_allowed": "Commands for {case} are accepted only from its owner, the owner's "
-                       "supervisor and the feedback center.",
+        "supervisor and the feedback center.",
         "unknown_owner": "There is no owner '{who}'. Known owners: {known}.",
         "same_owner": "The case is already owned by '{who}'.",
         "illegal": "{case} is {status}: this command does not apply to it.",

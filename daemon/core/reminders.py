@@ -43,7 +43,6 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from daemon.core.workdays import WorkCalendar
 from daemon.core.deadlines import (
     CALENDAR_DAYS,
     WORKING_DAYS,
@@ -53,6 +52,7 @@ from daemon.core.deadlines import (
     fmt,
 )
 from daemon.core.rules import Category, ReminderStep, RuleBook, Term
+from daemon.core.workdays import WorkCalendar
 
 STOPPED = frozenset({"answered", "closed"})
 
@@ -129,13 +129,22 @@ def ladder(
         deliver = cal.next_working_moment(at)
         if deliver <= until:
             to, why = escalation_recipients(category.escalate.to, case.owner, book)
-            rungs.append(Reminder(ESCALATE, ESCALATE, at, deliver, to,
-                                  f"overdue since {fmt(due)}; escalated to {', '.join(to)}{why}"))
+            rungs.append(
+                Reminder(
+                    ESCALATE,
+                    ESCALATE,
+                    at,
+                    deliver,
+                    to,
+                    f"overdue since {fmt(due)}; escalated to {', '.join(to)}{why}",
+                )
+            )
     return sorted(rungs, key=lambda r: (r.deliver_at, r.at))
 
 
-def escalation_recipients(to: tuple[str, ...], owner: str, book: RuleBook) -> tuple[
-        tuple[str, ...], str]:
+def escalation_recipients(
+    to: tuple[str, ...], owner: str, book: RuleBook
+) -> tuple[tuple[str, ...], str]:
     """Resolve `supervisor` and `center` to owner keys; returns (keys, a note on fallbacks)."""
     keys: list[str] = []
     notes: list[str] = []
@@ -173,8 +182,9 @@ def step_key(step: ReminderStep) -> str:
     raise ValueError(f"a reminder step needs at, before, on_due or overdue_every: {step}")
 
 
-def _pre_due(owner: str, received: datetime, due: datetime, step: ReminderStep, unit: str,
-             cal: WorkCalendar) -> Reminder | None:
+def _pre_due(
+    owner: str, received: datetime, due: datetime, step: ReminderStep, unit: str, cal: WorkCalendar
+) -> Reminder | None:
     key = step_key(step)
     if step.at_fraction is not None:
         if not 0 < step.at_fraction < 1:
@@ -183,8 +193,9 @@ def _pre_due(owner: str, received: datetime, due: datetime, step: ReminderStep, 
             at = received + (due - received) * step.at_fraction
             at = at.replace(second=0, microsecond=0)  # a share of wall time: whole minutes
         else:
-            at = cal.add_working_time(received, cal.working_time_between(received, due)
-                                      * step.at_fraction)
+            at = cal.add_working_time(
+                received, cal.working_time_between(received, due) * step.at_fraction
+            )
         note = f"{key[3:]} of the term has passed; due {fmt(due)}"
         kind = REMIND
     elif step.before is not None:
@@ -219,8 +230,9 @@ def _after(moment: datetime, term: Term, cal: WorkCalendar) -> datetime:
     return cal.add_working_time(moment, timedelta(hours=term.amount))
 
 
-def _overdue(owner: str, due: datetime, every: Term, cal: WorkCalendar,
-             until: datetime) -> list[Reminder]:
+def _overdue(
+    owner: str, due: datetime, every: Term, cal: WorkCalendar, until: datetime
+) -> list[Reminder]:
     check_term(every)
     hourly = every.unit == WORKING_HOURS
     at = cal.next_working_moment(due)

@@ -30,8 +30,9 @@ def case_token(secret: bytes, case_id: str) -> str:
     """The token for `case_id`: deterministic, so nothing has to be stored to check it later."""
     if not secret:
         raise ValueError("the command secret is empty: set one in the environment")
-    digest = hmac.new(secret, _DOMAIN_SEPARATOR + case_id.upper().encode("ascii"),
-                      hashlib.sha256).digest()
+    digest = hmac.new(
+        secret, _DOMAIN_SEPARATOR + case_id.upper().encode("ascii"), hashlib.sha256
+    ).digest()
     return base64.b32encode(digest).decode("ascii").lower()[:TOKEN_LENGTH]
 
 
@@ -40,8 +41,9 @@ def valid_token(secret: bytes, case_id: str, token: str) -> bool:
     if not secret or not token:
         return False
     expected = case_token(secret, case_id)
-    return hmac.compare_digest(expected.encode("ascii"),
-                               token.strip().lower().encode("ascii", "replace"))
+    return hmac.compare_digest(
+        expected.encode("ascii"), token.strip().lower().encode("ascii", "replace")
+    )
 
 
 def command_address(feedback_address: str, case_id: str, token: str) -> str:
@@ -53,8 +55,9 @@ def command_address(feedback_address: str, case_id: str, token: str) -> str:
     return f"{local}+{case_id.upper()}.{token.lower()}@{domain}"
 
 
-def parse_command_address(addresses: Iterable[str], feedback_address: str
-                          ) -> tuple[str, str] | None:
+def parse_command_address(
+    addresses: Iterable[str], feedback_address: str
+) -> tuple[str, str] | None:
     """The (case id, token) of the first of `addresses` that is our plus-address, else None.
 
     Pass every address the reply was delivered to (To, Cc, Delivered-To, X-Original-To): mail
@@ -69,7 +72,7 @@ def parse_command_address(addresses: Iterable[str], feedback_address: str
             continue
         if not addr_local.startswith(local + "+"):
             continue
-        m = _DETAIL.match(addr_local[len(local) + 1:])
+        m = _DETAIL.match(addr_local[len(local) + 1 :])
         if m:
             return m.group(1).upper(), m.group(2)
     return None

@@ -53,7 +53,9 @@ class WorkCalendar:
         both = set(settings.extra_holidays) & set(settings.extra_working_days)
         if both:
             days = ", ".join(sorted(d.isoformat() for d in both))
-            raise ValueError(f"a day cannot be both an extra holiday and an extra working day: {days}")
+            raise ValueError(
+                f"a day cannot be both an extra holiday and an extra working day: {days}"
+            )
         self.settings = settings
         self.hours = hours
         self.zone = ZoneInfo(tz)

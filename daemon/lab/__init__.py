@@ -1,1 +1,4 @@
-"""The local mail lab (Dovecot + SMTP on loopback) for tests, the demo and benchmarks; never imported by the daemon."""
+"""The local mail lab (Dovecot + SMTP on loopback) for tests, the demo and benchmarks.
+
+Never imported by the daemon: it needs aiosmtpd, Dovecot and openssl, which production does not.
+"""

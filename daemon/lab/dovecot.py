@@ -59,7 +59,7 @@ class MailLab:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def __enter__(self) -> "MailLab":
+    def __enter__(self) -> MailLab:
         self.start()
         return self
 
@@ -72,9 +72,13 @@ class MailLab:
 
     def start(self) -> None:
         if not os.path.exists(DOVECOT):
-            raise LabUnavailable("dovecot is not installed: apt-get install dovecot-imapd dovecot-lmtpd")
+            raise LabUnavailable(
+                "dovecot is not installed: apt-get install dovecot-imapd dovecot-lmtpd"
+            )
         if os.geteuid() != 0:
-            raise LabUnavailable("the mail lab starts Dovecot with its own config and must run as root")
+            raise LabUnavailable(
+                "the mail lab starts Dovecot with its own config and must run as root"
+            )
         self.root.mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o755)  # Dovecot's auth and mail processes must reach it
         for sub in ("run", "state", "mail"):
@@ -84,7 +88,9 @@ class MailLab:
         (self.root / "dovecot.conf").write_text(self._config())
         self._dovecot = subprocess.Popen(
             [DOVECOT, "-F", "-c", str(self.root / "dovecot.conf")],
-            stdout=subprocess.DEVNULL, stderr=open(self.root / "dovecot.stderr", "wb"))
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.root / "dovecot.stderr", "wb"),
+        )
         self._wait_port(self.ports.imap)
         self._start_smtp()
 
@@ -108,7 +114,9 @@ class MailLab:
         if self._dovecot is None:
             self._dovecot = subprocess.Popen(
                 [DOVECOT, "-F", "-c", str(self.root / "dovecot.conf")],
-                stdout=subprocess.DEVNULL, stderr=open(self.root / "dovecot.stderr", "ab"))
+                stdout=subprocess.DEVNULL,
+                stderr=open(self.root / "dovecot.stderr", "ab"),
+            )
             self._wait_port(self.ports.imap)
 
     def stop_smtp(self) -> None:
@@ -128,12 +136,18 @@ class MailLab:
     def env(self, address: str = "feedback@example.test", db: str | Path = "") -> dict[str, str]:
         """The FEEDBACKD_* settings that point the daemon at this lab."""
         env = {
-            "FEEDBACKD_IMAP_HOST": "127.0.0.1", "FEEDBACKD_IMAP_PORT": str(self.ports.imaps),
-            "FEEDBACKD_IMAP_USER": address, "FEEDBACKD_IMAP_PASSWORD": self.password,
-            "FEEDBACKD_IMAP_TLS": "imaps", "FEEDBACKD_IMAP_CA_FILE": str(self.cert),
-            "FEEDBACKD_SMTP_HOST": "127.0.0.1", "FEEDBACKD_SMTP_PORT": str(self.ports.smtp),
-            "FEEDBACKD_SMTP_USER": address, "FEEDBACKD_SMTP_PASSWORD": self.password,
-            "FEEDBACKD_SMTP_TLS": "starttls", "FEEDBACKD_SMTP_CA_FILE": str(self.cert),
+            "FEEDBACKD_IMAP_HOST": "127.0.0.1",
+            "FEEDBACKD_IMAP_PORT": str(self.ports.imaps),
+            "FEEDBACKD_IMAP_USER": address,
+            "FEEDBACKD_IMAP_PASSWORD": self.password,
+            "FEEDBACKD_IMAP_TLS": "imaps",
+            "FEEDBACKD_IMAP_CA_FILE": str(self.cert),
+            "FEEDBACKD_SMTP_HOST": "127.0.0.1",
+            "FEEDBACKD_SMTP_PORT": str(self.ports.smtp),
+            "FEEDBACKD_SMTP_USER": address,
+            "FEEDBACKD_SMTP_PASSWORD": self.password,
+            "FEEDBACKD_SMTP_TLS": "starttls",
+            "FEEDBACKD_SMTP_CA_FILE": str(self.cert),
             "FEEDBACKD_ADDRESS": address,
         }
         if db:
@@ -156,7 +170,8 @@ class MailLab:
         from imap_tools import MailBox
 
         return MailBox("127.0.0.1", self.ports.imaps, ssl_context=self.ssl_context()).login(
-            user, self.password, initial_folder="INBOX")
+            user, self.password, initial_folder="INBOX"
+        )
 
     # -- internals ------------------------------------------------------------------------------
 
@@ -166,10 +181,27 @@ class MailLab:
         if not shutil.which("openssl"):
             raise LabUnavailable("openssl is not installed: apt-get install openssl")
         subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
-             "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-             "-keyout", str(self.root / "key.pem"), "-out", str(self.cert)],
-            check=True, capture_output=True)
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "30",
+                "-subj",
+                "/CN=localhost",
+                "-addext",
+                "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                "-keyout",
+                str(self.root / "key.pem"),
+                "-out",
+                str(self.cert),
+            ],
+            check=True,
+            capture_output=True,
+        )
         os.chmod(self.root / "key.pem", 0o600)
 
     def _config(self) -> str:
@@ -248,8 +280,9 @@ protocol lmtp {{
 
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(str(self.cert), str(self.root / "key.pem"))
-        self._smtp = start_smtp_server(self.ports.smtp, ctx, self.password,
-                                       self.root / "run" / "lmtp")
+        self._smtp = start_smtp_server(
+            self.ports.smtp, ctx, self.password, self.root / "run" / "lmtp"
+        )
 
 
 def lmtp_deliver(socket_path: Path, raw: bytes, sender: str, recipients: list[str]) -> None:

@@ -28,8 +28,9 @@ class LabHandler:
         self.accepted = 0
         self.reject: dict[str, str] = {}  # recipient -> SMTP reply, e.g. "550 5.1.1 no such user"
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
-                          rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
         reply = self.reject.get(address.lower())
         if reply:
             return reply
@@ -42,8 +43,14 @@ class LabHandler:
         data = envelope.original_content or envelope.content
         loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(None, lmtp_deliver, self.lmtp_socket, data,
-                                       envelope.mail_from, list(envelope.rcpt_tos))
+            await loop.run_in_executor(
+                None,
+                lmtp_deliver,
+                self.lmtp_socket,
+                data,
+                envelope.mail_from,
+                list(envelope.rcpt_tos),
+            )
         except Exception as exc:  # Dovecot down: a temporary failure, the client retries
             return f"451 4.3.0 local delivery failed: {exc}"
         self.accepted += 1
@@ -54,8 +61,9 @@ class _Auth:
     def __init__(self, password: str):
         self.password = password.encode()
 
-    def __call__(self, server: Any, session: Any, envelope: Any, mechanism: str,
-                 auth_data: Any) -> AuthResult:
+    def __call__(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
         if isinstance(auth_data, LoginPassword) and auth_data.password == self.password:
             return AuthResult(success=True)
         return AuthResult(success=False, handled=False)
@@ -73,8 +81,14 @@ class LabSMTP:
 def start_smtp_server(port: int, tls: ssl.SSLContext, password: str, lmtp_socket: Path) -> LabSMTP:
     handler = LabHandler(lmtp_socket)
     controller = Controller(
-        handler, hostname="127.0.0.1", port=port, tls_context=tls, require_starttls=True,
-        authenticator=_Auth(password), auth_require_tls=True, auth_exclude_mechanism=["CRAM-MD5"],
+        handler,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=tls,
+        require_starttls=True,
+        authenticator=_Auth(password),
+        auth_require_tls=True,
+        auth_exclude_mechanism=["CRAM-MD5"],
         ready_timeout=10,
     )
     controller.start()

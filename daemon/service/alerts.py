@@ -9,17 +9,22 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from daemon.core.mail.compose import Rendered, build_mail, new_message_id, wire
-from daemon.service.health import PollState
-from daemon.core.rules import RuleBook
 from daemon.adapters.store import OutMail, Store
+from daemon.core.mail.compose import Rendered, build_mail, new_message_id, wire
+from daemon.core.rules import RuleBook
+from daemon.service.health import PollState
 
 ALERT_EVERY = timedelta(hours=6)
 FAILED_POLLS = 3
 
 
-def due_alerts(store: Store, poll: PollState, book: RuleBook, now: datetime,
-               backlog_after_cycle: int | None = None) -> list[tuple[str, str]]:
+def due_alerts(
+    store: Store,
+    poll: PollState,
+    book: RuleBook,
+    now: datetime,
+    backlog_after_cycle: int | None = None,
+) -> list[tuple[str, str]]:
     """(kind, sentence) for each problem that deserves a mail now."""
     found: list[tuple[str, str]] = []
     error = poll.last_error.lower()
@@ -27,17 +32,27 @@ def due_alerts(store: Store, poll: PollState, book: RuleBook, now: datetime,
         if "login" in error and "refused" in error:
             found.append(("auth", f"the mail server refuses our login: {poll.last_error}"))
         else:
-            found.append(("polls", f"{poll.consecutive_failures} polls in a row failed: "
-                                   f"{poll.last_error}"))
+            found.append(
+                ("polls", f"{poll.consecutive_failures} polls in a row failed: {poll.last_error}")
+            )
     last_mail = store.meta("last_mail_at")
     silence = book.policy.alert_silence
     if last_mail and silence and datetime.fromisoformat(last_mail) < now - silence:
         # Once per quiet spell (the kind names the last mail), not every six hours.
-        found.append((f"silence since {last_mail}", f"no mail has arrived since {last_mail}: "
-                      "is the feedback address still delivered to this mailbox?"))
+        found.append(
+            (
+                f"silence since {last_mail}",
+                f"no mail has arrived since {last_mail}: "
+                "is the feedback address still delivered to this mailbox?",
+            )
+        )
     if backlog_after_cycle:
-        found.append(("gap", f"{backlog_after_cycle} messages in INBOX are not in the ledger "
-                             "after a full cycle"))
+        found.append(
+            (
+                "gap",
+                f"{backlog_after_cycle} messages in INBOX are not in the ledger after a full cycle",
+            )
+        )
     return [(k, s) for k, s in found if _not_recently(store, k, now)]
 
 
@@ -48,21 +63,36 @@ def _not_recently(store: Store, kind: str, now: datetime) -> bool:
     return not last or datetime.fromisoformat(last) <= now - ALERT_EVERY
 
 
-def queue_alert(store: Store, book: RuleBook, address: str, kind: str, sentence: str,
-                now: datetime) -> OutMail:
+def queue_alert(
+    store: Store, book: RuleBook, address: str, kind: str, sentence: str, now: datetime
+) -> OutMail:
     center = book.owners[book.center]
-    text = (f"feedbackd on {address} needs attention:\n\n  {sentence}\n\n"
-            "Run `feedbackd status` on the server and see the service log "
-            "(journalctl -u feedbackd).\nThis alert repeats at most every 6 hours.\n")
+    text = (
+        f"feedbackd on {address} needs attention:\n\n  {sentence}\n\n"
+        "Run `feedbackd status` on the server and see the service log "
+        "(journalctl -u feedbackd).\nThis alert repeats at most every 6 hours.\n"
+    )
     mid = new_message_id(address.rpartition("@")[2])
-    msg = build_mail(sender=address, sender_name="feedbackd", to=center.email,
-                     rendered=Rendered(f"feedbackd alert: {kind.split()[0]}", text),
-                     message_id=mid,
-                     now=now, automatic=False,
-                     extra_headers={"Auto-Submitted": "auto-generated"})
-    mail = OutMail(mid, None, "alert", address, (center.email, address), wire(msg),
-                   created=now.isoformat(timespec="seconds"),
-                   next_try=now.isoformat(timespec="seconds"))
+    msg = build_mail(
+        sender=address,
+        sender_name="feedbackd",
+        to=center.email,
+        rendered=Rendered(f"feedbackd alert: {kind.split()[0]}", text),
+        message_id=mid,
+        now=now,
+        automatic=False,
+        extra_headers={"Auto-Submitted": "auto-generated"},
+    )
+    mail = OutMail(
+        mid,
+        None,
+        "alert",
+        address,
+        (center.email, address),
+        wire(msg),
+        created=now.isoformat(timespec="seconds"),
+        next_try=now.isoformat(timespec="seconds"),
+    )
     store.put_outmail(mail)
     store.set_meta(f"alert:{kind}", now.isoformat(timespec="seconds"))
     return mail

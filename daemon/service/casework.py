@@ -15,13 +15,20 @@ import secrets
 from datetime import datetime
 from email.message import EmailMessage
 
+from daemon.adapters.store import OutMail, Store
 from daemon.core import cases as lifecycle
-from daemon.core.owner_commands import authorize, parse_command
 from daemon.core.mail.compose import new_message_id, wire
 from daemon.core.mail.message import Message
-from daemon.core.mail.notices import (NoticeDesk, added_to_case_notice, command_reply, joined_notice_to_owner,
-                      owner_notice, thanks_forward, thanks_recipients)
-from daemon.adapters.store import OutMail, Store
+from daemon.core.mail.notices import (
+    NoticeDesk,
+    added_to_case_notice,
+    command_reply,
+    joined_notice_to_owner,
+    owner_notice,
+    thanks_forward,
+    thanks_recipients,
+)
+from daemon.core.owner_commands import authorize, parse_command
 from daemon.core.tokens import parse_command_address, valid_token
 
 log = logging.getLogger("feedbackd.casework")
@@ -38,13 +45,26 @@ def command_secret(store: Store) -> bytes:
     return bytes.fromhex(value)
 
 
-def queue(store: Store, desk: NoticeDesk, msg: EmailMessage, kind: str, case_id: str | None,
-          to: str, now: datetime) -> OutMail:
+def queue(
+    store: Store,
+    desk: NoticeDesk,
+    msg: EmailMessage,
+    kind: str,
+    case_id: str | None,
+    to: str,
+    now: datetime,
+) -> OutMail:
     """Every mail also goes to the feedback address: the copy proves it went out (see outbox)."""
-    mail = OutMail(id=str(msg["Message-ID"]), case_id=case_id, kind=kind, sender=desk.address,
-                   recipients=(to, desk.address), raw=wire(msg),
-                   created=now.isoformat(timespec="seconds"),
-                   next_try=now.isoformat(timespec="seconds"))
+    mail = OutMail(
+        id=str(msg["Message-ID"]),
+        case_id=case_id,
+        kind=kind,
+        sender=desk.address,
+        recipients=(to, desk.address),
+        raw=wire(msg),
+        created=now.isoformat(timespec="seconds"),
+        next_try=now.isoformat(timespec="seconds"),
+    )
     store.put_outmail(mail)
     return mail
 
@@ -57,8 +77,9 @@ def thread_case(store: Store, msg: Message) -> lifecycle.Case | None:
     return store.case(m.group(0)) if m else None
 
 
-def on_open(store: Store, desk: NoticeDesk, case: lifecycle.Case, msg: Message, raw: bytes,
-            now: datetime) -> lifecycle.Case:
+def on_open(
+    store: Store, desk: NoticeDesk, case: lifecycle.Case, msg: Message, raw: bytes, now: datetime
+) -> lifecycle.Case:
     """A new case: its owner is told (original attached); thanks go to whoever earned them."""
     owner = desk.book.owners.get(case.owner)
     if owner is not None:
@@ -69,18 +90,32 @@ def on_open(store: Store, desk: NoticeDesk, case: lifecycle.Case, msg: Message, 
     if case.category == "thanks":
         for team in thanks_recipients(case, desk.book):
             mid = new_message_id(desk.address.rpartition("@")[2])
-            queue(store, desk, thanks_forward(desk, case, msg, team, message_id=mid, now=now),
-                  "thanks", case.id, team.email, now)
+            queue(
+                store,
+                desk,
+                thanks_forward(desk, case, msg, team, message_id=mid, now=now),
+                "thanks",
+                case.id,
+                team.email,
+                now,
+            )
             case = lifecycle.apply(case, "thanks_forwarded", now, message_id=mid, to=team.key)
     return case
 
 
-def on_command(store: Store, desk: NoticeDesk, msg: Message, now: datetime,
-               automatic: bool) -> tuple[str | None, bool]:
+def on_command(
+    store: Store, desk: NoticeDesk, msg: Message, now: datetime, automatic: bool
+) -> tuple[str | None, bool]:
     """(case id, handled). Mail to a token address is a command, never a new case."""
     found = parse_command_address(
-        (*msg.to, *msg.cc, *msg.headers.get("delivered-to", ()),
-         *msg.headers.get("x-original-to", ())), desk.address)
+        (
+            *msg.to,
+            *msg.cc,
+            *msg.headers.get("delivered-to", ()),
+            *msg.headers.get("x-original-to", ()),
+        ),
+        desk.address,
+    )
     if found is None:
         return None, False
     case_id, token = found
@@ -91,19 +126,23 @@ def on_command(store: Store, desk: NoticeDesk, msg: Message, now: datetime,
     command = parse_command(msg.text)
     auth = authorize(command, case, msg.from_addr, ok, desk.book)
     if auth.allowed and case is not None:
-        store.put_case(lifecycle.apply(case, auth.event, now, who=auth.actor,
-                                       message_id=msg.message_id, **auth.data))
+        store.put_case(
+            lifecycle.apply(
+                case, auth.event, now, who=auth.actor, message_id=msg.message_id, **auth.data
+            )
+        )
         log.info("command %s by %s", auth.event, auth.actor, extra={"case": case_id})
     else:
-        log.warning("command refused (%s) from %s", auth.code, msg.from_addr,
-                    extra={"case": case_id})
+        log.warning(
+            "command refused (%s) from %s", auth.code, msg.from_addr, extra={"case": case_id}
+        )
     staff = {o.email.lower() for o in desk.book.owners.values()}
     if auth.allowed or msg.from_addr in staff:  # reasons go to staff, not to forgers
         mid = new_message_id(desk.address.rpartition("@")[2])
-        reply = command_reply(desk, case_id, store.case(case_id), msg, command, auth,
-                              message_id=mid, now=now)
-        queue(store, desk, reply, "command_reply", case_id if case else None, msg.from_addr,
-              now)
+        reply = command_reply(
+            desk, case_id, store.case(case_id), msg, command, auth, message_id=mid, now=now
+        )
+        queue(store, desk, reply, "command_reply", case_id if case else None, msg.from_addr, now)
     return case_id, True
 
 
@@ -111,20 +150,33 @@ def on_staff_answer(store: Store, case: lifecycle.Case, msg: Message, now: datet
     """An owner wrote to the customer with the feedback address in Cc/Bcc: answered."""
     at = (msg.date or now).isoformat(timespec="seconds")
     if case.status == lifecycle.OPEN:
-        case = lifecycle.apply(case, "answered", now, who=msg.from_addr,
-                               message_id=msg.message_id, answered_at=at)
+        case = lifecycle.apply(
+            case, "answered", now, who=msg.from_addr, message_id=msg.message_id, answered_at=at
+        )
     else:
-        case = lifecycle.apply(case, "note", now, who=msg.from_addr, message_id=msg.message_id,
-                               text="a further answer to the customer")
+        case = lifecycle.apply(
+            case,
+            "note",
+            now,
+            who=msg.from_addr,
+            message_id=msg.message_id,
+            text="a further answer to the customer",
+        )
     store.put_case(case)
 
 
-def on_customer_reply(store: Store, desk: NoticeDesk, case: lifecycle.Case, msg: Message,
-                      raw: bytes, now: datetime, reply_to: str | None) -> None:
+def on_customer_reply(
+    store: Store,
+    desk: NoticeDesk,
+    case: lifecycle.Case,
+    msg: Message,
+    raw: bytes,
+    now: datetime,
+    reply_to: str | None,
+) -> None:
     """The customer wrote again: joined to the case, the owner told, and the customer gets a
     short notice — at most once a day per case, and only if the policy allows answering."""
-    case = lifecycle.apply(case, "reply_joined", now, who=msg.from_addr,
-                           message_id=msg.message_id)
+    case = lifecycle.apply(case, "reply_joined", now, who=msg.from_addr, message_id=msg.message_id)
     owner = desk.book.owners.get(case.owner)
     if owner is not None:
         mid = new_message_id(desk.address.rpartition("@")[2])

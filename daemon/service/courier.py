@@ -16,10 +16,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 
 from daemon.adapters.imap import Mailbox
-from daemon.core.rules.model import PolicySettings
-from daemon.service.outbox import Delivery, begin, envelopes, finish
 from daemon.adapters.smtp import Sender
 from daemon.adapters.store import OutMail, Store
+from daemon.core.rules.model import PolicySettings
+from daemon.service.outbox import Delivery, begin, envelopes, finish
 
 
 class Courier:
@@ -28,16 +28,18 @@ class Courier:
         self.sender = sender
         self.policy = policy
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feedbackd-smtp")
-        self._inflight: tuple[list[OutMail], datetime, Future[list[Exception | None]]] | None \
-            = None
+        self._inflight: tuple[list[OutMail], datetime, Future[list[Exception | None]]] | None = None
 
     def dispatch(self, mailbox: Mailbox | None, now: datetime) -> Delivery:
         """Record the batch in flight (if any), then start sending all mail now due."""
         stats = self.settle()
         batch = begin(self.store, mailbox, now, self.policy, stats)
         if batch:
-            self._inflight = (batch, now, self._worker.submit(self.sender.send_many,
-                                                              envelopes(batch)))
+            self._inflight = (
+                batch,
+                now,
+                self._worker.submit(self.sender.send_many, envelopes(batch)),
+            )
         return stats
 
     def settle(self) -> Delivery:

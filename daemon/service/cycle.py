@@ -15,13 +15,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
+from daemon.adapters.imap import Mailbox
+from daemon.adapters.smtp import Sender
+from daemon.adapters.store import Store
 from daemon.service.alerts import queue_alert
 from daemon.service.courier import Courier
 from daemon.service.duties import run_duties
 from daemon.service.intake import QUARANTINE, Desk, intake
-from daemon.adapters.imap import Mailbox
-from daemon.adapters.smtp import Sender
-from daemon.adapters.store import Store
 
 log = logging.getLogger("feedbackd.cycle")
 
@@ -50,8 +50,14 @@ class CycleReport:
         return ", ".join(parts)
 
 
-def run_cycle(desk: Desk, mailbox: Mailbox, sender: Sender | None, now: datetime,
-              hooks: "CycleHooks | None" = None, db: Path | None = None) -> CycleReport:
+def run_cycle(
+    desk: Desk,
+    mailbox: Mailbox,
+    sender: Sender | None,
+    now: datetime,
+    hooks: CycleHooks | None = None,
+    db: Path | None = None,
+) -> CycleReport:
     """One cycle. Without a sender it is a dry run: decide everything, send and move nothing."""
     courier = Courier(desk.store, sender, desk.book.policy) if sender is not None else None
     try:
@@ -61,8 +67,14 @@ def run_cycle(desk: Desk, mailbox: Mailbox, sender: Sender | None, now: datetime
             courier.close()
 
 
-def _cycle(desk: Desk, mailbox: Mailbox, courier: Courier | None, now: datetime,
-           hooks: "CycleHooks | None", db: Path | None) -> CycleReport:
+def _cycle(
+    desk: Desk,
+    mailbox: Mailbox,
+    courier: Courier | None,
+    now: datetime,
+    hooks: CycleHooks | None,
+    db: Path | None,
+) -> CycleReport:
     report = CycleReport()
     store = desk.store
     uidvalidity = mailbox.uidvalidity()
@@ -85,7 +97,7 @@ def _cycle(desk: Desk, mailbox: Mailbox, courier: Courier | None, now: datetime,
             if hooks and hooks.stop_requested():
                 _send(desk, mailbox, courier, now, report, wait=True)
                 return report  # SIGTERM: the batch in hand is done; the rest waits for restart
-            _batch(desk, mailbox, courier, uidvalidity, new[i:i + BATCH], now, report, hooks)
+            _batch(desk, mailbox, courier, uidvalidity, new[i : i + BATCH], now, report, hooks)
         _send(desk, mailbox, courier, now, report, wait=True)  # our copies, for the next pass
     report.duties = run_duties(desk, db, now)
     _send(desk, mailbox, courier, now, report, wait=True)
@@ -108,9 +120,16 @@ def backfill_horizon(desk: Desk, now: datetime) -> datetime | None:
     return datetime.fromisoformat(horizon) if horizon else None
 
 
-def _batch(desk: Desk, mailbox: Mailbox, courier: Courier | None, uidvalidity: int,
-           uids: list[int], now: datetime, report: CycleReport, hooks: "CycleHooks | None"
-           ) -> None:
+def _batch(
+    desk: Desk,
+    mailbox: Mailbox,
+    courier: Courier | None,
+    uidvalidity: int,
+    uids: list[int],
+    now: datetime,
+    report: CycleReport,
+    hooks: CycleHooks | None,
+) -> None:
     store = desk.store
     for fetched in mailbox.fetch(uids, desk.book.policy.max_message_size):
         result = intake(desk, uidvalidity, fetched, now)
@@ -133,8 +152,14 @@ class CycleHooks:
         return False
 
 
-def _send(desk: Desk, mailbox: Mailbox, courier: Courier | None, now: datetime,
-          report: CycleReport, wait: bool = False) -> None:
+def _send(
+    desk: Desk,
+    mailbox: Mailbox,
+    courier: Courier | None,
+    now: datetime,
+    report: CycleReport,
+    wait: bool = False,
+) -> None:
     """Start sending what is due; with `wait`, also see it through."""
     if courier is None:
         return
@@ -143,9 +168,15 @@ def _send(desk: Desk, mailbox: Mailbox, courier: Courier | None, now: datetime,
         d = d + courier.settle()
     for mail in d.gave_up:  # the feedback center hears of every mail refused for good
         if mail.kind != "alert":
-            queue_alert(desk.store, desk.book, desk.address, f"failed {mail.id}",
-                        f"the {mail.kind} to {mail.recipients[0]} (case {mail.case_id or '-'}) "
-                        f"was refused for good: {mail.error}", now)
+            queue_alert(
+                desk.store,
+                desk.book,
+                desk.address,
+                f"failed {mail.id}",
+                f"the {mail.kind} to {mail.recipients[0]} (case {mail.case_id or '-'}) "
+                f"was refused for good: {mail.error}",
+                now,
+            )
     if d.gave_up:
         desk.store.commit()
     report.sent += d.sent

@@ -14,16 +14,21 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from daemon.core import cases as lifecycle
 from daemon.adapters.archive import all_cases, archive, retention
-from daemon.service.casework import queue
+from daemon.adapters.store import OutMail
+from daemon.core import cases as lifecycle
 from daemon.core.mail.compose import new_message_id, wire
-from daemon.core.report.digest import compose_digest, digest_period, digest_recipients, digest_settings
-from daemon.service.intake import Desk
 from daemon.core.mail.notices import escalation_mail, reminder_mail
 from daemon.core.reminders import CaseClock, plan_reminders
+from daemon.core.report.digest import (
+    compose_digest,
+    digest_period,
+    digest_recipients,
+    digest_settings,
+)
 from daemon.core.report.figures import build_report
-from daemon.adapters.store import OutMail
+from daemon.service.casework import queue
+from daemon.service.intake import Desk
 
 log = logging.getLogger("feedbackd.duties")
 
@@ -48,12 +53,19 @@ def queue_reminders(desk: Desk, now: datetime) -> list[str]:
         category = desk.book.categories.get(case.category)
         if category is None or not (category.reminders or category.escalate):
             continue
-        sent = {str(e.data.get("key")) for e in case.events
-                if e.what in ("reminder_sent", "escalated")}
-        clock = CaseClock(datetime.fromisoformat(case.received), datetime.fromisoformat(case.due),
-                          case.owner, case.status)
-        notice = next((str(e.data.get("message_id", "")) for e in case.events
-                       if e.what == "owner_notified"), "")
+        sent = {
+            str(e.data.get("key")) for e in case.events if e.what in ("reminder_sent", "escalated")
+        }
+        clock = CaseClock(
+            datetime.fromisoformat(case.received),
+            datetime.fromisoformat(case.due),
+            case.owner,
+            case.status,
+        )
+        notice = next(
+            (str(e.data.get("message_id", "")) for e in case.events if e.what == "owner_notified"),
+            "",
+        )
         rungs = plan_reminders(clock, category, desk.book, sent, now, desk.calendar)
         for rung in rungs:
             compose = escalation_mail if rung.kind == "escalate" else reminder_mail
@@ -62,15 +74,25 @@ def queue_reminders(desk: Desk, now: datetime) -> list[str]:
                 if owner is None:
                     continue
                 mid = new_message_id(desk.domain)
-                mail = compose(desk.notices, case, rung, owner, message_id=mid, now=now,
-                               in_reply_to=notice)
+                mail = compose(
+                    desk.notices, case, rung, owner, message_id=mid, now=now, in_reply_to=notice
+                )
                 queue(desk.store, desk.notices, mail, rung.kind, case.id, owner.email, now)
-            case = lifecycle.apply(case, "escalated" if rung.kind == "escalate"
-                                   else "reminder_sent", now, key=rung.key,
-                                   to=list(rung.recipients))
+            case = lifecycle.apply(
+                case,
+                "escalated" if rung.kind == "escalate" else "reminder_sent",
+                now,
+                key=rung.key,
+                to=list(rung.recipients),
+            )
             done.append(f"{rung.kind} {rung.key} for {case.id} to {', '.join(rung.recipients)}")
-            log.info("%s %s to %s", rung.kind, rung.key, ", ".join(rung.recipients),
-                     extra={"case": case.id})
+            log.info(
+                "%s %s to %s",
+                rung.kind,
+                rung.key,
+                ", ".join(rung.recipients),
+                extra={"case": case.id},
+            )
         if rungs:
             desk.store.put_case(case)
     return done
@@ -82,8 +104,9 @@ def queue_digest(desk: Desk, db: Path | None, now: datetime) -> str | None:
         return None
     tz = ZoneInfo(desk.book.timezone)
     local = now.astimezone(tz)
-    if local.time() < settings.at or (settings.every == "weekly" and local.weekday() != 0
-                                      and not _missed_week(desk, local)):
+    if local.time() < settings.at or (
+        settings.every == "weekly" and local.weekday() != 0 and not _missed_week(desk, local)
+    ):
         return None
     start, end = digest_period(now, settings.every, desk.book.timezone)
     key = f"digest:{start}:{end}"
@@ -93,10 +116,18 @@ def queue_digest(desk: Desk, db: Path | None, now: datetime) -> str | None:
     report = build_report(cases, start, end, now, desk.book.timezone)
     to = digest_recipients(settings.to or (desk.book.center,), desk.book)
     msg = compose_digest(report, desk.book, now, desk.address, to)
-    desk.store.put_outmail(OutMail(
-        id=str(msg["Message-ID"]), case_id=None, kind="digest", sender=desk.address,
-        recipients=to + (desk.address,), raw=wire(msg),
-        created=now.isoformat(timespec="seconds"), next_try=now.isoformat(timespec="seconds")))
+    desk.store.put_outmail(
+        OutMail(
+            id=str(msg["Message-ID"]),
+            case_id=None,
+            kind="digest",
+            sender=desk.address,
+            recipients=to + (desk.address,),
+            raw=wire(msg),
+            created=now.isoformat(timespec="seconds"),
+            next_try=now.isoformat(timespec="seconds"),
+        )
+    )
     desk.store.set_meta(key, now.isoformat(timespec="seconds"))
     log.info("digest %s – %s queued for %s", start, end, ", ".join(to))
     return f"digest {start} – {end} to {', '.join(to)}"

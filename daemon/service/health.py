@@ -44,8 +44,9 @@ class Health:
     problems: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
-        return json.dumps({**asdict(self), "state": ("ok", "warning", "critical")[self.level]},
-                          ensure_ascii=False)
+        return json.dumps(
+            {**asdict(self), "state": ("ok", "warning", "critical")[self.level]}, ensure_ascii=False
+        )
 
 
 def status_path(db: Path) -> Path:
@@ -95,8 +96,9 @@ def assess(store: Store, poll: PollState, now: datetime) -> Health:
     if overdue:
         problems.append(f"{len(overdue)} cases overdue")
         level = max(level, WARNING)
-    return Health(level, poll, len(open_cases), len(overdue), len(pending), len(failed),
-                  quarantined, problems)
+    return Health(
+        level, poll, len(open_cases), len(overdue), len(pending), len(failed), quarantined, problems
+    )
 
 
 def render_text(h: Health) -> str:

@@ -13,20 +13,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 
-from daemon.core import cases as lifecycle
-from daemon.core.mail.bounces import detect_bounce
-from daemon.core.workdays import WorkCalendar, calendar_for
-from daemon.service.casework import (command_secret, on_command, on_customer_reply, on_open,
-                       on_staff_answer, queue, thread_case)
-from daemon.core.mail.compose import Templates, build_mail, new_message_id, wire
-from daemon.core.deadlines import due_at
-from daemon.errors import BadMessage, ConfigError
 from daemon.adapters.imap import Fetched
+from daemon.adapters.store import LedgerEntry, OutMail, Store
+from daemon.core import cases as lifecycle
+from daemon.core.deadlines import due_at
+from daemon.core.mail.bounces import detect_bounce
+from daemon.core.mail.compose import Templates, build_mail, new_message_id, wire
 from daemon.core.mail.message import Message, message_id_of, parse
 from daemon.core.mail.notices import NoticeDesk, base_context, bounce_notice
 from daemon.core.mail.policy import SenderHistory, Verdict, reply_target, should_acknowledge
 from daemon.core.rules import Decision, RuleBook, classify
-from daemon.adapters.store import LedgerEntry, OutMail, Store
+from daemon.core.workdays import WorkCalendar, calendar_for
+from daemon.errors import BadMessage, ConfigError
+from daemon.service.casework import (
+    command_secret,
+    on_command,
+    on_customer_reply,
+    on_open,
+    on_staff_answer,
+    queue,
+    thread_case,
+)
 
 log = logging.getLogger("feedbackd.intake")
 
@@ -35,8 +42,7 @@ SENT = "Sent"
 BOUNCES = "Feedback/Bounces"
 COMMANDS = "Feedback/Commands"
 #: Verdict kinds that mean a machine wrote: never answered, never obeyed, never a "reply".
-AUTOMATIC = frozenset({"bounce", "auto_reply", "list", "bulk", "report", "noreply",
-                       "no_sender"})
+AUTOMATIC = frozenset({"bounce", "auto_reply", "list", "bulk", "report", "noreply", "no_sender"})
 
 
 @dataclass(frozen=True)
@@ -79,9 +85,10 @@ class Desk:
 
     def history(self, address: str) -> SenderHistory:
         until = self.store.meta(f"hard_bounce:{address}")
-        return SenderHistory(acks=tuple(datetime.fromisoformat(t)
-                                        for t in self.store.ack_times(address)),
-                             hard_bounce_until=datetime.fromisoformat(until) if until else None)
+        return SenderHistory(
+            acks=tuple(datetime.fromisoformat(t) for t in self.store.ack_times(address)),
+            hard_bounce_until=datetime.fromisoformat(until) if until else None,
+        )
 
 
 def intake(desk: Desk, uidvalidity: int, fetched: Fetched, now: datetime) -> Intake:
@@ -97,8 +104,19 @@ def intake(desk: Desk, uidvalidity: int, fetched: Fetched, now: datetime) -> Int
     except Exception as exc:
         log.exception("uid %s quarantined after an internal error", fetched.uid)
         reason = f"internal error: {type(exc).__name__}: {exc}"[:300]
-        desk.store.put_ledger(LedgerEntry(uidvalidity, fetched.uid, "", "quarantined", QUARANTINE,
-                                          False, None, reason, now.isoformat(timespec="seconds")))
+        desk.store.put_ledger(
+            LedgerEntry(
+                uidvalidity,
+                fetched.uid,
+                "",
+                "quarantined",
+                QUARANTINE,
+                False,
+                None,
+                reason,
+                now.isoformat(timespec="seconds"),
+            )
+        )
         return Intake("quarantined", reason=reason)
 
 
@@ -106,10 +124,18 @@ def _intake(desk: Desk, uidvalidity: int, fetched: Fetched, now: datetime) -> In
     store = desk.store
     stamp = now.isoformat(timespec="seconds")
 
-    def ledger(outcome: str, folder: str, case_id: str | None = None, reason: str = "",
-               message_id: str = "") -> None:
-        store.put_ledger(LedgerEntry(uidvalidity, fetched.uid, message_id, outcome, folder,
-                                     False, case_id, reason, stamp))
+    def ledger(
+        outcome: str,
+        folder: str,
+        case_id: str | None = None,
+        reason: str = "",
+        message_id: str = "",
+    ) -> None:
+        store.put_ledger(
+            LedgerEntry(
+                uidvalidity, fetched.uid, message_id, outcome, folder, False, case_id, reason, stamp
+            )
+        )
 
     quick = message_id_of(fetched.raw)
     if quick and (ours := store.outmail(quick)) is not None:
@@ -122,20 +148,29 @@ def _intake(desk: Desk, uidvalidity: int, fetched: Fetched, now: datetime) -> In
         ledger("quarantined", QUARANTINE, reason=str(exc))
         return Intake("quarantined", reason=str(exc))
 
-    if msg.message_id and msg.message_id != quick and \
-            (ours := store.outmail(msg.message_id)) is not None:
+    if (
+        msg.message_id
+        and msg.message_id != quick
+        and (ours := store.outmail(msg.message_id)) is not None
+    ):
         ledger("own", SENT, ours.case_id, message_id=msg.message_id)
         return Intake("own")
     seen = store.ledger_by_message_id(msg.message_id)
     if seen is not None:
         # Same message under a new UID (UIDVALIDITY change, or copied back): never a 2nd case.
-        ledger("duplicate", seen.folder, seen.case_id, f"same Message-ID as {seen.key}",
-               msg.message_id)
+        ledger(
+            "duplicate", seen.folder, seen.case_id, f"same Message-ID as {seen.key}", msg.message_id
+        )
         return Intake("duplicate", seen.case_id)
 
     target = reply_target(msg, desk.book.policy, desk.own_addresses)
-    verdict = should_acknowledge(msg, desk.history(target) if target else SenderHistory(), now,
-                                 desk.book.policy, desk.own_addresses)
+    verdict = should_acknowledge(
+        msg,
+        desk.history(target) if target else SenderHistory(),
+        now,
+        desk.book.policy,
+        desk.own_addresses,
+    )
     automatic = verdict.kind in AUTOMATIC
     command_case, handled = on_command(store, desk.notices, msg, now, automatic)
     if handled:
@@ -152,12 +187,26 @@ def _intake(desk: Desk, uidvalidity: int, fetched: Fetched, now: datetime) -> In
         if msg.from_addr in desk.staff:
             on_staff_answer(store, existing, msg, now)
         elif automatic:  # a robot answering our mail: kept with the case, nobody is told
-            store.put_case(lifecycle.apply(existing, "note", now, who=msg.from_addr,
-                                           message_id=msg.message_id,
-                                           text=f"automatic reply ({verdict.kind})"))
+            store.put_case(
+                lifecycle.apply(
+                    existing,
+                    "note",
+                    now,
+                    who=msg.from_addr,
+                    message_id=msg.message_id,
+                    text=f"automatic reply ({verdict.kind})",
+                )
+            )
         else:
-            on_customer_reply(store, desk.notices, existing, msg, fetched.raw, now,
-                              verdict.reply_to if verdict.acknowledge else None)
+            on_customer_reply(
+                store,
+                desk.notices,
+                existing,
+                msg,
+                fetched.raw,
+                now,
+                verdict.reply_to if verdict.acknowledge else None,
+            )
         ledger("joined", folder, existing.id, message_id=msg.message_id)
         log.info("joined from %s", msg.from_addr, extra={"case": existing.id})
         return Intake("joined", existing.id)
@@ -166,22 +215,38 @@ def _intake(desk: Desk, uidvalidity: int, fetched: Fetched, now: datetime) -> In
     received = fetched.internaldate or now
     case = open_case(desk, msg, decision, received)
     category = desk.book.categories[decision.category]
-    backfill = desk.backfill_before is not None and received < desk.backfill_before \
+    backfill = (
+        desk.backfill_before is not None
+        and received < desk.backfill_before
         and not desk.book.policy.backfill_acknowledge
+    )
     if category.acknowledge and verdict.acknowledge and verdict.reply_to and not backfill:
         mail = acknowledgment(desk, msg, case, verdict.reply_to, now)
         store.put_outmail(mail)
         case = lifecycle.apply(case, "ack_sent", now, message_id=mail.id)
     else:
-        case = lifecycle.apply(case, "ack_skipped", now,
-                               reasons=list(skip_reasons(category.acknowledge, verdict, backfill)))
+        case = lifecycle.apply(
+            case,
+            "ack_skipped",
+            now,
+            reasons=list(skip_reasons(category.acknowledge, verdict, backfill)),
+        )
     case = on_open(store, desk.notices, case, msg, fetched.raw, now)
     store.put_case(case)
-    ledger("case", category.folder, case.id, message_id=msg.message_id,
-           reason="over the size limit: attachments not read" if fetched.truncated else "")
-    log.info("opened: %s by rule %s%s", case.category, decision.rule,
-             "" if case.events[-1].what == "ack_sent" else f" (not acknowledged: {verdict.kind})",
-             extra={"case": case.id})
+    ledger(
+        "case",
+        category.folder,
+        case.id,
+        message_id=msg.message_id,
+        reason="over the size limit: attachments not read" if fetched.truncated else "",
+    )
+    log.info(
+        "opened: %s by rule %s%s",
+        case.category,
+        decision.rule,
+        "" if case.events[-1].what == "ack_sent" else f" (not acknowledged: {verdict.kind})",
+        extra={"case": case.id},
+    )
     return Intake("case", case.id)
 
 
@@ -206,48 +271,92 @@ def bounce_of_ours(desk: Desk, msg: Message, fetched: Fetched, now: datetime) ->
         return None
     if bounce.hard and bounce.recipient:
         until = now + desk.book.policy.hard_bounce_quiet
-        desk.store.set_meta(f"hard_bounce:{bounce.recipient.lower()}",
-                            until.isoformat(timespec="seconds"))
-    case = lifecycle.apply(case, "bounce", now, message_id=msg.message_id,
-                           recipient=bounce.recipient, hard=bounce.hard, status=bounce.status,
-                           diagnostic=bounce.diagnostic[:300])
+        desk.store.set_meta(
+            f"hard_bounce:{bounce.recipient.lower()}", until.isoformat(timespec="seconds")
+        )
+    case = lifecycle.apply(
+        case,
+        "bounce",
+        now,
+        message_id=msg.message_id,
+        recipient=bounce.recipient,
+        hard=bounce.hard,
+        status=bounce.status,
+        diagnostic=bounce.diagnostic[:300],
+    )
     owner = desk.book.owners.get(case.owner)
     if owner is not None:
         mid = new_message_id(desk.domain)
-        notice = bounce_notice(desk.notices, case, fetched.raw, recipient=bounce.recipient,
-                               status=bounce.status, hard=bounce.hard,
-                               diagnostic=bounce.diagnostic, message_id=mid, now=now)
+        notice = bounce_notice(
+            desk.notices,
+            case,
+            fetched.raw,
+            recipient=bounce.recipient,
+            status=bounce.status,
+            hard=bounce.hard,
+            diagnostic=bounce.diagnostic,
+            message_id=mid,
+            now=now,
+        )
         queue(desk.store, desk.notices, notice, "bounce_notice", case.id, owner.email, now)
     desk.store.put_case(case)
-    log.warning("bounce of our %s to %s (%s)", ours.kind, bounce.recipient, bounce.status,
-                extra={"case": case.id})
+    log.warning(
+        "bounce of our %s to %s (%s)",
+        ours.kind,
+        bounce.recipient,
+        bounce.status,
+        extra={"case": case.id},
+    )
     return case.id
 
 
-def open_case(desk: Desk, msg: Message, decision: Decision, received: datetime
-              ) -> lifecycle.Case:
+def open_case(desk: Desk, msg: Message, decision: Decision, received: datetime) -> lifecycle.Case:
     category = desk.book.categories[decision.category]
     due = due_at(received, category.deadline, desk.calendar).at
     return lifecycle.open_case(
-        desk.store.next_case_id(received.year), category=decision.category,
-        owner=decision.owner, received=received, due=due, sender=msg.from_addr,
-        sender_name=msg.from_name, subject=msg.subject, message_id=msg.message_id,
-        language=msg.language, rule=decision.rule, tags=decision.tags)
+        desk.store.next_case_id(received.year),
+        category=decision.category,
+        owner=decision.owner,
+        received=received,
+        due=due,
+        sender=msg.from_addr,
+        sender_name=msg.from_name,
+        subject=msg.subject,
+        message_id=msg.message_id,
+        language=msg.language,
+        rule=decision.rule,
+        tags=decision.tags,
+    )
 
 
-def acknowledgment(desk: Desk, msg: Message, case: lifecycle.Case, to: str, now: datetime
-                   ) -> OutMail:
+def acknowledgment(
+    desk: Desk, msg: Message, case: lifecycle.Case, to: str, now: datetime
+) -> OutMail:
     category = desk.book.categories[case.category]
-    rendered = desk.templates.render(category.template, msg.language,
-                                     base_context(desk.notices, case, case.language))
+    rendered = desk.templates.render(
+        category.template, msg.language, base_context(desk.notices, case, case.language)
+    )
     mid = new_message_id(desk.domain)
     center = desk.book.owners[desk.book.center]
-    mail = build_mail(sender=desk.address, sender_name=center.name, to=to,
-                      rendered=rendered, message_id=mid, now=now, in_reply_to=msg.message_id,
-                      references=msg.references)
+    mail = build_mail(
+        sender=desk.address,
+        sender_name=center.name,
+        to=to,
+        rendered=rendered,
+        message_id=mid,
+        now=now,
+        in_reply_to=msg.message_id,
+        references=msg.references,
+    )
     # The feedback address is a recipient too: the copy proves the mail went out (a crash
     # between SMTP's 250 and our bookkeeping cannot cause a second send) and is filed in Sent.
-    return OutMail(id=mid, case_id=case.id, kind="ack", sender=desk.address,
-                   recipients=(to, desk.address), raw=wire(mail),
-                   created=now.isoformat(timespec="seconds"),
-                   next_try=now.isoformat(timespec="seconds"))
+    return OutMail(
+        id=mid,
+        case_id=case.id,
+        kind="ack",
+        sender=desk.address,
+        recipients=(to, desk.address),
+        raw=wire(mail),
+        created=now.isoformat(timespec="seconds"),
+        next_try=now.isoformat(timespec="seconds"),
+    )

@@ -14,27 +14,28 @@ import logging
 import os
 import signal
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import schedule
 
+from daemon.adapters.imap import AuthFailed, Mailbox
+from daemon.adapters.settings import Settings
+from daemon.adapters.smtp import Sender
+from daemon.adapters.spool import serve, waiting
+from daemon.adapters.store import Store
 from daemon.core.mail.compose import Templates
-from daemon.service.cycle import CycleHooks, CycleReport, run_cycle
+from daemon.core.mail.message import decode_header
+from daemon.core.rules import load_rulebook
 from daemon.errors import ConfigError, FeedbackdError, TransientError
+from daemon.service.alerts import due_alerts, queue_alert
+from daemon.service.cycle import CycleHooks, CycleReport, run_cycle
 from daemon.service.health import PollState, assess, write_poll_state
 from daemon.service.intake import Desk
-from daemon.adapters.imap import AuthFailed, Mailbox
-from daemon.core.mail.message import decode_header
-from daemon.service.alerts import due_alerts, queue_alert
 from daemon.service.outbox import deliver, next_due
-from daemon.adapters.spool import serve, waiting
-from daemon.core.rules import load_rulebook
-from daemon.adapters.smtp import Sender
-from daemon.adapters.settings import Settings
-from daemon.adapters.store import Store
 
 log = logging.getLogger("feedbackd")
 
@@ -64,8 +65,10 @@ class StoreLock:
         except BlockingIOError:
             holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
             os.close(fd)
-            raise AlreadyRunning(f"another feedbackd (pid {holder}) is using the store "
-                                 f"{self.path.with_suffix('')}: stop it first") from None
+            raise AlreadyRunning(
+                f"another feedbackd (pid {holder}) is using the store "
+                f"{self.path.with_suffix('')}: stop it first"
+            ) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self.fd = fd
@@ -77,12 +80,13 @@ class StoreLock:
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Service:
-    def __init__(self, settings: Settings, notifier: Any = None,
-                 clock: Callable[[], datetime] = now_utc):
+    def __init__(
+        self, settings: Settings, notifier: Any = None, clock: Callable[[], datetime] = now_utc
+    ):
         self.settings = settings
         self.notifier = notifier
         self.clock = clock
@@ -161,8 +165,13 @@ class Service:
         store = Store.preview(self.settings.db)
         mailbox = Mailbox(self.settings.imap).connect()
         try:
-            report = run_cycle(Desk(store, self.book, self.templates, self.settings.address),
-                               mailbox, None, moment, db=self.settings.db)
+            report = run_cycle(
+                Desk(store, self.book, self.templates, self.settings.address),
+                mailbox,
+                None,
+                moment,
+                db=self.settings.db,
+            )
         finally:
             mailbox.close()
         lines = [f"dry run as of {moment.isoformat(timespec='seconds')}: {report.summary()}"]
@@ -181,8 +190,9 @@ class Service:
         self.duties_due = False
         try:
             mailbox, sender = self._connect()
-            report = run_cycle(self.desk(), mailbox, sender, now or self.clock(), _Hooks(self),
-                               self.settings.db)
+            report = run_cycle(
+                self.desk(), mailbox, sender, now or self.clock(), _Hooks(self), self.settings.db
+            )
         except Exception as exc:
             self.poll.consecutive_failures += 1
             self.poll.last_error = str(exc)[:300]
@@ -242,8 +252,10 @@ class Service:
     def status_line(self) -> str:
         assert self.store is not None
         h = assess(self.store, self.poll, self.clock())
-        return (f"last poll {self.poll.last_success or 'never'}; {h.open_cases} open, "
-                f"{h.overdue_cases} overdue; outbox {h.outbox_pending} pending")
+        return (
+            f"last poll {self.poll.last_success or 'never'}; {h.open_cases} open, "
+            f"{h.overdue_cases} overdue; outbox {h.outbox_pending} pending"
+        )
 
     def _next_wait(self) -> float:
         """Until the next poll, or sooner when owed mail is due for another try."""
@@ -302,8 +314,13 @@ class Service:
             try:
                 if self.sender is None:
                     self.sender = Sender(self.settings.smtp)
-                deliver(self.store, self.mailbox if self.mailbox and self.mailbox._box else None,
-                        self.sender, now, self.book.policy)
+                deliver(
+                    self.store,
+                    self.mailbox if self.mailbox and self.mailbox._box else None,
+                    self.sender,
+                    now,
+                    self.book.policy,
+                )
             except Exception as exc:  # the outbox keeps it; the next cycle tries again
                 log.warning("alert not sent yet: %s", exc)
 

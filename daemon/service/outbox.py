@@ -13,11 +13,11 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from daemon.errors import PermanentSendError
 from daemon.adapters.imap import Mailbox
-from daemon.core.rules.model import PolicySettings
 from daemon.adapters.smtp import Envelope, Sender
 from daemon.adapters.store import OutMail, Store
+from daemon.core.rules.model import PolicySettings
+from daemon.errors import PermanentSendError
 
 log = logging.getLogger("feedbackd.outbox")
 
@@ -31,9 +31,13 @@ class Delivery:
     failed: int = 0
     gave_up: list[OutMail] = field(default_factory=list)  # refused for good (5xx) just now
 
-    def __add__(self, other: "Delivery") -> "Delivery":
-        return Delivery(self.sent + other.sent, self.deferred + other.deferred,
-                        self.failed + other.failed, self.gave_up + other.gave_up)
+    def __add__(self, other: Delivery) -> Delivery:
+        return Delivery(
+            self.sent + other.sent,
+            self.deferred + other.deferred,
+            self.failed + other.failed,
+            self.gave_up + other.gave_up,
+        )
 
 
 def backoff(attempts: int, policy: PolicySettings) -> timedelta:
@@ -56,8 +60,9 @@ def went_out(mailbox: Mailbox, mail: OutMail) -> bool:
     return any(mailbox.search_header(folder, "Message-ID", mail.id) for folder in SEARCH_FOLDERS)
 
 
-def deliver(store: Store, mailbox: Mailbox | None, sender: Sender, now: datetime,
-            policy: PolicySettings) -> Delivery:
+def deliver(
+    store: Store, mailbox: Mailbox | None, sender: Sender, now: datetime, policy: PolicySettings
+) -> Delivery:
     """Send every mail that is due, now: `begin`, the SMTP transactions, `finish`."""
     stats = Delivery()
     batch = begin(store, mailbox, now, policy, stats)
@@ -66,8 +71,9 @@ def deliver(store: Store, mailbox: Mailbox | None, sender: Sender, now: datetime
     return stats
 
 
-def begin(store: Store, mailbox: Mailbox | None, now: datetime, policy: PolicySettings,
-          stats: Delivery) -> list[OutMail]:
+def begin(
+    store: Store, mailbox: Mailbox | None, now: datetime, policy: PolicySettings, stats: Delivery
+) -> list[OutMail]:
     """Pick the mail that is due and mark it `sending`, durably, before any byte goes out.
 
     A mail an earlier attempt may have sent is looked for first (our copy), so it is never
@@ -88,8 +94,11 @@ def begin(store: Store, mailbox: Mailbox | None, now: datetime, policy: PolicySe
                 store.update_outmail(mail, next_try=settle.isoformat(timespec="seconds"))
                 stats.deferred += 1
                 continue
-        batch.append(store.update_outmail(mail, state="sending", attempts=mail.attempts + 1,
-                                          attempted_at=stamp))
+        batch.append(
+            store.update_outmail(
+                mail, state="sending", attempts=mail.attempts + 1, attempted_at=stamp
+            )
+        )
     store.commit()  # "sending" is durable before any byte goes to the SMTP server
     return batch
 
@@ -98,21 +107,37 @@ def envelopes(batch: list[OutMail]) -> list[Envelope]:
     return [Envelope(m.sender, m.recipients, m.raw.encode("utf-8")) for m in batch]
 
 
-def finish(store: Store, batch: list[OutMail], results: list[Exception | None], now: datetime,
-           policy: PolicySettings, stats: Delivery) -> None:
+def finish(
+    store: Store,
+    batch: list[OutMail],
+    results: list[Exception | None],
+    now: datetime,
+    policy: PolicySettings,
+    stats: Delivery,
+) -> None:
     """Record what the SMTP server said about each mail of a batch `begin` started."""
     stamp = now.isoformat(timespec="seconds")
     for mail, error in zip(batch, results):
         if error is None:
             store.update_outmail(mail, state="sent", sent_at=stamp, error="")
             stats.sent += 1
-            log.info("sent %s %s to %s", mail.kind, mail.id, mail.recipients[0],
-                     extra={"case": mail.case_id})
+            log.info(
+                "sent %s %s to %s",
+                mail.kind,
+                mail.id,
+                mail.recipients[0],
+                extra={"case": mail.case_id},
+            )
         elif isinstance(error, PermanentSendError):
             stats.gave_up.append(store.update_outmail(mail, state="failed", error=str(error)))
             stats.failed += 1
-            log.error("gave up on %s to %s: %s", mail.kind, mail.recipients[0], error,
-                      extra={"case": mail.case_id})
+            log.error(
+                "gave up on %s to %s: %s",
+                mail.kind,
+                mail.recipients[0],
+                error,
+                extra={"case": mail.case_id},
+            )
         else:
             retry = (now + backoff(mail.attempts, policy)).isoformat(timespec="seconds")
             if getattr(error, "maybe_sent", False):
@@ -120,9 +145,16 @@ def finish(store: Store, batch: list[OutMail], results: list[Exception | None], 
                 # our copy first.
                 store.update_outmail(mail, error=str(error), next_try=retry)
             else:
-                store.update_outmail(mail, state="queued", attempted_at="", error=str(error),
-                                     next_try=retry)
+                store.update_outmail(
+                    mail, state="queued", attempted_at="", error=str(error), next_try=retry
+                )
             stats.deferred += 1
-            log.warning("will retry %s to %s at %s: %s", mail.kind, mail.recipients[0], retry,
-                        error, extra={"case": mail.case_id})
+            log.warning(
+                "will retry %s to %s at %s: %s",
+                mail.kind,
+                mail.recipients[0],
+                retry,
+                error,
+                extra={"case": mail.case_id},
+            )
     store.commit()

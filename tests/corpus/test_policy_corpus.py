@@ -10,31 +10,31 @@ Run with `-s` to see the summary (verdicts per kind, bounce-reading rates).
 from __future__ import annotations
 
 import csv
-import os
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
-from pathlib import Path
 
 import pytest
 from corpus_manifest import PERSONS, is_automatic
 from support import CORPUS as CORPUS_ROOT
 
 from daemon.core.mail.bounces import Bounce, _detect
-from daemon.errors import BadMessage
 from daemon.core.mail.message import Message, parse
 from daemon.core.mail.policy import SenderHistory, Verdict, should_acknowledge
 from daemon.core.rules import PolicySettings
+from daemon.errors import BadMessage
 
 CORPUS = CORPUS_ROOT / "eml"
 
 pytestmark = pytest.mark.skipif(
     not (CORPUS / "MANIFEST.csv").is_file(),
-    reason=f"real-world corpus not found at {CORPUS} (set FEEDBACKD_CORPUS to the corpus folder)")
+    reason=f"real-world corpus not found at {CORPUS} (set FEEDBACKD_CORPUS to the corpus folder)",
+)
 
-NOW = datetime(2025, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2025, 1, 1, tzinfo=UTC)
 OWN = frozenset({"feedback@company.example"})
+
 
 @dataclass(frozen=True)
 class Sample:
@@ -54,8 +54,9 @@ def corpus() -> tuple[Sample, ...]:
                 message: Message | None = parse(raw)
             except BadMessage:
                 message = None
-            samples.append(Sample(row["path"], row["source"], frozenset(row["tags"].split()),
-                                  message))
+            samples.append(
+                Sample(row["path"], row["source"], frozenset(row["tags"].split()), message)
+            )
     return tuple(samples)
 
 
@@ -63,8 +64,6 @@ def verdict(sample: Sample) -> Verdict | None:
     if sample.message is None:
         return None
     return should_acknowledge(sample.message, SenderHistory(), NOW, PolicySettings(), OWN)
-
-
 
 
 def test_no_tagged_automatic_message_is_acknowledged() -> None:
@@ -109,8 +108,13 @@ BOUNCE_SOURCES = ("sisimai-set-of-emails", "flufl.bounce")
 
 
 def bounce_samples() -> list[Sample]:
-    return [s for s in corpus() if s.source in BOUNCE_SOURCES
-            and s.tags & {"bounce_like", "dsn_multipart_report"} and s.path not in PERSONS]
+    return [
+        s
+        for s in corpus()
+        if s.source in BOUNCE_SOURCES
+        and s.tags & {"bounce_like", "dsn_multipart_report"}
+        and s.path not in PERSONS
+    ]
 
 
 def test_bounce_reading_rates() -> None:
@@ -126,8 +130,10 @@ def test_bounce_reading_rates() -> None:
         "hard/soft": sum(1 for b in found if b.hard is not None) / n,
         "original Message-ID": sum(1 for b in found if b.original_message_id) / n,
     }
-    print(f"\ndetect_bounce on {n} sisimai/flufl bounces: "
-          + ", ".join(f"{k} {v:.1%}" for k, v in rates.items()))
+    print(
+        f"\ndetect_bounce on {n} sisimai/flufl bounces: "
+        + ", ".join(f"{k} {v:.1%}" for k, v in rates.items())
+    )
     assert rates["recognised"] >= 0.97
     assert rates["failed recipient"] >= 0.93
     assert rates["hard/soft"] >= 0.82
@@ -140,7 +146,8 @@ def test_auto_replies_reports_and_non_bounces_are_not_bounces() -> None:
         # not/rb-issue-368-bug.eml is left out on purpose: despite its folder it is a real
         # "mailbox full" bounce from a postmaster, and reading it as one is right.
         if s.source == "sisimai-set-of-emails" and name.startswith(
-                ("rfc3834-", "arf-", "is-not-bounce")):
+            ("rfc3834-", "arf-", "is-not-bounce")
+        ):
             if _detect((CORPUS / s.path).read_bytes()) is not None:
                 wrong.append(s.path)
     assert wrong == []

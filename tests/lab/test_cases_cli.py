@@ -26,7 +26,9 @@ def trail(desk: Desk, case_id: str) -> list[str]:
 
 def test_change_without_a_daemon(desk: Desk) -> None:
     cid = make_case(desk, "cli1")
-    assert desk.feedbackd("cases", "note", cid, "called the customer", "--by", "olga").returncode == 0
+    assert (
+        desk.feedbackd("cases", "note", cid, "called the customer", "--by", "olga").returncode == 0
+    )
     bad = desk.feedbackd("cases", "reassign", cid, "nobody")
     assert bad.returncode == 1 and "unknown owner" in bad.stderr
     assert desk.feedbackd("cases", "reassign", cid, "legal").returncode == 0
@@ -45,8 +47,14 @@ def test_change_without_a_daemon(desk: Desk) -> None:
 
 def test_change_beside_a_running_daemon_goes_through_the_daemon(desk: Desk) -> None:
     cid = make_case(desk, "cli2")
-    proc = subprocess.Popen([sys.executable, "-m", "daemon", "run"], env=desk.env, cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "daemon", "run"],
+        env=desk.env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         time.sleep(1.5)
         started = time.monotonic()

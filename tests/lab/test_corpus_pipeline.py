@@ -11,10 +11,10 @@ import csv
 import json
 
 import pytest
-
-from support import CORPUS, Desk
-from daemon.adapters.store import Store
 from corpus_manifest import PERSONS, is_automatic
+from support import CORPUS, Desk
+
+from daemon.adapters.store import Store
 
 pytestmark = pytest.mark.corpus
 
@@ -54,13 +54,18 @@ def test_every_corpus_message_becomes_a_case_or_a_quarantined_item(desk: Desk) -
         if entry.outcome == "quarantined":
             assert entry.reason, row["path"]
             continue
-        assert entry.outcome in ("case", "joined", "duplicate", "bounce"), (row["path"],
-                                                                       entry.outcome)
+        assert entry.outcome in ("case", "joined", "duplicate", "bounce"), (
+            row["path"],
+            entry.outcome,
+        )
         case = store.case(entry.case_id or "")
         assert case is not None, row["path"]
         acked = any(e.what == "ack_sent" for e in case.events)
-        if entry.outcome == "case" and is_automatic(frozenset(row["tags"].split())) \
-                and row["path"] not in PERSONS:
+        if (
+            entry.outcome == "case"
+            and is_automatic(frozenset(row["tags"].split()))
+            and row["path"] not in PERSONS
+        ):
             assert not acked, f"acknowledged automatic mail {row['path']}"
     print("outcomes:", json.dumps(outcomes))
     assert desk.folders()["INBOX"] == 0

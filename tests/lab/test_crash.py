@@ -44,15 +44,22 @@ sys.exit(main(["once"]))
 """
 
 POINTS = [
-    ("Mailbox.fetch", "after"), ("cycle.intake", "after"), ("Store.commit", "before"),
-    ("Store.commit", "after"), ("Sender.send_many", "before"), ("Sender.send_many", "after"),
-    ("Mailbox.search_header", "after"), ("Mailbox.move", "before"), ("Mailbox.move", "after"),
+    ("Mailbox.fetch", "after"),
+    ("cycle.intake", "after"),
+    ("Store.commit", "before"),
+    ("Store.commit", "after"),
+    ("Sender.send_many", "before"),
+    ("Sender.send_many", "after"),
+    ("Mailbox.search_header", "after"),
+    ("Mailbox.move", "before"),
+    ("Mailbox.move", "after"),
 ]
 KILLS_WANTED = 54
 
 
-def test_fifty_kills_across_every_step_lose_nothing_and_ack_exactly_once(desk: Desk,
-                                                                         tmp_path: Path) -> None:
+def test_fifty_kills_across_every_step_lose_nothing_and_ack_exactly_once(
+    desk: Desk, tmp_path: Path
+) -> None:
     rules = tmp_path / "rules.yaml"
     text = desk.rules.read_text()
     # The lab delivers synchronously: our copy of a sent mail is visible at once, so an
@@ -67,23 +74,33 @@ def test_fifty_kills_across_every_step_lose_nothing_and_ack_exactly_once(desk: D
         n = next(counter)
         if n % 5 == 4:
             robots.append(desk.customer(f"robot{n}-"))
-            desk.send(robots[-1], "Automatic reply", "I am away.",
-                      headers={"Auto-Submitted": "auto-replied"})
+            desk.send(
+                robots[-1],
+                "Automatic reply",
+                "I am away.",
+                headers={"Auto-Submitted": "auto-replied"},
+            )
         else:
             people.append(desk.customer(f"person{n}-"))
             desk.send(people[-1], f"Жалоба {n}", "Заказ пришёл разбитым, прошу разобраться.")
 
     for _ in range(20):
         arrive()
-    kills = {point: 0 for point in POINTS}
+    kills = dict.fromkeys(POINTS, 0)
     killed = 0
     for attempt in range(200):  # bounded: stops once enough kills have landed
         if killed >= KILLS_WANTED:
             break
         point = POINTS[attempt % len(POINTS)]
         nth = 1 + (attempt // len(POINTS)) % 3
-        run = subprocess.run([sys.executable, "-c", KILLER, point[0], point[1], str(nth)],
-                             env=env, cwd=REPO, capture_output=True, text=True, timeout=60)
+        run = subprocess.run(
+            [sys.executable, "-c", KILLER, point[0], point[1], str(nth)],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         if run.returncode == -signal.SIGKILL:
             killed += 1
             kills[point] += 1
@@ -93,8 +110,14 @@ def test_fifty_kills_across_every_step_lose_nothing_and_ack_exactly_once(desk: D
     assert killed >= 50, kills
     assert all(n >= 3 for n in kills.values()), kills
 
-    final = subprocess.run([sys.executable, "-m", "daemon", "once"], env=env, cwd=REPO,
-                           capture_output=True, text=True, timeout=120)
+    final = subprocess.run(
+        [sys.executable, "-m", "daemon", "once"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert final.returncode == 0, final.stderr
     listing = desk.feedbackd("cases", "list", "--format", "json", env=env)
     cases = [json.loads(line) for line in listing.stdout.splitlines()]

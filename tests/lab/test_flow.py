@@ -11,13 +11,22 @@ from datetime import datetime, timedelta
 
 from support import REPO, Desk
 
-THANKS = ("Спасибо!", "Хочу сказать огромное спасибо вашей команде: курьер привёз заказ "
-          "вовремя, всё аккуратно упаковано. Благодарю за отличный сервис!")
-COMPLAINT = ("Broken parcel", "I am writing to complain: my order #5521 arrived broken and "
-             "nobody answers the phone. I am very disappointed with your service.")
-OFFICIAL = ("Претензия", "ПРЕТЕНЗИЯ\nВ соответствии со ст. 18 Закона РФ «О защите прав "
-            "потребителей» требую вернуть уплаченную сумму 15 000 руб. в течение 10 дней. "
-            "В противном случае буду вынужден обратиться в суд.")
+THANKS = (
+    "Спасибо!",
+    "Хочу сказать огромное спасибо вашей команде: курьер привёз заказ "
+    "вовремя, всё аккуратно упаковано. Благодарю за отличный сервис!",
+)
+COMPLAINT = (
+    "Broken parcel",
+    "I am writing to complain: my order #5521 arrived broken and "
+    "nobody answers the phone. I am very disappointed with your service.",
+)
+OFFICIAL = (
+    "Претензия",
+    "ПРЕТЕНЗИЯ\nВ соответствии со ст. 18 Закона РФ «О защите прав "
+    "потребителей» требую вернуть уплаченную сумму 15 000 руб. в течение 10 дней. "
+    "В противном случае буду вынужден обратиться в суд.",
+)
 
 
 def cases(desk: Desk) -> list[dict]:
@@ -27,11 +36,15 @@ def cases(desk: Desk) -> list[dict]:
 
 
 def test_three_messages_three_cases_three_acks_and_a_quiet_second_run(desk: Desk) -> None:
-    senders = {"thanks": desk.customer("anna"), "complaint": desk.customer("bob"),
-               "official": desk.customer("ivan")}
-    mids = {cat: desk.send(senders[cat], *text)
-            for cat, text in (("thanks", THANKS), ("complaint", COMPLAINT),
-                              ("official", OFFICIAL))}
+    senders = {
+        "thanks": desk.customer("anna"),
+        "complaint": desk.customer("bob"),
+        "official": desk.customer("ivan"),
+    }
+    mids = {
+        cat: desk.send(senders[cat], *text)
+        for cat, text in (("thanks", THANKS), ("complaint", COMPLAINT), ("official", OFFICIAL))
+    }
     run = desk.feedbackd("once")
     assert run.returncode == 0, run.stderr
 
@@ -45,7 +58,9 @@ def test_three_messages_three_cases_three_acks_and_a_quiet_second_run(desk: Desk
     received = datetime.fromisoformat(official["received"])
     due = datetime.fromisoformat(official["due"])
     # 10 calendar days from the day after receipt, moved past days off at most a few days.
-    assert received.date() + timedelta(days=10) <= due.date() <= received.date() + timedelta(days=16)
+    assert (
+        received.date() + timedelta(days=10) <= due.date() <= received.date() + timedelta(days=16)
+    )
 
     for cat, sender in senders.items():
         acks = desk.messages(sender)
@@ -69,16 +84,23 @@ def test_three_messages_three_cases_three_acks_and_a_quiet_second_run(desk: Desk
     again = desk.feedbackd("once")
     assert again.returncode == 0, again.stderr
     assert again.stdout.startswith("0 new"), again.stdout
-    assert desk.db.read_bytes() + (journal.read_bytes() if journal.exists() else b"") \
-        == store_before
+    assert (
+        desk.db.read_bytes() + (journal.read_bytes() if journal.exists() else b"") == store_before
+    )
     assert desk.folders() == folders
     for sender in senders.values():
         assert len(desk.messages(sender)) == 1
 
 
 def test_run_acknowledges_mail_that_arrives_while_idling(desk: Desk) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "daemon", "run"], env=desk.env, cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "daemon", "run"],
+        env=desk.env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         time.sleep(1.5)  # connected and idling
         customer = desk.customer("idle")
@@ -116,8 +138,14 @@ sys.exit(main(["once"]))
 def test_killed_after_storing_before_moving_loses_nothing_and_acks_once(desk: Desk) -> None:
     customer = desk.customer("kill")
     desk.send(customer, *COMPLAINT)
-    crashed = subprocess.run([sys.executable, "-c", CRASH_BEFORE_FILING], env=desk.env,
-                             cwd=REPO, capture_output=True, text=True, timeout=60)
+    crashed = subprocess.run(
+        [sys.executable, "-c", CRASH_BEFORE_FILING],
+        env=desk.env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr
     assert len(cases(desk)) == 1
     assert desk.folders()["INBOX"] >= 1  # the original is still there
@@ -167,7 +195,10 @@ def test_weekly_digest_goes_out_once_on_monday(desk: Desk) -> None:
     first = desk.feedbackd("once", "--now", monday, env=env)
     assert first.returncode == 0, first.stderr
     assert desk.feedbackd("once", "--now", "2026-11-23T10:30", env=env).returncode == 0
-    digests = [m for m in desk.messages("center@example.test")
-               if m.subject.startswith("Feedback digest 2026-11-16")]
+    digests = [
+        m
+        for m in desk.messages("center@example.test")
+        if m.subject.startswith("Feedback digest 2026-11-16")
+    ]
     assert len(digests) == 1
     assert {p.get_content_type() for p in digests[0].obj.walk()} >= {"text/plain", "text/html"}

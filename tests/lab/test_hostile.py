@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
 from support import REPO, Desk
+
+from daemon.adapters.imap import Fetched
+from daemon.adapters.store import Store
 from daemon.core.mail.compose import Templates
+from daemon.core.rules import load_rulebook
 from daemon.service.intake import Desk as IntakeDesk
 from daemon.service.intake import intake
-from daemon.adapters.imap import Fetched
-from daemon.core.rules import load_rulebook
-from daemon.adapters.store import Store
 
 
 def private_center(desk: Desk) -> dict[str, str]:
@@ -46,24 +47,26 @@ def test_refused_for_good_marks_failed_and_tells_the_center(desk: Desk) -> None:
 
 
 def test_bounce_of_our_ack_joins_the_case_tells_the_owner_and_quiets_the_address(
-        desk: Desk) -> None:
+    desk: Desk,
+) -> None:
     staff = private_center(desk)
     customer = desk.customer("bouncy")
     desk.send(customer, "Жалоба", "Курьер нагрубил, прошу разобраться.")
     assert desk.feedbackd("once").returncode == 0
     [ack] = desk.messages(customer)
     ack_id = ack.headers["message-id"][0]
-    dsn = (f"From: MAILER-DAEMON@mx.customer.test\r\nTo: {desk.address}\r\n"
-           "Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n"
-           "Content-Type: multipart/report; report-type=delivery-status; boundary=B\r\n\r\n"
-           "--B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
-           "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
-           "Reporting-MTA: dns; mx.customer.test\r\n\r\n"
-           f"Final-Recipient: rfc822; {customer}\r\nAction: failed\r\nStatus: 5.1.1\r\n"
-           "Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n\r\n"
-           "--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
-           f"Message-ID: {ack_id}\r\nTo: {customer}\r\nSubject: ack\r\n\r\n--B--\r\n"
-           ).encode()
+    dsn = (
+        f"From: MAILER-DAEMON@mx.customer.test\r\nTo: {desk.address}\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=B\r\n\r\n"
+        "--B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.customer.test\r\n\r\n"
+        f"Final-Recipient: rfc822; {customer}\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n\r\n"
+        "--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"Message-ID: {ack_id}\r\nTo: {customer}\r\nSubject: ack\r\n\r\n--B--\r\n"
+    ).encode()
     with desk.lab.mailbox(desk.address) as mb:
         mb.append(dsn, "INBOX")
     assert desk.feedbackd("once").returncode == 0
@@ -71,8 +74,10 @@ def test_bounce_of_our_ack_joins_the_case_tells_the_owner_and_quiets_the_address
     shown = json.loads(desk.feedbackd("cases", "show", case["id"], "--format", "json").stdout)
     bounce = [e for e in shown["events"] if e["what"] == "bounce"]
     assert bounce and bounce[0]["data"]["recipient"] == customer and bounce[0]["data"]["hard"]
-    assert any("bounced" in m.subject or "не доставлено" in m.subject
-               for m in desk.messages(staff["support-lead"]))
+    assert any(
+        "bounced" in m.subject or "не доставлено" in m.subject
+        for m in desk.messages(staff["support-lead"])
+    )
     assert desk.folders()["Feedback/Bounces"] == 1
     # A hard-bounced address is not written to again: a new complaint gets no acknowledgment.
     desk.send(customer, "Ещё жалоба", "Снова курьер опоздал.")
@@ -81,14 +86,16 @@ def test_bounce_of_our_ack_joins_the_case_tells_the_owner_and_quiets_the_address
 
 
 def test_huge_message_is_handled_without_its_attachment(desk: Desk) -> None:
-    desk.rules.write_text(desk.rules.read_text().replace("max_message_size: 25MB",
-                                                         "max_message_size: 64KB"))
+    desk.rules.write_text(
+        desk.rules.read_text().replace("max_message_size: 25MB", "max_message_size: 64KB")
+    )
     customer = desk.customer("huge")
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = customer, desk.address, "Претензия с фото"
     msg.set_content("Прошу вернуть деньги за разбитый телевизор. Фото во вложении.")
-    msg.add_attachment(b"\x89PNG" + bytes(3_000_000), maintype="image", subtype="png",
-                       filename="photo.png")
+    msg.add_attachment(
+        b"\x89PNG" + bytes(3_000_000), maintype="image", subtype="png", filename="photo.png"
+    )
     with desk.lab.mailbox(desk.address) as mb:
         mb.append(msg.as_bytes(), "INBOX")
     run = desk.feedbackd("once")
@@ -101,13 +108,14 @@ def test_huge_message_is_handled_without_its_attachment(desk: Desk) -> None:
     assert "size limit" in entry.reason
 
 
-def test_new_uidvalidity_resynchronises_by_message_id_without_duplicates(tmp_path: Path
-                                                                          ) -> None:
+def test_new_uidvalidity_resynchronises_by_message_id_without_duplicates(tmp_path: Path) -> None:
     book = load_rulebook(REPO / "rules.yaml")
     desk = IntakeDesk(Store(None), book, Templates(REPO / "templates"), "feedback@example.test")
-    raw = (b"From: anna@customer.test\r\nTo: feedback@example.test\r\nSubject: Thanks\r\n"
-           b"Message-ID: <same@customer.test>\r\n\r\nThank you, great service!\r\n")
-    now = datetime(2026, 3, 3, 10, 0, tzinfo=timezone.utc)
+    raw = (
+        b"From: anna@customer.test\r\nTo: feedback@example.test\r\nSubject: Thanks\r\n"
+        b"Message-ID: <same@customer.test>\r\n\r\nThank you, great service!\r\n"
+    )
+    now = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
     first = intake(desk, 111, Fetched(5, raw, len(raw), now), now)
     mails = len(desk.store.outbox())
     again = intake(desk, 222, Fetched(1, raw, len(raw), now), now)  # the server renumbered

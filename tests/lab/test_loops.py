@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import email
-import stat
 import os
+import stat
 import subprocess
 import sys
 import time
 from email.message import EmailMessage
 
 from support import REPO, Desk
+
 from daemon.core.rules import load_rulebook
 
 
@@ -54,12 +55,23 @@ def test_naive_vacation_responder_gets_one_message_and_sends_one(desk: Desk) -> 
 
 def test_rfc3834_responder_is_never_answered(desk: Desk) -> None:
     responder = desk.customer("ooo")
-    desk.send(responder, "Automatic reply: hello", "Out of office.",
-              headers={"Auto-Submitted": "auto-replied"})
-    desk.send(desk.customer("list"), "[list] digest", "news",
-              headers={"List-Id": "<news.example.test>", "Precedence": "list"})
-    desk.send(f"MAILER-DAEMON@{desk.customer('mta').split('@')[1]}", "Undelivered Mail",
-              "This is the mail system. Your message could not be delivered.")
+    desk.send(
+        responder,
+        "Automatic reply: hello",
+        "Out of office.",
+        headers={"Auto-Submitted": "auto-replied"},
+    )
+    desk.send(
+        desk.customer("list"),
+        "[list] digest",
+        "news",
+        headers={"List-Id": "<news.example.test>", "Precedence": "list"},
+    )
+    desk.send(
+        f"MAILER-DAEMON@{desk.customer('mta').split('@')[1]}",
+        "Undelivered Mail",
+        "This is the mail system. Your message could not be delivered.",
+    )
     run = desk.feedbackd("once")
     assert run.returncode == 0, run.stderr
     assert desk.messages(responder) == []
@@ -72,8 +84,14 @@ def test_rfc3834_responder_is_never_answered(desk: Desk) -> None:
 
 
 def test_a_second_daemon_on_the_same_store_refuses_to_start(desk: Desk) -> None:
-    first = subprocess.Popen([sys.executable, "-m", "daemon", "run"], env=desk.env, cwd=REPO,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        [sys.executable, "-m", "daemon", "run"],
+        env=desk.env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         time.sleep(1.5)
         second = desk.feedbackd("once")
@@ -123,8 +141,14 @@ def test_failed_polls_alert_the_feedback_center_once(desk: Desk) -> None:
     from daemon.lab.dovecot import free_port
 
     env = dict(desk.env, FEEDBACKD_IMAP_PORT=str(free_port()))  # nobody listens there
-    proc = subprocess.Popen([sys.executable, "-m", "daemon", "run"], env=env, cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "daemon", "run"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         for _ in range(150):  # three failed polls take ~3 s (backoff 1 s, 2 s)
             if desk.messages(center):

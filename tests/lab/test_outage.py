@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import re
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Iterator
 
 import pytest
-
 from support import REPO, started_lab
+
 from daemon.lab.dovecot import MailLab
 
 FEEDBACK = "feedback@outage.test"
@@ -52,14 +52,23 @@ def wait_for(predicate, seconds: float) -> bool:  # type: ignore[no-untyped-def]
 def test_imap_and_smtp_outages_during_a_run(own_lab: MailLab, tmp_path: Path) -> None:
     rules = tmp_path / "rules.yaml"
     shipped = re.sub(r"(?ms)^digest:\n(  .*?\n)+", "", (REPO / "rules.yaml").read_text())
-    rules.write_text(shipped
-                     .replace("retry_first: 30s", "retry_first: 1s")
-                     .replace("retry_max: 1h", "retry_max: 2s"))
-    env = dict(os.environ, **own_lab.env(FEEDBACK, tmp_path / "store.json"),
-               FEEDBACKD_RULES=str(rules))
+    rules.write_text(
+        shipped.replace("retry_first: 30s", "retry_first: 1s").replace(
+            "retry_max: 1h", "retry_max: 2s"
+        )
+    )
+    env = dict(
+        os.environ, **own_lab.env(FEEDBACK, tmp_path / "store.json"), FEEDBACKD_RULES=str(rules)
+    )
     env.pop("NOTIFY_SOCKET", None)
-    proc = subprocess.Popen([sys.executable, "-m", "daemon", "run"], env=env, cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "daemon", "run"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         time.sleep(1.5)
         own_lab.deliver(mail("a@customer.test", 1), FEEDBACK)
@@ -81,8 +90,10 @@ def test_imap_and_smtp_outages_during_a_run(own_lab: MailLab, tmp_path: Path) ->
         assert proc.poll() is None, "the daemon exited while SMTP was down"
         assert acks(own_lab, "c@customer.test") == 0
         own_lab.start_smtp()
-        assert wait_for(lambda: acks(own_lab, "c@customer.test") == 1
-                        and acks(own_lab, "d@customer.test") == 1, 20)
+        assert wait_for(
+            lambda: acks(own_lab, "c@customer.test") == 1 and acks(own_lab, "d@customer.test") == 1,
+            20,
+        )
         time.sleep(2)
         assert proc.poll() is None
     finally:
@@ -91,11 +102,15 @@ def test_imap_and_smtp_outages_during_a_run(own_lab: MailLab, tmp_path: Path) ->
     assert proc.returncode == 0, err
     for user in ("a", "b", "c", "d"):
         assert acks(own_lab, f"{user}@customer.test") == 1, f"{user}: not exactly one ack"
-    listing = subprocess.run([sys.executable, "-m", "daemon", "cases", "list", "--format",
-                              "json"], env=env, cwd=REPO, capture_output=True, text=True)
+    listing = subprocess.run(
+        [sys.executable, "-m", "daemon", "cases", "list", "--format", "json"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert len(listing.stdout.splitlines()) == 4
     with own_lab.mailbox(FEEDBACK) as mb:
         left = mb.folder.status("INBOX", ["MESSAGES"])["MESSAGES"]
     assert left == 0, err
     assert "retrying" in err or "will retry" in err
-

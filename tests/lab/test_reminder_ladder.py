@@ -10,8 +10,11 @@ from zoneinfo import ZoneInfo
 from support import Desk
 
 MSK = ZoneInfo("Europe/Moscow")
-CLAIM = ("Претензия", "ПРЕТЕНЗИЯ. В соответствии с Законом «О защите прав потребителей» "
-         "требую вернуть деньги за товар в течение 10 дней, иначе обращусь в суд.")
+CLAIM = (
+    "Претензия",
+    "ПРЕТЕНЗИЯ. В соответствии с Законом «О защите прав потребителей» "
+    "требую вернуть деньги за товар в течение 10 дней, иначе обращусь в суд.",
+)
 
 
 def private_staff(desk: Desk) -> dict[str, str]:
@@ -50,8 +53,11 @@ def test_reminder_ladder_over_simulated_days(desk: Desk) -> None:
         day += timedelta(days=1)
     case = show(desk, case_doc(desk)["id"])
     assert case["due"].startswith("2025-05-12T23:59:59")
-    rungs = [(e["at"], e["what"], e["data"]["key"]) for e in case["events"]
-             if e["what"] in ("reminder_sent", "escalated")]
+    rungs = [
+        (e["at"], e["what"], e["data"]["key"])
+        for e in case["events"]
+        if e["what"] in ("reminder_sent", "escalated")
+    ]
     keys = [k for _, _, k in rungs]
     assert len(keys) == len(set(keys)), "a rung was sent twice"
     closed_at = next(e["at"] for e in case["events"] if e["what"] == "closed")
@@ -60,8 +66,16 @@ def test_reminder_ladder_over_simulated_days(desk: Desk) -> None:
     assert {"at:50%", "before:2wd", "due", "escalate"} <= set(keys), rungs
     # Days off are skipped: nothing on the May holidays 1-4 and 8-11 (art. 112 moves).
     days = {datetime.fromisoformat(at).astimezone(MSK).date().isoformat() for at, _, _ in rungs}
-    assert not days & {"2025-05-01", "2025-05-02", "2025-05-03", "2025-05-04", "2025-05-08",
-                       "2025-05-09", "2025-05-10", "2025-05-11"}
+    assert not days & {
+        "2025-05-01",
+        "2025-05-02",
+        "2025-05-03",
+        "2025-05-04",
+        "2025-05-08",
+        "2025-05-09",
+        "2025-05-10",
+        "2025-05-11",
+    }
     owner_mails = [m for m in desk.messages(staff["legal"]) if "[" in m.subject]
     reminders_to_legal = sum(1 for _, what, _ in rungs if what == "reminder_sent")
     assert len(owner_mails) == 1 + reminders_to_legal  # the new-case notice + each rung once
@@ -74,23 +88,40 @@ def test_reminder_ladder_over_simulated_days(desk: Desk) -> None:
 def test_answer_commands_and_threads(desk: Desk) -> None:
     staff = private_staff(desk)
     customer = desk.customer("thread")
-    original = desk.send(customer, "Жалоба на доставку",
-                         "Курьер опоздал на пять часов и нагрубил. Прошу разобраться.")
+    original = desk.send(
+        customer,
+        "Жалоба на доставку",
+        "Курьер опоздал на пять часов и нагрубил. Прошу разобраться.",
+    )
     assert desk.feedbackd("once").returncode == 0
     cid = case_doc(desk)["id"]
     [notice] = desk.messages(staff["support-lead"])
     token_address = notice.reply_to[0]
     assert token_address.startswith(desk.address.split("@")[0] + "+" + cid)
-    assert any(a.content_type == "message/rfc822" for a in notice.attachments) or \
-        "message/rfc822" in notice.obj.as_string()
+    assert (
+        any(a.content_type == "message/rfc822" for a in notice.attachments)
+        or "message/rfc822" in notice.obj.as_string()
+    )
 
     # The customer writes again: the same case, the owner told, no second acknowledgment.
     [ack] = desk.messages(customer)
-    desk.send(customer, f"Re: {ack.subject}", "Добавлю: заказ № 5521.",
-              headers={"In-Reply-To": ack.headers["message-id"][0]})
+    desk.send(
+        customer,
+        f"Re: {ack.subject}",
+        "Добавлю: заказ № 5521.",
+        headers={"In-Reply-To": ack.headers["message-id"][0]},
+    )
     assert desk.feedbackd("once").returncode == 0
-    assert len(json.loads("[" + ",".join(desk.feedbackd("cases", "list", "--format", "json")
-                                          .stdout.splitlines()) + "]")) == 1
+    assert (
+        len(
+            json.loads(
+                "["
+                + ",".join(desk.feedbackd("cases", "list", "--format", "json").stdout.splitlines())
+                + "]"
+            )
+        )
+        == 1
+    )
     assert len(desk.messages(customer)) == 1
     assert any("5521" in m.text for m in desk.messages(staff["support-lead"]))
 

@@ -14,8 +14,14 @@ from support import REPO, Desk
 
 
 def start(desk: Desk, env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "daemon", "run"], env=env, cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "daemon", "run"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_for(predicate, seconds: float = 15.0, step: float = 0.1) -> bool:  # type: ignore[no-untyped-def]
@@ -39,23 +45,25 @@ class Listener:
         while True:
             try:
                 self.datagrams.append(self.sock.recv(4096).decode())
-            except (socket.timeout, BlockingIOError):
+            except (TimeoutError, BlockingIOError):
                 return self.datagrams
 
     def seen(self, field: str) -> bool:
         return any(field in d.splitlines() for d in self.drain())
 
 
-def test_notify_ready_status_watchdog_reloading_stopping_in_order(desk: Desk, tmp_path: Path
-                                                                  ) -> None:
+def test_notify_ready_status_watchdog_reloading_stopping_in_order(
+    desk: Desk, tmp_path: Path
+) -> None:
     listener = Listener(tmp_path / "notify.sock")
     env = dict(desk.env, NOTIFY_SOCKET=str(tmp_path / "notify.sock"), WATCHDOG_USEC="2000000")
     proc = start(desk, env)
     try:
         assert wait_for(lambda: listener.seen("READY=1")), "no READY=1"
         desk.send(desk.customer("notify"), "Спасибо", "Спасибо за помощь!")
-        assert wait_for(lambda: any(d.startswith("STATUS=") or "\nSTATUS=" in d
-                                    for d in listener.drain()[1:]))
+        assert wait_for(
+            lambda: any(d.startswith("STATUS=") or "\nSTATUS=" in d for d in listener.drain()[1:])
+        )
         assert wait_for(lambda: listener.seen("WATCHDOG=1"))
         proc.send_signal(signal.SIGHUP)
         assert wait_for(lambda: listener.seen("RELOADING=1"))
@@ -71,9 +79,20 @@ def test_notify_ready_status_watchdog_reloading_stopping_in_order(desk: Desk, tm
         _, err = proc.communicate()
     assert proc.returncode == 0, err
     d = listener.drain()
-    kinds = [("READY" if "READY=1" in x else "RELOADING" if "RELOADING=1" in x else
-              "STOPPING" if "STOPPING=1" in x else "WATCHDOG" if "WATCHDOG=1" in x else
-              "STATUS") for x in d]
+    kinds = [
+        (
+            "READY"
+            if "READY=1" in x
+            else "RELOADING"
+            if "RELOADING=1" in x
+            else "STOPPING"
+            if "STOPPING=1" in x
+            else "WATCHDOG"
+            if "WATCHDOG=1" in x
+            else "STATUS"
+        )
+        for x in d
+    ]
     assert kinds[0] == "READY" and kinds[-1] == "STOPPING"
     first_reload = kinds.index("RELOADING")
     assert "WATCHDOG" in kinds[:first_reload] and "STATUS" in kinds[:first_reload]
@@ -81,8 +100,9 @@ def test_notify_ready_status_watchdog_reloading_stopping_in_order(desk: Desk, tm
     assert any(x.startswith("MONOTONIC_USEC=") for x in d[first_reload].splitlines())
 
 
-def test_sighup_applies_a_good_change_and_keeps_the_last_good_rules(desk: Desk, tmp_path: Path
-                                                                    ) -> None:
+def test_sighup_applies_a_good_change_and_keeps_the_last_good_rules(
+    desk: Desk, tmp_path: Path
+) -> None:
     rules = desk.rules  # the test's own copy, edited below
     env = desk.env
     proc = start(desk, env)
@@ -98,23 +118,33 @@ def test_sighup_applies_a_good_change_and_keeps_the_last_good_rules(desk: Desk, 
         desk.send(customer, "zzqx report", "Something about zzqx widgets.")
         assert wait_for(lambda: category_of_last() == "unclassified")
 
-        text = rules.read_text().replace("rules:\n", "rules:\n  - name: zzqx-is-a-complaint\n"
-                                         "    category: complaint\n"
-                                         "    when: {words: [zzqx]}\n", 1)
+        text = rules.read_text().replace(
+            "rules:\n",
+            "rules:\n  - name: zzqx-is-a-complaint\n"
+            "    category: complaint\n"
+            "    when: {words: [zzqx]}\n",
+            1,
+        )
         rules.write_text(text)
         proc.send_signal(signal.SIGHUP)
         time.sleep(1.0)
         desk.send(customer, "zzqx again", "More about zzqx widgets.")
-        assert wait_for(lambda: len(desk.feedbackd("cases", "list", "--format", "json")
-                                    .stdout.splitlines()) == 2)
+        assert wait_for(
+            lambda: (
+                len(desk.feedbackd("cases", "list", "--format", "json").stdout.splitlines()) == 2
+            )
+        )
         assert category_of_last() == "complaint"
 
         rules.write_text(text + "\n  this: is [broken\n")
         proc.send_signal(signal.SIGHUP)
         time.sleep(1.0)
         desk.send(customer, "zzqx third", "Still zzqx.")
-        assert wait_for(lambda: len(desk.feedbackd("cases", "list", "--format", "json")
-                                    .stdout.splitlines()) == 3)
+        assert wait_for(
+            lambda: (
+                len(desk.feedbackd("cases", "list", "--format", "json").stdout.splitlines()) == 3
+            )
+        )
         assert category_of_last() == "complaint"  # the last good rules still run
         assert proc.poll() is None
     finally:

@@ -20,17 +20,23 @@ import pytest
 
 from daemon.adapters.settings import load_settings
 
-
 pytestmark = pytest.mark.systemd
 from support import REPO
+
 UNITS = REPO / "systemd"
 ENV_EXAMPLE = UNITS / "feedbackd.env.example"
 MAX_EXPOSURE = 2.0
 REACHED_EXPOSURE = 1.1  # measured with systemd 252 (Debian 12); see docs/service.md
 
 # Lines in which the per-mailbox template may differ from the single unit.
-INSTANCE_KEYS = {"Description", "Environment", "EnvironmentFile", "LoadCredential", "User",
-                 "StateDirectory"}
+INSTANCE_KEYS = {
+    "Description",
+    "Environment",
+    "EnvironmentFile",
+    "LoadCredential",
+    "User",
+    "StateDirectory",
+}
 
 
 def systemd_analyze() -> str:
@@ -56,20 +62,31 @@ def runnable_copy(unit: str, dest: Path, name: str | None = None) -> Path:
 
 
 def verify(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([systemd_analyze(), "verify", "--man=no", str(path)],
-                          check=False, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [systemd_analyze(), "verify", "--man=no", str(path)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def complaints_about(result: subprocess.CompletedProcess[str], path: Path) -> list[str]:
-    return [line for line in (result.stdout + result.stderr).splitlines()
-            if path.name in line or str(path) in line]
+    return [
+        line
+        for line in (result.stdout + result.stderr).splitlines()
+        if path.name in line or str(path) in line
+    ]
 
 
-@pytest.mark.parametrize("unit,name", [
-    ("feedbackd.service", None),
-    ("feedbackd@.service", None),
-    ("feedbackd@.service", "feedbackd@sales.service"),
-])
+@pytest.mark.parametrize(
+    "unit,name",
+    [
+        ("feedbackd.service", None),
+        ("feedbackd@.service", None),
+        ("feedbackd@.service", "feedbackd@sales.service"),
+    ],
+)
 def test_unit_verifies_without_warnings(tmp_path, unit, name) -> None:
     path = runnable_copy(unit, tmp_path, name)
     result = verify(path)
@@ -91,7 +108,11 @@ def test_the_warning_check_catches_an_unknown_key(tmp_path) -> None:
 def test_security_exposure(unit) -> None:
     result = subprocess.run(
         [systemd_analyze(), "security", "--offline=yes", "--no-pager", str(UNITS / unit)],
-        check=False, capture_output=True, text=True, timeout=60)
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     m = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout + result.stderr)
     assert m, result.stdout + result.stderr
     exposure = float(m.group(1))
@@ -139,12 +160,27 @@ def example_values() -> dict[str, str]:
 def test_env_example_documents_every_setting() -> None:
     text = ENV_EXAMPLE.read_text(encoding="utf-8")
     documented = set(re.findall(r"(?m)^#?(FEEDBACKD_[A-Z_]+)=", text))
-    expected = {"FEEDBACKD_ADDRESS", "FEEDBACKD_DB", "FEEDBACKD_RULES", "FEEDBACKD_TEMPLATES",
-                "FEEDBACKD_LOG_LEVEL"}
+    expected = {
+        "FEEDBACKD_ADDRESS",
+        "FEEDBACKD_DB",
+        "FEEDBACKD_RULES",
+        "FEEDBACKD_TEMPLATES",
+        "FEEDBACKD_LOG_LEVEL",
+    }
     for kind in ("IMAP", "SMTP"):
-        expected |= {f"FEEDBACKD_{kind}_{k}" for k in
-                     ("HOST", "PORT", "USER", "PASSWORD", "PASSWORD_FILE", "TLS", "CA_FILE",
-                      "TLS_VERIFY")}
+        expected |= {
+            f"FEEDBACKD_{kind}_{k}"
+            for k in (
+                "HOST",
+                "PORT",
+                "USER",
+                "PASSWORD",
+                "PASSWORD_FILE",
+                "TLS",
+                "CA_FILE",
+                "TLS_VERIFY",
+            )
+        }
     assert documented == expected
 
 

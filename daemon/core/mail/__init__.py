@@ -1,1 +1,2 @@
-"""Mail as data: reading what arrived (parse, quoting, bounces, loop policy) and composing what goes out."""
+"""Mail as data: reading what arrived (parse, quoting, bounces, loop policy) and composing what
+goes out (templates, notices)."""

@@ -63,7 +63,8 @@ def _detect(raw: bytes) -> Bounce | None:
     text = parts.text[:50_000]
     # Original-Recipient is the address as we wrote it; Final-Recipient may be a rewritten alias.
     recipient = _address(fields.get("original-recipient", "")) or _address(
-        fields.get("final-recipient", ""))
+        fields.get("final-recipient", "")
+    )
     source = "dsn" if recipient or fields.get("status") else "text"
     failed = _header(msg, "x-failed-recipients")
     if not recipient:
@@ -131,13 +132,15 @@ _SUBJECT = re.compile(
     r"^\s*(undeliver|returned mail|mail delivery fail|failure notice|delivery (status|failure|"
     r"has failed|notification|report)|non-?deliver|message (not delivered|delivery failure)"
     r"|warning: could not send|delayed mail|mail system error|недоставленное|не доставлено)",
-    re.I)
+    re.I,
+)
 _FAILURE_TEXT = re.compile(
     r"could not be delivered|permanent(ly)? (fatal )?error|failed recipients|user unknown"
     r"|no such user|mailbox (unavailable|not found|full)|delivery (to the following|has failed"
     r"|failed)|undeliverable|recipient address rejected|unrouteable address|does not exist"
     r"|was not delivered|returning message to sender|mail delivery software|not yet been delivered",
-    re.I)
+    re.I,
+)
 
 
 def _looks_like_bounce(msg: StdMessage, text: str) -> bool:
@@ -157,13 +160,16 @@ def _looks_like_bounce(msg: StdMessage, text: str) -> bool:
 
 # --- RFC 3464 fields ------------------------------------------------------------------------
 
+
 def _dsn_recipient(part: StdMessage) -> dict[str, str]:
     """Fields of the per-recipient block that best describes the failure, lower-case names."""
     blocks = _dsn_blocks(part)
     recipients = [b for b in blocks if "final-recipient" in b or "original-recipient" in b]
-    for pick in (lambda b: b.get("action", "").lower().startswith("failed"),
-                 lambda b: _status(b.get("status", "")).startswith("5"),
-                 lambda b: True):
+    for pick in (
+        lambda b: b.get("action", "").lower().startswith("failed"),
+        lambda b: _status(b.get("status", "")).startswith("5"),
+        lambda b: True,
+    ):
         for block in recipients:
             if pick(block):
                 return block
@@ -173,8 +179,11 @@ def _dsn_recipient(part: StdMessage) -> dict[str, str]:
 def _dsn_blocks(part: StdMessage) -> list[dict[str, str]]:
     payload = part.get_payload()
     if isinstance(payload, list) and payload:
-        return [{str(k).lower(): decode_header(v) for k, v in b.items()}
-                for b in payload if isinstance(b, StdMessage)]
+        return [
+            {str(k).lower(): decode_header(v) for k, v in b.items()}
+            for b in payload
+            if isinstance(b, StdMessage)
+        ]
     text = _text(part)  # left as text, base64-encoded, or CR-only line ends
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     blocks = []
@@ -193,25 +202,30 @@ _ADDR = r"[^\s<>()\[\]\"',;:@]+@[A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z]{2,}"
 _BRACKETED = re.compile(rf"^\s*<({_ADDR})>\s*:?", re.M)  # qmail, Postfix, sendmail lists
 _ANY_ADDR = re.compile(_ADDR)
 _QUOTED_HEADER = re.compile(
-    r"^[ \t>]*(to|from|cc|reply-to|sender|subject|sent|date|message-id)[ \t]*:.*$", re.M | re.I)
+    r"^[ \t>]*(to|from|cc|reply-to|sender|subject|sent|date|message-id)[ \t]*:.*$", re.M | re.I
+)
 _ENHANCED = re.compile(r"(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
 _SMTP_CODE = re.compile(r"(?<![\d.\-:/])([45][0-5]\d)(?![\d.:/])")
 _SMTP_CONTEXT = re.compile(r"smtp|said|error|reply|response|rcpt|mailbox|user|recipient", re.I)
 _HARD_WORDS = re.compile(
     r"permanent|fatal|user unknown|unknown user|no such (user|address|mailbox)|does not exist"
     r"|invalid (recipient|address|user|mailbox)|not a valid|unrouteable|host (or domain name )?"
-    r"not found|account (has been )?disabled|no mailbox", re.I)
+    r"not found|account (has been )?disabled|no mailbox",
+    re.I,
+)
 _SOFT_WORDS = re.compile(
     r"temporar|delayed|will (continue to )?(retry|be retried)|still (trying|being retried)"
     r"|not yet been delivered|try again later|over quota|quota exceeded|mailbox (is )?full",
-    re.I)
+    re.I,
+)
 
 
 def _recipient_from_text(text: str, msg: StdMessage) -> str:
     """The failed address in a free-text bounce: a bracketed address on its own line first,
     else the first address in the explanation that is not a party to the bounce itself."""
-    explanation = re.split(r"^-+ ?(original|returned|message text|undelivered) ", text,
-                           maxsplit=1, flags=re.M | re.I)[0]
+    explanation = re.split(
+        r"^-+ ?(original|returned|message text|undelivered) ", text, maxsplit=1, flags=re.M | re.I
+    )[0]
     parties = {(_address(_header(msg, n)) or "") for n in ("from", "to", "return-path")}
     # Quoted header lines ("To: list@...", "From: ...") name the original's parties, not the
     # failed recipient.
@@ -284,6 +298,7 @@ def _original_id(msg: StdMessage, parts: _Parts) -> str:
 
 
 # --- small helpers --------------------------------------------------------------------------
+
 
 def _header(msg: StdMessage, name: str) -> str:
     try:

@@ -54,20 +54,32 @@ class Templates:
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
         if not self.folder.is_dir():
-            raise ConfigError([Problem(str(self.folder), None,
-                                       "template folder not found: set FEEDBACKD_TEMPLATES")])
-        self.sources = {p.name: p.read_text(encoding="utf-8")
-                        for p in sorted(self.folder.glob("*.j2"))}
+            raise ConfigError(
+                [
+                    Problem(
+                        str(self.folder), None, "template folder not found: set FEEDBACKD_TEMPLATES"
+                    )
+                ]
+            )
+        self.sources = {
+            p.name: p.read_text(encoding="utf-8") for p in sorted(self.folder.glob("*.j2"))
+        }
         self.env = SandboxedEnvironment(
-            loader=DictLoader(self.sources), undefined=StrictUndefined,
-            autoescape=False, keep_trailing_newline=True)
+            loader=DictLoader(self.sources),
+            undefined=StrictUndefined,
+            autoescape=False,
+            keep_trailing_newline=True,
+        )
         problems = []
         for name in self.sources:
             try:
                 self.env.get_template(name)
             except TemplateSyntaxError as exc:
-                problems.append(Problem(str(self.folder / name), exc.lineno,
-                                        f"template syntax error: {exc.message}"))
+                problems.append(
+                    Problem(
+                        str(self.folder / name), exc.lineno, f"template syntax error: {exc.message}"
+                    )
+                )
         if problems:
             raise ConfigError(problems)
 
@@ -81,18 +93,26 @@ class Templates:
                     out = self.env.get_template(filename).render(**context)
                 except TemplateError as exc:
                     line = getattr(exc, "lineno", None)
-                    raise ConfigError([Problem(str(self.folder / filename), line,
-                                               f"template error: {exc}")]) from None
+                    raise ConfigError(
+                        [Problem(str(self.folder / filename), line, f"template error: {exc}")]
+                    ) from None
                 return split_subject(out, filename)
-        raise ConfigError([Problem(str(self.folder / candidates[0]), None,
-                                   "template not found: create it or fix `template:` in rules.yaml")])
+        raise ConfigError(
+            [
+                Problem(
+                    str(self.folder / candidates[0]),
+                    None,
+                    "template not found: create it or fix `template:` in rules.yaml",
+                )
+            ]
+        )
 
 
 def split_subject(out: str, filename: str) -> Rendered:
     head, _, body = out.lstrip("\n").partition("\n")
     if not head.lower().startswith("subject:"):
         raise ConfigError([Problem(filename, 1, "a template must start with 'Subject: …'")])
-    return Rendered(header_safe(head[len("subject:"):]), body.lstrip("\n"))
+    return Rendered(header_safe(head[len("subject:") :]), body.lstrip("\n"))
 
 
 def wire(msg: EmailMessage) -> str:
@@ -130,8 +150,7 @@ def verbatim_message(raw: bytes, filename: str) -> EmailMessage:
 
 def seven_bit(raw: bytes) -> bytes:
     """For a server without 8BITMIME (RFC 6152): 8-bit text parts re-encoded as base64/QP."""
-    return email.message_from_bytes(raw, policy=SMTP).as_string().encode("utf-8",
-                                                                         "surrogateescape")
+    return email.message_from_bytes(raw, policy=SMTP).as_string().encode("utf-8", "surrogateescape")
 
 
 _LINE_END = re.compile(rb"\r?\n")
@@ -152,8 +171,13 @@ class _Plain(EmailPolicy):
     takes the stdlib's path. A header read back (`msg["To"]`) is parsed then, as usual."""
 
     def header_store_parse(self, name: str, value: Any) -> tuple[str, Any]:
-        if isinstance(value, str) and value.isascii() and "\r" not in value \
-                and "\n" not in value and len(name) + len(value) + 2 <= self.max_line_length:
+        if (
+            isinstance(value, str)
+            and value.isascii()
+            and "\r" not in value
+            and "\n" not in value
+            and len(name) + len(value) + 2 <= self.max_line_length
+        ):
             return (name, value)
         return super().header_store_parse(name, value)
 
@@ -182,10 +206,19 @@ def encode_address(value: str) -> str:
     return email.utils.formataddr((name, addr), charset="utf-8")
 
 
-def build_mail(*, sender: str, sender_name: str, to: str, rendered: Rendered, message_id: str,
-               now: datetime, in_reply_to: str = "", references: tuple[str, ...] = (),
-               automatic: bool = True, extra_headers: dict[str, str] | None = None
-               ) -> EmailMessage:
+def build_mail(
+    *,
+    sender: str,
+    sender_name: str,
+    to: str,
+    rendered: Rendered,
+    message_id: str,
+    now: datetime,
+    in_reply_to: str = "",
+    references: tuple[str, ...] = (),
+    automatic: bool = True,
+    extra_headers: dict[str, str] | None = None,
+) -> EmailMessage:
     # Headers are encoded here (RFC 2047) and stored as written: see `_Plain`.
     msg = EmailMessage(policy=WIRE)
     msg["From"] = email.utils.formataddr((header_safe(sender_name), sender), charset="utf-8")

@@ -15,7 +15,7 @@ import email.utils
 import html
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import Message as StdMessage
 from email.policy import compat32
 
@@ -117,7 +117,7 @@ def message_id_of(raw: bytes) -> str:
     a full parse saves the parse. Anything unusual (folded, missing, repeated) gives "", and
     the caller parses."""
     end = _HEAD_END.search(raw)
-    found = _MESSAGE_ID.findall(raw[:end.start()] if end else raw)
+    found = _MESSAGE_ID.findall(raw[: end.start()] if end else raw)
     return found[0].decode("ascii", "replace") if len(found) == 1 else ""
 
 
@@ -164,9 +164,12 @@ def _decode_bytes(data: bytes, charset: str | None) -> str:
 
 def _charset_alias(cs: str) -> str:
     cs = cs.strip().strip('"').lower()
-    return {"utf8": "utf-8",
-            "windows-1251": "cp1251", "ks_c_5601-1987": "euc-kr", "x-user-defined": "latin-1"
-            }.get(cs, cs)
+    return {
+        "utf8": "utf-8",
+        "windows-1251": "cp1251",
+        "ks_c_5601-1987": "euc-kr",
+        "x-user-defined": "latin-1",
+    }.get(cs, cs)
 
 
 def _headers(msg: StdMessage) -> dict[str, tuple[str, ...]]:
@@ -222,7 +225,7 @@ def _date(value: str) -> datetime | None:
         return None
     if dt is None:
         return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def _walk(msg: StdMessage) -> tuple[str, list[Attachment], list[str]]:

@@ -24,10 +24,16 @@ from typing import Any
 from urllib.parse import quote
 
 from daemon.core.cases import Case
-from daemon.core.owner_commands import Authorization, Command, commanders
-from daemon.core.mail.compose import (Rendered, Templates, build_mail, header_safe, seven_bit,
-                      verbatim_message)
+from daemon.core.mail.compose import (
+    Rendered,
+    Templates,
+    build_mail,
+    header_safe,
+    seven_bit,
+    verbatim_message,
+)
 from daemon.core.mail.message import Message
+from daemon.core.owner_commands import Authorization, Command, commanders
 from daemon.core.reminders import Reminder
 from daemon.core.rules import Owner, RuleBook
 from daemon.core.tokens import case_token, command_address
@@ -36,14 +42,33 @@ QUOTE_LINES = 60
 MAX_ATTACHMENT = 10 * 1024 * 1024  # bytes of the original attached in full; above: headers only
 STAFF_HEADERS = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
 CATEGORY_LABELS = {
-    "ru": {"thanks": "благодарность", "complaint": "жалоба",
-           "official": "официальное обращение (претензия)",
-           "unclassified": "не классифицировано (нужен разбор)"},
-    "en": {"thanks": "thanks", "complaint": "complaint", "official": "official letter / claim",
-           "unclassified": "unclassified (needs triage)"},
+    "ru": {
+        "thanks": "благодарность",
+        "complaint": "жалоба",
+        "official": "официальное обращение (претензия)",
+        "unclassified": "не классифицировано (нужен разбор)",
+    },
+    "en": {
+        "thanks": "thanks",
+        "complaint": "complaint",
+        "official": "official letter / claim",
+        "unclassified": "unclassified (needs triage)",
+    },
 }
-_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
-              "September", "October", "November", "December")
+_MONTHS_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 @dataclass(frozen=True)
@@ -60,102 +85,178 @@ class NoticeDesk:
         return command_address(self.address, case_id, case_token(self.secret, case_id))
 
 
-def owner_notice(desk: NoticeDesk, case: Case, original: Message, raw: bytes, *,
-                 message_id: str, now: datetime) -> EmailMessage:
+def owner_notice(
+    desk: NoticeDesk, case: Case, original: Message, raw: bytes, *, message_id: str, now: datetime
+) -> EmailMessage:
     """The new-case notice to the case owner, the customer's original attached."""
     to = _owner(desk, case.owner)
     part = _original(raw, desk.max_attachment, case.id)
-    ctx = _staff_context(desk, case, to, now) | _quote(original.text) | {
-        "original_attached": attached_whole(part)}
+    ctx = (
+        _staff_context(desk, case, to, now)
+        | _quote(original.text)
+        | {"original_attached": attached_whole(part)}
+    )
     return _staff_mail(desk, case, to, "notice_owner", ctx, message_id, now, part=part)
 
 
-def reminder_mail(desk: NoticeDesk, case: Case, reminder: Reminder, to: Owner, *,
-                  message_id: str, now: datetime, in_reply_to: str = "") -> EmailMessage:
+def reminder_mail(
+    desk: NoticeDesk,
+    case: Case,
+    reminder: Reminder,
+    to: Owner,
+    *,
+    message_id: str,
+    now: datetime,
+    in_reply_to: str = "",
+) -> EmailMessage:
     """One rung of the ladder (remind | due | overdue) to one recipient, in their language."""
     ctx = _staff_context(desk, case, to, now) | {"step": reminder.kind, "note": reminder.note}
     return _staff_mail(desk, case, to, "reminder", ctx, message_id, now, in_reply_to)
 
 
-def escalation_mail(desk: NoticeDesk, case: Case, reminder: Reminder, to: Owner, *,
-                    message_id: str, now: datetime, in_reply_to: str = "") -> EmailMessage:
+def escalation_mail(
+    desk: NoticeDesk,
+    case: Case,
+    reminder: Reminder,
+    to: Owner,
+    *,
+    message_id: str,
+    now: datetime,
+    in_reply_to: str = "",
+) -> EmailMessage:
     """The overdue case, to a supervisor or the center; says who else was told."""
     others = [desk.book.owners[k].name for k in reminder.recipients if k in desk.book.owners]
-    ctx = _staff_context(desk, case, to, now) | {"note": reminder.note,
-                                                 "escalated_to": ", ".join(others)}
+    ctx = _staff_context(desk, case, to, now) | {
+        "note": reminder.note,
+        "escalated_to": ", ".join(others),
+    }
     return _staff_mail(desk, case, to, "escalation", ctx, message_id, now, in_reply_to)
 
 
-def joined_notice_to_owner(desk: NoticeDesk, case: Case, new: Message, raw: bytes, *,
-                           message_id: str, now: datetime, in_reply_to: str = ""
-                           ) -> EmailMessage:
+def joined_notice_to_owner(
+    desk: NoticeDesk,
+    case: Case,
+    new: Message,
+    raw: bytes,
+    *,
+    message_id: str,
+    now: datetime,
+    in_reply_to: str = "",
+) -> EmailMessage:
     """The customer wrote again: the new message quoted and attached, to the case owner."""
     to = _owner(desk, case.owner)
     part = _original(raw, desk.max_attachment, case.id)
-    ctx = _staff_context(desk, case, to, now) | _quote(new.text) | {
-        "new_subject": _short(new.subject),
-        "original_attached": attached_whole(part)}
+    ctx = (
+        _staff_context(desk, case, to, now)
+        | _quote(new.text)
+        | {"new_subject": _short(new.subject), "original_attached": attached_whole(part)}
+    )
     return _staff_mail(desk, case, to, "joined", ctx, message_id, now, in_reply_to, part=part)
 
 
-def bounce_notice(desk: NoticeDesk, case: Case, bounce_raw: bytes, *, recipient: str,
-                  status: str, hard: bool | None, diagnostic: str, message_id: str,
-                  now: datetime) -> EmailMessage:
+def bounce_notice(
+    desk: NoticeDesk,
+    case: Case,
+    bounce_raw: bytes,
+    *,
+    recipient: str,
+    status: str,
+    hard: bool | None,
+    diagnostic: str,
+    message_id: str,
+    now: datetime,
+) -> EmailMessage:
     """One of our mails about the case bounced: the owner must reach the customer otherwise."""
     to = _owner(desk, case.owner)
     part = _original(bounce_raw, desk.max_attachment, case.id)
     ctx = _staff_context(desk, case, to, now) | {
-        "bounced_to": recipient or "?", "bounce_status": status or "?", "hard": bool(hard),
-        "diagnostic": _short(diagnostic)}
+        "bounced_to": recipient or "?",
+        "bounce_status": status or "?",
+        "hard": bool(hard),
+        "diagnostic": _short(diagnostic),
+    }
     return _staff_mail(desk, case, to, "bounce", ctx, message_id, now, part=part)
 
 
-def thanks_forward(desk: NoticeDesk, case: Case, original: Message, to: Owner, *,
-                   message_id: str, now: datetime) -> EmailMessage:
+def thanks_forward(
+    desk: NoticeDesk, case: Case, original: Message, to: Owner, *, message_id: str, now: datetime
+) -> EmailMessage:
     """A customer's thanks passed to the team or employee; replies go to the center's people,
     not to the token address, because a team member cannot (and need not) command the case."""
-    ctx = _staff_context(desk, case, to, now) | _quote(original.text) | {
-        "customer_email": "", "answer_link": ""}  # the team gets the words, not the address
+    ctx = (
+        _staff_context(desk, case, to, now)
+        | _quote(original.text)
+        | {"customer_email": "", "answer_link": ""}
+    )  # the team gets the words, not the address
     center = desk.book.owners.get(desk.book.center)
     msg = _staff_mail(desk, case, to, "thanks_forward", ctx, message_id, now)
     msg.replace_header("Reply-To", center.email if center else desk.address)
     return msg
 
 
-def added_to_case_notice(desk: NoticeDesk, case: Case, new: Message, to: str, *,
-                         message_id: str, now: datetime) -> EmailMessage:
+def added_to_case_notice(
+    desk: NoticeDesk, case: Case, new: Message, to: str, *, message_id: str, now: datetime
+) -> EmailMessage:
     """The short "added to your case" reply to a customer, in the case's language. `to` is the
     policy's reply target; how often to send it (once a day at most) is the caller's rule."""
     ctx = base_context(desk, case, case.language)
     rendered = _render(desk, "added", case.language, ctx, case.id)
-    return build_mail(sender=desk.address, sender_name=ctx["center_name"], to=to,
-                      rendered=rendered, message_id=message_id, now=now,
-                      in_reply_to=new.message_id, references=new.references)
+    return build_mail(
+        sender=desk.address,
+        sender_name=ctx["center_name"],
+        to=to,
+        rendered=rendered,
+        message_id=message_id,
+        now=now,
+        in_reply_to=new.message_id,
+        references=new.references,
+    )
 
 
-def command_reply(desk: NoticeDesk, case_id: str, case: Case | None, command_mail: Message,
-                  command: Command | None, auth: Authorization, *, message_id: str,
-                  now: datetime) -> EmailMessage:
+def command_reply(
+    desk: NoticeDesk,
+    case_id: str,
+    case: Case | None,
+    command_mail: Message,
+    command: Command | None,
+    auth: Authorization,
+    *,
+    message_id: str,
+    now: datetime,
+) -> EmailMessage:
     """The answer to a command: what changed, or why nothing did. Always goes to the From —
     never to a Reply-To a forger chose — and carries the token only if that From may command
     the case (`case` is the case after the command was applied, when there is one)."""
     lang = auth.language
     new_owner = desk.book.owners.get(auth.data.get("owner", ""))
-    ctx = {"case_id": case_id, "subject": _short(case.subject) if case else "",
-           "status": case.status if case else "", "accepted": auth.allowed,
-           "reason": auth.reason, "event": auth.event,
-           "command_line": header_safe(command.line)[:80] if command else "",
-           "new_owner_name": new_owner.name if new_owner else "",
-           "note_text": auth.data.get("text", ""), "center_name": _center_name(desk),
-           "feedback_address": desk.address}
+    ctx = {
+        "case_id": case_id,
+        "subject": _short(case.subject) if case else "",
+        "status": case.status if case else "",
+        "accepted": auth.allowed,
+        "reason": auth.reason,
+        "event": auth.event,
+        "command_line": header_safe(command.line)[:80] if command else "",
+        "new_owner_name": new_owner.name if new_owner else "",
+        "note_text": auth.data.get("text", ""),
+        "center_name": _center_name(desk),
+        "feedback_address": desk.address,
+    }
     rendered = _render(desk, "command_reply", lang, ctx, case_id)
     extra = {"X-Feedbackd-Case": case_id}
     if case is not None and command_mail.from_addr.lower() in commanders(case, desk.book):
         extra["Reply-To"] = desk.reply_address(case_id)
-    return build_mail(sender=desk.address, sender_name=_center_name(desk),
-                      to=command_mail.from_addr, rendered=rendered, message_id=message_id,
-                      now=now, in_reply_to=command_mail.message_id,
-                      references=command_mail.references, extra_headers=extra)
+    return build_mail(
+        sender=desk.address,
+        sender_name=_center_name(desk),
+        to=command_mail.from_addr,
+        rendered=rendered,
+        message_id=message_id,
+        now=now,
+        in_reply_to=command_mail.message_id,
+        references=command_mail.references,
+        extra_headers=extra,
+    )
 
 
 def thanks_recipients(case: Case, book: RuleBook) -> tuple[Owner, ...]:
@@ -169,18 +270,24 @@ def thanks_recipients(case: Case, book: RuleBook) -> tuple[Owner, ...]:
 
 # -- context ---------------------------------------------------------------------------------
 
+
 def base_context(desk: NoticeDesk, case: Case, lang: str) -> dict[str, Any]:
     """What every mail about a case may say: the acknowledgment's variables and more."""
     owner = desk.book.owners.get(case.owner)
     return {
-        "case_id": case.id, "category": case.category,
+        "case_id": case.id,
+        "category": case.category,
         "category_label": CATEGORY_LABELS.get(lang, {}).get(case.category, case.category),
-        "subject": _short(case.subject), "customer_name": _short(case.sender_name),
-        "customer_email": case.sender, "owner_key": case.owner,
-        "owner_name": owner.name if owner else case.owner, "status": case.status,
+        "subject": _short(case.subject),
+        "customer_name": _short(case.sender_name),
+        "customer_email": case.sender,
+        "owner_key": case.owner,
+        "owner_name": owner.name if owner else case.owner,
+        "status": case.status,
         "due_date": format_moment(case.due, lang),
         "received_date": format_moment(case.received, lang),
-        "center_name": _center_name(desk), "feedback_address": desk.address,
+        "center_name": _center_name(desk),
+        "feedback_address": desk.address,
     }
 
 
@@ -189,18 +296,27 @@ def _staff_context(desk: NoticeDesk, case: Case, to: Owner, now: datetime) -> di
     left = datetime.fromisoformat(case.due) - now
     overdue = left < timedelta(0)
     reply_subject = f"Re: [{case.id}] {ctx['subject']}"
-    link = (f"mailto:{quote(case.sender, safe='@')}?cc={quote(desk.address, safe='@')}"
-            f"&subject={quote(reply_subject)}") if case.sender else ""
-    return ctx | {"recipient_name": to.name, "overdue": overdue,
-                  "time_left": "" if overdue else format_duration(left, to.language),
-                  "overdue_by": format_duration(-left, to.language) if overdue else "",
-                  "answer_link": link}
+    link = (
+        (
+            f"mailto:{quote(case.sender, safe='@')}?cc={quote(desk.address, safe='@')}"
+            f"&subject={quote(reply_subject)}"
+        )
+        if case.sender
+        else ""
+    )
+    return ctx | {
+        "recipient_name": to.name,
+        "overdue": overdue,
+        "time_left": "" if overdue else format_duration(left, to.language),
+        "overdue_by": format_duration(-left, to.language) if overdue else "",
+        "answer_link": link,
+    }
 
 
 def _short(value: str, limit: int = 200) -> str:
     """A header-safe one-liner, capped so a subject built from it stays well inside 998."""
     value = header_safe(value)
-    return value if len(value) <= limit else value[:limit - 1].rstrip() + "…"
+    return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
 
 
 def _quote(text: str) -> dict[str, Any]:
@@ -226,8 +342,11 @@ def format_duration(span: timedelta, lang: str) -> str:
     return " ".join(words)
 
 
-_RU_FORMS = {"day": ("день", "дня", "дней"), "hour": ("час", "часа", "часов"),
-             "minute": ("минута", "минуты", "минут")}
+_RU_FORMS = {
+    "day": ("день", "дня", "дней"),
+    "hour": ("час", "часа", "часов"),
+    "minute": ("минута", "минуты", "минут"),
+}
 
 
 def _count(n: int, unit: str, lang: str) -> str:
@@ -243,23 +362,38 @@ def _count(n: int, unit: str, lang: str) -> str:
 
 # -- assembly --------------------------------------------------------------------------------
 
-def _staff_mail(desk: NoticeDesk, case: Case, to: Owner, template: str, ctx: dict[str, Any],
-                message_id: str, now: datetime, in_reply_to: str = "",
-                part: EmailMessage | None = None) -> EmailMessage:
+
+def _staff_mail(
+    desk: NoticeDesk,
+    case: Case,
+    to: Owner,
+    template: str,
+    ctx: dict[str, Any],
+    message_id: str,
+    now: datetime,
+    in_reply_to: str = "",
+    part: EmailMessage | None = None,
+) -> EmailMessage:
     rendered = _render(desk, template, to.language, ctx, case.id)
     extra = STAFF_HEADERS | {"Reply-To": desk.reply_address(case.id), "X-Feedbackd-Case": case.id}
-    msg = build_mail(sender=desk.address, sender_name=ctx["center_name"],
-                     to=email.utils.formataddr((header_safe(to.name), to.email)),
-                     rendered=rendered, message_id=message_id, now=now,
-                     in_reply_to=in_reply_to, automatic=False, extra_headers=extra)
+    msg = build_mail(
+        sender=desk.address,
+        sender_name=ctx["center_name"],
+        to=email.utils.formataddr((header_safe(to.name), to.email)),
+        rendered=rendered,
+        message_id=message_id,
+        now=now,
+        in_reply_to=in_reply_to,
+        automatic=False,
+        extra_headers=extra,
+    )
     if part is not None:
         msg.make_mixed()
         msg.attach(part)
     return msg
 
 
-def _render(desk: NoticeDesk, name: str, lang: str, ctx: dict[str, Any], case_id: str
-            ) -> Rendered:
+def _render(desk: NoticeDesk, name: str, lang: str, ctx: dict[str, Any], case_id: str) -> Rendered:
     rendered = desk.templates.render(name, lang, ctx)
     if f"[{case_id}]" in rendered.subject:
         return rendered
@@ -279,13 +413,22 @@ def _original(raw: bytes, cap: int, case_id: str) -> EmailMessage:
             return verbatim_message(seven_bit(raw), f"{case_id}.eml")
         except (UnicodeError, ValueError, TypeError, LookupError):
             part = EmailMessage(policy=SMTP)
-            part.set_content(raw, maintype="application", subtype="octet-stream",
-                             disposition="attachment", filename=f"{case_id}.eml")
+            part.set_content(
+                raw,
+                maintype="application",
+                subtype="octet-stream",
+                disposition="attachment",
+                filename=f"{case_id}.eml",
+            )
             return part
     part = EmailMessage(policy=SMTP)
     head = raw.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
-    part.set_content(head.decode("utf-8", "replace") + "\n", subtype="rfc822-headers",
-                     disposition="attachment", filename=f"{case_id}-headers.txt")
+    part.set_content(
+        head.decode("utf-8", "replace") + "\n",
+        subtype="rfc822-headers",
+        disposition="attachment",
+        filename=f"{case_id}-headers.txt",
+    )
     return part
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from daemon.core.mail.message import Message
@@ -26,8 +26,19 @@ from daemon.core.rules.model import PolicySettings  # the pure shapes; daemon.ru
 
 #: Verdict kinds, most specific first: when several markers are present, the earliest kind wins
 #: and every marker still appears in `reasons`.
-KINDS = ("own", "no_sender", "report", "bounce", "auto_reply", "list", "bulk", "noreply",
-         "hard_bounced", "rate_limited", "person")
+KINDS = (
+    "own",
+    "no_sender",
+    "report",
+    "bounce",
+    "auto_reply",
+    "list",
+    "bulk",
+    "noreply",
+    "hard_bounced",
+    "rate_limited",
+    "person",
+)
 
 
 @dataclass(frozen=True)
@@ -59,8 +70,13 @@ class Marker:
     reason: str
 
 
-def should_acknowledge(message: Message, history: SenderHistory, now: datetime,
-                       settings: PolicySettings, own_addresses: frozenset[str]) -> Verdict:
+def should_acknowledge(
+    message: Message,
+    history: SenderHistory,
+    now: datetime,
+    settings: PolicySettings,
+    own_addresses: frozenset[str],
+) -> Verdict:
     """Acknowledge a person at most once per interval; never a robot, a list or ourselves.
 
     Naive datetimes are taken as UTC so that a store which lost the zone cannot crash the loop.
@@ -74,18 +90,23 @@ def should_acknowledge(message: Message, history: SenderHistory, now: datetime,
     now = _aware(now)
     if history.hard_bounce_until is not None and now < _aware(history.hard_bounce_until):
         until = _aware(history.hard_bounce_until)
-        return Verdict(False, "hard_bounced", (
-            f"mail to {target} bounced permanently; quiet until {until:%Y-%m-%d %H:%M} UTC",))
+        return Verdict(
+            False,
+            "hard_bounced",
+            (f"mail to {target} bounced permanently; quiet until {until:%Y-%m-%d %H:%M} UTC",),
+        )
     limited = _rate_limit(history, now, settings)
     if limited:
         return Verdict(False, "rate_limited", (limited,))
     via = "Reply-To" if target != message.from_addr else "From"
-    return Verdict(True, "person", (
-        f"no automatic-mail marker; answering {target} ({via})",), target)
+    return Verdict(
+        True, "person", (f"no automatic-mail marker; answering {target} ({via})",), target
+    )
 
 
-def automatic_markers(message: Message, settings: PolicySettings,
-                      own_addresses: frozenset[str]) -> tuple[Marker, ...]:
+def automatic_markers(
+    message: Message, settings: PolicySettings, own_addresses: frozenset[str]
+) -> tuple[Marker, ...]:
     """Every reason found in the message itself not to answer it (history aside)."""
     own = _own_set(settings, own_addresses)
     found: list[Marker] = []
@@ -100,8 +121,9 @@ def automatic_markers(message: Message, settings: PolicySettings,
     return tuple(found)
 
 
-def reply_target(message: Message, settings: PolicySettings,
-                 own_addresses: frozenset[str]) -> str | None:
+def reply_target(
+    message: Message, settings: PolicySettings, own_addresses: frozenset[str]
+) -> str | None:
     """The address an acknowledgment would go to, and the key of the sender's history.
 
     The first Reply-To address that is neither ours nor a no-reply address, else From.
@@ -135,14 +157,19 @@ def validate_policy_settings(settings: PolicySettings) -> list[str]:
 #: Local parts of mail systems' own senders (RFC 5321 postmaster, MAILER-DAEMON, variants).
 _DAEMON_LOCALPART = re.compile(r"^(mailer-?daemon|post_?master)$", re.I)
 #: Display names MTAs give their bounces; no person is called that.
-_MTA_NAMES = re.compile(r"^\s*(mail delivery (sub)?system|mail delivery service|mailer[- ]daemon)"
-                        r"\s*$", re.I)
+_MTA_NAMES = re.compile(
+    r"^\s*(mail delivery (sub)?system|mail delivery service|mailer[- ]daemon)"
+    r"\s*$",
+    re.I,
+)
 #: Subjects of bounces, anchored: "Fwd: Returned mail" is a person forwarding one.
 _BOUNCE_SUBJECT = re.compile(
     r"^\s*(undeliver(ed|able)\b|returned mail\b|mail delivery failed|failure notice\b"
     r"|delivery (status notification|failure|has failed|notification)\b|non-?deliver"
     r"|message (not delivered|delivery failure)|warning: could not send"
-    r"|недоставленное сообщение|сообщение не доставлено)", re.I)
+    r"|недоставленное сообщение|сообщение не доставлено)",
+    re.I,
+)
 #: Wording of mail software in a bounce body.
 _BOUNCE_BODY = re.compile(
     r"created automatically by mail delivery software|could not be delivered to one or more"
@@ -151,7 +178,9 @@ _BOUNCE_BODY = re.compile(
     r"|delivery to the following recipients? (failed|has failed)|user unknown"
     r"|mailbox unavailable|no such user|unrouteable address|recipient address rejected"
     r"|this is the mail system at host|host or domain name not found"
-    r"|smtp error from remote mail server|remote host said: 5\d\d", re.I)
+    r"|smtp error from remote mail server|remote host said: 5\d\d",
+    re.I,
+)
 _SUPPRESS = {"all", "oof", "autoreply"}
 _PRECEDENCE = {"bulk": "bulk", "junk": "bulk", "list": "list", "auto_reply": "auto_reply"}
 _NEGATIVE = {"no", "false", "0", "off"}
@@ -182,8 +211,12 @@ def _report_markers(message: Message) -> list[Marker]:
         elif rtype == "disposition-notification":
             out.append(Marker("report", "read receipt (multipart/report; MDN)"))
         else:
-            out.append(Marker("bounce", f"delivery report (multipart/report; "
-                                         f"report-type={rtype or 'missing'})"))
+            out.append(
+                Marker(
+                    "bounce",
+                    f"delivery report (multipart/report; report-type={rtype or 'missing'})",
+                )
+            )
     elif "message/delivery-status" in message.part_types:
         out.append(Marker("bounce", "delivery status part (message/delivery-status)"))
     elif "message/feedback-report" in message.part_types:
@@ -201,7 +234,7 @@ def _sender_markers(message: Message, settings: PolicySettings) -> list[Marker]:
     if _DAEMON_LOCALPART.match(_localpart(message.from_addr)):
         out.append(Marker("bounce", f"From {message.from_addr} is a mail system"))
     elif _MTA_NAMES.match(message.from_name):
-        out.append(Marker("bounce", f"From name \"{message.from_name}\" is a mail system's"))
+        out.append(Marker("bounce", f'From name "{message.from_name}" is a mail system\'s'))
     elif message.from_addr and _noreply(message.from_addr, settings):
         out.append(Marker("noreply", f"From {message.from_addr} is a no-reply address"))
     return out
@@ -219,8 +252,9 @@ def _bounce_text_markers(message: Message) -> list[Marker]:
     body = _BOUNCE_BODY.search(message.text[:20_000])
     if not body:
         return []
-    return [Marker("bounce", f"bounce subject \"{message.subject[:60]}\" and body text "
-                             f"\"{body.group(0)}\"")]
+    return [
+        Marker("bounce", f'bounce subject "{message.subject[:60]}" and body text "{body.group(0)}"')
+    ]
 
 
 def _auto_reply_markers(message: Message) -> list[Marker]:
@@ -232,8 +266,12 @@ def _auto_reply_markers(message: Message) -> list[Marker]:
     for value in message.headers.get("x-auto-response-suppress", ()):
         tokens = {t for t in re.split(r"[\s,;]+", value.lower()) if t}
         if tokens & _SUPPRESS:
-            out.append(Marker("auto_reply", f"X-Auto-Response-Suppress: {value} "
-                                             "(the sender asks for no automatic replies)"))
+            out.append(
+                Marker(
+                    "auto_reply",
+                    f"X-Auto-Response-Suppress: {value} (the sender asks for no automatic replies)",
+                )
+            )
     for name in _AUTORESPONDER_HEADERS:
         for value in message.headers.get(name, ()):
             if value.strip().lower() not in _NEGATIVE:
@@ -245,8 +283,7 @@ def _auto_reply_markers(message: Message) -> list[Marker]:
 
 def _list_and_bulk_markers(message: Message) -> list[Marker]:
     out = []
-    list_headers = sorted(n for n in message.headers
-                          if n.startswith("list-") or n in _LIST_HEADERS)
+    list_headers = sorted(n for n in message.headers if n.startswith("list-") or n in _LIST_HEADERS)
     if list_headers:
         names = ", ".join(_title(n) for n in list_headers)
         out.append(Marker("list", f"mailing-list headers: {names} (RFC 2369/2919)"))
@@ -260,6 +297,7 @@ def _list_and_bulk_markers(message: Message) -> list[Marker]:
 
 # --- history --------------------------------------------------------------------------------
 
+
 def _rate_limit(history: SenderHistory, now: datetime, settings: PolicySettings) -> str | None:
     """Why this address may not get another acknowledgment yet, or None.
 
@@ -269,12 +307,16 @@ def _rate_limit(history: SenderHistory, now: datetime, settings: PolicySettings)
     acks = sorted((_aware(t) for t in history.acks), reverse=True)
     recent = [t for t in acks if now - t < settings.ack_interval]
     if recent:
-        return (f"already acknowledged at {recent[0].astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC,"
-                f" less than {_span(settings.ack_interval)} ago")
+        return (
+            f"already acknowledged at {recent[0].astimezone(UTC):%Y-%m-%d %H:%M} UTC,"
+            f" less than {_span(settings.ack_interval)} ago"
+        )
     last_hour = [t for t in acks if now - t < timedelta(hours=1)]
     if len(last_hour) >= settings.ack_burst_per_hour:
-        return (f"{len(last_hour)} acknowledgments in the last hour "
-                f"(limit {settings.ack_burst_per_hour})")
+        return (
+            f"{len(last_hour)} acknowledgments in the last hour "
+            f"(limit {settings.ack_burst_per_hour})"
+        )
     return None
 
 
@@ -320,7 +362,7 @@ def _noreply(addr: str, settings: PolicySettings) -> bool:
 
 
 def _aware(t: datetime) -> datetime:
-    return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
 def _title(header: str) -> str:

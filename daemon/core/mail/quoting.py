@@ -24,12 +24,20 @@ _HISTORY = re.compile(
     r"|on .{4,200}\bwrote:\s*$"
     r"|.{0,200}\b(?:написал|написала|пишет)(?:\(а\))?:\s*$"
     r"|from:\s.+\bsent:\s"
-    r")", re.IGNORECASE)
-_FORWARD = re.compile(r"^\s*-{2,}\s*(?:forwarded message|пересылаемое сообщение|"
-                      r"переадресованное сообщение)", re.IGNORECASE)
+    r")",
+    re.IGNORECASE,
+)
+_FORWARD = re.compile(
+    r"^\s*-{2,}\s*(?:forwarded message|пересылаемое сообщение|"
+    r"переадресованное сообщение)",
+    re.IGNORECASE,
+)
 #: A signature starts at "-- " (RFC 3676) or a mobile client's tag line.
-_SIGNATURE = re.compile(r"^(?:--\s*|__+\s*|sent from my \S.*|отправлено (?:с|из) .+|"
-                        r"get outlook for .+)$", re.IGNORECASE)
+_SIGNATURE = re.compile(
+    r"^(?:--\s*|__+\s*|sent from my \S.*|отправлено (?:с|из) .+|"
+    r"get outlook for .+)$",
+    re.IGNORECASE,
+)
 #: Valedictions: a line that is only one of these (and maybe a name after a comma) closes.
 _VALEDICTION = re.compile(
     r"^(?:(?:many |big |huge )?thanks(?: again| in advance| a lot| so much)?|thank you"
@@ -39,7 +47,9 @@ _VALEDICTION = re.compile(
     r"respectfully|с уважением|с наилучшими пожеланиями|всего доброго|всего хорошего|"
     r"хорошего дня|(?:заранее |большое |огромное )?спасибо(?: заранее| большое)?|"
     r"заранее благодар\w*|благодарю|с благодарностью)"
-    r"\s*(?:[,.!]+\s*(?:[^\W\d_][\w.'\- ]{0,40})?)?$", re.IGNORECASE)
+    r"\s*(?:[,.!]+\s*(?:[^\W\d_][\w.'\- ]{0,40})?)?$",
+    re.IGNORECASE,
+)
 _NAME_LINE = re.compile(r"^[^?!]{1,60}$")
 #: The last sentence of a line: "…on Easter Monday? Thanks, Beth" ends in a valediction too.
 _LAST_SENTENCE = re.compile(r"(?<=[.?!])\s+(?=\S[^.?!]*[.?!]*\s*$)")
@@ -60,8 +70,9 @@ def split(text: str) -> Letter:
     said, closing = _drop_closing(kept)
     if not "".join(said).strip():
         return Letter(text)
-    return Letter("\n".join(said).strip("\n"), "\n".join(closing).strip("\n"),
-                  "\n".join(quoted).strip("\n"))
+    return Letter(
+        "\n".join(said).strip("\n"), "\n".join(closing).strip("\n"), "\n".join(quoted).strip("\n")
+    )
 
 
 def _drop_history(lines: list[str]) -> tuple[list[str], list[str]]:
@@ -114,4 +125,4 @@ def _last_sentence_closing(lines: list[str], i: int) -> tuple[list[str], list[st
     if len(parts) < 2 or not _VALEDICTION.match(parts[-1].strip()):
         return None
     head = lines[i].rstrip()[: -len(parts[-1])].rstrip()
-    return lines[:i] + [head], [parts[-1]] + lines[i + 1:]
+    return lines[:i] + [head], [parts[-1]] + lines[i + 1 :]

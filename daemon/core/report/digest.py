@@ -27,16 +27,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from daemon.core.mail.compose import header_safe, new_message_id
-from daemon.errors import ConfigError, Problem
 from daemon.core.report.figures import Report
-from daemon.core.report.text import period_title, render_table
 from daemon.core.report.html import render_html
+from daemon.core.report.text import period_title, render_table
 from daemon.core.rules import RuleBook
+from daemon.errors import ConfigError, Problem
 
 EVERY = ("daily", "weekly")
 DIGEST_KEYS = ("every", "at", "to")
-DIGEST_HEADERS = {"Auto-Submitted": "auto-generated", "Precedence": "bulk",
-                  "X-Auto-Response-Suppress": "All"}
+DIGEST_HEADERS = {
+    "Auto-Submitted": "auto-generated",
+    "Precedence": "bulk",
+    "X-Auto-Response-Suppress": "All",
+}
 BAR_WIDTH = 40
 
 
@@ -68,7 +71,7 @@ def digest_settings(book: RuleBook) -> DigestSettings | None:
     try:
         at = time.fromisoformat(str(node.get("at", "08:00")))
     except ValueError:
-        bad("at", f"{node.get('at')!r} is not a time like \"08:00\"")
+        bad("at", f'{node.get("at")!r} is not a time like "08:00"')
     to = node.get("to", [book.center])
     if not isinstance(to, list) or not to or not all(isinstance(x, str) for x in to):
         bad("to", "give a list of owner keys or addresses, e.g. [center]")
@@ -110,15 +113,19 @@ def text_chart(counts: Mapping[str, int]) -> list[str]:
         return ["(no cases)"]
     top = max(counts.values()) or 1
     width = max(len(k) for k in counts)
-    return [f"{k.ljust(width)}  {'#' * max(1 if n else 0, round(BAR_WIDTH * n / top))} {n}"
-            for k, n in counts.items()]
+    return [
+        f"{k.ljust(width)}  {'#' * max(1 if n else 0, round(BAR_WIDTH * n / top))} {n}"
+        for k, n in counts.items()
+    ]
 
 
 def overdue_text(report: Report, owners: Mapping[str, str]) -> list[str]:
     lines = [f"Overdue now: {len(report.overdue_cases)}"]
     for ln in report.overdue_cases:
-        lines.append(f"  {ln.id}  {ln.category:12}  due {ln.due:%Y-%m-%d %H:%M}  "
-                     f"owner {owners.get(ln.owner, ln.owner)} ({ln.owner})")
+        lines.append(
+            f"  {ln.id}  {ln.category:12}  due {ln.due:%Y-%m-%d %H:%M}  "
+            f"owner {owners.get(ln.owner, ln.owner)} ({ln.owner})"
+        )
     return lines
 
 
@@ -132,15 +139,31 @@ def digest_subject(report: Report) -> str:
     return f"Feedback digest {period_title(report)}"
 
 
-def compose_digest(report: Report, book: RuleBook, now: datetime, sender: str,
-                   recipients: Sequence[str], by: str = "category") -> EmailMessage:
+def compose_digest(
+    report: Report,
+    book: RuleBook,
+    now: datetime,
+    sender: str,
+    recipients: Sequence[str],
+    by: str = "category",
+) -> EmailMessage:
     """The digest mail: text/plain (chart, overdue list, full table) + text/html alternative."""
     if not recipients:
         raise ValueError("a digest needs at least one recipient")
     names = owner_names(book)
     counts = {k: t.count for k, t in report.by["category"].items()}
-    text = "\n".join([digest_subject(report), "", "Cases per category", *text_chart(counts), "",
-                      *overdue_text(report, names), "", render_table(report, by, names)])
+    text = "\n".join(
+        [
+            digest_subject(report),
+            "",
+            "Cases per category",
+            *text_chart(counts),
+            "",
+            *overdue_text(report, names),
+            "",
+            render_table(report, by, names),
+        ]
+    )
     msg = EmailMessage(policy=SMTP)
     msg["From"] = email.utils.formataddr(("feedbackd", header_safe(sender)))
     msg["To"] = ", ".join(header_safe(r) for r in recipients)

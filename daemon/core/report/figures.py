@@ -143,11 +143,18 @@ def case_line(case: Case, now: datetime, zone: ZoneInfo) -> CaseLine:
     answered = first_answer or first_close
     due = parse_time(case.due, zone)
     return CaseLine(
-        id=case.id, category=case.category, owner=owner, status=status,
-        received=parse_time(case.received, zone), due=due, answered=answered,
+        id=case.id,
+        category=case.category,
+        owner=owner,
+        status=status,
+        received=parse_time(case.received, zone),
+        due=due,
+        answered=answered,
         closed=last_close if status == CLOSED else None,
-        on_time=None if answered is None else answered <= due, rule=case.rule,
-        subject=case.subject)
+        on_time=None if answered is None else answered <= due,
+        rule=case.rule,
+        subject=case.subject,
+    )
 
 
 def _ranked(counter: Counter[str]) -> dict[str, int]:
@@ -161,11 +168,18 @@ def _add(table: dict[str, Tally], key: str, line: CaseLine, now: datetime) -> No
         t.count + 1,
         t.on_time + (line.on_time is True),
         t.late + (line.on_time is False),
-        t.overdue + (line.answered is None and line.due < now))
+        t.overdue + (line.answered is None and line.due < now),
+    )
 
 
-def build_report(cases: Iterable[Case], start: date, end: date, now: datetime, tz: str,
-                 forward_to: Mapping[str, Iterable[str]] | None = None) -> Report:
+def build_report(
+    cases: Iterable[Case],
+    start: date,
+    end: date,
+    now: datetime,
+    tz: str,
+    forward_to: Mapping[str, Iterable[str]] | None = None,
+) -> Report:
     """Every figure of the period review; see docs/reports.md for each definition.
 
     `forward_to` maps a category to the owner keys that also hear its thanks (rules.yaml
@@ -179,8 +193,7 @@ def build_report(cases: Iterable[Case], start: date, end: date, now: datetime, t
         line = case_line(case, now, zone)
         if line.received <= now:
             all_lines.append((case, line))
-    in_period = [(c, ln) for c, ln in all_lines
-                 if start <= ln.received.date() <= end]
+    in_period = [(c, ln) for c, ln in all_lines if start <= ln.received.date() <= end]
 
     by: dict[str, dict[str, Tally]] = {name: {} for name in BREAKDOWNS}
     thanks_owner: Counter[str] = Counter()
@@ -214,20 +227,37 @@ def build_report(cases: Iterable[Case], start: date, end: date, now: datetime, t
     late = sum(ln.on_time is False for ln in lines)
     overdue_unanswered = sum(ln.answered is None and ln.due < now for ln in lines)
     judged = on_time + late + overdue_unanswered
-    open_now = sorted((ln for _, ln in all_lines if ln.status == OPEN),
-                      key=lambda ln: (ln.due, ln.id))
+    open_now = sorted(
+        (ln for _, ln in all_lines if ln.status == OPEN), key=lambda ln: (ln.due, ln.id)
+    )
     return Report(
-        start=start, end=end, now=now, tz=tz, total=len(lines),
-        by={name: dict(sorted(t.items(), key=lambda kv: (-kv[1].count, kv[0])))
-            for name, t in by.items()},
-        on_time=on_time, late=late, overdue_unanswered=overdue_unanswered,
+        start=start,
+        end=end,
+        now=now,
+        tz=tz,
+        total=len(lines),
+        by={
+            name: dict(sorted(t.items(), key=lambda kv: (-kv[1].count, kv[0])))
+            for name, t in by.items()
+        },
+        on_time=on_time,
+        late=late,
+        overdue_unanswered=overdue_unanswered,
         pending=sum(ln.answered is None and ln.due >= now for ln in lines),
         on_time_pct=round(100 * on_time / judged, 1) if judged else None,
-        first_response=timing(responses), resolution=timing(resolutions),
+        first_response=timing(responses),
+        resolution=timing(resolutions),
         open_cases=tuple(open_now),
         overdue_cases=tuple(ln for ln in open_now if ln.due < now),
-        thanks_by_owner=_ranked(thanks_owner), thanks_by_recipient=_ranked(thanks_recipient),
-        thanks_by_tag=_ranked(thanks_tag), complaint_rules=_ranked(complaint_rule),
+        thanks_by_owner=_ranked(thanks_owner),
+        thanks_by_recipient=_ranked(thanks_recipient),
+        thanks_by_tag=_ranked(thanks_tag),
+        complaint_rules=_ranked(complaint_rule),
         complaint_tags=_ranked(complaint_tag),
-        official=tuple(sorted((ln for ln in lines if ln.category == "official"),
-                              key=lambda ln: (ln.received, ln.id))))
+        official=tuple(
+            sorted(
+                (ln for ln in lines if ln.category == "official"),
+                key=lambda ln: (ln.received, ln.id),
+            )
+        ),
+    )

@@ -67,11 +67,13 @@ def summary_rows(report: Report) -> list[tuple[str, str]]:
 
 def counts_sections(report: Report) -> list[tuple[str, dict[str, int], bool]]:
     """(title, counts, keys are owner keys) for the thanks and complaint-topic sections."""
-    return [("thanks by owner", report.thanks_by_owner, True),
-            ("thanks by recipient (owner + forward_to)", report.thanks_by_recipient, True),
-            ("thanks by tag", report.thanks_by_tag, False),
-            ("complaint topics by rule", report.complaint_rules, False),
-            ("complaint topics by tag", report.complaint_tags, False)]
+    return [
+        ("thanks by owner", report.thanks_by_owner, True),
+        ("thanks by recipient (owner + forward_to)", report.thanks_by_recipient, True),
+        ("thanks by tag", report.thanks_by_tag, False),
+        ("complaint topics by rule", report.complaint_rules, False),
+        ("complaint topics by tag", report.complaint_tags, False),
+    ]
 
 
 def _aligned(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -84,42 +86,77 @@ def _aligned(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def case_rows(lines: tuple[CaseLine, ...], owners: Mapping[str, str]) -> list[list[str]]:
-    return [[ln.id, ln.category, owners.get(ln.owner, ln.owner), ln.status, stamp(ln.received),
-             stamp(ln.due), stamp(ln.answered)] for ln in lines]
+    return [
+        [
+            ln.id,
+            ln.category,
+            owners.get(ln.owner, ln.owner),
+            ln.status,
+            stamp(ln.received),
+            stamp(ln.due),
+            stamp(ln.answered),
+        ]
+        for ln in lines
+    ]
 
 
 CASE_HEADER = ["ID", "CATEGORY", "OWNER", "STATUS", "RECEIVED", "DUE", "ANSWERED"]
 
 
-def render_table(report: Report, by: str = "category",
-                 owners: Mapping[str, str] | None = None) -> str:
+def render_table(
+    report: Report, by: str = "category", owners: Mapping[str, str] | None = None
+) -> str:
     """Aligned plain text: the CLI default and the digest's text/plain part."""
     names = owners or {}
-    out = [f"Feedback report {period_title(report)} ({report.tz}), as of {stamp(report.now)}",
-           ""]
+    out = [f"Feedback report {period_title(report)} ({report.tz}), as of {stamp(report.now)}", ""]
     out += _aligned(["FIGURE", "VALUE"], [list(r) for r in summary_rows(report)])
     for name in breakdown_order(by):
-        rows = [[names.get(k, k) if name == "owner" else k, str(t.count), str(t.on_time),
-                 str(t.late), str(t.overdue)] for k, t in report.by[name].items()]
+        rows = [
+            [
+                names.get(k, k) if name == "owner" else k,
+                str(t.count),
+                str(t.on_time),
+                str(t.late),
+                str(t.overdue),
+            ]
+            for k, t in report.by[name].items()
+        ]
         out += ["", f"By {name}"]
         out += _aligned([name.upper(), "CASES", "ON TIME", "LATE", "OVERDUE"], rows)
     for title, counts, is_owner in counts_sections(report):
         out += ["", title.capitalize()]
-        out += _aligned(["KEY", "COUNT"], [[names.get(k, k) if is_owner else k, str(v)]
-                                           for k, v in counts.items()]) if counts else ["(none)"]
-    for title, lines in (("Overdue now", report.overdue_cases), ("Open now", report.open_cases),
-                         ("Official letters received", report.official)):
+        out += (
+            _aligned(
+                ["KEY", "COUNT"],
+                [[names.get(k, k) if is_owner else k, str(v)] for k, v in counts.items()],
+            )
+            if counts
+            else ["(none)"]
+        )
+    for title, lines in (
+        ("Overdue now", report.overdue_cases),
+        ("Open now", report.open_cases),
+        ("Official letters received", report.official),
+    ):
         out += ["", f"{title} ({len(lines)})"]
         out += _aligned(CASE_HEADER, case_rows(lines, names)) if lines else ["(none)"]
     return "\n".join(out) + "\n"
 
 
 def _line_doc(ln: CaseLine) -> dict[str, Any]:
-    return {"id": ln.id, "category": ln.category, "owner": ln.owner, "status": ln.status,
-            "received": ln.received.isoformat(), "due": ln.due.isoformat(),
-            "answered": ln.answered.isoformat() if ln.answered else None,
-            "closed": ln.closed.isoformat() if ln.closed else None,
-            "on_time": ln.on_time, "rule": ln.rule, "subject": ln.subject}
+    return {
+        "id": ln.id,
+        "category": ln.category,
+        "owner": ln.owner,
+        "status": ln.status,
+        "received": ln.received.isoformat(),
+        "due": ln.due.isoformat(),
+        "answered": ln.answered.isoformat() if ln.answered else None,
+        "closed": ln.closed.isoformat() if ln.closed else None,
+        "on_time": ln.on_time,
+        "rule": ln.rule,
+        "subject": ln.subject,
+    }
 
 
 def _timing_doc(t: Timing) -> dict[str, Any]:
@@ -133,19 +170,29 @@ def _tally_doc(t: Tally) -> dict[str, int]:
 def report_doc(report: Report, by: str = "category") -> dict[str, Any]:
     """The report as plain JSON-able data; breakdowns keyed in `--by` order."""
     return {
-        "period": {"from": report.start.isoformat(), "to": report.end.isoformat(),
-                   "timezone": report.tz, "now": report.now.isoformat()},
-        "total": report.total, "on_time": report.on_time, "late": report.late,
-        "overdue_unanswered": report.overdue_unanswered, "pending": report.pending,
+        "period": {
+            "from": report.start.isoformat(),
+            "to": report.end.isoformat(),
+            "timezone": report.tz,
+            "now": report.now.isoformat(),
+        },
+        "total": report.total,
+        "on_time": report.on_time,
+        "late": report.late,
+        "overdue_unanswered": report.overdue_unanswered,
+        "pending": report.pending,
         "on_time_pct": report.on_time_pct,
         "first_response": _timing_doc(report.first_response),
         "resolution": _timing_doc(report.resolution),
-        "by": {name: {k: _tally_doc(t) for k, t in report.by[name].items()}
-               for name in breakdown_order(by)},
+        "by": {
+            name: {k: _tally_doc(t) for k, t in report.by[name].items()}
+            for name in breakdown_order(by)
+        },
         "thanks_by_owner": report.thanks_by_owner,
         "thanks_by_recipient": report.thanks_by_recipient,
         "thanks_by_tag": report.thanks_by_tag,
-        "complaint_rules": report.complaint_rules, "complaint_tags": report.complaint_tags,
+        "complaint_rules": report.complaint_rules,
+        "complaint_tags": report.complaint_tags,
         "open": [_line_doc(ln) for ln in report.open_cases],
         "overdue": [_line_doc(ln) for ln in report.overdue_cases],
         "official": [_line_doc(ln) for ln in report.official],
@@ -173,21 +220,26 @@ def render_csv(report: Report, by: str = "category") -> str:
         for key, tally in table.items():
             for metric, v in tally.items():
                 w.writerow([f"by_{name}", key, metric, v])
-    for section in ("thanks_by_owner", "thanks_by_recipient", "thanks_by_tag",
-                    "complaint_rules", "complaint_tags"):
+    for section in (
+        "thanks_by_owner",
+        "thanks_by_recipient",
+        "thanks_by_tag",
+        "complaint_rules",
+        "complaint_tags",
+    ):
         for key, v in doc[section].items():
             w.writerow([section, key, "count", v])
     for section in ("overdue", "open", "official"):
         for line in doc[section]:
-            for metric in ("category", "owner", "status", "received", "due", "answered",
-                           "on_time"):
+            for metric in ("category", "owner", "status", "received", "due", "answered", "on_time"):
                 v = line[metric]
                 w.writerow([section, line["id"], metric, "" if v is None else v])
     return buf.getvalue()
 
 
-def render(report: Report, fmt: str, by: str = "category",
-           owners: Mapping[str, str] | None = None) -> str:
+def render(
+    report: Report, fmt: str, by: str = "category", owners: Mapping[str, str] | None = None
+) -> str:
     """One entry point for the CLI: `fmt` is one of FORMATS."""
     if fmt == "table":
         return render_table(report, by, owners)

@@ -11,13 +11,26 @@ all/any/not), `condparse` and `rulebook` (loading with line numbers), `rulecheck
 
 from __future__ import annotations
 
-from daemon.core.rules.conditions import Context
 from daemon.core.mail.message import Message
-from daemon.core.rules.model import (
-    UNCLASSIFIED, CalendarSettings, Category, Decision, Escalation, Example, Negation, Owner,
-    PolicySettings, Reason, ReminderStep, Rule, RuleBook, Term, WorkingHours,
-)
+from daemon.core.rules.conditions import Context
 from daemon.core.rules.loader import build, load_rulebook
+from daemon.core.rules.model import (
+    UNCLASSIFIED,
+    CalendarSettings,
+    Category,
+    Decision,
+    Escalation,
+    Example,
+    Negation,
+    Owner,
+    PolicySettings,
+    Reason,
+    ReminderStep,
+    Rule,
+    RuleBook,
+    Term,
+    WorkingHours,
+)
 
 NO_RULE = "(no rule matched)"
 
@@ -33,14 +46,35 @@ def classify(message: Message, book: RuleBook) -> Decision:
     for rule in book.ordered_rules:
         if rule.when.test(ctx):
             cat = book.categories[rule.category]
-            return Decision(rule.category, rule.name, rule.owner or cat.owner, rule.tags,
-                            tuple(rule.when.explain(ctx)))
+            return Decision(
+                rule.category,
+                rule.name,
+                rule.owner or cat.owner,
+                rule.tags,
+                tuple(rule.when.explain(ctx)),
+            )
     fallback = book.categories[UNCLASSIFIED]
     return Decision(UNCLASSIFIED, NO_RULE, fallback.owner or book.center)
 
 
 __all__ = [
-    "UNCLASSIFIED", "NO_RULE", "CalendarSettings", "Category", "Decision", "Escalation",
-    "Example", "Negation", "Owner", "PolicySettings", "Reason", "ReminderStep", "Rule",
-    "RuleBook", "Term", "WorkingHours", "build", "classify", "load_rulebook",
+    "NO_RULE",
+    "UNCLASSIFIED",
+    "CalendarSettings",
+    "Category",
+    "Decision",
+    "Escalation",
+    "Example",
+    "Negation",
+    "Owner",
+    "PolicySettings",
+    "Reason",
+    "ReminderStep",
+    "Rule",
+    "RuleBook",
+    "Term",
+    "WorkingHours",
+    "build",
+    "classify",
+    "load_rulebook",
 ]

@@ -12,15 +12,15 @@ import re
 from collections.abc import Callable
 from functools import cached_property
 
-from daemon.core.mail.quoting import Letter, split
 from daemon.core.mail.message import Message
+from daemon.core.mail.quoting import Letter, split
 from daemon.core.rules.model import Negation, Reason
 from daemon.core.rules.textmatch import Pattern, Text, normalize
 
 #: Fields a condition may read with `in:`; plus `header:<Name>` for any header. `text`, the
 #: default, is the subject and what the sender wrote now (`said`), without the quoted history
 #: and the sign-off (daemon.letter).
-FIELDS: dict[str, Callable[["Context"], tuple[str, ...]]] = {
+FIELDS: dict[str, Callable[[Context], tuple[str, ...]]] = {
     "text": lambda c: (c.message.subject, c.letter.said),
     "subject": lambda c: (c.message.subject,),
     "body": lambda c: (c.message.text,),
@@ -97,8 +97,15 @@ class Words(Condition):
     `except_` phrases hide the words inside them ("thanks in advance" is not thanks).
     """
 
-    def __init__(self, kind: str, patterns: list[str], field: str, negation: str, at_least: int,
-                 except_: list[str] | None = None):
+    def __init__(
+        self,
+        kind: str,
+        patterns: list[str],
+        field: str,
+        negation: str,
+        at_least: int,
+        except_: list[str] | None = None,
+    ):
         self.kind, self.field, self.negation, self.at_least = kind, field, negation, at_least
         self.patterns = [Pattern(p) for p in patterns]
         self.except_ = [Pattern(p) for p in except_ or ()]
@@ -268,8 +275,9 @@ class Opinions:
 
     _CACHE_LIMIT = 50_000
 
-    def __init__(self, positive: list[str], negative: list[str],
-                 neutral: list[str] | tuple[str, ...] = ()):
+    def __init__(
+        self, positive: list[str], negative: list[str], neutral: list[str] | tuple[str, ...] = ()
+    ):
         self.exact: dict[str, int] = {}
         self.prefixes: dict[str, int] = {}
         self.phrases: list[tuple[Pattern, int]] = []

@@ -13,8 +13,18 @@ from daemon.core.rules import conditions as c
 from daemon.core.rules.textmatch import normalize
 from daemon.core.rules.yamlsrc import Map, Report, Seq, check_keys, str_list, suggest
 
-MATCHERS = ("words", "phrases", "regex", "equals", "domains", "exists", "sentiment", "all", "any",
-            "not")
+MATCHERS = (
+    "words",
+    "phrases",
+    "regex",
+    "equals",
+    "domains",
+    "exists",
+    "sentiment",
+    "all",
+    "any",
+    "not",
+)
 OPTIONS = ("in", "negation", "at_least", "except")
 NEGATION_MODES = ("ignore", "skip", "only")
 _DEFAULT_FIELD = {"words": "text", "phrases": "text", "regex": "text", "domains": "sender_domain"}
@@ -36,12 +46,14 @@ class Lexicons:
         self.lines: dict[str, int] = {}
         self._compiled: dict[tuple[tuple[str, ...], ...], c.Opinions] = {}
 
-    def opinions(self, positive: tuple[str, ...], negative: tuple[str, ...],
-                 neutral: tuple[str, ...] = ()) -> c.Opinions:
+    def opinions(
+        self, positive: tuple[str, ...], negative: tuple[str, ...], neutral: tuple[str, ...] = ()
+    ) -> c.Opinions:
         key = (positive, negative, neutral)
         if key not in self._compiled:
-            self._compiled[key] = c.Opinions(*([e for n in names for e in self.entries[n]]
-                                               for names in key))
+            self._compiled[key] = c.Opinions(
+                *([e for n in names for e in self.entries[n]] for names in key)
+            )
         return self._compiled[key]
 
 
@@ -51,8 +63,10 @@ def parse_lexicons(node: AnyValue, line: int, report: Report) -> Lexicons:
     if node is None:
         return lex
     if not isinstance(node, Map):
-        report.add(getattr(node, "line", line), "lexicons must be a mapping of names to lists, "
-                                                "e.g. 'positive: [great, love*, ...]'")
+        report.add(
+            getattr(node, "line", line),
+            "lexicons must be a mapping of names to lists, e.g. 'positive: [great, love*, ...]'",
+        )
         return lex
     for name, value in node.items():
         where = f"lexicons.{name}"
@@ -64,8 +78,10 @@ def parse_lexicons(node: AnyValue, line: int, report: Report) -> Lexicons:
             ok = _entry_ok(item, item_line, where, report) and ok
             key = normalize(item).strip()
             if key in seen:
-                report.add(item_line, f"{where}: '{item}' is listed twice (first at line "
-                                      f"{seen[key]}); keep one")
+                report.add(
+                    item_line,
+                    f"{where}: '{item}' is listed twice (first at line {seen[key]}); keep one",
+                )
             seen.setdefault(key, item_line)
         if ok and items:
             lex.entries[str(name)] = [i for i, _ in items]
@@ -82,29 +98,41 @@ def _entry_ok(item: str, line: int, where: str, report: Report) -> bool:
     ok = True
     for part in parts:
         if not _WORD_CHARS.match(part):
-            report.add(line, f"'{item}': only letters, digits, ' and - make a word, "
-                             f"and '*' only at its end; use 'regex:' for anything else")
+            report.add(
+                line,
+                f"'{item}': only letters, digits, ' and - make a word, "
+                f"and '*' only at its end; use 'regex:' for anything else",
+            )
             ok = False
         elif part.endswith("*") and len(part) < 4:
-            report.add(line, f"'{part}' is too short a prefix and would match too many "
-                             f"words; give at least 3 letters before '*'")
+            report.add(
+                line,
+                f"'{part}' is too short a prefix and would match too many "
+                f"words; give at least 3 letters before '*'",
+            )
             ok = False
     return ok
 
 
-def compile_condition(node: AnyValue, line: int, report: Report,
-                      lexicons: Lexicons | None = None) -> c.Condition | None:
+def compile_condition(
+    node: AnyValue, line: int, report: Report, lexicons: Lexicons | None = None
+) -> c.Condition | None:
     """A Condition, or None after adding the problems found to `report`."""
     if not isinstance(node, Map):
-        report.add(getattr(node, "line", line), "a condition must be a mapping such as "
-                   "'words: [...]', 'any: [...]' or 'not: {...}'")
+        report.add(
+            getattr(node, "line", line),
+            "a condition must be a mapping such as 'words: [...]', 'any: [...]' or 'not: {...}'",
+        )
         return None
     check_keys(report, node, MATCHERS + OPTIONS, "a condition")
     kinds = [k for k in node if k in MATCHERS]
     if len(kinds) != 1:
         what = "no matcher" if not kinds else f"several matchers ({', '.join(kinds)})"
-        report.add(node.line, f"a condition needs exactly one matcher, found {what}; "
-                              f"wrap several in 'all:' or 'any:'. Matchers: {', '.join(MATCHERS)}")
+        report.add(
+            node.line,
+            f"a condition needs exactly one matcher, found {what}; "
+            f"wrap several in 'all:' or 'any:'. Matchers: {', '.join(MATCHERS)}",
+        )
         return None
     kind = kinds[0]
     value, vline = node[kind], node.line_of(kind)
@@ -138,8 +166,9 @@ def compile_condition(node: AnyValue, line: int, report: Report,
     return c.Equals(items, field) if kind == "equals" else c.Domains(items, field)
 
 
-def _combinator(kind: str, value: AnyValue, line: int, report: Report,
-                lexicons: Lexicons | None) -> c.Condition | None:
+def _combinator(
+    kind: str, value: AnyValue, line: int, report: Report, lexicons: Lexicons | None
+) -> c.Condition | None:
     if kind == "not":
         child = compile_condition(value, line, report, lexicons)
         return c.Not(child) if child else None
@@ -189,16 +218,22 @@ def _words(kind: str, node: Map, field: str, report: Report) -> c.Condition | No
             ok = _entry_ok(item, item_line, kind, report) and ok
     negation = node.get("negation", "ignore")
     if negation not in NEGATION_MODES:
-        report.add(node.line_of("negation"), f"negation must be one of "
-                   f"{', '.join(NEGATION_MODES)}{suggest(str(negation), NEGATION_MODES)}")
+        report.add(
+            node.line_of("negation"),
+            f"negation must be one of "
+            f"{', '.join(NEGATION_MODES)}{suggest(str(negation), NEGATION_MODES)}",
+        )
         ok = False
     at_least = node.get("at_least", 1)
     if isinstance(at_least, bool) or not isinstance(at_least, int) or at_least < 1:
         report.add(node.line_of("at_least"), "at_least must be a whole number, 1 or more")
         ok = False
     elif at_least > len(items):
-        report.add(node.line_of("at_least"), f"at_least is {at_least} but only {len(items)} "
-                   f"entries are listed, so this can never match")
+        report.add(
+            node.line_of("at_least"),
+            f"at_least is {at_least} but only {len(items)} "
+            f"entries are listed, so this can never match",
+        )
         ok = False
     hide = str_list(report, node.get("except", []), node.line_of("except"), "except")
     for phrase, phrase_line in hide:
@@ -210,8 +245,9 @@ def _words(kind: str, node: Map, field: str, report: Report) -> c.Condition | No
         if not items:
             report.add(line, f"'{kind}' needs at least one entry")
         return None
-    return c.Words(kind, [i for i, _ in items], field, str(negation), int(at_least),
-                   [p for p, _ in hide])
+    return c.Words(
+        kind, [i for i, _ in items], field, str(negation), int(at_least), [p for p, _ in hide]
+    )
 
 
 def _regex(value: AnyValue, line: int, field: str, report: Report) -> c.Condition | None:
@@ -220,21 +256,28 @@ def _regex(value: AnyValue, line: int, field: str, report: Report) -> c.Conditio
         return None
     try:
         # the text is NFKC-normalised and ё-folded; do the same to literal letters here
-        pattern = re.compile(value.replace("ё", "е").replace("Ё", "Е").replace("№", "no"),
-                             re.IGNORECASE)
+        pattern = re.compile(
+            value.replace("ё", "е").replace("Ё", "Е").replace("№", "no"), re.IGNORECASE
+        )
     except re.error as exc:
-        report.add(line, f"bad regex {value!r}: {exc.msg} at position {exc.pos}; "
-                         f"escape special characters such as ( [ . * with a backslash")
+        report.add(
+            line,
+            f"bad regex {value!r}: {exc.msg} at position {exc.pos}; "
+            f"escape special characters such as ( [ . * with a backslash",
+        )
         return None
     return c.Regex(pattern, field)
 
 
-def _sentiment(value: AnyValue, line: int, field: str, report: Report,
-               lexicons: Lexicons) -> c.Condition | None:
+def _sentiment(
+    value: AnyValue, line: int, field: str, report: Report, lexicons: Lexicons
+) -> c.Condition | None:
     """`sentiment: {lean: negative, positive: [lexicon...], negative: [lexicon...],
     neutral: [lexicon...], margin: 1}`; `neutral` is optional."""
-    example = ("write 'sentiment: {lean: negative, positive: [positive-en], "
-               "negative: [negative-en], margin: 1}'")
+    example = (
+        "write 'sentiment: {lean: negative, positive: [positive-en], "
+        "negative: [negative-en], margin: 1}'"
+    )
     if not isinstance(value, Map):
         report.add(getattr(value, "line", line), f"sentiment takes a mapping; {example}")
         return None
@@ -242,14 +285,19 @@ def _sentiment(value: AnyValue, line: int, field: str, report: Report,
     ok = True
     lean = value.get("lean")
     if lean not in LEANS:
-        report.add(value.line_of("lean") if "lean" in value else value.line,
-                   f"sentiment needs 'lean: positive' or 'lean: negative' (the side that must "
-                   f"win){suggest(str(lean), LEANS) if lean is not None else ''}")
+        report.add(
+            value.line_of("lean") if "lean" in value else value.line,
+            f"sentiment needs 'lean: positive' or 'lean: negative' (the side that must "
+            f"win){suggest(str(lean), LEANS) if lean is not None else ''}",
+        )
         ok = False
     margin = value.get("margin", 1)
     if isinstance(margin, bool) or not isinstance(margin, int) or margin < 1:
-        report.add(value.line_of("margin"), "sentiment margin must be a whole number, 1 or more "
-                                            "(by how many hits the lean side must win)")
+        report.add(
+            value.line_of("margin"),
+            "sentiment margin must be a whole number, 1 or more "
+            "(by how many hits the lean side must win)",
+        )
         ok = False
     sides: dict[str, tuple[str, ...]] = {}
     for side in SIDES:
@@ -263,8 +311,11 @@ def _sentiment(value: AnyValue, line: int, field: str, report: Report,
         names = str_list(report, value[side], value.line_of(side), f"sentiment.{side}")
         for name, name_line in names:
             if name not in lexicons.lines:
-                known = suggest(name, lexicons.lines) if lexicons.lines else \
-                    "; define it under 'lexicons:' at the top level"
+                known = (
+                    suggest(name, lexicons.lines)
+                    if lexicons.lines
+                    else "; define it under 'lexicons:' at the top level"
+                )
                 report.add(name_line, f"sentiment.{side}: no lexicon named '{name}'{known}")
                 ok = False
             elif name not in lexicons.entries:
@@ -278,15 +329,20 @@ def _sentiment(value: AnyValue, line: int, field: str, report: Report,
     named = [n for side in SIDES for n in sides[side]]
     twice = sorted({n for n in named if named.count(n) > 1})
     if twice:
-        report.add(value.line, f"sentiment: lexicon '{twice[0]}' is named twice; a lexicon "
-                               f"belongs to one side")
+        report.add(
+            value.line,
+            f"sentiment: lexicon '{twice[0]}' is named twice; a lexicon belongs to one side",
+        )
         return None
     pos = {normalize(e) for n in sides["positive"] for e in lexicons.entries[n]}
     neg = {normalize(e) for n in sides["negative"] for e in lexicons.entries[n]}
     clash = sorted(pos & neg)
     if clash:
-        report.add(value.line, f"sentiment: '{clash[0]}' is both positive and negative "
-                               f"({len(clash)} such entries); remove it from one lexicon")
+        report.add(
+            value.line,
+            f"sentiment: '{clash[0]}' is both positive and negative "
+            f"({len(clash)} such entries); remove it from one lexicon",
+        )
         return None
     opinions = lexicons.opinions(sides["positive"], sides["negative"], sides["neutral"])
     return c.Sentiment(opinions, str(lean), int(margin), field)

@@ -48,8 +48,11 @@ def term(report: Report, value: Any, line: int, key: str) -> Term | None:
         m = _TERM.match(str(value)) if isinstance(value, str) else None
         amount, unit = (int(m.group(1)), m.group(2) + "s") if m else (None, "")
     if isinstance(amount, bool) or not isinstance(amount, int) or amount < 1:
-        report.add(line, f"{key}: '{value}' is not a term; write e.g. '2 working_days' or "
-                         f"{{amount: 10, unit: calendar_days}} with a whole number above 0")
+        report.add(
+            line,
+            f"{key}: '{value}' is not a term; write e.g. '2 working_days' or "
+            f"{{amount: 10, unit: calendar_days}} with a whole number above 0",
+        )
         return None
     unit = unit if unit.endswith("s") else unit + "s"
     if unit not in TERM_UNITS:
@@ -100,26 +103,35 @@ def parse_settings(report: Report, node: Any, line: int) -> tuple[str | None, st
     check_keys(report, m, ("center", "timezone", "working_hours"), "settings")
     center = m.get("center")
     if not isinstance(center, str):
-        report.add(m.line_of("center"), "settings.center must name the owner that is the "
-                                        "feedback center, e.g. 'center: center'")
+        report.add(
+            m.line_of("center"),
+            "settings.center must name the owner that is the "
+            "feedback center, e.g. 'center: center'",
+        )
         center = None
     tz = str(m.get("timezone", "Europe/Moscow"))
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        report.add(m.line_of("timezone"), f"unknown time zone '{tz}'"
-                   f"{suggest(tz, available_timezones())}")
+        report.add(
+            m.line_of("timezone"), f"unknown time zone '{tz}'{suggest(tz, available_timezones())}"
+        )
     hours = WorkingHours()
     wh = m.get("working_hours")
-    if wh is not None and (whm := expect_map(report, wh, m.line_of("working_hours"),
-                                             "working_hours")) is not None:
+    if (
+        wh is not None
+        and (whm := expect_map(report, wh, m.line_of("working_hours"), "working_hours")) is not None
+    ):
         check_keys(report, whm, ("start", "end"), "working_hours")
         start = clock(report, whm.get("start", "09:00"), whm.line_of("start"), "start")
         end = clock(report, whm.get("end", "18:00"), whm.line_of("end"), "end")
         if start and end:
             if start >= end:
-                report.add(whm.line, f"working_hours start {start:%H:%M} is not before end "
-                                     f"{end:%H:%M}; the working day would be empty")
+                report.add(
+                    whm.line,
+                    f"working_hours start {start:%H:%M} is not before end "
+                    f"{end:%H:%M}; the working day would be empty",
+                )
             hours = WorkingHours(start, end)
     return center, tz, hours
 
@@ -137,14 +149,20 @@ def parse_calendar(report: Report, node: Any, line: int) -> CalendarSettings:
     except ImportError:
         pass
     except NotImplementedError:
-        report.add(m.line_of("country"), f"no official calendar for country '{country}'; "
-                                          f"use a two-letter code such as RU, US or DE")
+        report.add(
+            m.line_of("country"),
+            f"no official calendar for country '{country}'; "
+            f"use a two-letter code such as RU, US or DE",
+        )
     off = dates(report, m.get("extra_holidays"), m.line_of("extra_holidays"), "extra_holidays")
-    on = dates(report, m.get("extra_working_days"), m.line_of("extra_working_days"),
-               "extra_working_days")
+    on = dates(
+        report, m.get("extra_working_days"), m.line_of("extra_working_days"), "extra_working_days"
+    )
     for both in sorted(set(off) & set(on)):
-        report.add(m.line_of("extra_working_days"), f"{both} is listed both as a holiday and as "
-                                                     f"a working day; keep it in one list")
+        report.add(
+            m.line_of("extra_working_days"),
+            f"{both} is listed both as a holiday and as a working day; keep it in one list",
+        )
     return CalendarSettings(country, off, on)
 
 
@@ -154,25 +172,35 @@ def parse_policy(report: Report, node: Any, line: int) -> PolicySettings:
         return PolicySettings()
     check_keys(report, m, [f.name for f in fields(PolicySettings)], "policy")
     values: dict[str, Any] = {}
-    for key, parse in (("ack_interval", duration), ("hard_bounce_quiet", duration),
-                       ("backfill_older_than", duration), ("max_message_size", size),
-                       ("retry_first", duration), ("retry_max", duration),
-                       ("resend_grace", duration), ("keep_closed", duration),
-                       ("keep_sent", duration), ("keep_ledger", duration),
-                       ("alert_silence", duration),
-                       ("backfill_acknowledge", flag)):
+    for key, parse in (
+        ("ack_interval", duration),
+        ("hard_bounce_quiet", duration),
+        ("backfill_older_than", duration),
+        ("max_message_size", size),
+        ("retry_first", duration),
+        ("retry_max", duration),
+        ("resend_grace", duration),
+        ("keep_closed", duration),
+        ("keep_sent", duration),
+        ("keep_ledger", duration),
+        ("alert_silence", duration),
+        ("backfill_acknowledge", flag),
+    ):
         if key in m and (v := parse(report, m[key], m.line_of(key), key)) is not None:
             values[key] = v
     if "ack_burst_per_hour" in m:
         v = m["ack_burst_per_hour"]
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            report.add(m.line_of("ack_burst_per_hour"), "ack_burst_per_hour must be a whole "
-                                                         "number, 1 or more")
+            report.add(
+                m.line_of("ack_burst_per_hour"),
+                "ack_burst_per_hour must be a whole number, 1 or more",
+            )
         else:
             values["ack_burst_per_hour"] = v
     if "noreply_patterns" in m:
-        pats = str_list(report, m["noreply_patterns"], m.line_of("noreply_patterns"),
-                        "noreply_patterns")
+        pats = str_list(
+            report, m["noreply_patterns"], m.line_of("noreply_patterns"), "noreply_patterns"
+        )
         for pat, pat_line in pats:
             try:
                 re.compile(pat)

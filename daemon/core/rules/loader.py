@@ -11,22 +11,57 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from daemon.core.rules.load_conditions import Lexicons, compile_condition, parse_lexicons
-from daemon.errors import ConfigError
-from daemon.core.rules.examples import parse_examples
-from daemon.core.rules.model import (
-    UNCLASSIFIED, Category, Escalation, Example, Negation, Owner, ReminderStep, Rule, RuleBook,
-)
 from daemon.core.rules.crosscheck import cross_check
+from daemon.core.rules.examples import parse_examples
+from daemon.core.rules.load_conditions import Lexicons, compile_condition, parse_lexicons
 from daemon.core.rules.load_settings import flag, parse_calendar, parse_policy, parse_settings, term
+from daemon.core.rules.model import (
+    UNCLASSIFIED,
+    Category,
+    Escalation,
+    Example,
+    Negation,
+    Owner,
+    ReminderStep,
+    Rule,
+    RuleBook,
+)
 from daemon.core.rules.textmatch import normalize
-from daemon.core.rules.yamlsrc import Map, Report, check_keys, expect_map, expect_seq, load_yaml, str_list
+from daemon.core.rules.yamlsrc import (
+    Map,
+    Report,
+    check_keys,
+    expect_map,
+    expect_seq,
+    load_yaml,
+    str_list,
+)
+from daemon.errors import ConfigError
 
-SECTIONS = ("settings", "calendar", "policy", "owners", "categories", "precedence", "negation",
-            "lexicons", "rules", "examples", "digest")
+SECTIONS = (
+    "settings",
+    "calendar",
+    "policy",
+    "owners",
+    "categories",
+    "precedence",
+    "negation",
+    "lexicons",
+    "rules",
+    "examples",
+    "digest",
+)
 REQUIRED_CATEGORIES = ("official", "complaint", "thanks", UNCLASSIFIED)
-CATEGORY_KEYS = ("owner", "deadline", "template", "folder", "acknowledge", "reminders",
-                 "escalate", "forward_to")
+CATEGORY_KEYS = (
+    "owner",
+    "deadline",
+    "template",
+    "folder",
+    "acknowledge",
+    "reminders",
+    "escalate",
+    "forward_to",
+)
 
 
 @dataclass
@@ -55,8 +90,11 @@ def build(path: str | Path) -> Built:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
-        report.add(None, f"cannot read the rules file: {reason}; check the path "
-                         f"(--rules or FEEDBACKD_RULES) and that it is UTF-8")
+        report.add(
+            None,
+            f"cannot read the rules file: {reason}; check the path "
+            f"(--rules or FEEDBACKD_RULES) and that it is UTF-8",
+        )
         return built
     root = load_yaml(text, report)
     if report.problems:
@@ -68,7 +106,9 @@ def build(path: str | Path) -> Built:
     for section in ("owners", "categories", "rules"):
         if section not in root:
             report.add(None, f"missing section '{section}:'; see docs/rules.md")
-    center, tz, hours = parse_settings(report, root.get("settings", Map()), root.line_of("settings"))
+    center, tz, hours = parse_settings(
+        report, root.get("settings", Map()), root.line_of("settings")
+    )
     calendar = parse_calendar(report, root.get("calendar", Map()), root.line_of("calendar"))
     policy = parse_policy(report, root.get("policy", Map()), root.line_of("policy"))
     owners = _owners(report, root.get("owners"), root.line_of("owners"), built.lines)
@@ -84,17 +124,27 @@ def build(path: str | Path) -> Built:
     built.lines["precedence"] = root.line_of("precedence")
     if center is not None:
         built.lines["center"] = root["settings"].line_of("center")
-    cross_check(report, built.lines, center, owners, categories, rules, precedence, examples,
-                hours)
+    cross_check(report, built.lines, center, owners, categories, rules, precedence, examples, hours)
     if report.problems or center is None:
         return built
     rank = {name: i for i, name in enumerate(precedence)}
     ordered = sorted(enumerate(rules), key=lambda ir: (rank[ir[1].category], ir[0]))
     built.book = RuleBook(
-        source=str(path), categories=categories, owners=owners, rules=tuple(rules),
-        center=center, timezone=tz, working_hours=hours, calendar=calendar, policy=policy,
-        extra={"digest": digest} if digest is not None else {}, precedence=tuple(precedence),
-        negation=negation, examples=tuple(examples), ordered_rules=tuple(r for _, r in ordered))
+        source=str(path),
+        categories=categories,
+        owners=owners,
+        rules=tuple(rules),
+        center=center,
+        timezone=tz,
+        working_hours=hours,
+        calendar=calendar,
+        policy=policy,
+        extra={"digest": digest} if digest is not None else {},
+        precedence=tuple(precedence),
+        negation=negation,
+        examples=tuple(examples),
+        ordered_rules=tuple(r for _, r in ordered),
+    )
     return built
 
 
@@ -118,8 +168,9 @@ def _owners(report: Report, node: Any, line: int, lines: dict[str, int]) -> dict
         sup = o.get("supervisor")
         if sup is not None:
             lines[f"supervisor:{key}"] = o.line_of("supervisor")
-        out[key] = Owner(key, str(name or ""), str(email or "").lower(), lang,
-                         None if sup is None else str(sup))
+        out[key] = Owner(
+            key, str(name or ""), str(email or "").lower(), lang, None if sup is None else str(sup)
+        )
     return out
 
 
@@ -129,8 +180,11 @@ def _categories(report: Report, node: Any, line: int, built: Built) -> dict[str,
     if m is not None:
         for name in REQUIRED_CATEGORIES:
             if name not in m:
-                report.add(m.line, f"category '{name}' is missing; every rule book needs "
-                                   f"{', '.join(REQUIRED_CATEGORIES)}")
+                report.add(
+                    m.line,
+                    f"category '{name}' is missing; every rule book needs "
+                    f"{', '.join(REQUIRED_CATEGORIES)}",
+                )
     for name, value in (m or {}).items():
         cm = expect_map(report, value, m.line_of(name), f"category '{name}'")  # type: ignore
         if cm is None:
@@ -141,29 +195,42 @@ def _categories(report: Report, node: Any, line: int, built: Built) -> dict[str,
             if key not in cm:
                 report.add(cm.line, f"category '{name}' needs '{key}:'")
         check_keys(report, cm, CATEGORY_KEYS, f"category '{name}'")
-        deadline = term(report, cm["deadline"], cm.line_of("deadline"),
-                        f"{name}.deadline") if "deadline" in cm else None
+        deadline = (
+            term(report, cm["deadline"], cm.line_of("deadline"), f"{name}.deadline")
+            if "deadline" in cm
+            else None
+        )
         template = str(cm.get("template", ""))
         if template:
             built.templates.append((template, cm.line_of("template")))
         ack = flag(report, cm.get("acknowledge", True), cm.line_of("acknowledge"), "acknowledge")
-        reminders = _reminders(report, cm.get("reminders"), cm.line_of("reminders"), name,
-                               built.lines)
-        escalate = _escalation(report, cm.get("escalate"), cm.line_of("escalate"), name,
-                               built.lines)
-        forward = str_list(report, cm.get("forward_to", []), cm.line_of("forward_to"),
-                           "forward_to")
+        reminders = _reminders(
+            report, cm.get("reminders"), cm.line_of("reminders"), name, built.lines
+        )
+        escalate = _escalation(
+            report, cm.get("escalate"), cm.line_of("escalate"), name, built.lines
+        )
+        forward = str_list(report, cm.get("forward_to", []), cm.line_of("forward_to"), "forward_to")
         for key, fline in forward:
             built.lines[f"forward:{name}:{key}"] = fline
         if deadline is not None:
-            out[name] = Category(name, str(cm.get("owner", "")), deadline, template,
-                                 str(cm.get("folder", "")), bool(ack), tuple(reminders),
-                                 escalate, tuple(k for k, _ in forward))
+            out[name] = Category(
+                name,
+                str(cm.get("owner", "")),
+                deadline,
+                template,
+                str(cm.get("folder", "")),
+                bool(ack),
+                tuple(reminders),
+                escalate,
+                tuple(k for k, _ in forward),
+            )
     return out
 
 
-def _reminders(report: Report, node: Any, line: int, cat: str,
-               lines: dict[str, int]) -> list[ReminderStep]:
+def _reminders(
+    report: Report, node: Any, line: int, cat: str, lines: dict[str, int]
+) -> list[ReminderStep]:
     seq = expect_seq(report, node, line, f"{cat}.reminders") if node is not None else None
     out = []
     for item, item_line in zip(seq or [], getattr(seq, "lines", [])):
@@ -173,16 +240,22 @@ def _reminders(report: Report, node: Any, line: int, cat: str,
         kinds = ("at", "before", "on_due", "overdue_every")
         check_keys(report, r, kinds, "a reminder")
         if len([k for k in r if k in kinds]) != 1:
-            report.add(r.line, "a reminder has exactly one of: at: 50% | before: 1 working_day | "
-                               "on_due: true | overdue_every: 1 working_day")
+            report.add(
+                r.line,
+                "a reminder has exactly one of: at: 50% | before: 1 working_day | "
+                "on_due: true | overdue_every: 1 working_day",
+            )
             continue
         lines[f"reminder:{cat}:{len(out)}"] = r.line
         if "at" in r:
             text = str(r["at"]).strip()
             pct = text[:-1] if text.endswith("%") else ""
             if not pct.isdigit() or not 0 < int(pct) < 100:
-                report.add(r.line_of("at"), f"at: '{r['at']}' must be a percentage of the term "
-                                            f"between 1% and 99%, e.g. 50%")
+                report.add(
+                    r.line_of("at"),
+                    f"at: '{r['at']}' must be a percentage of the term "
+                    f"between 1% and 99%, e.g. 50%",
+                )
                 continue
             out.append(ReminderStep(at_fraction=int(pct) / 100))
         elif "on_due" in r:
@@ -194,21 +267,24 @@ def _reminders(report: Report, node: Any, line: int, cat: str,
             key = "before" if "before" in r else "overdue_every"
             t = term(report, r[key], r.line_of(key), f"{cat} reminder {key}")
             if t is not None:
-                out.append(ReminderStep(before=t) if key == "before" else ReminderStep(
-                    overdue_every=t))
+                out.append(
+                    ReminderStep(before=t) if key == "before" else ReminderStep(overdue_every=t)
+                )
     return out
 
 
-def _escalation(report: Report, node: Any, line: int, cat: str,
-                lines: dict[str, int]) -> Escalation | None:
+def _escalation(
+    report: Report, node: Any, line: int, cat: str, lines: dict[str, int]
+) -> Escalation | None:
     if node is None:
         return None
     m = expect_map(report, node, line, f"{cat}.escalate")
     if m is None:
         return None
     check_keys(report, m, ("after", "to"), f"{cat}.escalate")
-    after = term(report, m.get("after", "1 working_day"), m.line_of("after"),
-                 f"{cat}.escalate.after")
+    after = term(
+        report, m.get("after", "1 working_day"), m.line_of("after"), f"{cat}.escalate.after"
+    )
     targets = str_list(report, m.get("to", ["supervisor", "center"]), m.line_of("to"), "to")
     if after is None:
         return None
@@ -229,12 +305,16 @@ def _negation(report: Report, node: Any, line: int) -> Negation:
     if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= 10:
         report.add(m.line_of("window"), "negation.window must be a whole number from 1 to 10")
         window = 3
-    return Negation(frozenset(normalize(w) for w, _ in before),
-                    frozenset(normalize(w) for w, _ in after), window)
+    return Negation(
+        frozenset(normalize(w) for w, _ in before),
+        frozenset(normalize(w) for w, _ in after),
+        window,
+    )
 
 
-def _rules(report: Report, node: Any, line: int, lines: dict[str, int],
-           lexicons: Lexicons | None = None) -> list[Rule]:
+def _rules(
+    report: Report, node: Any, line: int, lines: dict[str, int], lexicons: Lexicons | None = None
+) -> list[Rule]:
     seq = expect_seq(report, node, line, "rules") if node is not None else None
     out: list[Rule] = []
     for item, item_line in zip(seq or [], getattr(seq, "lines", [])):
@@ -247,8 +327,11 @@ def _rules(report: Report, node: Any, line: int, lines: dict[str, int],
             report.add(r.line, "every rule needs 'name:' (it is shown in every decision)")
             continue
         if f"rule:{name}" in lines:
-            report.add(r.line_of("name"), f"rule name '{name}' is used twice (first at line "
-                                          f"{lines[f'rule:{name}']}); names must be unique")
+            report.add(
+                r.line_of("name"),
+                f"rule name '{name}' is used twice (first at line "
+                f"{lines[f'rule:{name}']}); names must be unique",
+            )
             continue
         lines[f"rule:{name}"] = r.line_of("name")
         lines[f"rule:{name}:category"] = r.line_of("category")
@@ -260,8 +343,16 @@ def _rules(report: Report, node: Any, line: int, lines: dict[str, int],
         tags = str_list(report, r.get("tags", []), r.line_of("tags"), "tags")
         if cond is not None:
             owner = r.get("owner")
-            out.append(Rule(name, str(r["category"]), cond, None if owner is None else str(owner),
-                            tuple(t for t, _ in tags), r.line))
+            out.append(
+                Rule(
+                    name,
+                    str(r["category"]),
+                    cond,
+                    None if owner is None else str(owner),
+                    tuple(t for t, _ in tags),
+                    r.line,
+                )
+            )
     return out
 
 
@@ -277,4 +368,4 @@ def _precedence(report: Report, node: Any, line: int) -> list[str]:
     return list(dict.fromkeys(n for n, _ in items))
 
 
-__all__ = ["build", "load_rulebook", "Built", "Example"]
+__all__ = ["Built", "Example", "build", "load_rulebook"]

@@ -15,8 +15,9 @@ from functools import cached_property
 
 from daemon.core.rules.model import Negation
 
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u2018": "'", "`": "'",
-                              "ё": "е", "\u0301": ""})  # U+0301: a stress mark inside a word
+_APOSTROPHES = str.maketrans(
+    {"\u2019": "'", "\u02bc": "'", "\u2018": "'", "`": "'", "ё": "е", "\u0301": ""}
+)  # U+0301: a stress mark inside a word
 _WORD = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*")
 #: Characters that end a clause: negation never reaches across them.
 _WORD_OR_END = re.compile(r"([^\W_]+(?:['\-][^\W_]+)*)|[.!?;:,()\n\u2014\u2013]|\s-\s")
@@ -35,7 +36,7 @@ def split_words(text: str) -> list[str]:
 class Text:
     """One field of one message, normalised and tokenised lazily, each step at most once."""
 
-    __slots__ = ("raw", "__dict__")
+    __slots__ = ("__dict__", "raw")
 
     def __init__(self, raw: str):
         self.raw = raw
@@ -103,13 +104,13 @@ class Text:
 class Pattern:
     """A word or phrase from a rule: a sequence of exact words or prefixes (`претензи*`)."""
 
-    __slots__ = ("source", "parts")
+    __slots__ = ("parts", "source")
 
     def __init__(self, source: str):
         self.source = source
         self.parts: tuple[tuple[str, bool], ...] = tuple(
-            (w.rstrip("*"), w.endswith("*")) for w in normalize(source).split())
-
+            (w.rstrip("*"), w.endswith("*")) for w in normalize(source).split()
+        )
 
     def could_match(self, text: Text) -> bool:
         """Cheap necessary condition: every part occurs somewhere in the text."""

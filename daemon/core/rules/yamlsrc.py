@@ -57,8 +57,10 @@ def load_yaml(text: str, report: Report) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
-        report.add(mark.line + 1 if mark else None,
-                   f"YAML syntax error: {what}; check indentation, colons and quotes")
+        report.add(
+            mark.line + 1 if mark else None,
+            f"YAML syntax error: {what}; check indentation, colons and quotes",
+        )
         return None
     except yaml.YAMLError as exc:
         report.add(None, f"YAML error: {exc}")
@@ -76,20 +78,27 @@ def _convert(node: yaml.Node, report: Report, cons: SafeConstructor) -> Any:
             key = _convert(key_node, report, cons)
             key_line = key_node.start_mark.line + 1
             if not isinstance(key, (str, int, bool)) or key_node.tag == "tag:yaml.org,2002:merge":
-                report.add(key_line, "keys must be plain names; YAML merge keys (<<) are "
-                                     "not supported here")
+                report.add(
+                    key_line,
+                    "keys must be plain names; YAML merge keys (<<) are not supported here",
+                )
                 continue
             key = str(key)
             if key in out:
-                report.add(key_line, f"duplicate key '{key}' (first at line "
-                                     f"{out.key_lines[key]}); keep only one")
+                report.add(
+                    key_line,
+                    f"duplicate key '{key}' (first at line {out.key_lines[key]}); keep only one",
+                )
                 continue
             out[key] = _convert(value_node, report, cons)
             out.key_lines[key] = key_line
         return out
     if isinstance(node, yaml.SequenceNode):
-        return Seq([_convert(item, report, cons) for item in node.value], line,
-                   [item.start_mark.line + 1 for item in node.value])
+        return Seq(
+            [_convert(item, report, cons) for item in node.value],
+            line,
+            [item.start_mark.line + 1 for item in node.value],
+        )
     try:
         return cons.construct_object(node, deep=True)
     except ValueError:  # e.g. an impossible date 2025-13-01: keep the text, the caller says why
@@ -146,8 +155,11 @@ def str_list(report: Report, value: Any, line: int, where: str) -> list[tuple[st
         if isinstance(item, (str, int)) and not isinstance(item, bool):
             out.append((str(item), item_line))
         elif isinstance(item, bool):
-            report.add(item_line, f"{where}: an item was read as {str(item).lower()}; YAML reads "
-                                  f"unquoted yes/no/on/off that way, so put it in quotes")
+            report.add(
+                item_line,
+                f"{where}: an item was read as {str(item).lower()}; YAML reads "
+                f"unquoted yes/no/on/off that way, so put it in quotes",
+            )
         else:
             report.add(item_line, f"{where}: every item must be a text, got {item!r}")
     return out

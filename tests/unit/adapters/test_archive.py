@@ -5,34 +5,54 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from daemon.core import cases as lifecycle
-from daemon.adapters.archive import Retention, all_cases, archive, archived_cases, purge
-from daemon.core.report.figures import build_report
-from daemon.adapters.store import LedgerEntry, OutMail, Store
-
 from support import REPO
-T0 = datetime(2026, 1, 10, 10, 0, tzinfo=timezone.utc)
+
+from daemon.adapters.archive import Retention, all_cases, archive, archived_cases, purge
+from daemon.adapters.store import LedgerEntry, OutMail, Store
+from daemon.core import cases as lifecycle
+from daemon.core.report.figures import build_report
+
+T0 = datetime(2026, 1, 10, 10, 0, tzinfo=UTC)
 
 
 def fill(store: Store) -> None:
     for i, (closed, age) in enumerate([(True, 200), (True, 10), (False, 200)]):
         received = T0 - timedelta(days=age)
-        case = lifecycle.open_case(store.next_case_id(2026), category="complaint",
-                                   owner="support", received=received,
-                                   due=received + timedelta(days=2), sender=f"c{i}@x.test",
-                                   sender_name=f"Client {i}", subject=f"broken {i}",
-                                   message_id=f"<m{i}@x>", language="en", rule="complaint")
+        case = lifecycle.open_case(
+            store.next_case_id(2026),
+            category="complaint",
+            owner="support",
+            received=received,
+            due=received + timedelta(days=2),
+            sender=f"c{i}@x.test",
+            sender_name=f"Client {i}",
+            subject=f"broken {i}",
+            message_id=f"<m{i}@x>",
+            language="en",
+            rule="complaint",
+        )
         if closed:
             case = lifecycle.apply(case, "closed", received + timedelta(days=1))
         store.put_case(case)
-        store.put_ledger(LedgerEntry(1, i, f"<m{i}@x>", "case", "F", True, case.id,
-                                     at=received.isoformat()))
-        store.put_outmail(OutMail(f"<ack{i}@x>", case.id, "ack", "fb@x", (f"c{i}@x.test",), "r",
-                                  state="sent", created=received.isoformat(),
-                                  sent_at=received.isoformat()))
+        store.put_ledger(
+            LedgerEntry(1, i, f"<m{i}@x>", "case", "F", True, case.id, at=received.isoformat())
+        )
+        store.put_outmail(
+            OutMail(
+                f"<ack{i}@x>",
+                case.id,
+                "ack",
+                "fb@x",
+                (f"c{i}@x.test",),
+                "r",
+                state="sent",
+                created=received.isoformat(),
+                sent_at=received.isoformat(),
+            )
+        )
     store.commit()
 
 
@@ -41,8 +61,9 @@ def test_archive_moves_only_what_is_old_and_reports_still_see_it(tmp_path: Path)
     store = Store(db)
     fill(store)
     before = sorted(c.id for c in store.cases())
-    moved = archive(store, db, T0, Retention(timedelta(days=90), timedelta(days=30),
-                                             timedelta(days=30)))
+    moved = archive(
+        store, db, T0, Retention(timedelta(days=90), timedelta(days=30), timedelta(days=30))
+    )
     assert moved == 1 + 2 + 2  # one old closed case; two old sent mails and ledger entries
     live = Store(db)
     assert sorted(c.id for c in live.cases()) == ["FB-2026-000002", "FB-2026-000003"]
@@ -60,9 +81,14 @@ def test_purge_blanks_personal_data_and_keeps_counts(tmp_path: Path) -> None:
     archive(store, db, T0)
     start, end = date(2025, 1, 1), date(2026, 12, 31)
     counted = build_report(all_cases(Store(db), db), start, end, T0, "Europe/Moscow").total
-    out = subprocess.run([sys.executable, "-m", "daemon", "purge", "--before", "2026-01-01"],
-                         env={"FEEDBACKD_DB": str(db), "PATH": "/usr/bin:/bin"}, cwd=REPO,
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "daemon", "purge", "--before", "2026-01-01"],
+        env={"FEEDBACKD_DB": str(db), "PATH": "/usr/bin:/bin"},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("1 archived case")
     [case] = archived_cases(db)

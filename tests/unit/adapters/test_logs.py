@@ -10,14 +10,13 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from support import REPO
 
 from daemon.adapters import logs
 from daemon.errors import EX_CONFIG, ConfigError
 
-from support import REPO
 STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d"
 
 
@@ -53,7 +52,11 @@ def test_journal_lines_carry_syslog_priority_and_no_timestamp() -> None:
     out = setup(journal=True)
     emit_all_levels()
     assert out.getvalue().splitlines() == [
-        "<7>daemon.loop: d", "<6>daemon.loop: i", "<4>daemon.loop: w", "<3>daemon.loop: e"]
+        "<7>daemon.loop: d",
+        "<6>daemon.loop: i",
+        "<4>daemon.loop: w",
+        "<3>daemon.loop: e",
+    ]
 
 
 def test_plain_lines_start_with_a_timestamp_and_level() -> None:
@@ -88,8 +91,10 @@ def test_journal_is_detected_only_when_journal_stream_names_this_stream(tmp_path
 
 def test_a_process_under_systemd_writes_priorities_to_its_stderr(tmp_path) -> None:
     """The real default path: stderr of a fresh process, JOURNAL_STREAM as systemd sets it."""
-    code = ("import logging; from daemon.adapters.logs import setup_logging; setup_logging('info');"
-            "logging.getLogger('daemon').warning('up')")
+    code = (
+        "import logging; from daemon.adapters.logs import setup_logging; setup_logging('info');"
+        "logging.getLogger('daemon').warning('up')"
+    )
     results = []
     for journal in (True, False):
         path = tmp_path / f"stderr-{journal}"
@@ -98,8 +103,9 @@ def test_a_process_under_systemd_writes_priorities_to_its_stderr(tmp_path) -> No
             env = {k: v for k, v in os.environ.items() if k != "JOURNAL_STREAM"}
             if journal:
                 env["JOURNAL_STREAM"] = f"{st.st_dev}:{st.st_ino}"
-            subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, stderr=err,
-                           check=True, timeout=30)
+            subprocess.run(
+                [sys.executable, "-c", code], cwd=REPO, env=env, stderr=err, check=True, timeout=30
+            )
         results.append(path.read_text(encoding="utf-8"))
     assert results[0] == "<4>daemon: up\n"
     assert re.fullmatch(rf"{STAMP} WARNING daemon: up\n", results[1])
@@ -112,8 +118,10 @@ def test_one_line_per_event_whatever_the_message_holds() -> None:
     log.info("second")
     lines = out.getvalue().splitlines()
     assert lines == [
-        ("<6>daemon.mailbox: subject: line one\\nline two\\r\\nfake: <3>daemon: forged"
-         "\\u2028x\\x1b[31mred"),
+        (
+            "<6>daemon.mailbox: subject: line one\\nline two\\r\\nfake: <3>daemon: forged"
+            "\\u2028x\\x1b[31mred"
+        ),
         "<6>daemon.mailbox: second",
     ]
 
@@ -166,7 +174,7 @@ def test_a_secret_is_redacted_in_its_escaped_repr_form_too() -> None:
         logging.getLogger("daemon").exception("boom")
     line = out.getvalue()
     assert line.count("\n") == 1
-    assert "RuntimeError: \"***\"" in line
+    assert 'RuntimeError: "***"' in line
     assert "tricky" not in line
 
 

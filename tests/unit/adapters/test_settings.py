@@ -7,16 +7,19 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from daemon.errors import ConfigError
-from daemon.adapters.settings import load_settings
-
 from support import REPO
+
+from daemon.adapters.settings import load_settings
+from daemon.errors import ConfigError
+
 BASE = {
-    "FEEDBACKD_IMAP_HOST": "imap.example.com", "FEEDBACKD_IMAP_USER": "fb",
+    "FEEDBACKD_IMAP_HOST": "imap.example.com",
+    "FEEDBACKD_IMAP_USER": "fb",
     "FEEDBACKD_IMAP_PASSWORD": "imap-pw-123",
-    "FEEDBACKD_SMTP_HOST": "smtp.example.com", "FEEDBACKD_SMTP_USER": "fb",
-    "FEEDBACKD_SMTP_PASSWORD": "smtp-pw-456", "FEEDBACKD_ADDRESS": "feedback@example.com",
+    "FEEDBACKD_SMTP_HOST": "smtp.example.com",
+    "FEEDBACKD_SMTP_USER": "fb",
+    "FEEDBACKD_SMTP_PASSWORD": "smtp-pw-456",
+    "FEEDBACKD_ADDRESS": "feedback@example.com",
 }
 
 
@@ -28,17 +31,22 @@ def test_defaults() -> None:
     assert s.templates == REPO / "templates"
 
 
-@pytest.mark.parametrize("change, variable", [
-    ({"FEEDBACKD_IMAP_HOST": ""}, "FEEDBACKD_IMAP_HOST"),
-    ({"FEEDBACKD_SMTP_PORT": "99999"}, "FEEDBACKD_SMTP_PORT"),
-    ({"FEEDBACKD_IMAP_TLS": "ssl"}, "FEEDBACKD_IMAP_TLS"),
-    ({"FEEDBACKD_SMTP_TLS": "plain"}, "FEEDBACKD_SMTP_TLS"),
-    ({"FEEDBACKD_ADDRESS": "nobody"}, "FEEDBACKD_ADDRESS"),
-    ({"FEEDBACKD_IMAP_PASSWORD": ""}, "FEEDBACKD_IMAP_PASSWORD"),
-    ({"FEEDBACKD_SMTP_PASSWORD_FILE": "/nonexistent/pw", "FEEDBACKD_SMTP_PASSWORD": ""},
-     "FEEDBACKD_SMTP_PASSWORD_FILE"),
-    ({"FEEDBACKD_IMAP_CA_FILE": "/nonexistent/ca.pem"}, "FEEDBACKD_IMAP_CA_FILE"),
-])
+@pytest.mark.parametrize(
+    "change, variable",
+    [
+        ({"FEEDBACKD_IMAP_HOST": ""}, "FEEDBACKD_IMAP_HOST"),
+        ({"FEEDBACKD_SMTP_PORT": "99999"}, "FEEDBACKD_SMTP_PORT"),
+        ({"FEEDBACKD_IMAP_TLS": "ssl"}, "FEEDBACKD_IMAP_TLS"),
+        ({"FEEDBACKD_SMTP_TLS": "plain"}, "FEEDBACKD_SMTP_TLS"),
+        ({"FEEDBACKD_ADDRESS": "nobody"}, "FEEDBACKD_ADDRESS"),
+        ({"FEEDBACKD_IMAP_PASSWORD": ""}, "FEEDBACKD_IMAP_PASSWORD"),
+        (
+            {"FEEDBACKD_SMTP_PASSWORD_FILE": "/nonexistent/pw", "FEEDBACKD_SMTP_PASSWORD": ""},
+            "FEEDBACKD_SMTP_PASSWORD_FILE",
+        ),
+        ({"FEEDBACKD_IMAP_CA_FILE": "/nonexistent/ca.pem"}, "FEEDBACKD_IMAP_CA_FILE"),
+    ],
+)
 def test_bad_setting_names_the_variable(change: dict[str, str], variable: str) -> None:
     with pytest.raises(ConfigError) as err:
         load_settings({**BASE, **change})
@@ -54,8 +62,13 @@ def test_password_file_and_credentials_directory(tmp_path: Path) -> None:
     (tmp_path / "imap-password").write_text("from-credential\n")
     pw = tmp_path / "smtp.pw"
     pw.write_text("from-file\n")
-    env = {**BASE, "FEEDBACKD_IMAP_PASSWORD": "", "FEEDBACKD_SMTP_PASSWORD": "",
-           "CREDENTIALS_DIRECTORY": str(tmp_path), "FEEDBACKD_SMTP_PASSWORD_FILE": str(pw)}
+    env = {
+        **BASE,
+        "FEEDBACKD_IMAP_PASSWORD": "",
+        "FEEDBACKD_SMTP_PASSWORD": "",
+        "CREDENTIALS_DIRECTORY": str(tmp_path),
+        "FEEDBACKD_SMTP_PASSWORD_FILE": str(pw),
+    }
     s = load_settings(env)
     assert s.imap.password.reveal() == "from-credential"
     assert s.smtp.password.reveal() == "from-file"
@@ -69,8 +82,14 @@ def test_passwords_never_in_repr() -> None:
 
 def test_cli_exits_78_with_one_line_naming_the_variable() -> None:
     env = {"PATH": "/usr/bin:/bin", **BASE, "FEEDBACKD_IMAP_HOST": ""}
-    out = subprocess.run([sys.executable, "-m", "daemon", "once"], env=env, cwd=REPO,
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "daemon", "once"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 78
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "FEEDBACKD_IMAP_HOST" in lines[0]

@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 import os
 import stat
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from daemon.core.cases import open_case
 from daemon.adapters.store import LedgerEntry, OutMail, Store
+from daemon.core.cases import open_case
 
-NOW = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture(params=["file", "memory"])
@@ -22,9 +22,19 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
 
 
 def a_case(store: Store, mid: str = "<m1@x>"):
-    return open_case(store.next_case_id(NOW.year), category="complaint", owner="support",
-                     received=NOW, due=NOW, sender="a@x.test", sender_name="A", subject="s",
-                     message_id=mid, language="en", rule="r")
+    return open_case(
+        store.next_case_id(NOW.year),
+        category="complaint",
+        owner="support",
+        received=NOW,
+        due=NOW,
+        sender="a@x.test",
+        sender_name="A",
+        subject="s",
+        message_id=mid,
+        language="en",
+        rule="r",
+    )
 
 
 def test_case_ids_are_sequential_per_year(store: Store) -> None:

@@ -10,12 +10,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from support import REPO
 
 from daemon.cli.check import check_command
-from daemon.errors import ConfigError
 from daemon.core.rules import load_rulebook
+from daemon.errors import ConfigError
 
-from support import REPO
 DATA = REPO / "tests" / "data" / "rules"
 TEMPLATES = REPO / "templates"
 BROKEN = sorted(p.name for p in DATA.glob("*.yaml") if p.name != "ok.yaml")
@@ -87,7 +87,9 @@ def test_missing_template_points_at_rules_line(templates):
 def test_template_syntax_error_has_file_and_line(templates):
     (templates / "ack_complaint.ru.j2").write_text(
         '{% extends "_ack.ru.j2" %}\n{% block subject %}Жалоба{% endblock %}\n'
-        '{% block body %}{% if owner_name %}текст{% endblock %}\n', encoding="utf-8")
+        "{% block body %}{% if owner_name %}текст{% endblock %}\n",
+        encoding="utf-8",
+    )
     code, out = run_check(DATA / "ok.yaml", templates)
     assert code == 78
     assert re.search(r"ack_complaint\.ru\.j2:3: template syntax error", out), out
@@ -96,8 +98,13 @@ def test_template_syntax_error_has_file_and_line(templates):
 def test_undefined_variable_is_caught_with_line(templates):
     (templates / "ack_official.en.j2").write_text(
         '{% extends "_ack.en.j2" %}\n{% block subject %}Registered{% endblock %}\n'
-        '{% block body %}Dear {{ customer_nam }}{% endblock %}\n', encoding="utf-8")
+        "{% block body %}Dear {{ customer_nam }}{% endblock %}\n",
+        encoding="utf-8",
+    )
     code, out = run_check(DATA / "ok.yaml", templates)
     assert code == 78
-    assert re.search(r"ack_official\.en\.j2:3: template cannot render: 'customer_nam' is "
-                     r"undefined", out), out
+    assert re.search(
+        r"ack_official\.en\.j2:3: template cannot render: 'customer_nam' is "
+        r"undefined",
+        out,
+    ), out

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from daemon.core.workdays import WorkCalendar
 from daemon.core.deadlines import deadline_command, due_at
 from daemon.core.rules import CalendarSettings, Term, WorkingHours
+from daemon.core.workdays import WorkCalendar
 
 MSK = ZoneInfo("Europe/Moscow")
 C = WorkCalendar(CalendarSettings(), "Europe/Moscow", WorkingHours())
@@ -26,6 +26,7 @@ def end_of(d: str) -> datetime:
 
 
 # -- calendar days ----------------------------------------------------------------------------
+
 
 def test_known_claim_over_may_2025() -> None:
     """Day 10 is 2025-05-08, a moved day off; 05-09 holiday, 05-10/11 weekend -> 05-12."""
@@ -93,6 +94,7 @@ def test_received_with_an_offset_is_converted_to_local_time() -> None:
 
 # -- working days -----------------------------------------------------------------------------
 
+
 def test_working_days_skip_may_holidays() -> None:
     assert due_at(msk(2025, 4, 29, 10, 0), Term(2, "working_days"), C).at == end_of("2025-05-05")
     due = due_at(msk(2025, 4, 30, 10, 0), Term(5, "working_days"), C)
@@ -112,6 +114,7 @@ def test_working_days_received_on_a_day_off() -> None:
 
 # -- working hours ----------------------------------------------------------------------------
 
+
 def test_working_hours_across_a_weekend() -> None:
     due = due_at(msk(2025, 5, 16, 16, 0), Term(4, "working_hours"), C)
     assert due.at == msk(2025, 5, 19, 11, 0)
@@ -126,15 +129,18 @@ def test_working_hours_received_at_night_start_next_morning() -> None:
 
 
 def test_working_hours_across_new_year() -> None:
-    assert due_at(msk(2025, 12, 30, 17, 0), Term(3, "working_hours"), C).at == \
-        msk(2026, 1, 12, 11, 0)
+    assert due_at(msk(2025, 12, 30, 17, 0), Term(3, "working_hours"), C).at == msk(
+        2026, 1, 12, 11, 0
+    )
 
 
 # -- the rest ---------------------------------------------------------------------------------
 
+
 def test_overrides_move_a_due_date() -> None:
-    c = WorkCalendar(CalendarSettings(extra_holidays=(date(2025, 5, 12),)), "Europe/Moscow",
-                     WorkingHours())
+    c = WorkCalendar(
+        CalendarSettings(extra_holidays=(date(2025, 5, 12),)), "Europe/Moscow", WorkingHours()
+    )
     assert due_at(msk(2025, 4, 28, 10, 0), Term(10), c).at == end_of("2025-05-13")
 
 
@@ -206,13 +212,17 @@ def test_deadline_command_accepts_an_offset_and_stays_short_without_explain(rule
     assert out.getvalue() == "official: due 2025-05-12 23:59:59 MSK\n"
 
 
-@pytest.mark.parametrize("received, category, missing, rc", [
-    ("2025-04-28 10:00", "nope", False, 2),
-    ("28.04.2025", "official", False, 2),
-    ("2025-04-28", "official", True, 78),
-])
-def test_deadline_command_errors(rules: str, received: str, category: str, missing: bool,
-                                 rc: int) -> None:
+@pytest.mark.parametrize(
+    "received, category, missing, rc",
+    [
+        ("2025-04-28 10:00", "nope", False, 2),
+        ("28.04.2025", "official", False, 2),
+        ("2025-04-28", "official", True, 78),
+    ],
+)
+def test_deadline_command_errors(
+    rules: str, received: str, category: str, missing: bool, rc: int
+) -> None:
     out, err = io.StringIO(), io.StringIO()
     path = rules + ".missing" if missing else rules
     assert deadline_command(received, category, path, False, out, err=err) == rc
@@ -223,8 +233,18 @@ def test_deadline_command_errors(rules: str, received: str, category: str, missi
 def test_feedbackd_deadline_subcommand(rules: str, capsys: pytest.CaptureFixture[str]) -> None:
     from daemon.cli import main
 
-    rc = main(["deadline", "--received", "2025-04-28 10:00", "--category", "official",
-               "--rules", rules, "--explain"])
+    rc = main(
+        [
+            "deadline",
+            "--received",
+            "2025-04-28 10:00",
+            "--category",
+            "official",
+            "--rules",
+            rules,
+            "--explain",
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 0
     assert out.startswith("official: due 2025-05-12 23:59:59 MSK\n")

@@ -12,7 +12,10 @@ from daemon.core.rules import Owner, RuleBook
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=timezone(timedelta(hours=3)))
 BOOK = RuleBook(
-    source="test", categories={}, rules=(), center="center",
+    source="test",
+    categories={},
+    rules=(),
+    center="center",
     owners={
         "center": Owner("center", "Feedback Center", "center@company.example", "ru"),
         "head": Owner("head", "Head of Support", "head@company.example", "en", "center"),
@@ -25,10 +28,19 @@ BOOK = RuleBook(
 
 
 def case(owner: str = "support", status: str = "open") -> cases.Case:
-    c = cases.open_case("FB-2026-000001", category="complaint", owner=owner, received=NOW,
-                        due=NOW + timedelta(days=2), sender="anna@customer.test",
-                        sender_name="Anna", subject="Broken", message_id="<m1@customer.test>",
-                        language="en", rule="r1")
+    c = cases.open_case(
+        "FB-2026-000001",
+        category="complaint",
+        owner=owner,
+        received=NOW,
+        due=NOW + timedelta(days=2),
+        sender="anna@customer.test",
+        sender_name="Anna",
+        subject="Broken",
+        message_id="<m1@customer.test>",
+        language="en",
+        rule="r1",
+    )
     if status == "answered":
         c = cases.apply(c, "answered", NOW)
     elif status == "closed":
@@ -38,59 +50,68 @@ def case(owner: str = "support", status: str = "open") -> cases.Case:
 
 # -- parse_command ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, kind, argument", [
-    ("close", "close", ""),
-    ("Close", "close", ""),
-    ("CLOSE.", "close", ""),
-    ("  close!  \n", "close", ""),
-    ("\n\n\nclose\n", "close", ""),
-    ("\ufeffclose", "close", ""),
-    ("закрыть", "close", ""),
-    ("Закрыть.", "close", ""),
-    ("reopen", "reopen", ""),
-    ("переоткрыть", "reopen", ""),
-    ("reassign legal", "reassign", "legal"),
-    ("Reassign: Legal", "reassign", "legal"),
-    ("reassign to legal", "reassign", "legal"),
-    ("reassign legal@company.example", "reassign", "legal@company.example"),
-    ("reassign <Legal@Company.example>", "reassign", "legal@company.example"),
-    ("передать legal", "reassign", "legal"),
-    ("передать на legal", "reassign", "legal"),
-    ("note called the customer", "note", "called the customer"),
-    ("Note: called the customer", "note", "called the customer"),
-    ("заметка позвонили клиенту", "note", "позвонили клиенту"),
-])
+
+@pytest.mark.parametrize(
+    "text, kind, argument",
+    [
+        ("close", "close", ""),
+        ("Close", "close", ""),
+        ("CLOSE.", "close", ""),
+        ("  close!  \n", "close", ""),
+        ("\n\n\nclose\n", "close", ""),
+        ("\ufeffclose", "close", ""),
+        ("закрыть", "close", ""),
+        ("Закрыть.", "close", ""),
+        ("reopen", "reopen", ""),
+        ("переоткрыть", "reopen", ""),
+        ("reassign legal", "reassign", "legal"),
+        ("Reassign: Legal", "reassign", "legal"),
+        ("reassign to legal", "reassign", "legal"),
+        ("reassign legal@company.example", "reassign", "legal@company.example"),
+        ("reassign <Legal@Company.example>", "reassign", "legal@company.example"),
+        ("передать legal", "reassign", "legal"),
+        ("передать на legal", "reassign", "legal"),
+        ("note called the customer", "note", "called the customer"),
+        ("Note: called the customer", "note", "called the customer"),
+        ("заметка позвонили клиенту", "note", "позвонили клиенту"),
+    ],
+)
 def test_every_command_form_and_alias(text: str, kind: str, argument: str) -> None:
     cmd = parse_command(text)
     assert cmd is not None
     assert (cmd.kind, cmd.argument) == (kind, argument)
 
 
-@pytest.mark.parametrize("text", [
-    "",
-    "   \n\n  ",
-    "thanks, will do",
-    "Close to done, will answer tomorrow",  # a sentence that starts with a command word
-    "close please",
-    "closed",
-    "close-ish",
-    "reopen now",
-    "reassign",
-    "reassign legal please",
-    "note",
-    "note   ",
-    "> close",                               # quoted text is not the reply's own first line
-    "> close\n\nclose",                     # nor is a command below the quote (bottom-post)
-    "On Mon, Feedback wrote:\n> close",
-    "noted",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   \n\n  ",
+        "thanks, will do",
+        "Close to done, will answer tomorrow",  # a sentence that starts with a command word
+        "close please",
+        "closed",
+        "close-ish",
+        "reopen now",
+        "reassign",
+        "reassign legal please",
+        "note",
+        "note   ",
+        "> close",  # quoted text is not the reply's own first line
+        "> close\n\nclose",  # nor is a command below the quote (bottom-post)
+        "On Mon, Feedback wrote:\n> close",
+        "noted",
+    ],
+)
 def test_anything_else_is_not_a_command(text: str) -> None:
     assert parse_command(text) is None
 
 
 def test_command_above_quoted_text_counts_and_the_quote_is_ignored() -> None:
-    reply = ("close\n\nOn Mon, 2 Mar 2026, Feedback Center wrote:\n> reassign legal\n"
-             "> note this must not be read\n")
+    reply = (
+        "close\n\nOn Mon, 2 Mar 2026, Feedback Center wrote:\n> reassign legal\n"
+        "> note this must not be read\n"
+    )
     assert parse_command(reply) == Command("close", "", "close")
 
 
@@ -115,6 +136,7 @@ def test_a_huge_note_is_capped() -> None:
 
 # -- authorize -------------------------------------------------------------------------------
 
+
 def test_the_owner_with_the_token_may_close_and_the_event_applies() -> None:
     c = case()
     auth = authorize(parse_command("close"), c, "support@company.example", True, BOOK)
@@ -124,8 +146,9 @@ def test_the_owner_with_the_token_may_close_and_the_event_applies() -> None:
     assert closed.status == "closed"
 
 
-@pytest.mark.parametrize("sender", ["head@company.example", "center@company.example",
-                                    "Support@Company.Example "])
+@pytest.mark.parametrize(
+    "sender", ["head@company.example", "center@company.example", "Support@Company.Example "]
+)
 def test_supervisor_and_center_may_command_too(sender: str) -> None:
     auth = authorize(parse_command("close"), case(), sender, True, BOOK)
     assert auth.allowed, auth.reason
@@ -137,8 +160,10 @@ def test_a_forged_from_without_the_token_is_rejected() -> None:
     assert "FB-2026-000001" in auth.reason
 
 
-@pytest.mark.parametrize("sender", ["mallory@evil.test", "anna@customer.test",
-                                    "legal@company.example", "head2@company.example"])
+@pytest.mark.parametrize(
+    "sender",
+    ["mallory@evil.test", "anna@customer.test", "legal@company.example", "head2@company.example"],
+)
 def test_a_valid_token_from_anyone_else_is_rejected(sender: str) -> None:
     auth = authorize(parse_command("close"), case(), sender, True, BOOK)
     assert not auth.allowed and auth.code == "not_allowed"
@@ -147,49 +172,60 @@ def test_a_valid_token_from_anyone_else_is_rejected(sender: str) -> None:
 def test_the_supervisor_of_another_owner_is_not_allowed() -> None:
     auth = authorize(parse_command("close"), case("other"), "head@company.example", True, BOOK)
     assert not auth.allowed and auth.code == "not_allowed"
-    assert authorize(parse_command("close"), case("other"), "head2@company.example", True,
-                     BOOK).allowed
+    assert authorize(
+        parse_command("close"), case("other"), "head2@company.example", True, BOOK
+    ).allowed
 
 
 def test_reassign_to_a_known_owner_by_key_or_address() -> None:
     for target in ("legal", "LEGAL@company.example"):
-        auth = authorize(parse_command(f"reassign {target}"), case(), "support@company.example",
-                         True, BOOK)
+        auth = authorize(
+            parse_command(f"reassign {target}"), case(), "support@company.example", True, BOOK
+        )
         assert auth.allowed and auth.event == "reassigned" and auth.data == {"owner": "legal"}
         assert cases.apply(case(), auth.event, NOW, **auth.data).owner == "legal"
 
 
 def test_reassign_to_an_unknown_owner_or_the_same_owner_is_rejected() -> None:
-    auth = authorize(parse_command("reassign nobody"), case(), "support@company.example", True,
-                     BOOK)
+    auth = authorize(
+        parse_command("reassign nobody"), case(), "support@company.example", True, BOOK
+    )
     assert not auth.allowed and auth.code == "unknown_owner"
     assert "nobody" in auth.reason and "legal" in auth.reason
-    same = authorize(parse_command("reassign support"), case(), "head@company.example", True,
-                     BOOK)
+    same = authorize(parse_command("reassign support"), case(), "head@company.example", True, BOOK)
     assert not same.allowed and same.code == "same_owner"
 
 
 def test_note_carries_its_text() -> None:
-    auth = authorize(parse_command("note called her"), case(), "support@company.example", True,
-                     BOOK)
+    auth = authorize(
+        parse_command("note called her"), case(), "support@company.example", True, BOOK
+    )
     assert auth.allowed and auth.event == "note" and auth.data == {"text": "called her"}
 
 
 def test_a_command_the_lifecycle_forbids_is_rejected_with_the_state() -> None:
-    auth = authorize(parse_command("close"), case(status="closed"), "support@company.example",
-                     True, BOOK)
+    auth = authorize(
+        parse_command("close"), case(status="closed"), "support@company.example", True, BOOK
+    )
     assert not auth.allowed and auth.code == "illegal" and "closed" in auth.reason
-    assert not authorize(parse_command("reopen"), case(), "support@company.example", True,
-                         BOOK).allowed
-    assert authorize(parse_command("reopen"), case(status="closed"), "support@company.example",
-                     True, BOOK).event == "reopened"
+    assert not authorize(
+        parse_command("reopen"), case(), "support@company.example", True, BOOK
+    ).allowed
+    assert (
+        authorize(
+            parse_command("reopen"), case(status="closed"), "support@company.example", True, BOOK
+        ).event
+        == "reopened"
+    )
 
 
 def test_no_command_and_no_case_are_answered_with_a_reason() -> None:
     auth = authorize(None, case(), "support@company.example", True, BOOK)
     assert not auth.allowed and auth.code == "no_command" and "close" in auth.reason
-    assert authorize(parse_command("close"), None, "support@company.example", True,
-                     BOOK).code == "no_case"
+    assert (
+        authorize(parse_command("close"), None, "support@company.example", True, BOOK).code
+        == "no_case"
+    )
 
 
 def test_reasons_are_in_the_sender_language() -> None:
@@ -203,7 +239,9 @@ def test_reasons_are_in_the_sender_language() -> None:
 
 
 def test_commanders_are_owner_supervisor_and_center() -> None:
-    assert commanders(case(), BOOK) == {"support@company.example", "head@company.example",
-                                        "center@company.example"}
-    assert commanders(case("head2"), BOOK) == {"head2@company.example",
-                                               "center@company.example"}
+    assert commanders(case(), BOOK) == {
+        "support@company.example",
+        "head@company.example",
+        "center@company.example",
+    }
+    assert commanders(case("head2"), BOOK) == {"head2@company.example", "center@company.example"}

@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from daemon.core.workdays import WorkCalendar
 from daemon.core.deadlines import due_at
 from daemon.core.reminders import CaseClock, Reminder, escalation_recipients, ladder, plan_reminders
 from daemon.core.rules import (
@@ -20,6 +19,7 @@ from daemon.core.rules import (
     Term,
     WorkingHours,
 )
+from daemon.core.workdays import WorkCalendar
 
 MSK = ZoneInfo("Europe/Moscow")
 C = WorkCalendar(CalendarSettings(), "Europe/Moscow", WorkingHours())
@@ -30,8 +30,15 @@ LADDER = (
     ReminderStep(on_due=True),
     ReminderStep(overdue_every=Term(1, "working_days")),
 )
-OFFICIAL = Category("official", "legal", Term(10, "calendar_days"), "ack", "F/Official",
-                    reminders=LADDER, escalate=Escalation(Term(1, "working_days")))
+OFFICIAL = Category(
+    "official",
+    "legal",
+    Term(10, "calendar_days"),
+    "ack",
+    "F/Official",
+    reminders=LADDER,
+    escalate=Escalation(Term(1, "working_days")),
+)
 BOOK = RuleBook(
     source="test",
     categories={"official": OFFICIAL},
@@ -54,9 +61,14 @@ def claim(received: datetime, category: Category = OFFICIAL, owner: str = "legal
     return CaseClock(received, due_at(received, category.deadline, C).at, owner)
 
 
-def simulate(case: CaseClock, category: Category, start: datetime, end: datetime,
-             tick: timedelta = timedelta(minutes=15),
-             closed_at: datetime | None = None) -> list[tuple[datetime, Reminder]]:
+def simulate(
+    case: CaseClock,
+    category: Category,
+    start: datetime,
+    end: datetime,
+    tick: timedelta = timedelta(minutes=15),
+    closed_at: datetime | None = None,
+) -> list[tuple[datetime, Reminder]]:
     """Run the daemon's loop: every tick, plan, 'send', record the keys as sent."""
     sent: set[str] = set()
     log: list[tuple[datetime, Reminder]] = []
@@ -77,6 +89,7 @@ def keys(log: list[tuple[datetime, Reminder]]) -> list[tuple[str, str]]:
 
 
 # -- the full ladder --------------------------------------------------------------------------
+
 
 def test_full_ladder_over_the_may_holidays() -> None:
     case = claim(msk(2025, 4, 28, 10, 0))
@@ -100,8 +113,13 @@ def test_full_ladder_over_the_may_holidays() -> None:
 
 def test_nothing_after_closing() -> None:
     case = claim(msk(2025, 4, 28, 10, 0))
-    log = simulate(case, OFFICIAL, msk(2025, 4, 28, 10, 0), msk(2025, 5, 20, 18, 0),
-                   closed_at=msk(2025, 5, 7, 12, 0))
+    log = simulate(
+        case,
+        OFFICIAL,
+        msk(2025, 4, 28, 10, 0),
+        msk(2025, 5, 20, 18, 0),
+        closed_at=msk(2025, 5, 7, 12, 0),
+    )
     assert keys(log) == [("2025-05-05 17:00", "at:50%"), ("2025-05-07 09:00", "before:1wd")]
 
 
@@ -114,8 +132,13 @@ def test_stopped_statuses(status: str) -> None:
 
 def test_never_outside_working_hours() -> None:
     case = claim(msk(2025, 4, 28, 10, 0))
-    for now in (msk(2025, 5, 13, 8, 59), msk(2025, 5, 13, 18, 0), msk(2025, 5, 13, 23, 0),
-                msk(2025, 5, 17, 12, 0), msk(2025, 6, 12, 12, 0)):  # Saturday; Russia Day
+    for now in (
+        msk(2025, 5, 13, 8, 59),
+        msk(2025, 5, 13, 18, 0),
+        msk(2025, 5, 13, 23, 0),
+        msk(2025, 5, 17, 12, 0),
+        msk(2025, 6, 12, 12, 0),
+    ):  # Saturday; Russia Day
         assert plan_reminders(case, OFFICIAL, BOOK, set(), now, C) == []
     assert plan_reminders(case, OFFICIAL, BOOK, set(), msk(2025, 5, 13, 9, 0), C)
 
@@ -138,6 +161,7 @@ def test_now_in_another_zone() -> None:
 
 # -- gaps: one reminder, not a burst ----------------------------------------------------------
 
+
 def test_after_a_gap_only_the_latest_pre_due_rung_is_sent() -> None:
     case = claim(msk(2025, 4, 28, 10, 0))
     got = plan_reminders(case, OFFICIAL, BOOK, set(), msk(2025, 5, 12, 10, 0), C)
@@ -152,22 +176,38 @@ def test_after_a_gap_past_due_pre_due_rungs_expire() -> None:
 
 # -- the rungs one by one ---------------------------------------------------------------------
 
+
 def test_a_rung_before_receipt_is_dropped() -> None:
     # 1 working day term: "1 working day before" would be the morning of receipt day
-    short = Category("complaint", "legal", Term(1, "working_days"), "ack", "F",
-                     reminders=(ReminderStep(before=Term(1, "working_days")),
-                                ReminderStep(on_due=True)))
+    short = Category(
+        "complaint",
+        "legal",
+        Term(1, "working_days"),
+        "ack",
+        "F",
+        reminders=(ReminderStep(before=Term(1, "working_days")), ReminderStep(on_due=True)),
+    )
     case = claim(msk(2025, 5, 5, 10, 0), short)
     rungs = ladder(case, short, BOOK, C, until=case.due)
-    assert [(r.key, f"{r.deliver_at:%Y-%m-%d %H:%M}") for r in rungs] == [("due", "2025-05-06 09:00")]
+    assert [(r.key, f"{r.deliver_at:%Y-%m-%d %H:%M}") for r in rungs] == [
+        ("due", "2025-05-06 09:00")
+    ]
 
 
 def test_working_hours_ladder_across_a_weekend() -> None:
     urgent = Category(
-        "complaint", "legal", Term(8, "working_hours"), "ack", "F",
-        reminders=(ReminderStep(at_fraction=0.5), ReminderStep(before=Term(2, "working_hours")),
-                   ReminderStep(overdue_every=Term(3, "working_hours"))),
-        escalate=Escalation(Term(4, "working_hours"), ("center",)))
+        "complaint",
+        "legal",
+        Term(8, "working_hours"),
+        "ack",
+        "F",
+        reminders=(
+            ReminderStep(at_fraction=0.5),
+            ReminderStep(before=Term(2, "working_hours")),
+            ReminderStep(overdue_every=Term(3, "working_hours")),
+        ),
+        escalate=Escalation(Term(4, "working_hours"), ("center",)),
+    )
     case = claim(msk(2025, 5, 16, 14, 0), urgent)  # Fri 14:00 + 8 wh = Mon 13:00
     assert case.due == msk(2025, 5, 19, 13, 0)
     log = simulate(case, urgent, case.received, msk(2025, 5, 20, 18, 0))
@@ -198,8 +238,14 @@ def test_overdue_on_a_working_saturday_and_over_moved_days_off() -> None:
 
 
 def test_calendar_day_repeats_over_a_weekend_send_one_on_monday() -> None:
-    daily = Category("official", "legal", Term(10, "calendar_days"), "ack", "F",
-                     reminders=(ReminderStep(overdue_every=Term(1, "calendar_days")),))
+    daily = Category(
+        "official",
+        "legal",
+        Term(10, "calendar_days"),
+        "ack",
+        "F",
+        reminders=(ReminderStep(overdue_every=Term(1, "calendar_days")),),
+    )
     case = claim(msk(2025, 3, 3, 10, 0), daily)  # due Thu 03-13
     log = simulate(case, daily, msk(2025, 3, 13, 9, 0), msk(2025, 3, 18, 18, 0))
     assert keys(log) == [
@@ -226,8 +272,12 @@ def test_new_year_ladder() -> None:
 
 # -- escalation recipients --------------------------------------------------------------------
 
+
 def test_escalation_recipients() -> None:
-    assert escalation_recipients(("supervisor", "center"), "legal", BOOK) == (("head", "center"), "")
+    assert escalation_recipients(("supervisor", "center"), "legal", BOOK) == (
+        ("head", "center"),
+        "",
+    )
     assert escalation_recipients(("supervisor", "center"), "head", BOOK) == (("center",), "")
     keys_, note = escalation_recipients(("supervisor", "center"), "lone", BOOK)
     assert keys_ == ("center",) and "no supervisor" in note

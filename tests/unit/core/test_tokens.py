@@ -63,16 +63,19 @@ def test_parse_round_trip_even_after_lower_casing_and_with_display_names() -> No
     assert parse_command_address(["owner@company.example", address], FB) == (CASE, token)
 
 
-@pytest.mark.parametrize("address", [
-    FB,                                                        # the plain address: no command
-    "feedback+FB-2026-000001.abcdefghijklmnop@elsewhere.test",  # our local part, foreign domain
-    "other+FB-2026-000001.abcdefghijklmnop@company.example",    # our domain, foreign mailbox
-    "feedbackx+FB-2026-000001.abcdefghijklmnop@company.example",
-    "feedback+FB-2026-000001.short@company.example",            # malformed token
-    "feedback+FB-2026-000001.abcdefghijklmno1@company.example",  # 1 is not base32
-    "feedback+hello@company.example",
-    "",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        FB,  # the plain address: no command
+        "feedback+FB-2026-000001.abcdefghijklmnop@elsewhere.test",  # our local part, foreign domain
+        "other+FB-2026-000001.abcdefghijklmnop@company.example",  # our domain, foreign mailbox
+        "feedbackx+FB-2026-000001.abcdefghijklmnop@company.example",
+        "feedback+FB-2026-000001.short@company.example",  # malformed token
+        "feedback+FB-2026-000001.abcdefghijklmno1@company.example",  # 1 is not base32
+        "feedback+hello@company.example",
+        "",
+    ],
+)
 def test_parse_ignores_everything_but_our_command_addresses(address: str) -> None:
     assert parse_command_address([address], FB) is None
 

@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 import email.utils
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
 
 import pytest
+from support import REPO
 
 from daemon.core.mail.compose import Rendered, Templates, build_mail, header_safe, seven_bit, wire
 from daemon.errors import ConfigError
 
-from support import REPO
-NOW = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
-CTX = dict(case_id="FB-2026-000007", category="complaint", subject="s", customer_name="Анна",
-           customer_email="a@x", owner_name="Support", due_date="04.03.2026",
-           received_date="02.03.2026", center_name="Центр", feedback_address="fb@x")
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+CTX = dict(
+    case_id="FB-2026-000007",
+    category="complaint",
+    subject="s",
+    customer_name="Анна",
+    customer_email="a@x",
+    owner_name="Support",
+    due_date="04.03.2026",
+    received_date="02.03.2026",
+    center_name="Центр",
+    feedback_address="fb@x",
+)
 
 
 def test_shipped_templates_render_in_both_languages() -> None:
@@ -36,8 +45,9 @@ def test_official_acknowledgment_states_the_due_date() -> None:
 
 def test_customer_text_is_data_not_template_code(tmp_path: Path) -> None:
     (tmp_path / "t.en.j2").write_text("Subject: {{ subject }}\n\n{{ customer_name }}\n")
-    r = Templates(tmp_path).render("t", "en", {**CTX, "subject": "{{ 7*7 }}",
-                                               "customer_name": "{% raw %}x"})
+    r = Templates(tmp_path).render(
+        "t", "en", {**CTX, "subject": "{{ 7*7 }}", "customer_name": "{% raw %}x"}
+    )
     assert r.subject == "{{ 7*7 }}"
     assert "{% raw %}x" in r.text
 
@@ -54,9 +64,15 @@ def test_undefined_variable_and_sandbox_escape_are_errors(tmp_path: Path) -> Non
 
 def test_header_injection_is_neutralised() -> None:
     evil = "Hi\r\nBcc: victim@x.test\r\n\r\nbody"
-    msg = build_mail(sender="fb@x.test", sender_name="FB\nX-Evil: 1", to="a@x.test",
-                     rendered=Rendered(header_safe(evil), "text"), message_id="<1@x>", now=NOW,
-                     in_reply_to="<orig@x>\r\nBcc: v@x")
+    msg = build_mail(
+        sender="fb@x.test",
+        sender_name="FB\nX-Evil: 1",
+        to="a@x.test",
+        rendered=Rendered(header_safe(evil), "text"),
+        message_id="<1@x>",
+        now=NOW,
+        in_reply_to="<orig@x>\r\nBcc: v@x",
+    )
     parsed = message_from_bytes(msg.as_bytes())
     assert parsed["Bcc"] is None and parsed["X-Evil"] is None
     assert parsed["Auto-Submitted"] == "auto-replied"
@@ -65,9 +81,14 @@ def test_header_injection_is_neutralised() -> None:
 
 
 def test_mail_is_kept_8bit_and_made_7bit_for_a_server_without_8bitmime() -> None:
-    msg = build_mail(sender="fb@x.test", sender_name="Центр", to="a@x.test",
-                     rendered=Rendered("[FB-1] Спасибо", "Ваше обращение принято.\n"),
-                     message_id="<2@x>", now=NOW)
+    msg = build_mail(
+        sender="fb@x.test",
+        sender_name="Центр",
+        to="a@x.test",
+        rendered=Rendered("[FB-1] Спасибо", "Ваше обращение принято.\n"),
+        message_id="<2@x>",
+        now=NOW,
+    )
     raw = wire(msg).encode("utf-8")
     assert "Ваше обращение принято.".encode() in raw  # readable 8-bit body, no base64
     seven = seven_bit(raw)
@@ -78,16 +99,25 @@ def test_mail_is_kept_8bit_and_made_7bit_for_a_server_without_8bitmime() -> None
         assert parsed["Subject"] == "[FB-1] Спасибо"
 
 
-@pytest.mark.parametrize("name, subject", [
-    ("Центр обратной связи", "[FB-1] Ваше обращение обращение принято"),
-    ('Иванов, "Пётр" (отдел)', "Ответ: жалоба №5 — «доставка»  две   пробелы"),
-    ("Plain Name", "Re: ascii only"),
-    ("Ёлка", "Ё" * 400),  # one encoded word longer than a line: the stdlib's path
-])
+@pytest.mark.parametrize(
+    "name, subject",
+    [
+        ("Центр обратной связи", "[FB-1] Ваше обращение обращение принято"),
+        ('Иванов, "Пётр" (отдел)', "Ответ: жалоба №5 — «доставка»  две   пробелы"),
+        ("Plain Name", "Re: ascii only"),
+        ("Ёлка", "Ё" * 400),  # one encoded word longer than a line: the stdlib's path
+    ],
+)
 def test_headers_read_back_exactly_as_composed(name: str, subject: str) -> None:
     to = email.utils.formataddr((name, "a@x.test"))  # as every caller writes it
-    msg = build_mail(sender="fb@x.test", sender_name=name, to=to,
-                     rendered=Rendered(subject, "text\n"), message_id="<3@x>", now=NOW)
+    msg = build_mail(
+        sender="fb@x.test",
+        sender_name=name,
+        to=to,
+        rendered=Rendered(subject, "text\n"),
+        message_id="<3@x>",
+        now=NOW,
+    )
     raw = wire(msg).encode("utf-8")
     assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
     head = raw.split(b"\r\n\r\n")[0]

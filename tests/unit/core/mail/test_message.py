@@ -3,48 +3,57 @@
 from __future__ import annotations
 
 import pytest
-
 from support import CORPUS
-from daemon.errors import BadMessage
+
 from daemon.core.mail.message import detect_language, html_to_text, parse
+from daemon.errors import BadMessage
 
 
 def test_encoded_headers_charsets_and_addresses() -> None:
-    raw = ("From: =?koi8-r?B?6dfBzg==?= <Ivan@Example.TEST>\r\n"
-           "To: a@x.test, B <b@x.test>\r\n"
-           "Subject: =?utf-8?B?0J/RgNC10YLQtdC90LfQuNGP?=\r\n"
-           "Message-ID: <abc@x>\r\nIn-Reply-To: <prev@x>\r\nReferences: <r1@x> <prev@x>\r\n"
-           "Content-Type: text/plain; charset=windows-1251\r\n\r\n").encode() + \
-        "Добрый день".encode("cp1251")
+    raw = (
+        b"From: =?koi8-r?B?6dfBzg==?= <Ivan@Example.TEST>\r\n"
+        b"To: a@x.test, B <b@x.test>\r\n"
+        b"Subject: =?utf-8?B?0J/RgNC10YLQtdC90LfQuNGP?=\r\n"
+        b"Message-ID: <abc@x>\r\nIn-Reply-To: <prev@x>\r\nReferences: <r1@x> <prev@x>\r\n"
+        b"Content-Type: text/plain; charset=windows-1251\r\n\r\n"
+    ) + "Добрый день".encode("cp1251")
     m = parse(raw)
     assert m.from_addr == "ivan@example.test" and m.from_name == "Иван"
     assert m.sender_domain == "example.test"
     assert m.to == ("a@x.test", "b@x.test")
     assert m.subject == "Претензия"
     assert m.text == "Добрый день"
-    assert (m.message_id, m.in_reply_to, m.references) == ("<abc@x>", "<prev@x>",
-                                                          ("<r1@x>", "<prev@x>"))
+    assert (m.message_id, m.in_reply_to, m.references) == (
+        "<abc@x>",
+        "<prev@x>",
+        ("<r1@x>", "<prev@x>"),
+    )
     assert m.language == "ru"
 
 
 def test_html_only_body_becomes_text() -> None:
-    raw = (b"From: a@x\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
-           b"<html><style>p{}</style><p>Thank&nbsp;you!</p><br>Bye</html>")
+    raw = (
+        b"From: a@x\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+        b"<html><style>p{}</style><p>Thank&nbsp;you!</p><br>Bye</html>"
+    )
     m = parse(raw)
     assert "Thank you!" in m.text and "Bye" in m.text and "p{}" not in m.text
     assert html_to_text("<b>a</b><br>b") == "a\nb"
 
 
 def test_attachments_are_listed_not_read_as_text() -> None:
-    raw = (b"From: a@x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n"
-           b"--B\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
-           b"--B\r\nContent-Type: application/pdf; name=\"claim.pdf\"\r\n"
-           b"Content-Disposition: attachment; filename=\"claim.pdf\"\r\n"
-           b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--B--\r\n")
+    raw = (
+        b"From: a@x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n"
+        b"--B\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+        b'--B\r\nContent-Type: application/pdf; name="claim.pdf"\r\n'
+        b'Content-Disposition: attachment; filename="claim.pdf"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--B--\r\n"
+    )
     m = parse(raw)
     assert m.text.strip() == "hello"
-    assert [(a.filename, a.content_type) for a in m.attachments] == [("claim.pdf",
-                                                                      "application/pdf")]
+    assert [(a.filename, a.content_type) for a in m.attachments] == [
+        ("claim.pdf", "application/pdf")
+    ]
 
 
 @pytest.mark.parametrize("raw", [b"", b"   \r\n", b"\x00\x01\x02 this is no mail at all\r\n"])
@@ -65,7 +74,9 @@ def test_every_corpus_message_parses_or_is_rejected_cleanly() -> None:
     if not eml.is_dir():
         pytest.skip(f"corpus not found at {eml} (set FEEDBACKD_CORPUS)")
     parsed = rejected = 0
-    for path in sorted(p for p in eml.rglob("*") if p.is_file() and p.suffix not in (".csv", ".md")):
+    for path in sorted(
+        p for p in eml.rglob("*") if p.is_file() and p.suffix not in (".csv", ".md")
+    ):
         try:
             m = parse(path.read_bytes())
         except BadMessage:

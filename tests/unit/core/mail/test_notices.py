@@ -11,9 +11,9 @@ from email.policy import default
 from pathlib import Path
 
 import pytest
+from support import REPO
 
 from daemon.core import cases
-from daemon.core.owner_commands import authorize, parse_command
 from daemon.core.mail.compose import Templates, wire
 from daemon.core.mail.message import Message, parse
 from daemon.core.mail.notices import (
@@ -28,19 +28,22 @@ from daemon.core.mail.notices import (
     thanks_forward,
     thanks_recipients,
 )
+from daemon.core.owner_commands import authorize, parse_command
 from daemon.core.reminders import Reminder
 from daemon.core.rules import Category, Owner, Rule, RuleBook, Term
 from daemon.core.tokens import parse_command_address, valid_token
 
-from support import REPO
 MSK = timezone(timedelta(hours=3))
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=MSK)
 FB = "feedback@company.example"
 SECRET = b"test secret"
-THANKS = Category("thanks", "center", Term(3, "working_days"), "ack_thanks", "F/Thanks",
-                  forward_to=("team",))
+THANKS = Category(
+    "thanks", "center", Term(3, "working_days"), "ack_thanks", "F/Thanks", forward_to=("team",)
+)
 BOOK = RuleBook(
-    source="test", categories={"thanks": THANKS}, center="center",
+    source="test",
+    categories={"thanks": THANKS},
+    center="center",
     owners={
         "center": Owner("center", "Центр обратной связи", "center@company.example", "ru"),
         "legal": Owner("legal", "Юристы", "legal@company.example", "ru", "center"),
@@ -48,15 +51,20 @@ BOOK = RuleBook(
         "team": Owner("team", "Service Team", "team@company.example", "ru", "center"),
         "ivanov": Owner("ivanov", "Иван Иванов", "ivanov@company.example", "ru", "team"),
     },
-    rules=(Rule("praise-ivanov", "thanks", None, owner="ivanov"),  # type: ignore[arg-type]
-           Rule("thanks-words", "thanks", None)),  # type: ignore[arg-type]
+    rules=(
+        Rule("praise-ivanov", "thanks", None, owner="ivanov"),  # type: ignore[arg-type]
+        Rule("thanks-words", "thanks", None),
+    ),  # type: ignore[arg-type]
 )
 DESK = NoticeDesk(Templates(REPO / "templates"), BOOK, FB, SECRET)
 
 
-def raw_mail(subject: str = "Претензия по заказу 42", body: str = "Верните деньги.\nclose\n",
-             sender: str = "Анна Петрова <anna@customer.test>", mid: str = "<m1@customer.test>"
-             ) -> bytes:
+def raw_mail(
+    subject: str = "Претензия по заказу 42",
+    body: str = "Верните деньги.\nclose\n",
+    sender: str = "Анна Петрова <anna@customer.test>",
+    mid: str = "<m1@customer.test>",
+) -> bytes:
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = FB
@@ -66,12 +74,26 @@ def raw_mail(subject: str = "Претензия по заказу 42", body: str
     return msg.as_bytes()
 
 
-def new_case(msg: Message, owner: str = "legal", category: str = "official",
-             rule: str = "r1", language: str = "ru") -> cases.Case:
-    return cases.open_case("FB-2026-000001", category=category, owner=owner, received=NOW,
-                           due=NOW + timedelta(days=10), sender=msg.from_addr,
-                           sender_name=msg.from_name, subject=msg.subject,
-                           message_id=msg.message_id, language=language, rule=rule)
+def new_case(
+    msg: Message,
+    owner: str = "legal",
+    category: str = "official",
+    rule: str = "r1",
+    language: str = "ru",
+) -> cases.Case:
+    return cases.open_case(
+        "FB-2026-000001",
+        category=category,
+        owner=owner,
+        received=NOW,
+        due=NOW + timedelta(days=10),
+        sender=msg.from_addr,
+        sender_name=msg.from_name,
+        subject=msg.subject,
+        message_id=msg.message_id,
+        language=language,
+        rule=rule,
+    )
 
 
 def reparse(mail: EmailMessage) -> EmailMessage:
@@ -96,8 +118,9 @@ def assert_token_reply_to(mail: EmailMessage) -> None:
 def test_owner_notice_structure() -> None:
     raw = raw_mail()
     msg = parse(raw)
-    mail = reparse(owner_notice(DESK, new_case(msg), msg, raw, message_id="<n1@company.example>",
-                                now=NOW))
+    mail = reparse(
+        owner_notice(DESK, new_case(msg), msg, raw, message_id="<n1@company.example>", now=NOW)
+    )
     assert mail.get_content_type() == "multipart/mixed"
     assert mail["Subject"].startswith("[FB-2026-000001] ")
     assert "Претензия по заказу 42" in mail["Subject"]
@@ -121,10 +144,12 @@ def test_owner_notice_structure() -> None:
 
 def test_the_original_is_attached_byte_for_byte() -> None:
     # Odd folding, bare LFs and a line that looks like a MIME boundary: nothing is rewritten.
-    raw = (b"From: anna@customer.test\nSubject: =?utf-8?b?0J/RgNC+0LHQu9C10LzQsA==?=\n"
-           b"X-Odd:   spaced\n\tfolded\nMessage-ID: <v@customer.test>\n"
-           b"Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
-           + "Проблема\n--feedbackd-verbatim-x\nконец\n".encode())
+    raw = (
+        b"From: anna@customer.test\nSubject: =?utf-8?b?0J/RgNC+0LHQu9C10LzQsA==?=\n"
+        b"X-Odd:   spaced\n\tfolded\nMessage-ID: <v@customer.test>\n"
+        b"Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
+        + "Проблема\n--feedbackd-verbatim-x\nконец\n".encode()
+    )
     msg = parse(raw)
     out = wire(owner_notice(DESK, new_case(msg), msg, raw, message_id="<n@x>", now=NOW))
     assert raw.replace(b"\n", b"\r\n") in out.encode("utf-8")
@@ -140,8 +165,13 @@ def test_the_original_is_attached_byte_for_byte() -> None:
 def test_long_text_is_quoted_in_part_and_the_rest_is_pointed_to() -> None:
     raw = raw_mail(body="".join(f"line {i}\n" for i in range(100)))
     msg = parse(raw)
-    text = body(reparse(owner_notice(DESK, new_case(msg, owner="support"), msg, raw,
-                                     message_id="<n@x>", now=NOW)))
+    text = body(
+        reparse(
+            owner_notice(
+                DESK, new_case(msg, owner="support"), msg, raw, message_id="<n@x>", now=NOW
+            )
+        )
+    )
     assert "> line 59" in text and "> line 60" not in text
     assert "40 more lines" in text
 
@@ -150,8 +180,9 @@ def test_an_oversized_original_is_attached_as_headers_only_and_the_notice_says_s
     raw = raw_mail(body="x" * 5000)
     msg = parse(raw)
     small = NoticeDesk(DESK.templates, BOOK, FB, SECRET, max_attachment=1000)
-    mail = reparse(owner_notice(small, new_case(msg, owner="support"), msg, raw,
-                                message_id="<n@x>", now=NOW))
+    mail = reparse(
+        owner_notice(small, new_case(msg, owner="support"), msg, raw, message_id="<n@x>", now=NOW)
+    )
     types = [p.get_content_type() for p in mail.iter_attachments()]
     assert types == ["text/rfc822-headers"]
     headers = next(mail.iter_attachments()).get_content()
@@ -160,9 +191,11 @@ def test_an_oversized_original_is_attached_as_headers_only_and_the_notice_says_s
 
 
 def test_an_8bit_original_in_a_legacy_charset_is_attached_and_serialisable() -> None:
-    raw = (b"From: anna@customer.test\r\nSubject: =?koi8-r?b?8NLF1MXO2snR?=\r\n"
-           b"Message-ID: <k@customer.test>\r\nContent-Type: text/plain; charset=koi8-r\r\n"
-           b"Content-Transfer-Encoding: 8bit\r\n\r\n" + "Плохо\r\n".encode("koi8-r"))
+    raw = (
+        b"From: anna@customer.test\r\nSubject: =?koi8-r?b?8NLF1MXO2snR?=\r\n"
+        b"Message-ID: <k@customer.test>\r\nContent-Type: text/plain; charset=koi8-r\r\n"
+        b"Content-Transfer-Encoding: 8bit\r\n\r\n" + "Плохо\r\n".encode("koi8-r")
+    )
     msg = parse(raw)
     mail = reparse(owner_notice(DESK, new_case(msg), msg, raw, message_id="<n@x>", now=NOW))
     original = next(mail.iter_attachments()).get_content()
@@ -175,11 +208,16 @@ def test_no_header_injection_from_a_hostile_subject_or_name() -> None:
     msg = parse(raw)
     case = new_case(msg)
     import dataclasses
-    case = dataclasses.replace(case, subject="Hi\r\nBcc: victim@evil.test\r\nX-Evil: 1",
-                               sender_name="Eve\nReply-To: eve@evil.test")
-    for mail in (owner_notice(DESK, case, msg, raw, message_id="<n@x>", now=NOW),
-                 added_to_case_notice(DESK, case, msg, "anna@customer.test",
-                                      message_id="<a@x>", now=NOW)):
+
+    case = dataclasses.replace(
+        case,
+        subject="Hi\r\nBcc: victim@evil.test\r\nX-Evil: 1",
+        sender_name="Eve\nReply-To: eve@evil.test",
+    )
+    for mail in (
+        owner_notice(DESK, case, msg, raw, message_id="<n@x>", now=NOW),
+        added_to_case_notice(DESK, case, msg, "anna@customer.test", message_id="<a@x>", now=NOW),
+    ):
         parsed = reparse(mail)
         assert parsed["Bcc"] is None and parsed["X-Evil"] is None
         assert len(parsed.get_all("Reply-To") or []) <= 1
@@ -188,29 +226,35 @@ def test_no_header_injection_from_a_hostile_subject_or_name() -> None:
     assert "Hi Bcc: victim@evil.test X-Evil: 1" in notice["Subject"]  # text, on one line
 
 
-@pytest.mark.parametrize("subject", [
-    "срок Новое test жалоба a обращение обращение обращение — обращение",
-    "— ответ: a клиент обращение",
-    "(претензия) срок — (претензия) срок",
-])
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "срок Новое test жалоба a обращение обращение обращение — обращение",
+        "— ответ: a клиент обращение",
+        "(претензия) срок — (претензия) срок",
+    ],
+)
 def test_a_cyrillic_subject_keeps_every_space(subject: str) -> None:
     raw = raw_mail(subject=subject)
     msg = parse(raw)
     for owner in ("legal", "support"):
         mail = owner_notice(DESK, new_case(msg, owner), msg, raw, message_id="<n@x>", now=NOW)
         assert reparse(mail)["Subject"].endswith(f": {subject}")
-    added = added_to_case_notice(DESK, new_case(msg), msg, "a@customer.test",
-                                 message_id="<a@x>", now=NOW)
+    added = added_to_case_notice(
+        DESK, new_case(msg), msg, "a@customer.test", message_id="<a@x>", now=NOW
+    )
     assert reparse(added)["Subject"] == "[FB-2026-000001] Ваше письмо добавлено к обращению"
 
 
 def test_staff_language_follows_the_owner() -> None:
     raw = raw_mail()
     msg = parse(raw)
-    ru = reparse(owner_notice(DESK, new_case(msg, owner="legal"), msg, raw, message_id="<1@x>",
-                              now=NOW))
-    en = reparse(owner_notice(DESK, new_case(msg, owner="support"), msg, raw,
-                              message_id="<2@x>", now=NOW))
+    ru = reparse(
+        owner_notice(DESK, new_case(msg, owner="legal"), msg, raw, message_id="<1@x>", now=NOW)
+    )
+    en = reparse(
+        owner_notice(DESK, new_case(msg, owner="support"), msg, raw, message_id="<2@x>", now=NOW)
+    )
     assert "Новое обращение" in ru["Subject"] and "Ответить нужно до" in body(ru)
     assert "New case" in en["Subject"] and "12 March 2026, 10:00" in body(en)
 
@@ -221,13 +265,23 @@ def test_reminder_steps_and_the_time_left_or_overdue() -> None:
     case = new_case(msg)
     due = NOW + timedelta(days=10)
     owner = BOOK.owners["legal"]
-    expect = {"remind": (NOW + timedelta(days=5), "Напоминание", "осталось 5 дней"),
-              "due": (due - timedelta(hours=2), "Срок ответа сегодня", "осталось 2 часа"),
-              "overdue": (due + timedelta(days=1, hours=3), "Просрочено",
-                          "просрочка — 1 день 3 часа")}
+    expect = {
+        "remind": (NOW + timedelta(days=5), "Напоминание", "осталось 5 дней"),
+        "due": (due - timedelta(hours=2), "Срок ответа сегодня", "осталось 2 часа"),
+        "overdue": (due + timedelta(days=1, hours=3), "Просрочено", "просрочка — 1 день 3 часа"),
+    }
     for kind, (at, subject, phrase) in expect.items():
-        mail = reparse(reminder_mail(DESK, case, Reminder(kind, kind, at, at, ("legal",), ""),
-                                     owner, message_id="<r@x>", now=at, in_reply_to="<n1@x>"))
+        mail = reparse(
+            reminder_mail(
+                DESK,
+                case,
+                Reminder(kind, kind, at, at, ("legal",), ""),
+                owner,
+                message_id="<r@x>",
+                now=at,
+                in_reply_to="<n1@x>",
+            )
+        )
         assert mail["Subject"].startswith(f"[FB-2026-000001] {subject}")
         assert phrase in body(mail)
         assert mail["In-Reply-To"] == "<n1@x>"
@@ -239,8 +293,16 @@ def test_escalation_says_whose_case_how_late_and_who_was_told() -> None:
     msg = parse(raw)
     at = NOW + timedelta(days=12)
     reminder = Reminder("escalate", "escalate", at, at, ("center", "support"), "overdue")
-    mail = reparse(escalation_mail(DESK, new_case(msg, owner="legal"), reminder,
-                                   BOOK.owners["support"], message_id="<e@x>", now=at))
+    mail = reparse(
+        escalation_mail(
+            DESK,
+            new_case(msg, owner="legal"),
+            reminder,
+            BOOK.owners["support"],
+            message_id="<e@x>",
+            now=at,
+        )
+    )
     text = body(mail)
     assert "Escalation" in mail["Subject"] and "[FB-2026-000001]" in mail["Subject"]
     assert "owned by Юристы" in text and "overdue by 2 days" in text
@@ -251,11 +313,13 @@ def test_escalation_says_whose_case_how_late_and_who_was_told() -> None:
 
 def test_joined_notice_quotes_and_attaches_the_new_message() -> None:
     first = parse(raw_mail())
-    raw = raw_mail(subject="Re: [FB-2026-000001] Претензия", body="Жду ответа!\n",
-                   mid="<m2@customer.test>")
+    raw = raw_mail(
+        subject="Re: [FB-2026-000001] Претензия", body="Жду ответа!\n", mid="<m2@customer.test>"
+    )
     new = parse(raw)
-    case = cases.apply(cases.apply(new_case(first), "closed", NOW), "reply_joined", NOW,
-                       message_id=new.message_id)
+    case = cases.apply(
+        cases.apply(new_case(first), "closed", NOW), "reply_joined", NOW, message_id=new.message_id
+    )
     mail = reparse(joined_notice_to_owner(DESK, case, new, raw, message_id="<j@x>", now=NOW))
     text = body(mail)
     assert "> Жду ответа!" in text and "снова написал" in text and "reopen" in text
@@ -268,8 +332,7 @@ def test_added_notice_is_a_short_auto_reply_without_any_token() -> None:
     raw = raw_mail(mid="<m2@customer.test>")
     new = parse(raw)
     case = new_case(new, language="en")
-    mail = added_to_case_notice(DESK, case, new, "anna@customer.test", message_id="<a@x>",
-                                now=NOW)
+    mail = added_to_case_notice(DESK, case, new, "anna@customer.test", message_id="<a@x>", now=NOW)
     parsed = reparse(mail)
     assert parsed["Auto-Submitted"] == "auto-replied"
     assert parsed["In-Reply-To"] == "<m2@customer.test>"
@@ -317,8 +380,7 @@ def test_accepted_command_reply_goes_to_the_sender_with_the_token() -> None:
     cmd = parse_command(cm.text)
     auth = authorize(cmd, case, cm.from_addr, True, BOOK)
     closed = cases.apply(case, auth.event, NOW, who=auth.actor)
-    mail = reparse(command_reply(DESK, case.id, closed, cm, cmd, auth, message_id="<c@x>",
-                                 now=NOW))
+    mail = reparse(command_reply(DESK, case.id, closed, cm, cmd, auth, message_id="<c@x>", now=NOW))
     assert mail["To"] == "support@company.example"
     assert mail["In-Reply-To"] == "<cmd@company.example>"
     assert "Command done" in mail["Subject"] and "The case is closed." in body(mail)
@@ -343,8 +405,9 @@ def test_a_template_without_the_case_id_still_gets_it_in_the_subject(tmp_path: P
     (tmp_path / "added.en.j2").write_text("Subject: Thanks\n\nAdded.\n")
     desk = NoticeDesk(Templates(tmp_path), BOOK, FB, SECRET)
     msg = parse(raw_mail())
-    mail = added_to_case_notice(desk, new_case(msg, language="en"), msg, "a@customer.test",
-                                message_id="<a@x>", now=NOW)
+    mail = added_to_case_notice(
+        desk, new_case(msg, language="en"), msg, "a@customer.test", message_id="<a@x>", now=NOW
+    )
     assert mail["Subject"] == "[FB-2026-000001] Thanks"
 
 
@@ -352,16 +415,19 @@ def test_secret_is_not_in_the_desk_repr() -> None:
     assert "test secret" not in repr(DESK)
 
 
-@pytest.mark.parametrize("minutes, ru, en", [
-    (1, "1 минута", "1 minute"),
-    (45, "45 минут", "45 minutes"),
-    (60, "1 час", "1 hour"),
-    (3 * 60, "3 часа", "3 hours"),
-    (1440 + 60, "1 день 1 час", "1 day 1 hour"),
-    (2 * 1440, "2 дня", "2 days"),
-    (11 * 1440 + 5 * 60, "11 дней 5 часов", "11 days 5 hours"),
-    (21 * 1440 + 22 * 60, "21 день 22 часа", "21 days 22 hours"),
-])
+@pytest.mark.parametrize(
+    "minutes, ru, en",
+    [
+        (1, "1 минута", "1 minute"),
+        (45, "45 минут", "45 minutes"),
+        (60, "1 час", "1 hour"),
+        (3 * 60, "3 часа", "3 hours"),
+        (1440 + 60, "1 день 1 час", "1 day 1 hour"),
+        (2 * 1440, "2 дня", "2 days"),
+        (11 * 1440 + 5 * 60, "11 дней 5 часов", "11 days 5 hours"),
+        (21 * 1440 + 22 * 60, "21 день 22 часа", "21 days 22 hours"),
+    ],
+)
 def test_durations_read_naturally(minutes: int, ru: str, en: str) -> None:
     assert format_duration(timedelta(minutes=minutes), "ru") == ru
     assert format_duration(timedelta(minutes=minutes), "en") == en

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -18,23 +18,37 @@ from daemon.core.mail.policy import (
 )
 from daemon.core.rules import PolicySettings
 
-NOW = datetime(2025, 3, 10, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 OWN = frozenset({"feedback@company.example"})
 SETTINGS = PolicySettings()
 
 
-def mail(*headers: str, body: str = "Hello, your delivery was late again.\n",
-         content_type: str = "text/plain; charset=utf-8",
-         sender: str = "From: Anna Petrova <anna@customer.example>") -> Message:
+def mail(
+    *headers: str,
+    body: str = "Hello, your delivery was late again.\n",
+    content_type: str = "text/plain; charset=utf-8",
+    sender: str = "From: Anna Petrova <anna@customer.example>",
+) -> Message:
     """A message from a person unless the extra headers say otherwise."""
-    lines = [sender, "To: feedback@company.example", "Subject: late delivery",
-             "Message-ID: <1@customer.example>", "Date: Mon, 10 Mar 2025 11:00:00 +0000",
-             "MIME-Version: 1.0", f"Content-Type: {content_type}", *headers]
+    lines = [
+        sender,
+        "To: feedback@company.example",
+        "Subject: late delivery",
+        "Message-ID: <1@customer.example>",
+        "Date: Mon, 10 Mar 2025 11:00:00 +0000",
+        "MIME-Version: 1.0",
+        f"Content-Type: {content_type}",
+        *headers,
+    ]
     return parse(("\r\n".join(lines) + "\r\n\r\n" + body).encode())
 
 
-def verdict(message: Message, history: SenderHistory = SenderHistory(),
-            settings: PolicySettings = SETTINGS, now: datetime = NOW) -> Verdict:
+def verdict(
+    message: Message,
+    history: SenderHistory = SenderHistory(),
+    settings: PolicySettings = SETTINGS,
+    now: datetime = NOW,
+) -> Verdict:
     return should_acknowledge(message, history, now, settings, OWN)
 
 
@@ -63,8 +77,10 @@ def test_reply_to_is_ignored_on_automatic_mail() -> None:
     assert not v.acknowledge and v.reply_to is None
 
 
-@pytest.mark.parametrize("value", ["auto-replied", "auto-generated",
-                                   "auto-generated (failure)", "auto-notified", "AUTO-REPLIED"])
+@pytest.mark.parametrize(
+    "value",
+    ["auto-replied", "auto-generated", "auto-generated (failure)", "auto-notified", "AUTO-REPLIED"],
+)
 def test_auto_submitted_other_than_no_is_not_answered(value: str) -> None:
     v = verdict(mail(f"Auto-Submitted: {value}"))
     assert (v.acknowledge, v.kind) == (False, "auto_reply")
@@ -75,11 +91,18 @@ def test_auto_submitted_no_is_a_person() -> None:
     assert verdict(mail("Auto-Submitted: no")).acknowledge
 
 
-@pytest.mark.parametrize(("header", "kind"), [
-    ("Precedence: bulk", "bulk"), ("Precedence: junk", "bulk"), ("Precedence: list", "list"),
-    ("Precedence: auto_reply", "auto_reply"), ("Precedence: BULK", "bulk"),
-    ("X-Precedence: bulk", "bulk"), ("X-Precedence: auto_reply", "auto_reply"),
-])
+@pytest.mark.parametrize(
+    ("header", "kind"),
+    [
+        ("Precedence: bulk", "bulk"),
+        ("Precedence: junk", "bulk"),
+        ("Precedence: list", "list"),
+        ("Precedence: auto_reply", "auto_reply"),
+        ("Precedence: BULK", "bulk"),
+        ("X-Precedence: bulk", "bulk"),
+        ("X-Precedence: auto_reply", "auto_reply"),
+    ],
+)
 def test_precedence(header: str, kind: str) -> None:
     v = verdict(mail(header))
     assert (v.acknowledge, v.kind) == (False, kind)
@@ -89,9 +112,16 @@ def test_unknown_precedence_is_not_evidence() -> None:
     assert verdict(mail("Precedence: first-class")).acknowledge
 
 
-@pytest.mark.parametrize("header", ["X-Autoreply: yes", "X-Autorespond: Out of office",
-                                    "X-Autoreply-From: anna@customer.example",
-                                    "X-Mail-Autoreply: 1", "X-Apple-Action: VACATION"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "X-Autoreply: yes",
+        "X-Autorespond: Out of office",
+        "X-Autoreply-From: anna@customer.example",
+        "X-Mail-Autoreply: 1",
+        "X-Apple-Action: VACATION",
+    ],
+)
 def test_autoresponder_headers(header: str) -> None:
     v = verdict(mail(header))
     assert (v.acknowledge, v.kind) == (False, "auto_reply")
@@ -111,20 +141,26 @@ def test_auto_response_suppress_of_receipts_only_does_not_stop_an_ack() -> None:
     assert verdict(mail("X-Auto-Response-Suppress: DR, NDR, RN, NRN")).acknowledge
 
 
-@pytest.mark.parametrize("header", [
-    "List-Id: Customers <customers.lists.example>",
-    "List-Unsubscribe: <mailto:leave@lists.example>",
-    "List-Post: <mailto:customers@lists.example>", "List-Help: <mailto:help@lists.example>",
-    "Mailing-List: contact customers-help@lists.example; run by ezmlm",
-    "X-Mailing-List: <customers@lists.example>",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "List-Id: Customers <customers.lists.example>",
+        "List-Unsubscribe: <mailto:leave@lists.example>",
+        "List-Post: <mailto:customers@lists.example>",
+        "List-Help: <mailto:help@lists.example>",
+        "Mailing-List: contact customers-help@lists.example; run by ezmlm",
+        "X-Mailing-List: <customers@lists.example>",
+    ],
+)
 def test_list_headers(header: str) -> None:
     v = verdict(mail(header))
     assert (v.acknowledge, v.kind) == (False, "list")
 
 
-@pytest.mark.parametrize("return_path", ["<>", "< >", "<MAILER-DAEMON@mx.example>",
-                                         "<postmaster@mx.example>", "<MAILER-DAEMON>"])
+@pytest.mark.parametrize(
+    "return_path",
+    ["<>", "< >", "<MAILER-DAEMON@mx.example>", "<postmaster@mx.example>", "<MAILER-DAEMON>"],
+)
 def test_mail_system_return_paths(return_path: str) -> None:
     v = verdict(mail(f"Return-Path: {return_path}"))
     assert (v.acknowledge, v.kind) == (False, "bounce")
@@ -134,17 +170,30 @@ def test_an_ordinary_return_path_is_fine() -> None:
     assert verdict(mail("Return-Path: <anna@customer.example>")).acknowledge
 
 
-@pytest.mark.parametrize("sender", ["From: MAILER-DAEMON@mx.example",
-                                    "From: Mail Delivery System <mx@mx.example>",
-                                    "From: Postmaster <postmaster@mx.example>"])
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "From: MAILER-DAEMON@mx.example",
+        "From: Mail Delivery System <mx@mx.example>",
+        "From: Postmaster <postmaster@mx.example>",
+    ],
+)
 def test_mail_system_senders(sender: str) -> None:
     v = verdict(mail(sender=sender))
     assert (v.acknowledge, v.kind) == (False, "bounce")
 
 
-@pytest.mark.parametrize("addr", ["no-reply@shop.example", "noreply@shop.example",
-                                  "do-not-reply@bank.example", "donotreply@bank.example",
-                                  "NoReply+orders@shop.example", "bounces-1234@esp.example"])
+@pytest.mark.parametrize(
+    "addr",
+    [
+        "no-reply@shop.example",
+        "noreply@shop.example",
+        "do-not-reply@bank.example",
+        "donotreply@bank.example",
+        "NoReply+orders@shop.example",
+        "bounces-1234@esp.example",
+    ],
+)
 def test_noreply_senders(addr: str) -> None:
     v = verdict(mail(sender=f"From: Shop <{addr}>"))
     assert (v.acknowledge, v.kind) == (False, "noreply")
@@ -162,9 +211,14 @@ def test_a_person_named_like_a_robot_is_still_a_person() -> None:
     assert verdict(mail(sender="From: bouncer.anna@customer.example")).acknowledge
 
 
-@pytest.mark.parametrize("sender", ["From: feedback@company.example",
-                                    "From: FEEDBACK@Company.Example",
-                                    "From: feedback+case-12@company.example"])
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "From: feedback@company.example",
+        "From: FEEDBACK@Company.Example",
+        "From: feedback+case-12@company.example",
+    ],
+)
 def test_our_own_address_is_never_answered(sender: str) -> None:
     v = verdict(mail(sender=sender))
     assert (v.acknowledge, v.kind) == (False, "own")
@@ -188,10 +242,15 @@ DSN_BODY = (
 )
 
 
-@pytest.mark.parametrize(("report_type", "kind"), [
-    ("delivery-status", "bounce"), ("feedback-report", "report"),
-    ("disposition-notification", "report"), ("something-new", "bounce"),
-])
+@pytest.mark.parametrize(
+    ("report_type", "kind"),
+    [
+        ("delivery-status", "bounce"),
+        ("feedback-report", "report"),
+        ("disposition-notification", "report"),
+        ("something-new", "bounce"),
+    ],
+)
 def test_multipart_report(report_type: str, kind: str) -> None:
     ctype = f'multipart/report; report-type={report_type}; boundary="B"'
     v = verdict(mail(content_type=ctype, body=DSN_BODY))
@@ -199,29 +258,37 @@ def test_multipart_report(report_type: str, kind: str) -> None:
 
 
 def test_bounce_wording_in_subject_and_body_together_is_a_bounce() -> None:
-    m = parse(b"From: gateway@mx.example\r\nTo: feedback@company.example\r\n"
-              b"Subject: Returned mail: see transcript for details\r\n\r\n"
-              b"----- The following addresses had permanent fatal errors -----\r\n<x@y>\r\n")
+    m = parse(
+        b"From: gateway@mx.example\r\nTo: feedback@company.example\r\n"
+        b"Subject: Returned mail: see transcript for details\r\n\r\n"
+        b"----- The following addresses had permanent fatal errors -----\r\n<x@y>\r\n"
+    )
     v = verdict(m)
     assert (v.acknowledge, v.kind) == (False, "bounce")
 
 
-@pytest.mark.parametrize(("subject", "body"), [
-    ("Undeliverable parcel", "Your courier says my parcel is undeliverable. Why?"),
-    ("Fwd: Returned mail: see transcript for details", "> User unknown\nWhat does this mean?"),
-    ("Hello", "Your newsletter said: user unknown. Please fix my account."),
-])
+@pytest.mark.parametrize(
+    ("subject", "body"),
+    [
+        ("Undeliverable parcel", "Your courier says my parcel is undeliverable. Why?"),
+        ("Fwd: Returned mail: see transcript for details", "> User unknown\nWhat does this mean?"),
+        ("Hello", "Your newsletter said: user unknown. Please fix my account."),
+    ],
+)
 def test_bounce_words_alone_do_not_silence_a_person(subject: str, body: str) -> None:
     m = parse(f"From: anna@customer.example\r\nSubject: {subject}\r\n\r\n{body}\r\n".encode())
     assert verdict(m).acknowledge
 
 
-@pytest.mark.parametrize("header", [
-    "Feedback-ID: 1.us-west-2.abc=:AmazonSES",  # Amazon WorkMail users' ordinary mail has it
-    "X-Loop: procmail@customer.example",  # a person's own forwarding rule
-    "X-MS-Exchange-Inbox-Rules-Loop: anna@customer.example",  # a redirect rule, not a robot
-    "X-Mailer: Amazon WorkMail",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Feedback-ID: 1.us-west-2.abc=:AmazonSES",  # Amazon WorkMail users' ordinary mail has it
+        "X-Loop: procmail@customer.example",  # a person's own forwarding rule
+        "X-MS-Exchange-Inbox-Rules-Loop: anna@customer.example",  # a redirect rule, not a robot
+        "X-Mailer: Amazon WorkMail",
+    ],
+)
 def test_weak_markers_do_not_silence_a_person(header: str) -> None:
     assert verdict(mail(header)).acknowledge
 
@@ -232,8 +299,9 @@ def test_automatic_reply_subject_alone_is_not_evidence() -> None:
     assert verdict(m).acknowledge
 
 
-@pytest.mark.parametrize("sender", ["From: undisclosed", "From: Anna <anna at customer>",
-                                    "From: <@customer.example>"])
+@pytest.mark.parametrize(
+    "sender", ["From: undisclosed", "From: Anna <anna at customer>", "From: <@customer.example>"]
+)
 def test_no_usable_sender(sender: str) -> None:
     v = verdict(mail(sender=sender))
     assert (v.acknowledge, v.kind, v.reply_to) == (False, "no_sender", None)
@@ -258,6 +326,7 @@ def test_every_marker_is_explained_and_the_most_specific_kind_wins() -> None:
 
 # --- history -----------------------------------------------------------------------------------
 
+
 def test_one_ack_per_interval() -> None:
     recent = SenderHistory(acks=(NOW - timedelta(hours=23),))
     v = verdict(mail(), recent)
@@ -278,8 +347,9 @@ def test_burst_cap_per_hour() -> None:
     v = verdict(mail(), three, settings)
     assert (v.acknowledge, v.kind) == (False, "rate_limited")
     assert "3 acknowledgments in the last hour" in v.reasons[0]
-    two = SenderHistory(acks=(NOW - timedelta(minutes=5), NOW - timedelta(minutes=20),
-                              NOW - timedelta(minutes=61)))
+    two = SenderHistory(
+        acks=(NOW - timedelta(minutes=5), NOW - timedelta(minutes=20), NOW - timedelta(minutes=61))
+    )
     assert verdict(mail(), two, settings).acknowledge
 
 
@@ -321,8 +391,12 @@ def test_verdict_is_frozen() -> None:
 
 def test_validate_policy_settings() -> None:
     assert validate_policy_settings(SETTINGS) == []
-    bad = dataclasses.replace(SETTINGS, noreply_patterns=("(unclosed",), ack_burst_per_hour=0,
-                              ack_interval=timedelta(hours=-1))
+    bad = dataclasses.replace(
+        SETTINGS,
+        noreply_patterns=("(unclosed",),
+        ack_burst_per_hour=0,
+        ack_interval=timedelta(hours=-1),
+    )
     problems = validate_policy_settings(bad)
     assert len(problems) == 3
     assert "(unclosed" in problems[0]

@@ -2,19 +2,20 @@
 reading only that."""
 
 import textwrap
-from pathlib import Path
-
-from daemon.core.rules.examples import make_message
-from daemon.core.mail.quoting import Letter, split
-from daemon.core.rules import classify, load_rulebook
 
 from support import REPO
+
+from daemon.core.mail.quoting import Letter, split
+from daemon.core.rules import classify, load_rulebook
+from daemon.core.rules.examples import make_message
+
 DEFAULT = load_rulebook(REPO / "rules.yaml")
 
 
 def test_plain_text_is_all_said():
-    assert split("The parcel came broken.\nPlease help.") == \
-        Letter("The parcel came broken.\nPlease help.")
+    assert split("The parcel came broken.\nPlease help.") == Letter(
+        "The parcel came broken.\nPlease help."
+    )
 
 
 def test_valediction_and_name_lines_are_the_closing():
@@ -46,8 +47,10 @@ def test_signature_after_dashes_and_mobile_tag():
 
 
 def test_reply_history_is_quoted():
-    got = split("Still broken.\n\nOn Mon, 1 Apr 2024, Support <s@example.test> wrote:\n"
-                "> Thank you, we are glad to help\n> Support")
+    got = split(
+        "Still broken.\n\nOn Mon, 1 Apr 2024, Support <s@example.test> wrote:\n"
+        "> Thank you, we are glad to help\n> Support"
+    )
     assert got.said == "Still broken."
     assert got.quoted.startswith("On Mon, 1 Apr 2024") and "glad" in got.quoted
     got = split("Опять не работает.\n\n03.05.2024 18:12, Служба поддержки пишет:\n> Спасибо!")
@@ -69,7 +72,8 @@ def test_nothing_left_means_everything_is_said():
 
 def test_fields_said_closing_quoted_reach_the_rules(tmp_path):
     path = tmp_path / "rules.yaml"
-    path.write_text(textwrap.dedent("""\
+    path.write_text(
+        textwrap.dedent("""\
         settings: {center: center}
         owners:
           center: {name: Center, email: c@example.test}
@@ -83,7 +87,9 @@ def test_fields_said_closing_quoted_reach_the_rules(tmp_path):
         rules:
           - {name: quoted-broken, category: complaint, when: {words: [broken], in: quoted}}
           - {name: said-thanks, category: thanks, when: {words: [thanks]}}
-        """), encoding="utf-8")
+        """),
+        encoding="utf-8",
+    )
     book = load_rulebook(path)
     reply = "Thanks, all good now.\n\nOn Mon, 1 Apr 2024, Ann <a@example.org> wrote:\n> broken"
     decision = classify(make_message(body=reply), book)
@@ -97,28 +103,42 @@ def default(body: str, subject: str = "") -> str:
 
 
 def test_default_rules_do_not_read_our_quoted_acknowledgment():
-    reply = ("Ничего не решено, курьер так и не приехал.\n\n"
-             "12.03.2024 10:00, Центр обратной связи пишет:\n"
-             "> Спасибо за обращение! Мы благодарны вам за отзыв.")
+    reply = (
+        "Ничего не решено, курьер так и не приехал.\n\n"
+        "12.03.2024 10:00, Центр обратной связи пишет:\n"
+        "> Спасибо за обращение! Мы благодарны вам за отзыв."
+    )
     assert default(reply, "Re: Ваше обращение") == "complaint"
 
 
 def test_default_rules_polite_question_is_not_thanks():
     assert default("Hi there, are you open on Easter Monday? Thanks, Beth") == "unclassified"
-    assert default("Подскажите, доставляете ли вы в Калининград?\n\nСпасибо!\nОлег") == \
-        "unclassified"
+    assert (
+        default("Подскажите, доставляете ли вы в Калининград?\n\nСпасибо!\nОлег") == "unclassified"
+    )
 
 
 def test_default_rules_thank_you_letter_with_a_backstory():
-    assert default("Думала, что с возвратом будут проблемы, а деньги пришли через два дня. "
-                   "Очень приятно, спасибо вам!") == "thanks"
-    assert default("It was well below freezing and the crew worked until 4am. Please pass "
-                   "on a big thank you to them.") == "thanks"
+    assert (
+        default(
+            "Думала, что с возвратом будут проблемы, а деньги пришли через два дня. "
+            "Очень приятно, спасибо вам!"
+        )
+        == "thanks"
+    )
+    assert (
+        default(
+            "It was well below freezing and the crew worked until 4am. Please pass "
+            "on a big thank you to them."
+        )
+        == "thanks"
+    )
 
 
 def test_default_rules_demand_and_sarcasm_stay_complaints():
-    assert default("Спасибо Дарье, она помогла. Но ваш сотрудник хамил, прошу провести с ним "
-                   "беседу.") == "complaint"
-    assert default("Пиццу привезли через три часа, холодную.", subject="Ну спасибо") == \
-        "complaint"
+    assert (
+        default("Спасибо Дарье, она помогла. Но ваш сотрудник хамил, прошу провести с ним беседу.")
+        == "complaint"
+    )
+    assert default("Пиццу привезли через три часа, холодную.", subject="Ну спасибо") == "complaint"
     assert default("Charged twice for March. Please sort it out.\nThanks,\nDerek") == "complaint"

@@ -6,22 +6,25 @@ import email
 import email.policy
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from support import REPO
 
 from daemon import cli
+from daemon.adapters.store import Store
 from daemon.core.cases import Case, apply, open_case
 from daemon.core.report.digest import (
-    DigestSettings, compose_digest, digest_period, digest_recipients, digest_settings,
+    DigestSettings,
+    compose_digest,
+    digest_period,
+    digest_recipients,
+    digest_settings,
 )
-from daemon.errors import ConfigError
 from daemon.core.report.figures import build_report
 from daemon.core.rules import RuleBook, load_rulebook
-from daemon.adapters.store import Store
+from daemon.errors import ConfigError
 
-from support import REPO
 TZ = "Europe/Moscow"
 MSK = ZoneInfo(TZ)
 UTC = ZoneInfo("UTC")
@@ -34,26 +37,49 @@ def book() -> RuleBook:
 
 
 def _case(n: int, category: str, owner: str, received: datetime, due: datetime) -> Case:
-    return open_case(f"FB-2026-{n:06d}", category=category, owner=owner, received=received,
-                     due=due, sender=f"c{n}@example.test", sender_name="C", subject=f"s{n}",
-                     message_id=f"<{n}@x>", language="ru", rule=f"{category}-ru")
+    return open_case(
+        f"FB-2026-{n:06d}",
+        category=category,
+        owner=owner,
+        received=received,
+        due=due,
+        sender=f"c{n}@example.test",
+        sender_name="C",
+        subject=f"s{n}",
+        message_id=f"<{n}@x>",
+        language="ru",
+        rule=f"{category}-ru",
+    )
 
 
 def week_cases() -> list[Case]:
     mon = datetime(2026, 11, 16, 10, tzinfo=MSK)
     return [
-        apply(_case(1, "thanks", "team", mon, mon + timedelta(days=5)), "answered",
-              mon + timedelta(hours=2)),
+        apply(
+            _case(1, "thanks", "team", mon, mon + timedelta(days=5)),
+            "answered",
+            mon + timedelta(hours=2),
+        ),
         _case(2, "complaint", "support", mon + timedelta(days=1), mon + timedelta(days=3)),
         _case(3, "official", "legal", mon + timedelta(days=2), mon + timedelta(days=12)),
         _case(4, "complaint", "support", mon + timedelta(days=3), mon + timedelta(days=4)),
         # last week's complaint, still open: overdue, listed, but not counted in this week
         _case(5, "complaint", "legal", mon - timedelta(days=6), mon - timedelta(days=4)),
         # Sunday 23:30 Moscow is in the week; Monday 00:10 is not
-        _case(6, "unclassified", "center", datetime(2026, 11, 22, 23, 30, tzinfo=MSK),
-              datetime(2026, 11, 30, tzinfo=MSK)),
-        _case(7, "thanks", "team", datetime(2026, 11, 23, 0, 10, tzinfo=MSK),
-              datetime(2026, 11, 30, tzinfo=MSK)),
+        _case(
+            6,
+            "unclassified",
+            "center",
+            datetime(2026, 11, 22, 23, 30, tzinfo=MSK),
+            datetime(2026, 11, 30, tzinfo=MSK),
+        ),
+        _case(
+            7,
+            "thanks",
+            "team",
+            datetime(2026, 11, 23, 0, 10, tzinfo=MSK),
+            datetime(2026, 11, 30, tzinfo=MSK),
+        ),
     ]
 
 
@@ -65,7 +91,9 @@ def test_weekly_period_is_the_previous_complete_iso_week() -> None:
     monday_early = datetime(2026, 11, 22, 21, 30, tzinfo=UTC)
     assert digest_period(monday_early, "weekly", TZ) == week
     assert digest_period(monday_early - timedelta(hours=1), "weekly", TZ) == (
-        date(2026, 11, 9), date(2026, 11, 15))
+        date(2026, 11, 9),
+        date(2026, 11, 15),
+    )
 
 
 def test_daily_period_is_yesterday_in_the_admin_zone() -> None:
@@ -79,8 +107,9 @@ def test_daily_period_is_yesterday_in_the_admin_zone() -> None:
 def _digest(book: RuleBook, every: str = "weekly") -> email.message.EmailMessage:
     start, end = digest_period(NOW, every, TZ)
     report = build_report(week_cases(), start, end, NOW, TZ)
-    return compose_digest(report, book, NOW, "feedback@example.test",
-                          ["center@example.test", "boss@example.test"])
+    return compose_digest(
+        report, book, NOW, "feedback@example.test", ["center@example.test", "boss@example.test"]
+    )
 
 
 def test_digest_is_multipart_alternative_with_both_parts(book: RuleBook) -> None:
@@ -104,10 +133,13 @@ def test_digest_counts_the_week_and_lists_every_overdue_case_with_owner(book) ->
     assert "cases received           5" in text  # 1, 2, 3, 4, 6 — not 5 (earlier), not 7
     assert "Overdue now: 3" in text  # 5 (due 12th), 2 (due 19th), 4 (due 20th)
     overdue = [ln for ln in text.splitlines() if ln.startswith("  FB-")]
-    assert overdue[0].startswith("  FB-2026-000005") and "owner Legal Department (legal)" in \
-        overdue[0]
-    assert overdue[1].startswith("  FB-2026-000002") and "Customer Support Lead (support)" in \
-        overdue[1]
+    assert (
+        overdue[0].startswith("  FB-2026-000005") and "owner Legal Department (legal)" in overdue[0]
+    )
+    assert (
+        overdue[1].startswith("  FB-2026-000002")
+        and "Customer Support Lead (support)" in overdue[1]
+    )
     assert overdue[2].startswith("  FB-2026-000004") and len(overdue) == 3
     assert "FB-2026-000005" in html and "Legal Department" in html
     assert "complaint     ##" in text  # the text chart
@@ -121,18 +153,25 @@ def test_daily_digest_has_a_one_day_subject(book: RuleBook) -> None:
 
 def test_digest_settings_and_recipients(book: RuleBook) -> None:
     assert digest_settings(book) == DigestSettings("weekly", time(9, 0), ("center",))
-    with_digest = replace(book, extra={"digest": {"every": "daily", "at": "07:30",
-                                                  "to": ["center", "boss@example.test",
-                                                         "center"]}})
+    with_digest = replace(
+        book,
+        extra={
+            "digest": {
+                "every": "daily",
+                "at": "07:30",
+                "to": ["center", "boss@example.test", "center"],
+            }
+        },
+    )
     conf = digest_settings(with_digest)
-    assert conf == DigestSettings("daily", time(7, 30), ("center", "boss@example.test",
-                                                          "center"))
+    assert conf == DigestSettings("daily", time(7, 30), ("center", "boss@example.test", "center"))
     assert digest_recipients(conf.to, book) == ("center@example.test", "boss@example.test")
 
 
 def test_bad_digest_settings_name_every_problem(book: RuleBook) -> None:
-    bad = replace(book, extra={"digest": {"every": "hourly", "at": "8am", "to": ["nobody"],
-                                          "colour": "red"}})
+    bad = replace(
+        book, extra={"digest": {"every": "hourly", "at": "8am", "to": ["nobody"], "colour": "red"}}
+    )
     with pytest.raises(ConfigError) as err:
         digest_settings(bad)
     text = str(err.value)

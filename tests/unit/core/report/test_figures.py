@@ -23,25 +23,35 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from daemon import cli
+from daemon.adapters.store import Store
 from daemon.core.cases import Case, apply, open_case
 from daemon.core.report.figures import Report, build_report
 from daemon.core.report.text import render
-from daemon.adapters.store import Store
 
 TZ = "Europe/Moscow"
 MSK = ZoneInfo(TZ)
 NOW = datetime(2026, 11, 3, 12, 0, tzinfo=MSK)
 START, END = date(2026, 8, 1), date(2026, 10, 31)
 FORWARD = {"thanks": ("team",)}
-TERMS = {"official": timedelta(days=10), "complaint": timedelta(days=2),
-         "thanks": timedelta(days=5), "unclassified": timedelta(days=1)}
-OWNERS = {"official": "legal", "complaint": "support", "thanks": "team",
-          "unclassified": "center"}
-RULES = {"official": ("official-law-ru", "official-en"),
-         "complaint": ("complaint-ru", "complaint-en"),
-         "thanks": ("thanks-ru", "thanks-en"), "unclassified": ("(no rule matched)",)}
-TAGS = {"official": ("legal", "claim"), "complaint": ("delivery", "quality", "billing", "rude"),
-        "thanks": ("thanks", "courier"), "unclassified": ()}
+TERMS = {
+    "official": timedelta(days=10),
+    "complaint": timedelta(days=2),
+    "thanks": timedelta(days=5),
+    "unclassified": timedelta(days=1),
+}
+OWNERS = {"official": "legal", "complaint": "support", "thanks": "team", "unclassified": "center"}
+RULES = {
+    "official": ("official-law-ru", "official-en"),
+    "complaint": ("complaint-ru", "complaint-en"),
+    "thanks": ("thanks-ru", "thanks-en"),
+    "unclassified": ("(no rule matched)",),
+}
+TAGS = {
+    "official": ("legal", "claim"),
+    "complaint": ("delivery", "quality", "billing", "rude"),
+    "thanks": ("thanks", "courier"),
+    "unclassified": (),
+}
 
 
 @dataclass
@@ -91,19 +101,37 @@ def generate(seed: int = 7) -> tuple[list[Case], list[Truth]]:
         term = TERMS[category]
         due = received + term
         tags = tuple(rng.sample(TAGS[category], k=min(len(TAGS[category]), rng.choice((0, 1, 2)))))
-        truth = Truth(f"FB-2026-{n:06d}", category, OWNERS[category],
-                      rng.choice(RULES[category]), tags, received, due)
-        case = open_case(truth.id, category=category, owner=truth.owner, received=received,
-                         due=due, sender=f"c{n}@example.test", sender_name=f"Customer {n}",
-                         subject=f"Message {n}", message_id=f"<m{n}@example.test>",
-                         language="ru", rule=truth.rule, tags=tags)
+        truth = Truth(
+            f"FB-2026-{n:06d}",
+            category,
+            OWNERS[category],
+            rng.choice(RULES[category]),
+            tags,
+            received,
+            due,
+        )
+        case = open_case(
+            truth.id,
+            category=category,
+            owner=truth.owner,
+            received=received,
+            due=due,
+            sender=f"c{n}@example.test",
+            sender_name=f"Customer {n}",
+            subject=f"Message {n}",
+            message_id=f"<m{n}@example.test>",
+            language="ru",
+            rule=truth.rule,
+            tags=tags,
+        )
         if rng.random() < 0.25:  # the center hands it to a named employee
             truth.owner = rng.choice(("anna", "boris", "vera"))
             case = apply(case, "reassigned", received + timedelta(minutes=30), owner=truth.owner)
         fate = rng.random()
         if fate < 0.55:
-            answer = received + timedelta(seconds=int(term.total_seconds()
-                                                      * rng.uniform(0.02, 0.98)))
+            answer = received + timedelta(
+                seconds=int(term.total_seconds() * rng.uniform(0.02, 0.98))
+            )
         elif fate < 0.78:
             answer = due + timedelta(seconds=rng.randrange(3600, 120 * 3600))
         else:
@@ -166,8 +194,12 @@ def test_the_generated_store_is_a_realistic_spread(world, report: Report) -> Non
 def test_counts_by_category_owner_rule_and_tag(world, report: Report) -> None:
     truths = in_period(world[1])
     assert report.total == len(truths)
-    for name, key_of in (("category", lambda t: [t.category]), ("owner", lambda t: [t.owner]),
-                         ("rule", lambda t: [t.rule]), ("tag", lambda t: list(t.tags))):
+    for name, key_of in (
+        ("category", lambda t: [t.category]),
+        ("owner", lambda t: [t.owner]),
+        ("rule", lambda t: [t.rule]),
+        ("tag", lambda t: list(t.tags)),
+    ):
         expected: dict[str, tuple[int, int, int, int]] = {}
         for key in {k for t in truths for k in key_of(t)}:
             mine = [t for t in truths if key in key_of(t)]
@@ -175,7 +207,8 @@ def test_counts_by_category_owner_rule_and_tag(world, report: Report) -> None:
                 len(mine),
                 sum(1 for t in mine if t.answered and t.answered <= t.due),
                 sum(1 for t in mine if t.answered and t.answered > t.due),
-                sum(1 for t in mine if t.answered is None and t.due < NOW))
+                sum(1 for t in mine if t.answered is None and t.due < NOW),
+            )
         got = {k: (v.count, v.on_time, v.late, v.overdue) for k, v in report.by[name].items()}
         assert got == expected, name
         counts = [v.count for v in report.by[name].values()]
@@ -189,7 +222,11 @@ def test_on_time_late_and_percentage(world, report: Report) -> None:
     overdue = sum(1 for t in truths if t.answered is None and t.due < NOW)
     pending = sum(1 for t in truths if t.answered is None and t.due >= NOW)
     assert (report.on_time, report.late, report.overdue_unanswered, report.pending) == (
-        on_time, late, overdue, pending)
+        on_time,
+        late,
+        overdue,
+        pending,
+    )
     assert on_time + late + overdue + pending == len(truths)
     assert report.on_time_pct == round(100 * on_time / (on_time + late + overdue), 1)
 
@@ -231,15 +268,18 @@ def test_complaint_topics_by_rule_and_tag(world, report: Report) -> None:
     complaints = [t for t in in_period(world[1]) if t.category == "complaint"]
     assert report.complaint_rules == dict(Counter(t.rule for t in complaints))
     assert report.complaint_tags == dict(Counter(tag for t in complaints for tag in t.tags))
-    assert list(report.complaint_tags.values()) == sorted(report.complaint_tags.values(),
-                                                          reverse=True)
+    assert list(report.complaint_tags.values()) == sorted(
+        report.complaint_tags.values(), reverse=True
+    )
 
 
 def test_official_letters_with_received_due_and_answered(world, report: Report) -> None:
-    official = sorted((t for t in in_period(world[1]) if t.category == "official"),
-                      key=lambda t: t.received)
+    official = sorted(
+        (t for t in in_period(world[1]) if t.category == "official"), key=lambda t: t.received
+    )
     assert [(ln.id, ln.received, ln.due, ln.answered) for ln in report.official] == [
-        (t.id, t.received, t.due, t.answered) for t in official]
+        (t.id, t.received, t.due, t.answered) for t in official
+    ]
 
 
 def test_a_shorter_period_counts_only_its_own_cases(world) -> None:
@@ -250,16 +290,29 @@ def test_a_shorter_period_counts_only_its_own_cases(world) -> None:
 
 # -- definitions on tiny hand-made cases -------------------------------------------------------
 
+
 def _case(n: int, received: datetime, due: datetime, category: str = "complaint") -> Case:
-    return open_case(f"FB-2026-{n:06d}", category=category, owner="support", received=received,
-                     due=due, sender="a@example.test", sender_name="A", subject="s",
-                     message_id=f"<{n}@x>", language="ru", rule="complaint-ru")
+    return open_case(
+        f"FB-2026-{n:06d}",
+        category=category,
+        owner="support",
+        received=received,
+        due=due,
+        sender="a@example.test",
+        sender_name="A",
+        subject="s",
+        message_id=f"<{n}@x>",
+        language="ru",
+        rule="complaint-ru",
+    )
 
 
 def test_nearest_rank_percentiles_by_hand() -> None:
     base = datetime(2026, 3, 2, 9, tzinfo=MSK)
-    cases = [apply(_case(n, base, base + timedelta(days=30)), "answered",
-                   base + timedelta(hours=n)) for n in range(1, 11)]
+    cases = [
+        apply(_case(n, base, base + timedelta(days=30)), "answered", base + timedelta(hours=n))
+        for n in range(1, 11)
+    ]
     r = build_report(cases, date(2026, 3, 2), date(2026, 3, 2), base + timedelta(days=40), TZ)
     assert r.first_response.median == 5 * 3600  # rank ceil(0.5*10) = 5
     assert r.first_response.p90 == 9 * 3600  # rank ceil(0.9*10) = 9
@@ -294,8 +347,12 @@ def test_events_after_now_do_not_count_and_answer_time_may_come_from_data() -> N
     after = build_report([c], t0.date(), t0.date(), t0 + timedelta(days=4), TZ)
     assert (after.late, after.overdue_cases) == (1, ())
     # the owner's reply was sent at 15:00 but the daemon saw it the next morning
-    d = apply(_case(2, t0, t0 + timedelta(hours=8)), "answered", t0 + timedelta(hours=24),
-              answered_at=(t0 + timedelta(hours=6)).isoformat())
+    d = apply(
+        _case(2, t0, t0 + timedelta(hours=8)),
+        "answered",
+        t0 + timedelta(hours=24),
+        answered_at=(t0 + timedelta(hours=6)).isoformat(),
+    )
     r = build_report([d], t0.date(), t0.date(), t0 + timedelta(days=5), TZ)
     assert (r.on_time, r.first_response.median) == (1, 6 * 3600)
 
@@ -309,6 +366,7 @@ def test_empty_period_has_no_percentages() -> None:
 
 # -- formats -----------------------------------------------------------------------------------
 
+
 def test_csv_parses_and_carries_the_figures(report: Report) -> None:
     rows = list(csv.DictReader(io.StringIO(render(report, "csv", by="owner"))))
     assert set(rows[0]) == {"section", "key", "metric", "value"}
@@ -321,7 +379,8 @@ def test_csv_parses_and_carries_the_figures(report: Report) -> None:
     sections = [r["section"] for r in rows if r["section"].startswith("by_")]
     assert sections[0] == "by_owner"
     assert {r["key"] for r in rows if r["section"] == "overdue"} == {
-        ln.id for ln in report.overdue_cases}
+        ln.id for ln in report.overdue_cases
+    }
 
 
 def test_json_loads_and_carries_the_figures(report: Report) -> None:
@@ -375,20 +434,43 @@ def test_html_is_self_contained_with_a_table_bar_chart(report: Report) -> None:
 
 def test_html_escapes_values_from_cases() -> None:
     t0 = datetime(2026, 3, 2, 9, tzinfo=MSK)
-    c = open_case("FB-2026-000001", category="complaint", owner="<b>x</b>", received=t0,
-                  due=t0, sender="a@x", sender_name="A", subject="s", message_id="<1@x>",
-                  language="ru", rule="r", tags=("<script>",))
+    c = open_case(
+        "FB-2026-000001",
+        category="complaint",
+        owner="<b>x</b>",
+        received=t0,
+        due=t0,
+        sender="a@x",
+        sender_name="A",
+        subject="s",
+        message_id="<1@x>",
+        language="ru",
+        rule="r",
+        tags=("<script>",),
+    )
     page = render(build_report([c], t0.date(), t0.date(), NOW, TZ), "html")
     assert "<script>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page
 
 
 # -- the command ------------------------------------------------------------------------------
 
+
 def test_report_command_reads_the_store(world, monkeypatch, capsys) -> None:
     monkeypatch.setenv("FEEDBACKD_DB", str(world[2]))
     monkeypatch.delenv("FEEDBACKD_RULES", raising=False)
-    code = cli.main(["report", "--from", "2026-08-01", "--to", "2026-10-31",
-                     "--now", "2026-11-03T12:00", "--format", "json"])
+    code = cli.main(
+        [
+            "report",
+            "--from",
+            "2026-08-01",
+            "--to",
+            "2026-10-31",
+            "--now",
+            "2026-11-03T12:00",
+            "--format",
+            "json",
+        ]
+    )
     assert code == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["total"] == len(in_period(world[1]))

@@ -3,13 +3,13 @@
 import io
 import json
 from collections import Counter
-from pathlib import Path
+
+from support import REPO
 
 from daemon.cli.check import classify_command
 from daemon.core.mail.message import parse
 from daemon.core.rules import classify, load_rulebook
 
-from support import REPO
 MAILS = sorted((REPO / "tests" / "data" / "feedback").glob("*.eml"))
 RULES = str(REPO / "rules.yaml")
 
@@ -21,8 +21,9 @@ def test_json_is_one_object_per_file_with_the_agreed_keys():
     rows = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [r["file"] for r in rows] == files
     assert all(set(r) == {"file", "category", "rule", "reasons", "acknowledgment"} for r in rows)
-    assert all(set(r["acknowledgment"]) == {"acknowledge", "kind", "reasons", "reply_to"}
-               for r in rows)
+    assert all(
+        set(r["acknowledgment"]) == {"acknowledge", "kind", "reasons", "reply_to"} for r in rows
+    )
 
 
 def test_text_format_says_rule_and_matched_text():
@@ -47,8 +48,11 @@ def test_labelled_set_is_big_and_balanced_enough():
 
 def test_default_rules_reach_90_percent_on_the_labelled_emails():
     book = load_rulebook(RULES)
-    wrong = [p.name for p in MAILS
-             if classify(parse(p.read_bytes()), book).category != p.name.split("__")[0]]
+    wrong = [
+        p.name
+        for p in MAILS
+        if classify(parse(p.read_bytes()), book).category != p.name.split("__")[0]
+    ]
     assert len(wrong) <= len(MAILS) // 10, wrong
 
 
@@ -65,6 +69,7 @@ def test_default_rules_generalise_to_mail_written_blind():
     held = sorted((REPO / "tests" / "data" / "feedback-heldout").glob("*.eml"))
     assert len(held) >= 60
     book = load_rulebook(RULES)
-    right = sum(classify(parse(p.read_bytes()), book).category == p.name.split("__")[0]
-                for p in held)
+    right = sum(
+        classify(parse(p.read_bytes()), book).category == p.name.split("__")[0] for p in held
+    )
     assert right >= 0.85 * len(held), f"{right}/{len(held)}"

@@ -4,10 +4,10 @@ import textwrap
 
 import pytest
 
-from daemon.errors import ConfigError
-from daemon.core.rules.examples import make_message
 from daemon.core.mail.message import Attachment
 from daemon.core.rules import UNCLASSIFIED, classify, load_rulebook
+from daemon.core.rules.examples import make_message
+from daemon.errors import ConfigError
 
 BASE = """\
 settings: {center: center}
@@ -35,25 +35,31 @@ def cat(book, **fields):
 
 
 def test_words_case_yo_and_forms(tmp_path):
-    book = book_with("""\
+    book = book_with(
+        """\
         - name: c
           category: complaint
           when: {words: [жалоб*, отчет]}
-        """, tmp_path)
+        """,
+        tmp_path,
+    )
     assert cat(book, body="Примите ЖАЛОБУ") == "complaint"
     assert cat(book, body="где мой ОТЧЁТ?") == "complaint"
     assert cat(book, body="пожалуйста") == UNCLASSIFIED
 
 
 def test_words_negation_skip_and_only(tmp_path):
-    book = book_with("""\
+    book = book_with(
+        """\
         - name: c
           category: complaint
           when:
             any:
               - {words: [претензи*, problem*], negation: skip}
               - {words: [работает, work*], negation: only}
-        """, tmp_path)
+        """,
+        tmp_path,
+    )
     assert cat(book, body="Претензий нет") == UNCLASSIFIED
     assert cat(book, body="No problems at all") == UNCLASSIFIED
     assert cat(book, body="У меня претензия") == "complaint"
@@ -63,18 +69,22 @@ def test_words_negation_skip_and_only(tmp_path):
 
 
 def test_words_at_least_and_except(tmp_path):
-    book = book_with("""\
+    book = book_with(
+        """\
         - name: t
           category: thanks
           when: {words: [thanks, great, superb], at_least: 2, except: ["thanks in advance"]}
-        """, tmp_path)
+        """,
+        tmp_path,
+    )
     assert cat(book, body="Thanks, great job") == "thanks"
     assert cat(book, body="Great job") == UNCLASSIFIED
     assert cat(book, body="Great question. Thanks in advance") == UNCLASSIFIED
 
 
 def test_phrases_regex_equals_domains_exists(tmp_path):
-    book = book_with("""\
+    book = book_with(
+        """\
         - name: phrase
           category: official
           when: {phrases: ["formal notice"]}
@@ -90,7 +100,9 @@ def test_phrases_regex_equals_domains_exists(tmp_path):
         - name: pdf
           category: thanks
           when: {regex: '\\.pdf$', in: attachment_names}
-        """, tmp_path)
+        """,
+        tmp_path,
+    )
     assert cat(book, body="This is a FORMAL  notice.") == "official"
     assert cat(book, body="notice, formal") == UNCLASSIFIED
     assert cat(book, body="Исх. № 145 от 01.02") == "official"
@@ -98,19 +110,24 @@ def test_phrases_regex_equals_domains_exists(tmp_path):
     assert cat(book, body="hi", from_addr="a@notgov.example") == UNCLASSIFIED
     assert cat(book, body="привет", headers={"X-Urgent": ("1",)}) == "complaint"
     assert cat(book, body="hello", headers={"X-Urgent": ("1",)}) == UNCLASSIFIED
-    assert cat(book, body="x", attachments=(Attachment("Letter.PDF", "application/pdf", 1),)) \
+    assert (
+        cat(book, body="x", attachments=(Attachment("Letter.PDF", "application/pdf", 1),))
         == "thanks"
+    )
 
 
 def test_all_any_not_and_reasons(tmp_path):
-    book = book_with("""\
+    book = book_with(
+        """\
         - name: c
           category: complaint
           when:
             all:
               - any: [{words: [refund]}, {words: [broken]}]
               - not: {phrases: ["thank you"]}
-        """, tmp_path)
+        """,
+        tmp_path,
+    )
     d = classify(make_message(subject="Broken", body="send a refund"), book)
     assert (d.category, d.rule) == ("complaint", "c")
     assert d.reasons[0].matched == "refund" and d.reasons[1].matcher == "not phrases"
@@ -118,7 +135,8 @@ def test_all_any_not_and_reasons(tmp_path):
 
 
 def test_precedence_not_file_order_decides(tmp_path):
-    book = book_with("""\
+    book = book_with(
+        """\
         - name: t
           category: thanks
           when: {words: [спасибо]}
@@ -128,18 +146,23 @@ def test_precedence_not_file_order_decides(tmp_path):
         - name: o
           category: official
           when: {words: [претензи*]}
-        """, tmp_path)
+        """,
+        tmp_path,
+    )
     assert classify(make_message(body="Спасибо за испорченный вечер"), book).rule == "c"
     assert classify(make_message(body="спасибо, претензия, испорчен"), book).rule == "o"
 
 
 @pytest.mark.parametrize("field,value", [("subject", "subject"), ("from", "from_addr")])
 def test_fields_are_separate(tmp_path, field, value):
-    book = book_with(f"""\
+    book = book_with(
+        f"""\
         - name: c
           category: complaint
           when: {{words: [zzz], in: {field}}}
-        """, tmp_path)
+        """,
+        tmp_path,
+    )
     kwargs = {"subject": "x", "body": "zzz", "from_addr": "a@b.example"}
     assert cat(book, **kwargs) == UNCLASSIFIED
     kwargs[value] = "zzz" if value == "subject" else "zzz@b.example"
@@ -156,8 +179,11 @@ lexicons:
 
 def sentiment_book(rules: str, tmp_path, lexicons: str = LEXICONS):
     path = tmp_path / "rules.yaml"
-    path.write_text(BASE.replace("rules:\n", lexicons + "rules:\n")
-                    + textwrap.indent(textwrap.dedent(rules), "  "), encoding="utf-8")
+    path.write_text(
+        BASE.replace("rules:\n", lexicons + "rules:\n")
+        + textwrap.indent(textwrap.dedent(rules), "  "),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -176,11 +202,11 @@ def test_sentiment_counts_sides_and_negation_turns_words_around(tmp_path):
     book = load_rulebook(sentiment_book(OPINION_RULES, tmp_path))
     assert cat(book, body="Great camera, I recommend it") == "thanks"
     assert cat(book, body="Terrible. Arrived broken") == "complaint"
-    assert cat(book, body="Good screen, bad battery") == UNCLASSIFIED      # +1 -1: a tie
-    assert cat(book, body="Not good at all") == "complaint"                # negated positive
-    assert cat(book, body="No problems in a year") == "thanks"             # negated negative
+    assert cat(book, body="Good screen, bad battery") == UNCLASSIFIED  # +1 -1: a tie
+    assert cat(book, body="Not good at all") == "complaint"  # negated positive
+    assert cat(book, body="No problems in a year") == "thanks"  # negated negative
     assert cat(book, body="Не плохо, совсем не плохо") == "thanks"
-    assert cat(book, body="Отличный сервис, хороший курьер") == "thanks"   # prefixes, forms
+    assert cat(book, body="Отличный сервис, хороший курьер") == "thanks"  # prefixes, forms
     assert cat(book, body="Where is my order?") == UNCLASSIFIED
 
 
@@ -188,7 +214,7 @@ def test_sentiment_phrases_count_once_and_neutral_formulas_hide_words(tmp_path):
     book = load_rulebook(sentiment_book(OPINION_RULES, tmp_path))
     assert cat(book, body="It works great") == "thanks"
     assert cat(book, body="A waste of money") == "complaint"
-    assert cat(book, body="Don't buy it") == "complaint"   # the cue inside the phrase is its own
+    assert cat(book, body="Don't buy it") == "complaint"  # the cue inside the phrase is its own
     assert cat(book, body="Good morning, where is my parcel? Best regards") == UNCLASSIFIED
     assert cat(book, body="Хорошего дня!") == UNCLASSIFIED
     d = classify(make_message(body="great, not bad, excellent"), book)
@@ -198,7 +224,9 @@ def test_sentiment_phrases_count_once_and_neutral_formulas_hide_words(tmp_path):
 
 
 def test_sentiment_margin_and_guarding_a_keyword_rule(tmp_path):
-    book = load_rulebook(sentiment_book("""\
+    book = load_rulebook(
+        sentiment_book(
+            """\
         - name: c
           category: complaint
           when:
@@ -208,26 +236,33 @@ def test_sentiment_margin_and_guarding_a_keyword_rule(tmp_path):
         - name: t
           category: thanks
           when: {sentiment: {lean: positive, positive: [pos], negative: [neg], margin: 2}}
-        """, tmp_path))
+        """,
+            tmp_path,
+        )
+    )
     assert cat(book, body="A problem with the lid") == "complaint"
     assert cat(book, body="A minor problem, but great, excellent, recommended") == "thanks"
-    assert cat(book, body="A problem, but great") == "complaint"                    # +1 -1
-    assert cat(book, body="Great") == UNCLASSIFIED                                  # margin 2
+    assert cat(book, body="A problem, but great") == "complaint"  # +1 -1
+    assert cat(book, body="Great") == UNCLASSIFIED  # margin 2
 
 
 def test_sentiment_and_lexicon_mistakes_are_reported_with_lines(tmp_path):
-    path = sentiment_book("""\
+    path = sentiment_book(
+        """\
         - name: a
           category: complaint
           when: {sentiment: {lean: negativ, positive: [pos], negative: [nope], margin: 0}}
         - name: c
           category: thanks
           when: {sentiment: {lean: positive, positive: [pos]}, negation: skip}
-        """, tmp_path, lexicons="""\
+        """,
+        tmp_path,
+        lexicons="""\
 lexicons:
   pos: [good, "x*", good, bad]
   neg: [bad, "a phrase*"]
-""")
+""",
+    )
     with pytest.raises(ConfigError) as err:
         load_rulebook(path)
     text = str(err.value)
@@ -247,18 +282,22 @@ lexicons:
 
 
 def test_sentiment_entry_on_both_sides_or_lexicon_twice_is_refused(tmp_path):
-    path = sentiment_book("""\
+    path = sentiment_book(
+        """\
         - name: a
           category: complaint
           when: {sentiment: {lean: negative, positive: [pos], negative: [neg]}}
         - name: b
           category: thanks
           when: {sentiment: {lean: positive, positive: [pos], negative: [neg], neutral: [pos]}}
-        """, tmp_path, lexicons="""\
+        """,
+        tmp_path,
+        lexicons="""\
 lexicons:
   pos: [good, cheap]
   neg: [bad, cheap]
-""")
+""",
+    )
     with pytest.raises(ConfigError) as err:
         load_rulebook(path)
     assert "'cheap' is both positive and negative" in str(err.value)
@@ -266,10 +305,14 @@ lexicons:
 
 
 def test_unknown_top_level_key_still_suggests_lexicons(tmp_path):
-    path = sentiment_book("""\
+    path = sentiment_book(
+        """\
         - name: a
           category: complaint
           when: {words: [bad]}
-        """, tmp_path, lexicons="lexicon: {pos: [good]}\n")
+        """,
+        tmp_path,
+        lexicons="lexicon: {pos: [good]}\n",
+    )
     with pytest.raises(ConfigError, match="did you mean 'lexicons'"):
         load_rulebook(path)
