@@ -46,7 +46,7 @@ def measure(n: int) -> dict:
     t1 = time.perf_counter()
     decisions = [classify(m, book) for m in msgs]
     t2 = time.perf_counter()
-    right = sum(d.category == s.kind for d, s in zip(decisions, samples))
+    right = sum(d.category == s.kind for d, s in zip(decisions, samples, strict=True))
     store = Store(None)
     desk = Desk(store, book, Templates(REPO / "templates"), FEEDBACK)
     now = datetime.now(UTC)

@@ -384,10 +384,12 @@ def main() -> int:
         ratio_rows.append(
             [
                 f"{n:,}",
-                f"{median([d / b for d, b in zip(dae, raw1)]):.0%}",
-                f"{median([d / b for d, b in zip(dae, raw2)]):.0%}",
-                f"{median([d / b for d, b in zip(dae, same)]):.0%}",
-                "met" if median([d / b for d, b in zip(dae, raw1)]) >= 0.7 else "missed",
+                f"{median([d / b for d, b in zip(dae, raw1, strict=True)]):.0%}",
+                f"{median([d / b for d, b in zip(dae, raw2, strict=True)]):.0%}",
+                f"{median([d / b for d, b in zip(dae, same, strict=True)]):.0%}",
+                "met"
+                if median([d / b for d, b in zip(dae, raw1, strict=True)]) >= 0.7
+                else "missed",
             ]
         )
     print(

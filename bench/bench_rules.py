@@ -32,6 +32,7 @@ import os
 import sys
 import time
 from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -71,7 +72,7 @@ def email_rows(folder: str = "feedback") -> list[tuple[str, str, object]]:
 
 def _features(text: str) -> set[str]:
     words = split_words(normalize(text))
-    return set(words) | {f"{a} {b}" for a, b in zip(words, words[1:])}
+    return set(words) | {f"{a} {b}" for a, b in pairwise(words)}
 
 
 def learned_reference(rows: list[tuple[str, str, str]], folds: int = 10) -> tuple[int, int]:
@@ -180,7 +181,7 @@ def bench_emails(book: object, show: int, folder: str = "feedback") -> list[obje
     )
     print(matrix(pairs, CATS))
     shown = 0
-    for (name, exp, msg), (_, got) in zip(rows, pairs):
+    for (name, exp, msg), (_, got) in zip(rows, pairs, strict=True):
         if exp != got and shown < show:
             d = classify(msg, book)  # type: ignore
             print(f"  MISS {name}: got {got} by {d.rule} {[r.matched for r in d.reasons]}")

@@ -38,7 +38,7 @@ def test_change_without_a_daemon(desk: Desk) -> None:
     case = json.loads(desk.feedbackd("cases", "show", cid, "--format", "json").stdout)
     assert case["status"] == "closed" and case["owner"] == "legal"
     assert trail(desk, cid)[-3:] == ["note", "reassigned", "closed"]
-    note = [e for e in case["events"] if e["what"] == "note"][0]
+    note = next(e for e in case["events"] if e["what"] == "note")
     assert note["who"] == "cli:olga" and note["data"]["text"] == "called the customer"
     listed = desk.feedbackd("cases", "list", "--status", "closed", "--format", "json")
     assert [json.loads(x)["id"] for x in listed.stdout.splitlines()] == [cid]

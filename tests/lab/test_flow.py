@@ -117,7 +117,7 @@ def test_run_acknowledges_mail_that_arrives_while_idling(desk: Desk) -> None:
         assert proc.poll() is None, "the daemon exited"
     finally:
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=15)
+        _, err = proc.communicate(timeout=15)
     assert proc.returncode == 0, err
 
 

@@ -141,7 +141,7 @@ def test_answer_commands_and_threads(desk: Desk) -> None:
     assert desk.feedbackd("once").returncode == 0
     case = show(desk, cid)
     assert case["status"] == "answered"
-    answered = [e for e in case["events"] if e["what"] == "answered"][0]
+    answered = next(e for e in case["events"] if e["what"] == "answered")
     assert answered["who"] == staff["support-lead"] and answered["data"]["answered_at"]
 
     # The owner closes it by mail, through the token address of the notice.

@@ -17,11 +17,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import REPO
 
 from daemon.adapters.settings import load_settings
 
 pytestmark = pytest.mark.systemd
-from support import REPO
 
 UNITS = REPO / "systemd"
 ENV_EXAMPLE = UNITS / "feedbackd.env.example"

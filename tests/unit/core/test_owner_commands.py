@@ -1,4 +1,4 @@
-"""Owner commands by mail: every form parses, and only owner/supervisor/center with the token act."""
+"""Owner commands by mail: every form parses; only owner/supervisor/center with the token act."""
 
 from __future__ import annotations
 

@@ -154,7 +154,7 @@ def test_the_original_is_attached_byte_for_byte() -> None:
     out = wire(owner_notice(DESK, new_case(msg), msg, raw, message_id="<n@x>", now=NOW))
     assert raw.replace(b"\n", b"\r\n") in out.encode("utf-8")
     mail = email.message_from_bytes(out.encode("utf-8"), policy=default)
-    [part] = [p for p in mail.iter_attachments()]
+    [part] = list(mail.iter_attachments())
     assert part.get_content_type() == "message/rfc822"
     assert part["Content-Transfer-Encoding"] == "8bit"
     assert part.get_content()["X-Odd"] is not None

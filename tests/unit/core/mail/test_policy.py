@@ -1,4 +1,4 @@
-"""Each loop-protection rule on hand-made messages: raw bytes through `daemon.core.mail.message.parse`."""
+"""Each loop-protection rule on hand-made messages: raw bytes through `message.parse`."""
 
 from __future__ import annotations
 
@@ -45,11 +45,11 @@ def mail(
 
 def verdict(
     message: Message,
-    history: SenderHistory = SenderHistory(),
+    history: SenderHistory | None = None,
     settings: PolicySettings = SETTINGS,
     now: datetime = NOW,
 ) -> Verdict:
-    return should_acknowledge(message, history, now, settings, OWN)
+    return should_acknowledge(message, history or SenderHistory(), now, settings, OWN)
 
 
 def test_a_person_is_acknowledged_at_the_from_address() -> None:
