@@ -9,19 +9,18 @@ templates are reloaded on SIGHUP; a broken file is reported and the last good on
 from __future__ import annotations
 
 import email
-import fcntl
 import logging
 import os
 import signal
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import schedule
 
+from daemon.adapters.files import StoreLock
 from daemon.adapters.imap import AuthFailed, Mailbox
 from daemon.adapters.settings import Settings
 from daemon.adapters.smtp import Sender
@@ -30,7 +29,7 @@ from daemon.adapters.store import Store
 from daemon.core.mail.compose import Templates
 from daemon.core.mail.message import decode_header
 from daemon.core.rules import load_rulebook
-from daemon.errors import ConfigError, FeedbackdError, TransientError
+from daemon.errors import ConfigError, TransientError
 from daemon.service.alerts import due_alerts, queue_alert
 from daemon.service.cycle import CycleHooks, CycleReport, run_cycle
 from daemon.service.health import PollState, assess, write_poll_state
@@ -44,39 +43,6 @@ POLL_INTERVAL = 30.0  # seconds between cycles on a server without IDLE
 IDLE_STRETCH = 25 * 60.0  # re-issue IDLE within RFC 2177's 29 minutes
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 300.0
-
-
-class AlreadyRunning(FeedbackdError):
-    exit_code = 75  # EX_TEMPFAIL
-
-
-class StoreLock:
-    """One daemon per store: an exclusive flock on STORE.lock, held for the process's life."""
-
-    def __init__(self, db: Path):
-        self.path = Path(f"{db}.lock")
-        self.fd: int | None = None
-
-    def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
-            os.close(fd)
-            raise AlreadyRunning(
-                f"another feedbackd (pid {holder}) is using the store "
-                f"{self.path.with_suffix('')}: stop it first"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self.fd = fd
-
-    def release(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
 
 
 def now_utc() -> datetime:
