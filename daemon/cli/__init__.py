@@ -259,9 +259,10 @@ def classify_subcommand(args: argparse.Namespace) -> int:
 
 def change_case(args: argparse.Namespace, settings: Settings) -> int:
     from daemon.adapters.files import AlreadyRunning, StoreLock
-    from daemon.adapters.spool import apply_request, submit
+    from daemon.adapters.spool import submit
     from daemon.adapters.store import Store
     from daemon.core.rules import load_rulebook
+    from daemon.service.case_changes import apply_request
 
     req = {
         "case": args.id,

@@ -24,13 +24,14 @@ from daemon.adapters.files import StoreLock
 from daemon.adapters.imap import AuthFailed, Mailbox
 from daemon.adapters.settings import Settings
 from daemon.adapters.smtp import Sender
-from daemon.adapters.spool import serve, waiting
+from daemon.adapters.spool import waiting
 from daemon.adapters.store import Store
 from daemon.core.mail.compose import Templates
 from daemon.core.mail.message import decode_header
 from daemon.core.rules import load_rulebook
 from daemon.errors import ConfigError, TransientError
 from daemon.service.alerts import due_alerts, queue_alert
+from daemon.service.case_changes import serve
 from daemon.service.cycle import CycleHooks, CycleReport, run_cycle
 from daemon.service.health import PollState, assess, write_poll_state
 from daemon.service.intake import Desk
