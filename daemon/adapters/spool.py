@@ -49,9 +49,7 @@ def waiting(db: Path) -> list[Path]:
     return sorted(folder.glob("*.json"))
 
 
-def serve(
-    db: Path, handle: Callable[[dict[str, Any]], Outcome], commit: Callable[[], None]
-) -> int:
+def serve(db: Path, handle: Callable[[dict[str, Any]], Outcome], commit: Callable[[], None]) -> int:
     """Answer every waiting request (the daemon's side); returns how many were handled.
 
     `handle` applies one request; `commit` makes it durable, and runs before the requester is

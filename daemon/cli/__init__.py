@@ -323,8 +323,9 @@ def reprocess_command(args: argparse.Namespace) -> int:
 
 
 def status_command(args: argparse.Namespace) -> int:
+    from daemon.adapters.status_file import read_poll_state
     from daemon.adapters.store import Store
-    from daemon.service.health import assess, read_poll_state, render_text
+    from daemon.service.health import assess, render_text
 
     settings = load_settings(need_servers=False)
     if not settings.db.exists():

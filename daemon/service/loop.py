@@ -25,6 +25,7 @@ from daemon.adapters.imap import AuthFailed, Mailbox
 from daemon.adapters.settings import Settings
 from daemon.adapters.smtp import Sender
 from daemon.adapters.spool import waiting
+from daemon.adapters.status_file import PollState, write_poll_state
 from daemon.adapters.store import Store
 from daemon.core.mail.compose import Templates
 from daemon.core.mail.message import decode_header
@@ -33,7 +34,7 @@ from daemon.errors import ConfigError, TransientError
 from daemon.service.alerts import due_alerts, queue_alert
 from daemon.service.case_changes import serve
 from daemon.service.cycle import CycleHooks, CycleReport, run_cycle
-from daemon.service.health import PollState, assess, write_poll_state
+from daemon.service.health import assess
 from daemon.service.intake import Desk
 from daemon.service.outbox import deliver, next_due
 
