@@ -104,7 +104,7 @@ class Service:
         return True
 
     def _connect(self) -> tuple[Mailbox, Sender]:
-        if self.mailbox is None or self.mailbox._box is None:
+        if self.mailbox is None or not self.mailbox.is_connected:
             self.mailbox = Mailbox(self.settings.imap).connect()
         if self.sender is None:
             self.sender = Sender(self.settings.smtp)
@@ -259,7 +259,7 @@ class Service:
                 if any(b"EXISTS" in r or b"RECENT" in r for r in responses):
                     return
         finally:
-            if self.mailbox._box is not None:
+            if self.mailbox.is_connected:
                 self.mailbox.idle_stop()
 
     def _sleep(self, seconds: float) -> None:
@@ -284,7 +284,7 @@ class Service:
                     self.sender = Sender(self.settings.smtp)
                 deliver(
                     self.store,
-                    self.mailbox if self.mailbox and self.mailbox._box else None,
+                    self.mailbox if self.mailbox and self.mailbox.is_connected else None,
                     self.sender,
                     now,
                     self.book.policy,
