@@ -70,7 +70,6 @@ IO_CALLS = {
 KNOWN = {
     "cycle daemon.core.rules.conditions <-> daemon.core.rules.model <-> daemon.core.rules.textmatch",
     "cycle daemon.core.rules <-> daemon.core.rules.examples <-> daemon.core.rules.loader",
-    "cycle daemon.core.report.html <-> daemon.core.report.text",
     "cycle daemon.core.deadlines <-> daemon.core.reminders",
     "facade daemon.core.rules.examples imports daemon.core.rules",
     "io daemon.core.deadlines imports sys",
