@@ -185,7 +185,8 @@ def retain(path: Path, compact: bool = True) -> dict:
     times, so its snapshot holds the live set only: compact=True writes the snapshot once after
     archiving. compact=False leaves the store as the *first* archive() of an old store leaves
     it: the big snapshot plus a journal of removals (see docs/performance.md)."""
-    from daemon.adapters.archive import Retention, archive, folder
+    from daemon.adapters.archive import Retention, archive
+    from daemon.adapters.files import StorePaths
     from daemon.adapters.store import Store
 
     now = datetime.now(UTC)
@@ -202,7 +203,7 @@ def retain(path: Path, compact: bool = True) -> dict:
     }
     store.close()
     del store
-    arch = sum(f.stat().st_size for f in folder(path).glob("*.jsonl")) / 1e6
+    arch = sum(f.stat().st_size for f in StorePaths(Path(path)).archive.glob("*.jsonl")) / 1e6
     return {"moved": moved, "archive_s": archive_s, "live": live, "archive_mb": arch}
 
 

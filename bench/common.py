@@ -1,7 +1,7 @@
 """Shared pieces of the benchmarks: realistic messages, loading a mailbox fast, statistics,
 tables, peak memory, and running the daemon as a real process on the local mail lab.
 
-Every benchmark runs on loopback against the lab (daemon/lab.py): a real Dovecot and a real
+Every benchmark runs on loopback against the lab (daemon/lab/): a real Dovecot and a real
 SMTP server (aiosmtpd, STARTTLS + AUTH) that delivers into Dovecot over LMTP.
 """
 
@@ -501,7 +501,7 @@ def machine() -> str:
 def start_lab() -> Any:
     import logging
 
-    from daemon.lab.dovecot import MailLab
+    from daemon.lab import MailLab
 
     logging.getLogger("mail.log").setLevel(logging.ERROR)  # aiosmtpd's per-AUTH deprecation
 

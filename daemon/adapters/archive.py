@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from daemon.adapters.files import StorePaths, atomic_write
 from daemon.adapters.store import Store
 from daemon.core.cases import CLOSED, Case
 from daemon.core.rules.model import PolicySettings
@@ -35,15 +36,12 @@ class Retention:
     ledger: timedelta = timedelta(days=30)  # after the message was filed
 
 
-def folder(db: Path) -> Path:
-    return Path(f"{db}.archive")
-
-
 @contextmanager
 def _locked(db: Path) -> Iterator[None]:
     """The daemon appends while `purge` rewrites: one at a time."""
-    folder(db).mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(folder(db) / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    folder = StorePaths(db).archive
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -55,9 +53,13 @@ def _append(path: Path, docs: list[dict[str, Any]]) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(fd, "a", encoding="utf-8") as f:
         for doc in docs:
-            f.write(json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n")
+            f.write(_line(doc))
         f.flush()
         os.fsync(f.fileno())
+
+
+def _line(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def retention(policy: PolicySettings) -> Retention:
@@ -89,7 +91,7 @@ def archive(store: Store, db: Path, now: datetime, keep: Retention = Retention()
         if not docs:
             continue
         with _locked(db):
-            _append(folder(db) / f"{table}-{now:%Y}.jsonl", docs)
+            _append(StorePaths(db).archive / f"{table}-{now:%Y}.jsonl", docs)
         store.remove(table, [key(d) for d in docs])
         moved += len(docs)
     store.commit()
@@ -108,7 +110,7 @@ def _lines(path: Path) -> Iterator[dict[str, Any]]:
 def archived_cases(db: Path) -> list[Case]:
     """Every archived case once (the last copy wins: a crash may have written one twice)."""
     found: dict[str, dict[str, Any]] = {}
-    for path in sorted(folder(db).glob("cases-*.jsonl")):
+    for path in sorted(StorePaths(db).archive.glob("cases-*.jsonl")):
         for doc in _lines(path):
             found[doc["id"]] = doc
     return [Case.from_doc(d) for d in found.values()]
@@ -129,7 +131,7 @@ def purge(db: Path, before: date) -> int:
 
 def _purge(db: Path, before: date) -> int:
     purged = 0
-    for path in sorted(folder(db).glob("cases-*.jsonl")):
+    for path in sorted(StorePaths(db).archive.glob("cases-*.jsonl")):
         docs = list(_lines(path))
         for doc in docs:
             if doc["received"][:10] < before.isoformat() and doc["sender"] != PURGED:
@@ -140,11 +142,5 @@ def _purge(db: Path, before: date) -> int:
                         if k in event["data"]:
                             event["data"][k] = PURGED
                 purged += 1
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            for doc in docs:
-                f.write(json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        atomic_write(path, (_line(doc) for doc in docs))  # personal data: owner-only
     return purged

@@ -9,6 +9,7 @@ messages someone else marked \\Deleted. Nothing here ever deletes mail.
 
 from __future__ import annotations
 
+import contextlib
 import imaplib
 import re
 import ssl
@@ -18,15 +19,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from imap_tools import MailBox, MailBoxStartTls, MailBoxUnencrypted
+from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
 from imap_tools.imap_utf7 import utf7_encode
 
 from daemon.adapters.settings import Server
+from daemon.adapters.tls import tls_context
 from daemon.errors import ConfigError, TransientError
 
 TIMEOUT = 30.0  # seconds for every network call: a hung server must not hang the daemon
 FETCH_CHUNK = 200
 LARGE_HEAD = 256 * 1024  # of a message over the size limit, this much of the body is read
+#: One element of an imaplib answer: a line, or a (line, literal) pair for FETCH bodies.
+_Item = bytes | tuple[bytes, bytes]
 
 
 class AuthFailed(ConfigError):
@@ -42,23 +46,13 @@ class Fetched:
     truncated: bool = False  # over the size limit: headers and the start of the body only
 
 
-def tls_context(server: Server) -> ssl.SSLContext:
-    """Certificates are verified by default; a private CA is trusted via *_CA_FILE, and only
-    an explicit *_TLS_VERIFY=no turns the checks off."""
-    ctx = ssl.create_default_context(cafile=server.ca_file)
-    if not server.verify:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    return ctx
-
-
 class Mailbox:
     """One logged-in IMAP session on the feedback mailbox, INBOX selected."""
 
     def __init__(self, server: Server, timeout: float = TIMEOUT):
         self.server = server
         self.timeout = timeout
-        self._box: MailBox | MailBoxStartTls | MailBoxUnencrypted | None = None
+        self._box: BaseMailBox | None = None
         self._folders: set[str] = set()
         self.capabilities: frozenset[str] = frozenset()
         self._quick_empty = 0
@@ -67,6 +61,7 @@ class Mailbox:
 
     def connect(self) -> Mailbox:
         s = self.server
+        box: BaseMailBox
         try:
             if s.tls == "imaps":
                 box = MailBox(s.host, s.port, timeout=self.timeout, ssl_context=tls_context(s))
@@ -102,14 +97,18 @@ class Mailbox:
 
     def close(self) -> None:
         if self._box is not None:
-            try:
+            # Logging out is a courtesy: a session that cannot even say goodbye is dropped.
+            with contextlib.suppress(Exception):
                 self._box.logout()
-            except Exception:
-                pass
             self._box = None
 
     @property
-    def box(self) -> MailBox | MailBoxStartTls | MailBoxUnencrypted:
+    def is_connected(self) -> bool:
+        """Logged in, as far as we know: a lost connection is forgotten when it is noticed."""
+        return self._box is not None
+
+    @property
+    def box(self) -> BaseMailBox:
         if self._box is None:
             raise TransientError("IMAP session is not connected")
         return self._box
@@ -126,7 +125,7 @@ class Mailbox:
                 f"IMAP connection lost{' ' + during if during else ''}: {exc}"
             ) from None
 
-    def _cmd(self, *args: str) -> list[bytes]:
+    def _cmd(self, *args: str) -> list[_Item]:
         """Run a UID command; a dropped connection becomes TransientError (reconnect + retry)."""
         with self._guard(f"during UID {args[0]}"):
             typ, data = self.box.client.uid(*args)
@@ -147,16 +146,20 @@ class Mailbox:
     def uidvalidity(self) -> int:
         self._noop()
         with self._guard():
-            value = self.box.client.untagged_responses.get("UIDVALIDITY")
-            if not value:
-                typ, data = self.box.client.status("INBOX", "(UIDVALIDITY)")
-                value = [re.search(rb"UIDVALIDITY (\d+)", data[0]).group(1)]  # type: ignore[union-attr]
-        return int(value[-1])
+            known = self.box.client.untagged_responses.get("UIDVALIDITY")
+            if known and isinstance(known[-1], bytes):
+                return int(known[-1])
+            _, data = self.box.client.status("INBOX", "(UIDVALIDITY)")
+        m = re.search(
+            rb"UIDVALIDITY (\d+)", data[0] if data and isinstance(data[0], bytes) else b""
+        )
+        if m is None:
+            raise TransientError(f"IMAP STATUS gave no UIDVALIDITY: {data!r}")
+        return int(m.group(1))
 
     def inbox_uids(self) -> list[int]:
         self._noop()  # the session's view of INBOX is refreshed only by a NOOP (or IDLE)
-        data = self._cmd("SEARCH", "ALL")
-        return sorted(int(x) for x in (data[0] or b"").split())
+        return sorted(self._search("ALL"))
 
     def fetch(self, uids: list[int], max_size: int | None = None) -> list[Fetched]:
         """Raw bytes of the messages, in chunks; BODY.PEEK so nothing is marked read.
@@ -218,10 +221,9 @@ class Mailbox:
             if message_ids:
                 uids: list[int] = []
                 for mid in message_ids:
-                    data = self._cmd("SEARCH", "HEADER", "Message-ID", _quote(mid))
-                    uids += [int(x) for x in (data[0] or b"").split()]
+                    uids += self._search("HEADER", "Message-ID", _quote(mid))
             else:
-                uids = [int(x) for x in (self._cmd("SEARCH", "ALL")[0] or b"").split()]
+                uids = self._search("ALL")
             self.move(sorted(set(uids)), "INBOX")
         finally:
             self._select("INBOX")
@@ -232,10 +234,9 @@ class Mailbox:
         self.ensure_folder(folder)
         self._select(folder)
         try:
-            data = self._cmd("SEARCH", "HEADER", name, _quote(value))
+            return self._search("HEADER", name, _quote(value))
         finally:
             self._select("INBOX")
-        return [int(x) for x in (data[0] or b"").split()]
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -244,10 +245,9 @@ class Mailbox:
             return
         if not self.box.folder.exists(folder):
             self.box.folder.create(folder)
-            try:
+            # Subscribing only shows the folder in mail clients; the daemon works without it.
+            with contextlib.suppress(Exception):
                 self.box.folder.subscribe(folder, True)
-            except Exception:
-                pass
         self._folders.add(folder)
 
     def move(self, uids: list[int], folder: str) -> None:
@@ -282,7 +282,7 @@ class Mailbox:
     # -- waiting ---------------------------------------------------------------------------------
 
     def idle_start(self) -> None:
-        self.box.idle.start()
+        self.box.idle.start()  # type: ignore[no-untyped-call]  # imap-tools leaves it unannotated
 
     def idle_poll(self, timeout: float) -> list[bytes]:
         """Responses that arrived within `timeout`. imap-tools returns [] at once on a closed
@@ -303,11 +303,16 @@ class Mailbox:
 
     def idle_stop(self) -> None:
         with self._guard("leaving IDLE"):
-            self.box.idle.stop()
+            self.box.idle.stop()  # type: ignore[no-untyped-call]  # imap-tools leaves it unannotated
 
     def _select(self, folder: str) -> None:
         with self._guard():
             self.box.folder.set(folder)
+
+    def _search(self, *criteria: str) -> list[int]:
+        """UIDs of the selected folder matching `criteria` (one untagged SEARCH line)."""
+        first = self._cmd("SEARCH", *criteria)[0]
+        return [int(x) for x in first.split()] if isinstance(first, bytes) else []
 
 
 def _size(head: bytes) -> int:

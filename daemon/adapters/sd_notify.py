@@ -116,7 +116,8 @@ class Notifier:
         self._send("STOPPING=1", None)
 
     def watchdog(self) -> None:
-        """Tell systemd the loop is alive. Cheap to call often: sends at most every half interval."""
+        """Tell systemd the loop is alive. Cheap to call often: sends at most every half
+        interval."""
         if self._address is None or self._watchdog_usec is None:
             return
         now = self._clock()

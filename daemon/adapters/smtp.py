@@ -10,12 +10,13 @@ between replies). Outcomes are split the way the outbox needs them: a 5xx is per
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 
 import aiosmtplib
 
-from daemon.adapters.imap import tls_context
 from daemon.adapters.settings import Server
+from daemon.adapters.tls import tls_context
 from daemon.core.mail.compose import seven_bit
 from daemon.errors import ConfigError, PermanentSendError, TransientError
 
@@ -40,10 +41,9 @@ class Sender:
 
     def close(self) -> None:
         for smtp in self._pool:
-            try:
+            # QUIT is a courtesy on the way out: a connection that cannot say it is just closed.
+            with contextlib.suppress(Exception):
                 self._loop.run_until_complete(smtp.quit())
-            except Exception:
-                pass
         self._pool.clear()
         self._loop.close()
 
@@ -148,8 +148,6 @@ class Sender:
 
     def _drop(self, slot: int) -> None:
         if slot < len(self._pool):
-            try:
+            with contextlib.suppress(Exception):  # it is already broken; only forget it
                 self._pool[slot].close()
-            except Exception:
-                pass
             self._pool[slot] = self._new_client()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Document
 
+from daemon.adapters.files import StorePaths, atomic_write
 from daemon.core.cases import Case, case_id
 
 
@@ -47,30 +49,17 @@ class DurableStorage(Storage):
     def flush(self) -> None:
         if not self.path or self._data is None:
             return
-        folder = os.path.dirname(os.path.abspath(self.path))
-        tmp = f"{self.path}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                # Table by table with the C encoder: json.dump to a file is the slow pure-Python
-                # path, one json.dumps of everything would build the whole file as one string.
-                f.write("{")
-                for i, (name, table) in enumerate(self._data.items()):
-                    f.write(("," if i else "") + json.dumps(name) + ":")
-                    f.write(json.dumps(table, ensure_ascii=False, separators=(",", ":")))
-                f.write("}")
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+        atomic_write(self.path, self._chunks(self._data))
+
+    @staticmethod
+    def _chunks(data: dict[str, Any]) -> Iterator[str]:
+        # Table by table with the C encoder: json.dump to a file is the slow pure-Python
+        # path, one json.dumps of everything would build the whole file as one string.
+        yield "{"
+        for i, (name, table) in enumerate(data.items()):
+            yield ("," if i else "") + json.dumps(name) + ":"
+            yield json.dumps(table, ensure_ascii=False, separators=(",", ":"))
+        yield "}"
 
     def close(self) -> None:
         pass
@@ -328,7 +317,8 @@ class Store:
 
     @property
     def journal(self) -> str:
-        return f"{self.path}.journal"
+        assert self.path, "the in-memory twin keeps no journal"
+        return str(StorePaths(Path(self.path)).journal)
 
     def snapshot(self) -> None:
         """Write every live document to the TinyDB file (atomically), then empty the journal."""

@@ -258,10 +258,11 @@ def classify_subcommand(args: argparse.Namespace) -> int:
 
 
 def change_case(args: argparse.Namespace, settings: Settings) -> int:
-    from daemon.adapters.spool import apply_request, submit
+    from daemon.adapters.files import AlreadyRunning, StoreLock
+    from daemon.adapters.spool import submit
     from daemon.adapters.store import Store
     from daemon.core.rules import load_rulebook
-    from daemon.service.loop import AlreadyRunning, StoreLock
+    from daemon.service.case_changes import apply_request
 
     req = {
         "case": args.id,
@@ -322,8 +323,9 @@ def reprocess_command(args: argparse.Namespace) -> int:
 
 
 def status_command(args: argparse.Namespace) -> int:
+    from daemon.adapters.status_file import read_poll_state
     from daemon.adapters.store import Store
-    from daemon.service.health import assess, read_poll_state, render_text
+    from daemon.service.health import assess, render_text
 
     settings = load_settings(need_servers=False)
     if not settings.db.exists():

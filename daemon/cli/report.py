@@ -13,8 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from daemon.core.report.figures import BREAKDOWNS
-from daemon.core.report.text import FORMATS
+from daemon.core.report import BREAKDOWNS, FORMATS
 from daemon.errors import ConfigError
 
 
@@ -95,8 +94,7 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any, list[Any]]:
 
 
 def report_subcommand(args: argparse.Namespace) -> int:
-    from daemon.core.report.figures import build_report
-    from daemon.core.report.text import render
+    from daemon.core.report import build_report, render
 
     if args.end < args.start:
         raise ConfigError(f"--to {args.end} is before --from {args.start}")

@@ -24,12 +24,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from daemon.errors import FeedbackdError
+from daemon.lab.lmtp import lmtp_deliver
+from daemon.lab.smtp import LabSMTP, start_smtp_server
+
 MAIL_UID = 5000  # Dovecot refuses to store mail as root
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 
 
-class LabUnavailable(RuntimeError):
-    """Dovecot or openssl is not installed; `make test` installs them."""
+class LabUnavailable(FeedbackdError):
+    """Dovecot or openssl is not installed, or we are not root; `make test` installs them."""
 
 
 def free_port() -> int:
@@ -55,7 +59,7 @@ class MailLab:
         self.root = Path(root or tempfile.mkdtemp(prefix="feedbackd-lab-", dir=base))
         self.ports = LabPorts(free_port(), free_port(), free_port())
         self._dovecot: subprocess.Popen[bytes] | None = None
-        self._smtp: object | None = None
+        self._smtp: LabSMTP | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -86,11 +90,7 @@ class MailLab:
         os.chown(self.root / "mail", MAIL_UID, MAIL_UID)
         self._make_cert()
         (self.root / "dovecot.conf").write_text(self._config())
-        self._dovecot = subprocess.Popen(
-            [DOVECOT, "-F", "-c", str(self.root / "dovecot.conf")],
-            stdout=subprocess.DEVNULL,
-            stderr=open(self.root / "dovecot.stderr", "wb"),
-        )
+        self._dovecot = self._spawn_dovecot("wb")
         self._wait_port(self.ports.imap)
         self._start_smtp()
 
@@ -112,16 +112,12 @@ class MailLab:
 
     def start_imap(self) -> None:
         if self._dovecot is None:
-            self._dovecot = subprocess.Popen(
-                [DOVECOT, "-F", "-c", str(self.root / "dovecot.conf")],
-                stdout=subprocess.DEVNULL,
-                stderr=open(self.root / "dovecot.stderr", "ab"),
-            )
+            self._dovecot = self._spawn_dovecot("ab")
             self._wait_port(self.ports.imap)
 
     def stop_smtp(self) -> None:
         if self._smtp is not None:
-            self._smtp.stop()  # type: ignore[attr-defined]
+            self._smtp.stop()
             self._smtp = None
 
     def start_smtp(self) -> None:
@@ -174,6 +170,16 @@ class MailLab:
         )
 
     # -- internals ------------------------------------------------------------------------------
+
+    def _spawn_dovecot(self, log_mode: str) -> subprocess.Popen[bytes]:
+        """Dovecot in the foreground as our child; its stderr (startup errors) goes to a file
+        that only the child keeps open."""
+        with open(self.root / "dovecot.stderr", log_mode) as stderr:
+            return subprocess.Popen(
+                [DOVECOT, "-F", "-c", str(self.root / "dovecot.conf")],
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
 
     def _make_cert(self) -> None:
         if self.cert.exists():
@@ -276,29 +282,8 @@ protocol lmtp {{
         raise LabUnavailable(f"dovecot did not listen on 127.0.0.1:{port} within {timeout}s")
 
     def _start_smtp(self) -> None:
-        from daemon.lab.smtp import start_smtp_server
-
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(str(self.cert), str(self.root / "key.pem"))
         self._smtp = start_smtp_server(
             self.ports.smtp, ctx, self.password, self.root / "run" / "lmtp"
         )
-
-
-def lmtp_deliver(socket_path: Path, raw: bytes, sender: str, recipients: list[str]) -> None:
-    """One LMTP transaction for all recipients, as an MTA delivers. LMTP answers DATA once per
-    accepted recipient (RFC 2033 4.2); smtplib reads only the first, so the rest are read
-    here — every one must be 2xx."""
-    with smtplib.LMTP(str(socket_path)) as lmtp:
-        lmtp.ehlo_or_helo_if_needed()
-        code, reply = lmtp.mail(sender)
-        if code != 250:
-            raise smtplib.SMTPSenderRefused(code, reply, sender)
-        for rcpt in recipients:
-            code, reply = lmtp.rcpt(rcpt)
-            if code not in (250, 251):
-                raise smtplib.SMTPRecipientsRefused({rcpt: (code, reply)})
-        replies = [lmtp.data(raw)] + [lmtp.getreply() for _ in recipients[1:]]
-        for rcpt, (code, reply) in zip(recipients, replies):
-            if code != 250:
-                raise smtplib.SMTPDataError(code, f"{rcpt}: {reply!r}")

@@ -1,8 +1,10 @@
 """The lab's SMTP server: aiosmtpd with STARTTLS and AUTH required, delivering into Dovecot.
 
-Kept apart from lab.py so that aiosmtpd (a test/demo dependency) is imported only when a lab
-actually starts. `LabHandler.reject` lets a test make the server refuse mail (e.g. 550) to
-exercise permanent-failure handling.
+Its own module so that the mail lab's two servers read apart: this one only accepts, checks
+AUTH and hands over (lab/lmtp.py); Dovecot's child process lives in lab/dovecot.py. aiosmtpd is
+a test/demo dependency, imported here at the top: nothing in production imports the lab.
+`LabHandler.reject` lets a test make the server refuse mail (e.g. 550) to exercise
+permanent-failure handling.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from daemon.lab.lmtp import lmtp_deliver
 
 # aiosmtpd 1.4 warns about its own internals on every AUTH; nothing for us to act on.
 warnings.filterwarnings("ignore", message="Session.login_data is deprecated")
@@ -38,8 +42,6 @@ class LabHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        from daemon.lab.dovecot import lmtp_deliver
-
         data = envelope.original_content or envelope.content
         loop = asyncio.get_running_loop()
         try:
@@ -51,7 +53,7 @@ class LabHandler:
                 envelope.mail_from,
                 list(envelope.rcpt_tos),
             )
-        except Exception as exc:  # Dovecot down: a temporary failure, the client retries
+        except Exception as exc:  # noqa: BLE001  # Dovecot down: a 4xx, the client retries
             return f"451 4.3.0 local delivery failed: {exc}"
         self.accepted += 1
         return "250 2.0.0 delivered"

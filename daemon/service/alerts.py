@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from daemon.adapters.status_file import PollState
 from daemon.adapters.store import OutMail, Store
 from daemon.core.mail.compose import Rendered, build_mail, new_message_id, wire
 from daemon.core.rules import RuleBook
-from daemon.service.health import PollState
 
 ALERT_EVERY = timedelta(hours=6)
 FAILED_POLLS = 3

@@ -1,35 +1,22 @@
 """How the daemon is doing, for `feedbackd status`, systemd's STATUS= and monitoring.
 
-The running daemon writes a small status file beside the store after every poll (atomically,
-so a reader never sees half of it); it is kept out of the store so that a quiet poll changes no
-case data. `assess` turns it plus the store's facts into a monitoring verdict: 0 ok, 1 warning,
-2 critical — the exit codes monitoring plugins use.
+The running daemon records its last poll beside the store (adapters/status_file.py). `assess`
+turns that plus the store's facts into a monitoring verdict: 0 ok, 1 warning, 2 critical — the
+exit codes monitoring plugins use.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 
+from daemon.adapters.status_file import PollState
 from daemon.adapters.store import Store
 
 OK, WARNING, CRITICAL = 0, 1, 2
 STALE_POLL = timedelta(minutes=10)  # no successful poll for this long is critical
 FAILURES_CRITICAL = 3
-
-
-@dataclass
-class PollState:
-    last_attempt: str = ""
-    last_success: str = ""
-    consecutive_failures: int = 0
-    last_error: str = ""
-    backlog: int = 0  # INBOX messages not yet processed, at the last poll
-    quarantined: int = 0  # messages in the Quarantine folder, at the last poll
-    pid: int = 0
 
 
 @dataclass
@@ -47,26 +34,6 @@ class Health:
         return json.dumps(
             {**asdict(self), "state": ("ok", "warning", "critical")[self.level]}, ensure_ascii=False
         )
-
-
-def status_path(db: Path) -> Path:
-    return Path(f"{db}.status")
-
-
-def write_poll_state(db: Path, state: PollState) -> None:
-    path = status_path(db)
-    tmp = Path(f"{path}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(asdict(state), f)
-    os.replace(tmp, path)
-
-
-def read_poll_state(db: Path) -> PollState:
-    try:
-        return PollState(**json.loads(status_path(db).read_text()))
-    except (OSError, ValueError, TypeError):
-        return PollState()
 
 
 def assess(store: Store, poll: PollState, now: datetime) -> Health:

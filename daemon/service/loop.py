@@ -9,31 +9,32 @@ templates are reloaded on SIGHUP; a broken file is reported and the last good on
 from __future__ import annotations
 
 import email
-import fcntl
 import logging
 import os
 import signal
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import schedule
 
+from daemon.adapters.files import StoreLock
 from daemon.adapters.imap import AuthFailed, Mailbox
 from daemon.adapters.settings import Settings
 from daemon.adapters.smtp import Sender
-from daemon.adapters.spool import serve, waiting
+from daemon.adapters.spool import waiting
+from daemon.adapters.status_file import PollState, write_poll_state
 from daemon.adapters.store import Store
 from daemon.core.mail.compose import Templates
 from daemon.core.mail.message import decode_header
 from daemon.core.rules import load_rulebook
-from daemon.errors import ConfigError, FeedbackdError, TransientError
+from daemon.errors import ConfigError, TransientError
 from daemon.service.alerts import due_alerts, queue_alert
+from daemon.service.case_changes import serve
 from daemon.service.cycle import CycleHooks, CycleReport, run_cycle
-from daemon.service.health import PollState, assess, write_poll_state
+from daemon.service.health import assess
 from daemon.service.intake import Desk
 from daemon.service.outbox import deliver, next_due
 
@@ -44,39 +45,6 @@ POLL_INTERVAL = 30.0  # seconds between cycles on a server without IDLE
 IDLE_STRETCH = 25 * 60.0  # re-issue IDLE within RFC 2177's 29 minutes
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 300.0
-
-
-class AlreadyRunning(FeedbackdError):
-    exit_code = 75  # EX_TEMPFAIL
-
-
-class StoreLock:
-    """One daemon per store: an exclusive flock on STORE.lock, held for the process's life."""
-
-    def __init__(self, db: Path):
-        self.path = Path(f"{db}.lock")
-        self.fd: int | None = None
-
-    def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
-            os.close(fd)
-            raise AlreadyRunning(
-                f"another feedbackd (pid {holder}) is using the store "
-                f"{self.path.with_suffix('')}: stop it first"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self.fd = fd
-
-    def release(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
 
 
 def now_utc() -> datetime:
@@ -136,7 +104,7 @@ class Service:
         return True
 
     def _connect(self) -> tuple[Mailbox, Sender]:
-        if self.mailbox is None or self.mailbox._box is None:
+        if self.mailbox is None or not self.mailbox.is_connected:
             self.mailbox = Mailbox(self.settings.imap).connect()
         if self.sender is None:
             self.sender = Sender(self.settings.smtp)
@@ -291,7 +259,7 @@ class Service:
                 if any(b"EXISTS" in r or b"RECENT" in r for r in responses):
                     return
         finally:
-            if self.mailbox._box is not None:
+            if self.mailbox.is_connected:
                 self.mailbox.idle_stop()
 
     def _sleep(self, seconds: float) -> None:
@@ -316,7 +284,7 @@ class Service:
                     self.sender = Sender(self.settings.smtp)
                 deliver(
                     self.store,
-                    self.mailbox if self.mailbox and self.mailbox._box else None,
+                    self.mailbox if self.mailbox and self.mailbox.is_connected else None,
                     self.sender,
                     now,
                     self.book.policy,

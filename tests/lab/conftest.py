@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from support import Desk, started_lab
 
-from daemon.lab.dovecot import MailLab
+from daemon.lab import MailLab
 
 HERE = Path(__file__).resolve().parent
 

@@ -71,9 +71,7 @@ KNOWN = {
     "cycle daemon.core.rules.conditions <-> daemon.core.rules.model"
     " <-> daemon.core.rules.textmatch",
     "cycle daemon.core.rules <-> daemon.core.rules.examples <-> daemon.core.rules.loader",
-    "cycle daemon.core.report.html <-> daemon.core.report.text",
     "cycle daemon.core.deadlines <-> daemon.core.reminders",
-    "cycle daemon.lab.dovecot <-> daemon.lab.smtp",
     "facade daemon.core.rules.examples imports daemon.core.rules",
     "io daemon.core.deadlines imports sys",
     "io daemon.core.deadlines calls print()",

@@ -29,7 +29,8 @@ from zoneinfo import ZoneInfo
 from daemon.core.mail.compose import header_safe, new_message_id
 from daemon.core.report.figures import Report
 from daemon.core.report.html import render_html
-from daemon.core.report.text import period_title, render_table
+from daemon.core.report.layout import period_title
+from daemon.core.report.text import render_table
 from daemon.core.rules import RuleBook
 from daemon.errors import ConfigError, Problem
 

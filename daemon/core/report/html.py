@@ -13,10 +13,13 @@ from collections.abc import Mapping
 from html import escape
 
 from daemon.core.report.figures import CaseLine, Report
-from daemon.core.report.text import (
+from daemon.core.report.layout import (
+    BREAKDOWN_COLUMNS,
     CASE_HEADER,
     breakdown_order,
+    breakdown_rows,
     case_rows,
+    count_rows,
     counts_sections,
     period_title,
     stamp,
@@ -105,25 +108,13 @@ def render_html(
         _cases("Overdue now", report.overdue_cases, names),
     ]
     for name in breakdown_order(by):
-        rows = [
-            [
-                names.get(k, k) if name == "owner" else k,
-                str(t.count),
-                str(t.on_time),
-                str(t.late),
-                str(t.overdue),
-            ]
-            for k, t in report.by[name].items()
-        ]
+        header = [name.capitalize(), *(c.capitalize() for c in BREAKDOWN_COLUMNS)]
         parts.append(f'<h3 style="margin:12px 0 4px 0">By {escape(name)}</h3>')
-        parts.append(_table([name.capitalize(), "Cases", "On time", "Late", "Overdue"], rows))
+        parts.append(_table(header, breakdown_rows(report, name, names)))
     for sec_title, counts, is_owner in counts_sections(report):
         parts.append(f'<h3 style="margin:12px 0 4px 0">{escape(sec_title.capitalize())}</h3>')
         parts.append(
-            _table(
-                ["Key", "Count"],
-                [[names.get(k, k) if is_owner else k, str(v)] for k, v in counts.items()],
-            )
+            _table(["Key", "Count"], count_rows(counts, is_owner, names))
             if counts
             else "<p>none</p>"
         )

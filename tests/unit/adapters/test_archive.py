@@ -3,6 +3,8 @@ purge removes personal data and keeps the numbers."""
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -96,3 +98,25 @@ def test_purge_blanks_personal_data_and_keeps_counts(tmp_path: Path) -> None:
     assert "c0@x.test" not in (db.parent / "store.json.archive" / "cases-2026.jsonl").read_text()
     assert build_report(all_cases(Store(db), db), start, end, T0, "Europe/Moscow").total == counted
     assert purge(db, date(2026, 1, 1)) == 0
+
+
+def test_purge_rewrites_the_archive_owner_only_and_leaves_no_temp(tmp_path: Path) -> None:
+    """The purged file still holds personal data of later cases: never world-readable."""
+    db = tmp_path / "store.json"
+    store = Store(db)
+    fill(store)
+    archive(store, db, T0)
+    cases_file = db.parent / "store.json.archive" / "cases-2026.jsonl"
+    cases_file.chmod(0o644)  # as an older version, or a copy restored by hand, may have left it
+    old = os.umask(0o022)
+    try:
+        assert purge(db, date(2026, 1, 1)) == 1
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(cases_file.stat().st_mode) == 0o600
+    assert sorted(p.name for p in cases_file.parent.iterdir()) == [
+        ".lock",
+        "cases-2026.jsonl",
+        "ledger-2026.jsonl",
+        "outbox-2026.jsonl",
+    ]

@@ -64,7 +64,7 @@ def test_plain_lines_start_with_a_timestamp_and_level() -> None:
     emit_all_levels()
     lines = out.getvalue().splitlines()
     assert len(lines) == 4
-    for line, level, msg in zip(lines, ["DEBUG", "INFO", "WARNING", "ERROR"], "diwe"):
+    for line, level, msg in zip(lines, ["DEBUG", "INFO", "WARNING", "ERROR"], "diwe", strict=True):
         assert re.fullmatch(rf"{STAMP} {level} daemon\.loop: {msg}", line), line
 
 

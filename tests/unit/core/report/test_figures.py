@@ -25,8 +25,8 @@ import pytest
 from daemon import cli
 from daemon.adapters.store import Store
 from daemon.core.cases import Case, apply, open_case
+from daemon.core.report import render
 from daemon.core.report.figures import Report, build_report
-from daemon.core.report.text import render
 
 TZ = "Europe/Moscow"
 MSK = ZoneInfo(TZ)

@@ -1,0 +1,89 @@
+"""Case changes from the command line: one meaning whether the CLI or the daemon applies them."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from support import REPO
+
+from daemon.adapters.files import StorePaths
+from daemon.adapters.store import Store
+from daemon.core.cases import open_case
+from daemon.core.rules import RuleBook, load_rulebook
+from daemon.service.case_changes import apply_request, serve
+
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def book() -> RuleBook:
+    return load_rulebook(REPO / "rules.yaml")
+
+
+def store_with_a_case(path: Path | None = None) -> Store:
+    store = Store(path)
+    store.put_case(
+        open_case(
+            "FB-2026-000001",
+            category="complaint",
+            owner="support",
+            received=NOW,
+            due=NOW + timedelta(days=2),
+            sender="anna@x.test",
+            sender_name="Anna",
+            subject="broken",
+            message_id="<m1@x>",
+            language="en",
+            rule="complaint",
+        )
+    )
+    store.commit()
+    return store
+
+
+def test_reassign_to_a_known_owner_then_close(book: RuleBook) -> None:
+    store = store_with_a_case()
+    req = {"case": "FB-2026-000001", "action": "reassign", "owner": "legal", "who": "cli:ann"}
+    outcome = apply_request(store, book, req, NOW)
+    assert outcome.ok, outcome.message
+    assert outcome.message == "FB-2026-000001: reassigned (now open, owner legal)"
+    closed = apply_request(store, book, {"case": "FB-2026-000001", "action": "close"}, NOW)
+    assert closed.ok
+    case = store.case("FB-2026-000001")
+    assert case is not None and (case.status, case.owner) == ("closed", "legal")
+    assert [e.what for e in case.events][-2:] == ["reassigned", "closed"]
+
+
+@pytest.mark.parametrize(
+    ("req", "says"),
+    [
+        ({"case": "FB-0", "action": "close"}, "no case FB-0"),
+        ({"case": "FB-2026-000001", "action": "delete"}, "unknown action 'delete'"),
+        ({"case": "FB-2026-000001", "action": "reassign", "owner": "nobody"}, "unknown owner"),
+        ({"case": "FB-2026-000001", "action": "reopen"}, "cannot apply 'reopened'"),
+    ],
+)
+def test_a_refused_request_changes_nothing(book: RuleBook, req: dict[str, str], says: str) -> None:
+    store = store_with_a_case()
+    before = store.case("FB-2026-000001")
+    outcome = apply_request(store, book, req, NOW)
+    assert not outcome.ok and says in outcome.message
+    assert store.case("FB-2026-000001") == before
+    assert not store.pending
+
+
+def test_the_daemon_side_applies_spooled_requests_durably(book: RuleBook, tmp_path: Path) -> None:
+    db = tmp_path / "store.json"
+    store = store_with_a_case(db)
+    folder = StorePaths(db).requests
+    folder.mkdir()
+    (folder / "r1.json").write_text(
+        json.dumps({"case": "FB-2026-000001", "action": "note", "text": "called her back"})
+    )
+    assert serve(store, book, db, NOW) == 1
+    assert json.loads((folder / "r1.result").read_text())["ok"] is True
+    case = Store(db).case("FB-2026-000001")  # read back from disk: committed before answering
+    assert case is not None and case.events[-1].data["text"] == "called her back"
