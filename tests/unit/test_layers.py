@@ -68,7 +68,6 @@ IO_CALLS = {
 #: Debts being paid while the layers settle (issue #13): each entry must still be true (a fixed
 #: one must be removed here), and nothing may be added.
 KNOWN = {
-    "cycle daemon.core.rules.conditions <-> daemon.core.rules.model <-> daemon.core.rules.textmatch",
     "cycle daemon.core.rules <-> daemon.core.rules.examples <-> daemon.core.rules.loader",
     "cycle daemon.core.report.html <-> daemon.core.report.text",
     "cycle daemon.core.deadlines <-> daemon.core.reminders",

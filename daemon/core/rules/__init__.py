@@ -12,7 +12,7 @@ all/any/not), `condparse` and `rulebook` (loading with line numbers), `rulecheck
 from __future__ import annotations
 
 from daemon.core.mail.message import Message
-from daemon.core.rules.conditions import Context
+from daemon.core.rules.conditions import Context, Reason
 from daemon.core.rules.loader import build, load_rulebook
 from daemon.core.rules.model import (
     UNCLASSIFIED,
@@ -21,16 +21,15 @@ from daemon.core.rules.model import (
     Decision,
     Escalation,
     Example,
-    Negation,
     Owner,
     PolicySettings,
-    Reason,
     ReminderStep,
     Rule,
     RuleBook,
     Term,
     WorkingHours,
 )
+from daemon.core.rules.textmatch import Negation
 
 NO_RULE = "(no rule matched)"
 

@@ -20,13 +20,12 @@ from daemon.core.rules.model import (
     Category,
     Escalation,
     Example,
-    Negation,
     Owner,
     ReminderStep,
     Rule,
     RuleBook,
 )
-from daemon.core.rules.textmatch import normalize
+from daemon.core.rules.textmatch import Negation, normalize
 from daemon.core.rules.yamlsrc import (
     Map,
     Report,

@@ -1,18 +1,21 @@
 """The values a loaded rules.yaml turns into: plain frozen dataclasses, no behaviour.
 
-They live apart from the loader and the engine so that the daemon, the deadline code and the
-templates can import the shapes without importing YAML or the matchers. `daemon.rules`
-re-exports every name here; that is the public import path.
+They live apart from the loader so that the daemon, the deadline code and the templates can
+import the shapes without importing YAML. A rule holds its compiled `Condition` and a decision
+its `Reason`s, so this module imports the matchers (they import nothing back: the graph reads
+model -> conditions -> textmatch). `daemon.core.rules` re-exports every name here; that is the
+public import path.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from daemon.core.rules.conditions import Condition
+from daemon.core.mail.message import Message
+from daemon.core.rules.conditions import Condition, Reason
+from daemon.core.rules.textmatch import Negation
 
 UNCLASSIFIED = "unclassified"
 
@@ -115,35 +118,12 @@ class Owner:
 
 
 @dataclass(frozen=True)
-class Reason:
-    """Why a rule matched: which field, which matcher, what text."""
-
-    field: str
-    matcher: str
-    matched: str
-
-
-@dataclass(frozen=True)
 class Decision:
     category: str
     rule: str
     owner: str
     tags: tuple[str, ...] = ()
     reasons: tuple[Reason, ...] = ()
-
-
-@dataclass(frozen=True)
-class Negation:
-    """Cue words that turn a match around: "no complaints", "претензий нет".
-
-    A word or phrase match is *negated* when a `before` cue stands at most `window` words before
-    it, or an `after` cue at most `window` words after it, in the same clause (clauses end at
-    . ! ? ; : , and line breaks).
-    """
-
-    before: frozenset[str] = frozenset()
-    after: frozenset[str] = frozenset()
-    window: int = 3
 
 
 @dataclass(frozen=True)
@@ -162,7 +142,7 @@ class Rule:
 class Example:
     """A test message written inside rules.yaml and the category it must get."""
 
-    message: Any  # daemon.core.mail.message.Message (Any keeps this module import-light)
+    message: Message
     expect: str
     expect_rule: str | None = None
     line: int | None = None

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from functools import cached_property
-
-from daemon.core.rules.model import Negation
 
 _APOSTROPHES = str.maketrans(
     {"\u2019": "'", "\u02bc": "'", "\u2018": "'", "`": "'", "ё": "е", "\u0301": ""}
@@ -21,6 +20,20 @@ _APOSTROPHES = str.maketrans(
 _WORD = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*")
 #: Characters that end a clause: negation never reaches across them.
 _WORD_OR_END = re.compile(r"([^\W_]+(?:['\-][^\W_]+)*)|[.!?;:,()\n\u2014\u2013]|\s-\s")
+
+
+@dataclass(frozen=True)
+class Negation:
+    """Cue words that turn a match around: "no complaints", "претензий нет".
+
+    A word or phrase match is *negated* when a `before` cue stands at most `window` words before
+    it, or an `after` cue at most `window` words after it, in the same clause (clauses end at
+    . ! ? ; : , and line breaks).
+    """
+
+    before: frozenset[str] = frozenset()
+    after: frozenset[str] = frozenset()
+    window: int = 3
 
 
 def normalize(text: str) -> str:
