@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO))
 
 from daemon.core.mail.message import parse  # noqa: E402
 from daemon.core.rules import classify, load_rulebook  # noqa: E402
-from daemon.core.rules.examples import make_message  # noqa: E402
+from daemon.core.mail.message import make_message  # noqa: E402
 from daemon.core.rules.textmatch import normalize, split_words  # noqa: E402
 
 CATS = ("official", "complaint", "thanks", "unclassified")

@@ -16,9 +16,7 @@ from typing import TextIO
 
 from daemon.core.mail.message import parse
 from daemon.core.mail.policy import SenderHistory, should_acknowledge
-from daemon.core.rules import classify, load_rulebook
-from daemon.core.rules.examples import run_examples
-from daemon.core.rules.loader import build
+from daemon.core.rules import build, classify, load_rulebook, run_examples
 from daemon.errors import EX_CONFIG, BadMessage, Problem
 
 #: Exactly the variables an acknowledgment template may use (see docs/rules.md).

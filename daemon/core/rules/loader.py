@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from daemon.core.rules.crosscheck import cross_check
-from daemon.core.rules.examples import parse_examples
+from daemon.core.rules.load_examples import parse_examples
 from daemon.core.rules.load_conditions import Lexicons, compile_condition, parse_lexicons
 from daemon.core.rules.load_settings import flag, parse_calendar, parse_policy, parse_settings, term
 from daemon.core.rules.model import (

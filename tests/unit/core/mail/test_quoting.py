@@ -7,7 +7,7 @@ from support import REPO
 
 from daemon.core.mail.quoting import Letter, split
 from daemon.core.rules import classify, load_rulebook
-from daemon.core.rules.examples import make_message
+from daemon.core.mail.message import make_message
 
 DEFAULT = load_rulebook(REPO / "rules.yaml")
 

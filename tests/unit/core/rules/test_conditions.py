@@ -6,7 +6,7 @@ import pytest
 
 from daemon.core.mail.message import Attachment
 from daemon.core.rules import UNCLASSIFIED, classify, load_rulebook
-from daemon.core.rules.examples import make_message
+from daemon.core.mail.message import make_message
 from daemon.errors import ConfigError
 
 BASE = """\
