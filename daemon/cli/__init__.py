@@ -232,10 +232,13 @@ def cases_command(args: argparse.Namespace) -> int:
 def deadline_subcommand(args: argparse.Namespace) -> int:
     import os
 
+    from daemon.adapters.config import load_rulebook
     from daemon.core.deadlines import deadline_command
 
     rules = args.rules or os.environ.get("FEEDBACKD_RULES") or str(REPO / "rules.yaml")
-    return deadline_command(args.received, args.category, rules, args.explain, sys.stdout)
+    return deadline_command(
+        args.received, args.category, rules, args.explain, sys.stdout, load_rules=load_rulebook
+    )
 
 
 def check_subcommand(args: argparse.Namespace) -> int:
@@ -258,9 +261,9 @@ def classify_subcommand(args: argparse.Namespace) -> int:
 
 
 def change_case(args: argparse.Namespace, settings: Settings) -> int:
+    from daemon.adapters.config import load_rulebook
     from daemon.adapters.spool import apply_request, submit
     from daemon.adapters.store import Store
-    from daemon.core.rules import load_rulebook
     from daemon.service.loop import AlreadyRunning, StoreLock
 
     req = {

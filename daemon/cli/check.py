@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from daemon.adapters.config import build_rulebook, load_rulebook
 from daemon.core.mail.message import parse
 from daemon.core.mail.policy import SenderHistory, should_acknowledge
-from daemon.core.rules import build, classify, load_rulebook, run_examples
+from daemon.core.rules import classify, run_examples
 from daemon.errors import EX_CONFIG, BadMessage, Problem
 
 #: Exactly the variables an acknowledgment template may use (see docs/rules.md).
@@ -121,7 +122,7 @@ def _template_frame(exc: BaseException, default: Path) -> tuple[str, int | None]
 
 def check_command(rules_path: str, templates_dir: str, out: TextIO = sys.stdout) -> int:
     """Validate rules, templates and examples; print every problem; 0 if clean, else 78."""
-    built = build(rules_path)
+    built = build_rulebook(rules_path)
     problems = list(built.report.problems)
     problems += check_templates(templates_dir, built.templates, rules_path)
     examples = 0

@@ -73,11 +73,6 @@ KNOWN = {
     "cycle daemon.lab.dovecot <-> daemon.lab.smtp",
     "io daemon.core.deadlines imports sys",
     "io daemon.core.deadlines calls print()",
-    "io daemon.core.mail.compose imports pathlib",
-    "io daemon.core.mail.compose calls read_text()",
-    "io daemon.core.mail.compose calls glob()",
-    "io daemon.core.rules.loader imports pathlib",
-    "io daemon.core.rules.loader calls read_text()",
 }
 
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from daemon.core.rules.classify import NO_RULE, classify
 from daemon.core.rules.conditions import Condition, Context, Reason
-from daemon.core.rules.loader import Built, build, load_rulebook
+from daemon.core.rules.loader import Built, build
 from daemon.core.rules.model import (
+    LANGUAGES,
     UNCLASSIFIED,
     CalendarSettings,
     Category,
@@ -37,6 +38,7 @@ from daemon.core.rules.selftest import run_examples
 from daemon.core.rules.textmatch import Negation
 
 __all__ = [
+    "LANGUAGES",
     "NO_RULE",
     "UNCLASSIFIED",
     "Built",
@@ -58,6 +60,5 @@ __all__ = [
     "WorkingHours",
     "build",
     "classify",
-    "load_rulebook",
     "run_examples",
 ]

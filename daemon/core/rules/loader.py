@@ -1,25 +1,26 @@
-"""Load rules.yaml into a `RuleBook`: all sections validated, every problem located, never half.
+"""Compile the text of a rules.yaml into a `RuleBook`: all sections validated, every problem
+located, never half.
 
 `build` collects every problem of the file in one pass (the `check` command prints them all);
-`load_rulebook` raises them as one ConfigError, so a reload either swaps in a complete new
-rule book or keeps the last good one. Cross-field checks live in `rulecheck`, one sentence each.
+`Built.require` raises them as one ConfigError, so a reload either swaps in a complete new rule
+book or keeps the last good one. Cross-field checks live in `crosscheck`, one sentence each.
+Reading the file is the caller's business (daemon.adapters.config): this module takes text.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from daemon.core.rules.crosscheck import cross_check
-from daemon.core.rules.load_examples import parse_examples
 from daemon.core.rules.load_conditions import Lexicons, compile_condition, parse_lexicons
+from daemon.core.rules.load_examples import parse_examples
 from daemon.core.rules.load_settings import flag, parse_calendar, parse_policy, parse_settings, term
 from daemon.core.rules.model import (
+    LANGUAGES,
     UNCLASSIFIED,
     Category,
     Escalation,
-    Example,
     Owner,
     ReminderStep,
     Rule,
@@ -72,29 +73,17 @@ class Built:
     templates: list[tuple[str, int]] = field(default_factory=list)  # (name, line in rules.yaml)
     lines: dict[str, int] = field(default_factory=dict)  # "category:x", "owner:x", "rule:x" ...
 
-
-def load_rulebook(path: str | Path) -> RuleBook:
-    """The compiled rule book, or ConfigError with every problem in the file."""
-    built = build(path)
-    if built.book is None or built.report.problems:
-        raise ConfigError(built.report.problems)
-    return built.book
+    def require(self) -> RuleBook:
+        """The compiled rule book, or ConfigError with every problem in the file."""
+        if self.book is None or self.report.problems:
+            raise ConfigError(self.report.problems)
+        return self.book
 
 
-def build(path: str | Path) -> Built:
-    path = Path(path)
-    report = Report(str(path))
+def build(text: str, source: str) -> Built:
+    """Everything `text` (the content of rules.yaml, named `source` in problems) compiles to."""
+    report = Report(source)
     built = Built(report)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        report.add(
-            None,
-            f"cannot read the rules file: {reason}; check the path "
-            f"(--rules or FEEDBACKD_RULES) and that it is UTF-8",
-        )
-        return built
     root = load_yaml(text, report)
     if report.problems:
         return built
@@ -129,7 +118,7 @@ def build(path: str | Path) -> Built:
     rank = {name: i for i, name in enumerate(precedence)}
     ordered = sorted(enumerate(rules), key=lambda ir: (rank[ir[1].category], ir[0]))
     built.book = RuleBook(
-        source=str(path),
+        source=source,
         categories=categories,
         owners=owners,
         rules=tuple(rules),
@@ -162,8 +151,10 @@ def _owners(report: Report, node: Any, line: int, lines: dict[str, int]) -> dict
         if not isinstance(email, str) or "@" not in email:
             report.add(o.line_of("email"), f"owner '{key}' needs 'email:' with an address")
         lang = str(o.get("language", "ru"))
-        if lang not in ("ru", "en"):
-            report.add(o.line_of("language"), f"owner '{key}': language must be ru or en")
+        if lang not in LANGUAGES:
+            report.add(
+                o.line_of("language"), f"owner '{key}': language must be {' or '.join(LANGUAGES)}"
+            )
         sup = o.get("supervisor")
         if sup is not None:
             lines[f"supervisor:{key}"] = o.line_of("supervisor")
@@ -367,4 +358,4 @@ def _precedence(report: Report, node: Any, line: int) -> list[str]:
     return list(dict.fromkeys(n for n, _ in items))
 
 
-__all__ = ["Built", "Example", "build", "load_rulebook"]
+__all__ = ["Built", "build"]

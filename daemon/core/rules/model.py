@@ -18,6 +18,8 @@ from daemon.core.rules.conditions import Condition, Reason
 from daemon.core.rules.textmatch import Negation
 
 UNCLASSIFIED = "unclassified"
+#: The languages an owner may speak and every template comes in; the first is the fallback.
+LANGUAGES = ("ru", "en")
 
 #: Units a term may be written in; rules.yaml accepts the singular too ("1 working_day").
 TERM_UNITS = ("calendar_days", "working_days", "working_hours")
@@ -161,7 +163,7 @@ class RuleBook:
     policy: PolicySettings = PolicySettings()
     extra: dict[str, Any] = field(default_factory=dict)  # sections owned by later features
     precedence: tuple[str, ...] = ()  # categories, highest first
-    negation: Negation = Negation()
+    negation: Negation = field(default_factory=Negation)
     examples: tuple[Example, ...] = ()
     #: `rules` sorted by (category precedence, file order): the first that matches decides.
     ordered_rules: tuple[Rule, ...] = ()

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from support import REPO
 
+from daemon.adapters.config import load_rulebook
 from daemon.cli.check import check_command
-from daemon.core.rules import load_rulebook
 from daemon.errors import ConfigError
 
 DATA = REPO / "tests" / "data" / "rules"

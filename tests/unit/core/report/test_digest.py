@@ -12,6 +12,7 @@ import pytest
 from support import REPO
 
 from daemon import cli
+from daemon.adapters.config import load_rulebook
 from daemon.adapters.store import Store
 from daemon.core.cases import Case, apply, open_case
 from daemon.core.report.digest import (
@@ -22,7 +23,7 @@ from daemon.core.report.digest import (
     digest_settings,
 )
 from daemon.core.report.figures import build_report
-from daemon.core.rules import RuleBook, load_rulebook
+from daemon.core.rules import RuleBook
 from daemon.errors import ConfigError
 
 TZ = "Europe/Moscow"
