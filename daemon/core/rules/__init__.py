@@ -19,11 +19,13 @@ from daemon.core.rules.classify import NO_RULE, classify
 from daemon.core.rules.conditions import Condition, Context, Reason
 from daemon.core.rules.loader import Built, build
 from daemon.core.rules.model import (
+    DIGEST_EVERY,
     LANGUAGES,
     UNCLASSIFIED,
     CalendarSettings,
     Category,
     Decision,
+    DigestSettings,
     Escalation,
     Example,
     Owner,
@@ -38,6 +40,7 @@ from daemon.core.rules.selftest import run_examples
 from daemon.core.rules.textmatch import Negation
 
 __all__ = [
+    "DIGEST_EVERY",
     "LANGUAGES",
     "NO_RULE",
     "UNCLASSIFIED",
@@ -47,6 +50,7 @@ __all__ = [
     "Condition",
     "Context",
     "Decision",
+    "DigestSettings",
     "Escalation",
     "Example",
     "Negation",

@@ -12,10 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from daemon.core.rules.crosscheck import cross_check
+from daemon.core.rules.crosscheck import Sections, cross_check
 from daemon.core.rules.load_conditions import Lexicons, compile_condition, parse_lexicons
 from daemon.core.rules.load_examples import parse_examples
-from daemon.core.rules.load_settings import flag, parse_calendar, parse_policy, parse_settings, term
+from daemon.core.rules.load_settings import (
+    flag,
+    parse_calendar,
+    parse_digest,
+    parse_policy,
+    parse_settings,
+    term,
+)
 from daemon.core.rules.model import (
     LANGUAGES,
     UNCLASSIFIED,
@@ -106,13 +113,18 @@ def build(text: str, source: str) -> Built:
     rules = _rules(report, root.get("rules"), root.line_of("rules"), built.lines, lexicons)
     precedence = _precedence(report, root.get("precedence"), root.line_of("precedence"))
     examples = parse_examples(report, root.get("examples"), root.line_of("examples"))
-    digest = root.get("digest")
-    if digest is not None:
-        expect_map(report, digest, root.line_of("digest"), "digest")
+    digest = parse_digest(report, root.get("digest"), root.line_of("digest"), center)
+    if isinstance(root.get("digest"), Map):
+        built.lines["digest:to"] = root["digest"].line_of("to")
     built.lines["precedence"] = root.line_of("precedence")
     if center is not None:
         built.lines["center"] = root["settings"].line_of("center")
-    cross_check(report, built.lines, center, owners, categories, rules, precedence, examples, hours)
+    cross_check(
+        report,
+        Sections(
+            center, owners, categories, rules, precedence, examples, hours, digest, built.lines
+        ),
+    )
     if report.problems or center is None:
         return built
     rank = {name: i for i, name in enumerate(precedence)}
@@ -127,10 +139,10 @@ def build(text: str, source: str) -> Built:
         working_hours=hours,
         calendar=calendar,
         policy=policy,
-        extra={"digest": digest} if digest is not None else {},
         precedence=tuple(precedence),
         negation=negation,
         examples=tuple(examples),
+        digest=digest,
         ordered_rules=tuple(r for _, r in ordered),
     )
     return built

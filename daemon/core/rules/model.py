@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
-from typing import Any
 
 from daemon.core.mail.message import Message
 from daemon.core.rules.conditions import Condition, Reason
@@ -110,6 +109,19 @@ class PolicySettings:
     alert_silence: timedelta = timedelta(days=3)  # no mail at all this long: alert the center
 
 
+#: How often a digest may be sent: the previous complete day, or the previous ISO week.
+DIGEST_EVERY = ("daily", "weekly")
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    """rules.yaml `digest:`: how often the period report is mailed, at what local time, to whom."""
+
+    every: str = "weekly"  # daily | weekly
+    at: time = time(8, 0)
+    to: tuple[str, ...] = ()  # owner keys or addresses, as written
+
+
 @dataclass(frozen=True)
 class Owner:
     key: str
@@ -161,9 +173,9 @@ class RuleBook:
     working_hours: WorkingHours = WorkingHours()
     calendar: CalendarSettings = CalendarSettings()
     policy: PolicySettings = PolicySettings()
-    extra: dict[str, Any] = field(default_factory=dict)  # sections owned by later features
     precedence: tuple[str, ...] = ()  # categories, highest first
     negation: Negation = field(default_factory=Negation)
     examples: tuple[Example, ...] = ()
+    digest: DigestSettings | None = None  # None: the section is absent, no digest is sent
     #: `rules` sorted by (category precedence, file order): the first that matches decides.
     ordered_rules: tuple[Rule, ...] = ()
