@@ -216,7 +216,7 @@ def encode_words(value: str) -> str:
     first = next(i for i, w in enumerate(words) if not w.isascii())
     tail = " ".join(words[first:])
     encoded = "=?utf-8?b?" + base64.b64encode(tail.encode("utf-8")).decode("ascii") + "?="
-    return " ".join(words[:first] + [encoded])
+    return " ".join([*words[:first], encoded])
 
 
 def encode_address(value: str) -> str:

@@ -1,7 +1,8 @@
 """The scheduled digest: the period report as one mail to the feedback center and management.
 
 Pure: the caller (the daemon's scheduler, or `feedbackd digest`) passes `now`, the cases and
-the rule book (whose `digest:` section was parsed and checked with the rest of rules.yaml), and gets back a complete `EmailMessage` to queue. The mail is
+the rule book, and gets back a complete `EmailMessage` to queue. The `digest:` section was
+parsed and checked with the rest of rules.yaml, so `feedbackd check` sees it. The mail is
 multipart/alternative — a plain-text part for terminals and text-only clients, and an HTML
 part whose chart is a table (no images, no script), so it reads the same in every client. It
 is marked `Auto-Submitted: auto-generated` (RFC 3834) so that out-of-office robots of the

@@ -150,7 +150,7 @@ def _supervisor_cycles(report: Report, lines: dict[str, int], owners: dict[str, 
             report.add(
                 lines.get(f"supervisor:{key}"),
                 "supervisors form a loop: "
-                + " → ".join(loop + [key])
+                + " → ".join([*loop, key])
                 + "; escalation would never reach the top",
             )
 

@@ -85,7 +85,7 @@ def dates(report: Report, value: Any, line: int, key: str) -> tuple[date, ...]:
     out = []
     items = [value] if not isinstance(value, list) else value
     lines = getattr(value, "lines", [line] * len(items))
-    for item, item_line in zip(items, lines):
+    for item, item_line in zip(items, lines, strict=False):
         if isinstance(item, date):
             out.append(item)
             continue

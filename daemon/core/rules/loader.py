@@ -234,8 +234,8 @@ def _reminders(
     report: Report, node: Any, line: int, cat: str, lines: dict[str, int]
 ) -> list[ReminderStep]:
     seq = expect_seq(report, node, line, f"{cat}.reminders") if node is not None else None
-    out = []
-    for item, item_line in zip(seq or [], getattr(seq, "lines", [])):
+    out: list[ReminderStep] = []
+    for item, item_line in zip(seq or [], getattr(seq, "lines", []), strict=False):
         r = expect_map(report, item, item_line, "a reminder")
         if r is None:
             continue
@@ -319,7 +319,7 @@ def _rules(
 ) -> list[Rule]:
     seq = expect_seq(report, node, line, "rules") if node is not None else None
     out: list[Rule] = []
-    for item, item_line in zip(seq or [], getattr(seq, "lines", [])):
+    for item, item_line in zip(seq or [], getattr(seq, "lines", []), strict=False):
         r = expect_map(report, item, item_line, "a rule")
         if r is None:
             continue

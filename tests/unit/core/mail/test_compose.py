@@ -15,18 +15,18 @@ from daemon.core.mail.compose import Rendered, Templates, build_mail, header_saf
 from daemon.errors import ConfigError
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-CTX = dict(
-    case_id="FB-2026-000007",
-    category="complaint",
-    subject="s",
-    customer_name="Анна",
-    customer_email="a@x",
-    owner_name="Support",
-    due_date="04.03.2026",
-    received_date="02.03.2026",
-    center_name="Центр",
-    feedback_address="fb@x",
-)
+CTX = {
+    "case_id": "FB-2026-000007",
+    "category": "complaint",
+    "subject": "s",
+    "customer_name": "Анна",
+    "customer_email": "a@x",
+    "owner_name": "Support",
+    "due_date": "04.03.2026",
+    "received_date": "02.03.2026",
+    "center_name": "Центр",
+    "feedback_address": "fb@x",
+}
 
 
 def test_shipped_templates_render_in_both_languages() -> None:
