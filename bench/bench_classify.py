@@ -31,11 +31,11 @@ from common import FEEDBACK, REPO, machine, make_samples, median, spread, table
 
 
 def measure(n: int) -> dict:
+    from daemon.adapters.config import load_rulebook, load_templates
     from daemon.adapters.imap import Fetched
     from daemon.adapters.store import Store
-    from daemon.core.mail.compose import Templates
     from daemon.core.mail.message import parse
-    from daemon.core.rules import classify, load_rulebook
+    from daemon.core.rules import classify
     from daemon.service.intake import Desk, intake
 
     book = load_rulebook(REPO / "rules.yaml")
@@ -48,7 +48,7 @@ def measure(n: int) -> dict:
     t2 = time.perf_counter()
     right = sum(d.category == s.kind for d, s in zip(decisions, samples, strict=True))
     store = Store(None)
-    desk = Desk(store, book, Templates(REPO / "templates"), FEEDBACK)
+    desk = Desk(store, book, load_templates(REPO / "templates"), FEEDBACK)
     now = datetime.now(UTC)
     k = min(n, 10_000)  # the in-memory store grows; intake is per message anyway
     t3 = time.perf_counter()

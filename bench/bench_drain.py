@@ -65,14 +65,15 @@ def daemon_mail(samples) -> list[tuple[list[str], bytes]]:
     its own intake path with no I/O: the `raw-same` baseline sends exactly this."""
     from datetime import datetime
 
+    from daemon.adapters.config import load_rulebook, load_templates
     from daemon.adapters.imap import Fetched
     from daemon.adapters.store import Store
-    from daemon.core.mail.compose import Templates
-    from daemon.core.rules import load_rulebook
     from daemon.service.intake import Desk, intake
 
     store = Store(None)
-    desk = Desk(store, load_rulebook(REPO / "rules.yaml"), Templates(REPO / "templates"), FEEDBACK)
+    desk = Desk(
+        store, load_rulebook(REPO / "rules.yaml"), load_templates(REPO / "templates"), FEEDBACK
+    )
     now = datetime.now(UTC)
     for i, s in enumerate(samples):
         intake(desk, 1, Fetched(i + 1, s.raw, len(s.raw), now), now)

@@ -38,9 +38,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from daemon.core.mail.message import parse  # noqa: E402
-from daemon.core.rules import classify, load_rulebook  # noqa: E402
-from daemon.core.rules.examples import make_message  # noqa: E402
+from daemon.adapters.config import load_rulebook  # noqa: E402
+from daemon.core.mail.message import make_message, parse  # noqa: E402
+from daemon.core.rules import classify  # noqa: E402
 from daemon.core.rules.textmatch import normalize, split_words  # noqa: E402
 
 CATS = ("official", "complaint", "thanks", "unclassified")

@@ -62,11 +62,12 @@ SINGLES = 10
 
 
 def desk_for(store):  # type: ignore[no-untyped-def]
-    from daemon.core.mail.compose import Templates
-    from daemon.core.rules import load_rulebook
+    from daemon.adapters.config import load_rulebook, load_templates
     from daemon.service.intake import Desk
 
-    return Desk(store, load_rulebook(REPO / "rules.yaml"), Templates(REPO / "templates"), FEEDBACK)
+    return Desk(
+        store, load_rulebook(REPO / "rules.yaml"), load_templates(REPO / "templates"), FEEDBACK
+    )
 
 
 def template_docs(k: int = 64) -> tuple[list[dict], list[dict], list[dict]]:

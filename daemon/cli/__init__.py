@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from daemon.adapters.settings import REPO, Settings, load_settings
 from daemon.errors import ConfigError, FeedbackdError
@@ -232,10 +232,13 @@ def cases_command(args: argparse.Namespace) -> int:
 def deadline_subcommand(args: argparse.Namespace) -> int:
     import os
 
+    from daemon.adapters.config import load_rulebook
     from daemon.core.deadlines import deadline_command
 
     rules = args.rules or os.environ.get("FEEDBACKD_RULES") or str(REPO / "rules.yaml")
-    return deadline_command(args.received, args.category, rules, args.explain, sys.stdout)
+    return deadline_command(
+        args.received, args.category, rules, args.explain, sys.stdout, load_rules=load_rulebook
+    )
 
 
 def check_subcommand(args: argparse.Namespace) -> int:
@@ -258,10 +261,10 @@ def classify_subcommand(args: argparse.Namespace) -> int:
 
 
 def change_case(args: argparse.Namespace, settings: Settings) -> int:
+    from daemon.adapters.config import load_rulebook
     from daemon.adapters.files import AlreadyRunning, StoreLock
     from daemon.adapters.spool import submit
     from daemon.adapters.store import Store
-    from daemon.core.rules import load_rulebook
     from daemon.service.case_changes import apply_request
 
     req = {

@@ -14,14 +14,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from jinja2 import TemplateError, TemplateNotFound
+
+from daemon.adapters.config import build_rulebook, load_rulebook, read_template_sources
+from daemon.core.mail.compose import Templates
 from daemon.core.mail.message import parse
 from daemon.core.mail.policy import SenderHistory, should_acknowledge
-from daemon.core.rules import classify, load_rulebook
-from daemon.core.rules.examples import run_examples
-from daemon.core.rules.loader import build
+from daemon.core.rules import LANGUAGES, classify, run_examples
 from daemon.errors import EX_CONFIG, BadMessage, Problem
 
-#: Exactly the variables an acknowledgment template may use (see docs/rules.md).
+#: Exactly the variables an acknowledgment template may use (see docs/rules.md). Hand-kept:
+#: it mirrors what daemon.core.mail.notices.base_context gives an acknowledgment (which adds
+#: category_label, owner_key and status); deriving it from base_context needs a sample Case,
+#: whose time fields are being retyped (issue #13), so that waits until they settle.
 SAMPLE_CONTEXT = {
     "case_id": "FB-2024-000123",
     "category": "complaint",
@@ -34,16 +39,16 @@ SAMPLE_CONTEXT = {
     "center_name": "Feedback Center",
     "feedback_address": "feedback@example.test",
 }
-LANGUAGES = ("ru", "en")
 
 
 def check_templates(
     templates_dir: str | Path, refs: list[tuple[str, int]], rules_path: str
 ) -> list[Problem]:
-    """Every referenced template exists in each language, compiles, and renders."""
-    from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateSyntaxError
-    from jinja2.sandbox import SandboxedEnvironment
+    """Every referenced template exists in each language, compiles, and renders.
 
+    The templates are built by the daemon's own `Templates` (same sources, same sandbox,
+    StrictUndefined, trailing newlines kept), so what passes here is what the daemon renders.
+    """
     folder = Path(templates_dir)
     if not folder.is_dir():
         return [
@@ -53,21 +58,8 @@ def check_templates(
                 "templates folder not found; pass --templates DIR or set FEEDBACKD_TEMPLATES",
             )
         ]
-    env = SandboxedEnvironment(loader=FileSystemLoader(str(folder)), undefined=StrictUndefined)
-    problems: list[Problem] = []
-    broken: set[str] = set()
-    for path in sorted(folder.glob("*.j2")):  # syntax of every template, used or not
-        try:
-            env.get_template(path.name)
-        except TemplateSyntaxError as exc:
-            broken.add(path.name)
-            problems.append(
-                Problem(
-                    str(folder / (exc.name or path.name)),
-                    exc.lineno,
-                    f"template syntax error: {exc.message}",
-                )
-            )
+    templates = Templates(read_template_sources(folder), str(folder), refuse_broken=False)
+    problems = list(templates.broken.values())  # syntax of every template, used or not
     seen: set[str] = set()
     for name, line in refs:
         for lang in LANGUAGES:
@@ -75,7 +67,7 @@ def check_templates(
             if file in seen:
                 continue
             seen.add(file)
-            if not (folder / file).is_file():
+            if file not in templates.sources:
                 problems.append(
                     Problem(
                         rules_path,
@@ -84,46 +76,59 @@ def check_templates(
                     )
                 )
                 continue
-            if file in broken:
-                continue
-            try:
-                text = env.get_template(file).render(**SAMPLE_CONTEXT)
-            except TemplateError as exc:
-                where, at = _template_frame(exc, folder / file)
-                problems.append(
-                    Problem(
-                        where,
-                        at,
-                        f"template cannot render: {exc}; use only "
-                        f"these variables: {', '.join(SAMPLE_CONTEXT)}",
-                    )
-                )
-                continue
-            head, sep, _ = text.lstrip("\n").partition("\n\n")
-            if not head.startswith("Subject: ") or "\n" in head or not sep:
-                problems.append(
-                    Problem(
-                        str(folder / file),
-                        1,
-                        "the rendered template must "
-                        "start with 'Subject: …', then an empty line, then "
-                        "the body",
-                    )
-                )
+            if file not in templates.broken:
+                problems += _render_problems(templates, file)
     return problems
 
 
-def _template_frame(exc: BaseException, default: Path) -> tuple[str, int | None]:
+def _render_problems(templates: Templates, file: str) -> list[Problem]:
+    """What goes wrong rendering `file` with the sample variables, at its file and line."""
+    try:
+        text = templates.env.get_template(file).render(**SAMPLE_CONTEXT)
+    except TemplateNotFound as exc:
+        where, at = _template_frame(exc, templates.where(file))
+        return [
+            Problem(
+                where,
+                at,
+                f"template includes '{exc.name}', which is not a template: the daemon reads "
+                f"only the *.j2 files of {templates.label}",
+            )
+        ]
+    except TemplateError as exc:
+        where, at = _template_frame(exc, templates.where(file))
+        return [
+            Problem(
+                where,
+                at,
+                f"template cannot render: {exc}; use only "
+                f"these variables: {', '.join(SAMPLE_CONTEXT)}",
+            )
+        ]
+    head, sep, _ = text.lstrip("\n").partition("\n\n")
+    if not head.startswith("Subject: ") or "\n" in head or not sep:
+        return [
+            Problem(
+                templates.where(file),
+                1,
+                "the rendered template must start with 'Subject: …', then an empty line, "
+                "then the body",
+            )
+        ]
+    return []
+
+
+def _template_frame(exc: BaseException, default: str) -> tuple[str, int | None]:
     """The template file and line a render error happened at (Jinja keeps them in the tb)."""
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
         if frame.filename.endswith(".j2"):
             return frame.filename, frame.lineno
-    return str(default), None
+    return default, None
 
 
 def check_command(rules_path: str, templates_dir: str, out: TextIO = sys.stdout) -> int:
     """Validate rules, templates and examples; print every problem; 0 if clean, else 78."""
-    built = build(rules_path)
+    built = build_rulebook(rules_path)
     problems = list(built.report.problems)
     problems += check_templates(templates_dir, built.templates, rules_path)
     examples = 0

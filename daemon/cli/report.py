@@ -82,9 +82,9 @@ def register(sub: Any) -> None:
 
 def _load(args: argparse.Namespace) -> tuple[Any, Any, list[Any]]:
     from daemon.adapters.archive import all_cases
+    from daemon.adapters.config import load_rulebook
     from daemon.adapters.settings import load_settings
     from daemon.adapters.store import Store
-    from daemon.core.rules import load_rulebook
 
     settings = load_settings(need_servers=False)
     book = load_rulebook(args.rules or settings.rules)

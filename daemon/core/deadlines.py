@@ -22,12 +22,13 @@ Units (`Term.unit`):
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TextIO
 from zoneinfo import ZoneInfoNotFoundError
 
-from daemon.core.rules import Term, load_rulebook
+from daemon.core.rules import RuleBook, Term
 from daemon.core.workdays import WEEKDAYS, WorkCalendar, calendar_for, day_label
 from daemon.errors import EX_CONFIG, ConfigError
 
@@ -193,9 +194,13 @@ def deadline_command(
     explain: bool,
     out: TextIO,
     *,
+    load_rules: Callable[[str], RuleBook],
     err: TextIO | None = None,
 ) -> int:
     """Print when a case of `category` received at `received` is due; exit status back.
+
+    `load_rules` reads the rules file (daemon.adapters.config.load_rulebook): the core opens
+    no files.
 
     0 on success, 2 for a bad argument, 78 (EX_CONFIG) when the rules cannot be used.
     With `explain`, every step of the computation and the reminder ladder follow.
@@ -204,7 +209,7 @@ def deadline_command(
 
     err = err if err is not None else sys.stderr
     try:
-        book = load_rulebook(rules_path)
+        book = load_rules(rules_path)
         cal = calendar_for(book)
     except ConfigError as exc:
         print(exc, file=err)

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import schedule
 
+from daemon.adapters.config import load_rulebook, load_templates
 from daemon.adapters.files import StoreLock
 from daemon.adapters.imap import AuthFailed, Mailbox
 from daemon.adapters.settings import Settings
@@ -27,9 +28,7 @@ from daemon.adapters.smtp import Sender
 from daemon.adapters.spool import waiting
 from daemon.adapters.status_file import PollState, write_poll_state
 from daemon.adapters.store import Store
-from daemon.core.mail.compose import Templates
 from daemon.core.mail.message import decode_header
-from daemon.core.rules import load_rulebook
 from daemon.errors import ConfigError, TransientError
 from daemon.service.alerts import due_alerts, queue_alert
 from daemon.service.case_changes import serve
@@ -59,7 +58,7 @@ class Service:
         self.notifier = notifier
         self.clock = clock
         self.book = load_rulebook(settings.rules)
-        self.templates = Templates(settings.templates)
+        self.templates = load_templates(settings.templates)
         self.store: Store | None = None
         self.mailbox: Mailbox | None = None
         self.sender: Sender | None = None
@@ -95,7 +94,7 @@ class Service:
         """Load rules and templates anew; keep the running ones if anything is wrong."""
         try:
             book = load_rulebook(self.settings.rules)
-            templates = Templates(self.settings.templates)
+            templates = load_templates(self.settings.templates)
         except ConfigError as exc:
             log.error("reload refused, keeping the last good rules: %s", exc)
             return False

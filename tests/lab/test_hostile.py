@@ -9,10 +9,9 @@ from pathlib import Path
 
 from support import REPO, Desk
 
+from daemon.adapters.config import load_rulebook, load_templates
 from daemon.adapters.imap import Fetched
 from daemon.adapters.store import Store
-from daemon.core.mail.compose import Templates
-from daemon.core.rules import load_rulebook
 from daemon.service.intake import Desk as IntakeDesk
 from daemon.service.intake import intake
 
@@ -110,7 +109,9 @@ def test_huge_message_is_handled_without_its_attachment(desk: Desk) -> None:
 
 def test_new_uidvalidity_resynchronises_by_message_id_without_duplicates(tmp_path: Path) -> None:
     book = load_rulebook(REPO / "rules.yaml")
-    desk = IntakeDesk(Store(None), book, Templates(REPO / "templates"), "feedback@example.test")
+    desk = IntakeDesk(
+        Store(None), book, load_templates(REPO / "templates"), "feedback@example.test"
+    )
     raw = (
         b"From: anna@customer.test\r\nTo: feedback@example.test\r\nSubject: Thanks\r\n"
         b"Message-ID: <same@customer.test>\r\n\r\nThank you, great service!\r\n"

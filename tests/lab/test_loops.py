@@ -12,7 +12,7 @@ from email.message import EmailMessage
 
 from support import REPO, Desk
 
-from daemon.core.rules import load_rulebook
+from daemon.adapters.config import load_rulebook
 
 
 def vacation_round(desk: Desk, responder: str, answered: set[str], rfc3834: bool) -> int:

@@ -1,9 +1,12 @@
-"""Mail composition: admin templates + case facts -> a complete RFC 5322 message. Pure.
+"""Mail composition: admin templates + case facts -> a complete RFC 5322 message.
 
 Customer text is only ever template *data*: templates run in a sandbox with StrictUndefined (a
 typo in a template is an error, not a silent blank), and every value that ends up in a header is
 stripped of CR/LF so a crafted subject cannot inject headers. Automatic mail carries the RFC 3834
 markers so that other robots do not answer it.
+
+No file I/O: the templates come in as text (daemon.adapters.config reads the folder). The one
+thing drawn from outside is randomness, `uuid4`, for Message-IDs and attachment placeholders.
 """
 
 from __future__ import annotations
@@ -13,19 +16,26 @@ import email
 import email.utils
 import re
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP, EmailPolicy
-from pathlib import Path
 from typing import Any
 
-from jinja2 import DictLoader, StrictUndefined, TemplateError, TemplateSyntaxError
+from jinja2 import (
+    BaseLoader,
+    Environment,
+    StrictUndefined,
+    TemplateError,
+    TemplateNotFound,
+    TemplateSyntaxError,
+)
 from jinja2.sandbox import SandboxedEnvironment
 
+from daemon.core.rules.model import LANGUAGES
 from daemon.errors import ConfigError, Problem
 
-LANGUAGES = ("ru", "en")
 AUTO_HEADERS = {
     "Auto-Submitted": "auto-replied",
     "Precedence": "auto_reply",
@@ -45,43 +55,39 @@ def header_safe(value: str) -> str:
 
 
 class Templates:
-    """The admin's template folder, read and compiled once, rendered in a sandbox.
+    """The admin's templates, compiled once from their sources, rendered in a sandbox.
 
-    Sources are read into memory at load, so editing a file on disk changes nothing until
-    the next reload (SIGHUP) — and a broken edit is refused there, keeping these templates.
+    The sources are text handed in (daemon.adapters.config reads the folder), so editing a
+    file on disk changes nothing until the next reload (SIGHUP), and a broken edit is refused
+    there, keeping these templates. `label` (the folder) names the files in problems and in
+    render tracebacks. `feedbackd check` builds its templates through this very class, with
+    `refuse_broken=False` to list every syntax error instead of refusing at the first set.
     """
 
-    def __init__(self, folder: str | Path):
-        self.folder = Path(folder)
-        if not self.folder.is_dir():
-            raise ConfigError(
-                [
-                    Problem(
-                        str(self.folder), None, "template folder not found: set FEEDBACKD_TEMPLATES"
-                    )
-                ]
-            )
-        self.sources = {
-            p.name: p.read_text(encoding="utf-8") for p in sorted(self.folder.glob("*.j2"))
-        }
+    def __init__(self, sources: Mapping[str, str], label: str, *, refuse_broken: bool = True):
+        self.sources = dict(sources)
+        self.label = label
         self.env = SandboxedEnvironment(
-            loader=DictLoader(self.sources),
+            loader=_Sources(self.sources, self.where),
             undefined=StrictUndefined,
             autoescape=False,
             keep_trailing_newline=True,
         )
-        problems = []
+        #: Template name -> its syntax error; such a template is never rendered.
+        self.broken: dict[str, Problem] = {}
         for name in self.sources:
             try:
                 self.env.get_template(name)
             except TemplateSyntaxError as exc:
-                problems.append(
-                    Problem(
-                        str(self.folder / name), exc.lineno, f"template syntax error: {exc.message}"
-                    )
+                self.broken[name] = Problem(
+                    self.where(name), exc.lineno, f"template syntax error: {exc.message}"
                 )
-        if problems:
-            raise ConfigError(problems)
+        if refuse_broken and self.broken:
+            raise ConfigError(list(self.broken.values()))
+
+    def where(self, filename: str) -> str:
+        """The path of a template as problems show it."""
+        return f"{self.label}/{filename}"
 
     def render(self, name: str, language: str, context: dict[str, Any]) -> Rendered:
         """Render NAME.LANG.j2 ("Subject: …", blank line, body); fall back to the other language."""
@@ -94,18 +100,34 @@ class Templates:
                 except TemplateError as exc:
                     line = getattr(exc, "lineno", None)
                     raise ConfigError(
-                        [Problem(str(self.folder / filename), line, f"template error: {exc}")]
+                        [Problem(self.where(filename), line, f"template error: {exc}")]
                     ) from None
                 return split_subject(out, filename)
         raise ConfigError(
             [
                 Problem(
-                    str(self.folder / candidates[0]),
+                    self.where(candidates[0]),
                     None,
                     "template not found: create it or fix `template:` in rules.yaml",
                 )
             ]
         )
+
+
+class _Sources(BaseLoader):
+    """Templates from memory, each under its file's path, so that a render error's traceback
+    points at the template file and line (Jinja's DictLoader would say `<template>`)."""
+
+    def __init__(self, sources: Mapping[str, str], where: Callable[[str], str]):
+        self.sources = sources
+        self.where = where
+
+    def get_source(
+        self, environment: Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        if template not in self.sources:
+            raise TemplateNotFound(template)
+        return self.sources[template], self.where(template), lambda: True
 
 
 def split_subject(out: str, filename: str) -> Rendered:
@@ -176,7 +198,8 @@ class _Plain(EmailPolicy):
             and value.isascii()
             and "\r" not in value
             and "\n" not in value
-            and len(name) + len(value) + 2 <= self.max_line_length
+            and (limit := self.max_line_length) is not None
+            and len(name) + len(value) + 2 <= limit
         ):
             return (name, value)
         return super().header_store_parse(name, value)
@@ -193,7 +216,7 @@ def encode_words(value: str) -> str:
     first = next(i for i, w in enumerate(words) if not w.isascii())
     tail = " ".join(words[first:])
     encoded = "=?utf-8?b?" + base64.b64encode(tail.encode("utf-8")).decode("ascii") + "?="
-    return " ".join(words[:first] + [encoded])
+    return " ".join([*words[:first], encoded])
 
 
 def encode_address(value: str) -> str:

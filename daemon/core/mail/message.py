@@ -128,6 +128,41 @@ def detect_language(text: str) -> str:
     return "ru" if cyr > 0 and cyr >= lat * 0.5 else "en"
 
 
+def make_message(
+    subject: str = "",
+    body: str = "",
+    from_addr: str = "customer@example.org",
+    from_name: str = "",
+    to: tuple[str, ...] = ("feedback@example.test",),
+    cc: tuple[str, ...] = (),
+    headers: dict[str, tuple[str, ...]] | None = None,
+    attachments: tuple[Attachment, ...] = (),
+    language: str | None = None,
+) -> Message:
+    """A Message from plain fields, no MIME: rules.yaml examples, tests and benchmarks write
+    messages this way, and get the same shape `parse` returns (lower-cased addresses,
+    lower-cased header names, a detected language)."""
+    return Message(
+        message_id="<example@feedbackd>",
+        from_addr=from_addr.lower(),
+        from_name=from_name,
+        to=tuple(a.lower() for a in to),
+        cc=tuple(a.lower() for a in cc),
+        reply_to=(),
+        subject=subject,
+        text=body,
+        date=None,
+        in_reply_to="",
+        references=(),
+        return_path=None,
+        content_type="text/plain",
+        headers={k.lower(): v for k, v in (headers or {}).items()},
+        attachments=attachments,
+        language=language or detect_language(subject + "\n" + body[:5000]),
+        size=len(subject) + len(body),
+    )
+
+
 def decode_header(value: object) -> str:
     """Decode RFC 2047 words, tolerate raw 8-bit and broken encodings, fold whitespace."""
     if value is None:
@@ -242,7 +277,8 @@ def _walk(msg: StdMessage) -> tuple[str, list[Attachment], list[str]]:
         filename = decode_header(part.get_filename() or part.get_param("name") or "")
         disposition = str(part.get("Content-Disposition") or "").split(";")[0].strip().lower()
         try:
-            payload = part.get_payload(decode=True) or b""
+            decoded = part.get_payload(decode=True)  # bytes or None: the part is not multipart
+            payload = decoded if isinstance(decoded, bytes) else b""
         except Exception:
             payload = b""
             defects.append("PayloadDecodeError")

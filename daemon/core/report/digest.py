@@ -1,7 +1,8 @@
 """The scheduled digest: the period report as one mail to the feedback center and management.
 
 Pure: the caller (the daemon's scheduler, or `feedbackd digest`) passes `now`, the cases and
-the rule book, and gets back a complete `EmailMessage` to queue. The mail is
+the rule book, and gets back a complete `EmailMessage` to queue. The `digest:` section was
+parsed and checked with the rest of rules.yaml, so `feedbackd check` sees it. The mail is
 multipart/alternative — a plain-text part for terminals and text-only clients, and an HTML
 part whose chart is a table (no images, no script), so it reads the same in every client. It
 is marked `Auto-Submitted: auto-generated` (RFC 3834) so that out-of-office robots of the
@@ -19,11 +20,9 @@ from __future__ import annotations
 
 import email.utils
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from daemon.core.mail.compose import header_safe, new_message_id
@@ -31,11 +30,9 @@ from daemon.core.report.figures import Report
 from daemon.core.report.html import render_html
 from daemon.core.report.layout import period_title
 from daemon.core.report.text import render_table
-from daemon.core.rules import RuleBook
-from daemon.errors import ConfigError, Problem
+from daemon.core.rules import DIGEST_EVERY, DigestSettings, RuleBook
 
-EVERY = ("daily", "weekly")
-DIGEST_KEYS = ("every", "at", "to")
+EVERY = DIGEST_EVERY
 DIGEST_HEADERS = {
     "Auto-Submitted": "auto-generated",
     "Precedence": "bulk",
@@ -44,45 +41,9 @@ DIGEST_HEADERS = {
 BAR_WIDTH = 40
 
 
-@dataclass(frozen=True)
-class DigestSettings:
-    every: str = "weekly"
-    at: time = time(8, 0)
-    to: tuple[str, ...] = ()  # owner keys or addresses, as written
-
-
 def digest_settings(book: RuleBook) -> DigestSettings | None:
-    """The `digest:` section of rules.yaml, checked; None when the section is absent."""
-    node: Any = book.extra.get("digest")
-    if node is None:
-        return None
-    line_of = getattr(node, "line_of", lambda key: getattr(node, "line", None))
-    problems: list[Problem] = []
-
-    def bad(key: str, message: str) -> None:
-        problems.append(Problem(book.source, line_of(key), f"digest.{key}: {message}"))
-
-    for key in node:
-        if key not in DIGEST_KEYS:
-            bad(key, f"unknown key; use {', '.join(DIGEST_KEYS)}")
-    every = str(node.get("every", "weekly"))
-    if every not in EVERY:
-        bad("every", f"{every!r} is not daily or weekly")
-    at = time(8, 0)
-    try:
-        at = time.fromisoformat(str(node.get("at", "08:00")))
-    except ValueError:
-        bad("at", f'{node.get("at")!r} is not a time like "08:00"')
-    to = node.get("to", [book.center])
-    if not isinstance(to, list) or not to or not all(isinstance(x, str) for x in to):
-        bad("to", "give a list of owner keys or addresses, e.g. [center]")
-        to = []
-    for item in to:
-        if "@" not in item and item not in book.owners:
-            bad("to", f"{item!r} is neither an owner key in `owners:` nor an address")
-    if problems:
-        raise ConfigError(problems)
-    return DigestSettings(every, at, tuple(to))
+    """The book's `digest:` section, checked when the book was loaded; None when absent."""
+    return book.digest
 
 
 def digest_recipients(to: Sequence[str], book: RuleBook) -> tuple[str, ...]:

@@ -1,68 +1,56 @@
-"""The admin's rules.yaml, compiled once into a `RuleBook`, and `classify` — message in, decision out.
+"""The rules engine's public face: the admin's rules.yaml compiled into a `RuleBook`, and
+`classify` — message in, decision out.
 
-Pure: no I/O besides reading the rule file in `load_rulebook`. The daemon, `feedbackd classify`
-and `feedbackd check` all call the same `classify`, so what an admin tests is what runs.
+Pure: this package takes the text of the rule file and returns values; reading the file is
+daemon.adapters.config's job. The parts, each in its own module:
 
-This module is the public face of the rules engine; the parts live in small modules:
-`model` (values), `textmatch` (normalisation, word forms), `conditions` (matchers and
-all/any/not), `condparse` and `rulebook` (loading with line numbers), `rulecheck`
-(cross-field checks), `examples` and `checker` (the `check` and `classify` commands).
+- `model`: the values of a compiled book; `textmatch`: normalisation, word forms, `Negation`;
+  `conditions`: the matchers, all/any/not, `Reason`; `classify`: the decision.
+- `loader` (with `load_conditions`, `load_settings`, `load_examples` and `yamlsrc`): rules.yaml
+  text to a book, every problem with its line; `crosscheck`: checks across sections.
+- `selftest`: the book's own examples, run through `classify` (for `feedbackd check`).
+
+Modules inside the package import each other directly, never this facade.
 """
 
 from __future__ import annotations
 
-from daemon.core.mail.message import Message
-from daemon.core.rules.conditions import Context
-from daemon.core.rules.loader import build, load_rulebook
+from daemon.core.rules.classify import NO_RULE, classify
+from daemon.core.rules.conditions import Condition, Context, Reason
+from daemon.core.rules.loader import Built, build
 from daemon.core.rules.model import (
+    DIGEST_EVERY,
+    LANGUAGES,
     UNCLASSIFIED,
     CalendarSettings,
     Category,
     Decision,
+    DigestSettings,
     Escalation,
     Example,
-    Negation,
     Owner,
     PolicySettings,
-    Reason,
     ReminderStep,
     Rule,
     RuleBook,
     Term,
     WorkingHours,
 )
-
-NO_RULE = "(no rule matched)"
-
-
-def classify(message: Message, book: RuleBook) -> Decision:
-    """The decision for one message: the first rule, in precedence order, whose condition holds.
-
-    Rules are tried by category precedence (e.g. official before complaint before thanks), and
-    in file order within a category, so the result never depends on anything but the message
-    and the book. No rule matching means `unclassified`, owned by the feedback center.
-    """
-    ctx = Context(message, book.negation)
-    for rule in book.ordered_rules:
-        if rule.when.test(ctx):
-            cat = book.categories[rule.category]
-            return Decision(
-                rule.category,
-                rule.name,
-                rule.owner or cat.owner,
-                rule.tags,
-                tuple(rule.when.explain(ctx)),
-            )
-    fallback = book.categories[UNCLASSIFIED]
-    return Decision(UNCLASSIFIED, NO_RULE, fallback.owner or book.center)
-
+from daemon.core.rules.selftest import run_examples
+from daemon.core.rules.textmatch import Negation
 
 __all__ = [
+    "DIGEST_EVERY",
+    "LANGUAGES",
     "NO_RULE",
     "UNCLASSIFIED",
+    "Built",
     "CalendarSettings",
     "Category",
+    "Condition",
+    "Context",
     "Decision",
+    "DigestSettings",
     "Escalation",
     "Example",
     "Negation",
@@ -76,5 +64,5 @@ __all__ = [
     "WorkingHours",
     "build",
     "classify",
-    "load_rulebook",
+    "run_examples",
 ]

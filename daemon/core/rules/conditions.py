@@ -10,12 +10,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cached_property
 
 from daemon.core.mail.message import Message
 from daemon.core.mail.quoting import Letter, split
-from daemon.core.rules.model import Negation, Reason
-from daemon.core.rules.textmatch import Pattern, Text, normalize
+from daemon.core.rules.textmatch import Negation, Pattern, Text, normalize
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a rule matched: which field, which matcher, what text."""
+
+    field: str
+    matcher: str
+    matched: str
+
 
 #: Fields a condition may read with `in:`; plus `header:<Name>` for any header. `text`, the
 #: default, is the subject and what the sender wrote now (`said`), without the quoted history
@@ -43,8 +53,8 @@ class Context:
     """One message as the conditions see it; each field is read and normalised at most once."""
 
     def __init__(self, message: Message, negation: Negation):
-        self.message = message
-        self.negation = negation
+        self.message: Message = message
+        self.negation: Negation = negation
         self._values: dict[str, tuple[str, ...]] = {}
         self._texts: dict[str, Text] = {}
         #: Results a condition computes once per message (e.g. a sentiment score asked by the

@@ -7,21 +7,42 @@ These are caught here, after all sections are read, so the admin gets them all a
 
 from __future__ import annotations
 
-from daemon.core.rules.model import Category, Example, Owner, Rule, Term, WorkingHours
+from dataclasses import dataclass, field
+
+from daemon.core.rules.classify import NO_RULE
+from daemon.core.rules.model import (
+    Category,
+    DigestSettings,
+    Example,
+    Owner,
+    Rule,
+    Term,
+    WorkingHours,
+)
 from daemon.core.rules.yamlsrc import Report, suggest
 
 
-def cross_check(
-    report: Report,
-    lines: dict[str, int],
-    center: str | None,
-    owners: dict[str, Owner],
-    categories: dict[str, Category],
-    rules: list[Rule],
-    precedence: list[str],
-    examples: list[Example],
-    hours: WorkingHours,
-) -> None:
+@dataclass(frozen=True)
+class Sections:
+    """The sections of one rules.yaml as read on their own, before they are checked together."""
+
+    center: str | None
+    owners: dict[str, Owner]
+    categories: dict[str, Category]
+    rules: list[Rule]
+    precedence: list[str]
+    examples: list[Example]
+    hours: WorkingHours
+    digest: DigestSettings | None = None
+    #: Where things are: "category:x", "owner:x", "rule:x:category", "digest:to" ...
+    lines: dict[str, int] = field(default_factory=dict)
+
+
+def cross_check(report: Report, sections: Sections) -> None:
+    """Add a problem, one sentence each, for every contradiction between sections."""
+    lines, center, owners = sections.lines, sections.center, sections.owners
+    categories, rules, precedence = sections.categories, sections.rules, sections.precedence
+
     def unknown_owner(key: str) -> str:
         return (
             f"'{key}' is not an owner{suggest(key, owners)}"
@@ -50,7 +71,7 @@ def cross_check(
                     lines.get(f"forward:{name}:{key}"),
                     f"forward_to of '{name}': {unknown_owner(key)}",
                 )
-        _reminders(report, lines, name, cat, hours)
+        _reminders(report, lines, name, cat, sections.hours)
         if cat.escalate is not None:
             for target in cat.escalate.to:
                 if target not in ("supervisor", "center") and target not in owners:
@@ -59,8 +80,8 @@ def cross_check(
                         f"escalate.to of '{name}': "
                         f"'{target}' is neither 'supervisor', 'center' nor an owner",
                     )
-            owner = owners.get(cat.owner)
-            if cat.escalate.to == ("supervisor",) and owner and owner.supervisor is None:
+            boss = owners.get(cat.owner)
+            if cat.escalate.to == ("supervisor",) and boss and boss.supervisor is None:
                 report.add(
                     lines.get(f"escalate:{name}"),
                     f"'{name}' escalates only to the "
@@ -93,19 +114,27 @@ def cross_check(
                 f"rule '{rule.name}': {unknown_owner(rule.owner)}",
             )
     rule_names = {r.name for r in rules}
-    for ex in examples:
+    for ex in sections.examples:
         if categories and ex.expect not in categories:
             report.add(
                 ex.line,
                 f"example expects '{ex.expect}', which is not a category"
                 f"{suggest(ex.expect, categories)}",
             )
-        if ex.expect_rule is not None and ex.expect_rule not in rule_names | {"(no rule matched)"}:
+        if ex.expect_rule is not None and ex.expect_rule not in rule_names | {NO_RULE}:
             report.add(
                 ex.line,
                 f"example expects rule '{ex.expect_rule}', which does not exist"
                 f"{suggest(ex.expect_rule, rule_names)}",
             )
+
+    if sections.digest is not None:
+        for item in sections.digest.to:
+            if "@" not in item and item not in owners:
+                report.add(
+                    lines.get("digest:to"),
+                    f"digest.to: {item!r} is neither an owner key in `owners:` nor an address",
+                )
 
 
 def _supervisor_cycles(report: Report, lines: dict[str, int], owners: dict[str, Owner]) -> None:
@@ -121,7 +150,7 @@ def _supervisor_cycles(report: Report, lines: dict[str, int], owners: dict[str, 
             report.add(
                 lines.get(f"supervisor:{key}"),
                 "supervisors form a loop: "
-                + " → ".join(loop + [key])
+                + " → ".join([*loop, key])
                 + "; escalation would never reach the top",
             )
 

@@ -73,7 +73,7 @@ def parse_lexicons(node: AnyValue, line: int, report: Report) -> Lexicons:
         items = str_list(report, value, node.line_of(name), where)
         if not items:
             report.add(node.line_of(name), f"{where} needs at least one entry")
-        ok, seen = True, {}
+        ok, seen = True, dict[str, int]()
         for item, item_line in items:
             ok = _entry_ok(item, item_line, where, report) and ok
             key = normalize(item).strip()
@@ -175,7 +175,9 @@ def _combinator(
     if not isinstance(value, Seq) or not value:
         report.add(line, f"'{kind}' takes a non-empty list of conditions ('- words: [...]')")
         return None
-    children = [compile_condition(v, ln, report, lexicons) for v, ln in zip(value, value.lines)]
+    children = [
+        compile_condition(v, ln, report, lexicons) for v, ln in zip(value, value.lines, strict=True)
+    ]
     if any(ch is None for ch in children):
         return None
     kids = [ch for ch in children if ch is not None]
@@ -192,7 +194,7 @@ def _field_name(value: AnyValue, line: int, report: Report) -> str | None:
             return None
         return value
     if value not in c.FIELDS:
-        report.add(line, f"unknown field '{value}'{suggest(value, list(c.FIELDS) + ['header:'])}")
+        report.add(line, f"unknown field '{value}'{suggest(value, [*c.FIELDS, 'header:'])}")
         return None
     return value
 

@@ -1,4 +1,4 @@
-"""The non-rule sections of rules.yaml — settings, calendar, policy — and their small value types.
+"""The non-rule sections of rules.yaml (settings, calendar, policy, digest) and their small values.
 
 Durations ("24h"), sizes ("25MB"), terms ("1 working_day"), times and dates are parsed here,
 each with a message that shows the accepted form, because these are the values admins mistype.
@@ -12,7 +12,15 @@ from datetime import date, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from daemon.core.rules.model import TERM_UNITS, CalendarSettings, PolicySettings, Term, WorkingHours
+from daemon.core.rules.model import (
+    DIGEST_EVERY,
+    TERM_UNITS,
+    CalendarSettings,
+    DigestSettings,
+    PolicySettings,
+    Term,
+    WorkingHours,
+)
 from daemon.core.rules.yamlsrc import Map, Report, check_keys, expect_map, str_list, suggest
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
@@ -77,7 +85,7 @@ def dates(report: Report, value: Any, line: int, key: str) -> tuple[date, ...]:
     out = []
     items = [value] if not isinstance(value, list) else value
     lines = getattr(value, "lines", [line] * len(items))
-    for item, item_line in zip(items, lines):
+    for item, item_line in zip(items, lines, strict=False):
         if isinstance(item, date):
             out.append(item)
             continue
@@ -214,3 +222,39 @@ def parse_policy(report: Report, node: Any, line: int) -> PolicySettings:
                 report.add(addr_line, f"'{addr}' is not an e-mail address")
         values["own_addresses"] = tuple(a.lower() for a, _ in addrs)
     return PolicySettings(**values)
+
+
+DIGEST_KEYS = ("every", "at", "to")
+
+
+def parse_digest(report: Report, node: Any, line: int, center: str | None) -> DigestSettings | None:
+    """`digest:` → its settings, None when the section is absent; `to` defaults to the center.
+
+    Parsed with the rest of the book, so `feedbackd check` reports a bad digest instead of the
+    scheduler on the day the digest is due. Whether each `to` names an owner is a cross-check.
+    """
+    if node is None:
+        return None
+    m = expect_map(report, node, line, "digest")
+    if m is None:
+        return None
+
+    def bad(key: str, message: str) -> None:
+        report.add(m.line_of(key), f"digest.{key}: {message}")
+
+    for key in m:
+        if key not in DIGEST_KEYS:
+            bad(key, f"unknown key; use {', '.join(DIGEST_KEYS)}")
+    every = str(m.get("every", "weekly"))
+    if every not in DIGEST_EVERY:
+        bad("every", f"{every!r} is not {' or '.join(DIGEST_EVERY)}")
+    at = time(8, 0)
+    try:
+        at = time.fromisoformat(str(m.get("at", "08:00")))
+    except ValueError:
+        bad("at", f'{m.get("at")!r} is not a time like "08:00"')
+    to = m.get("to", [center] if center else [])
+    if not isinstance(to, list) or not to or not all(isinstance(x, str) for x in to):
+        bad("to", "give a list of owner keys or addresses, e.g. [center]")
+        to = []
+    return DigestSettings(every, at, tuple(to))

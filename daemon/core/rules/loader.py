@@ -1,32 +1,39 @@
-"""Load rules.yaml into a `RuleBook`: all sections validated, every problem located, never half.
+"""Compile the text of a rules.yaml into a `RuleBook`: all sections validated, every problem
+located, never half.
 
 `build` collects every problem of the file in one pass (the `check` command prints them all);
-`load_rulebook` raises them as one ConfigError, so a reload either swaps in a complete new
-rule book or keeps the last good one. Cross-field checks live in `rulecheck`, one sentence each.
+`Built.require` raises them as one ConfigError, so a reload either swaps in a complete new rule
+book or keeps the last good one. Cross-field checks live in `crosscheck`, one sentence each.
+Reading the file is the caller's business (daemon.adapters.config): this module takes text.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from daemon.core.rules.crosscheck import cross_check
-from daemon.core.rules.examples import parse_examples
+from daemon.core.rules.crosscheck import Sections, cross_check
 from daemon.core.rules.load_conditions import Lexicons, compile_condition, parse_lexicons
-from daemon.core.rules.load_settings import flag, parse_calendar, parse_policy, parse_settings, term
+from daemon.core.rules.load_examples import parse_examples
+from daemon.core.rules.load_settings import (
+    flag,
+    parse_calendar,
+    parse_digest,
+    parse_policy,
+    parse_settings,
+    term,
+)
 from daemon.core.rules.model import (
+    LANGUAGES,
     UNCLASSIFIED,
     Category,
     Escalation,
-    Example,
-    Negation,
     Owner,
     ReminderStep,
     Rule,
     RuleBook,
 )
-from daemon.core.rules.textmatch import normalize
+from daemon.core.rules.textmatch import Negation, normalize
 from daemon.core.rules.yamlsrc import (
     Map,
     Report,
@@ -73,29 +80,17 @@ class Built:
     templates: list[tuple[str, int]] = field(default_factory=list)  # (name, line in rules.yaml)
     lines: dict[str, int] = field(default_factory=dict)  # "category:x", "owner:x", "rule:x" ...
 
-
-def load_rulebook(path: str | Path) -> RuleBook:
-    """The compiled rule book, or ConfigError with every problem in the file."""
-    built = build(path)
-    if built.book is None or built.report.problems:
-        raise ConfigError(built.report.problems)
-    return built.book
+    def require(self) -> RuleBook:
+        """The compiled rule book, or ConfigError with every problem in the file."""
+        if self.book is None or self.report.problems:
+            raise ConfigError(self.report.problems)
+        return self.book
 
 
-def build(path: str | Path) -> Built:
-    path = Path(path)
-    report = Report(str(path))
+def build(text: str, source: str) -> Built:
+    """Everything `text` (the content of rules.yaml, named `source` in problems) compiles to."""
+    report = Report(source)
     built = Built(report)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        report.add(
-            None,
-            f"cannot read the rules file: {reason}; check the path "
-            f"(--rules or FEEDBACKD_RULES) and that it is UTF-8",
-        )
-        return built
     root = load_yaml(text, report)
     if report.problems:
         return built
@@ -118,19 +113,24 @@ def build(path: str | Path) -> Built:
     rules = _rules(report, root.get("rules"), root.line_of("rules"), built.lines, lexicons)
     precedence = _precedence(report, root.get("precedence"), root.line_of("precedence"))
     examples = parse_examples(report, root.get("examples"), root.line_of("examples"))
-    digest = root.get("digest")
-    if digest is not None:
-        expect_map(report, digest, root.line_of("digest"), "digest")
+    digest = parse_digest(report, root.get("digest"), root.line_of("digest"), center)
+    if isinstance(root.get("digest"), Map):
+        built.lines["digest:to"] = root["digest"].line_of("to")
     built.lines["precedence"] = root.line_of("precedence")
     if center is not None:
         built.lines["center"] = root["settings"].line_of("center")
-    cross_check(report, built.lines, center, owners, categories, rules, precedence, examples, hours)
+    cross_check(
+        report,
+        Sections(
+            center, owners, categories, rules, precedence, examples, hours, digest, built.lines
+        ),
+    )
     if report.problems or center is None:
         return built
     rank = {name: i for i, name in enumerate(precedence)}
     ordered = sorted(enumerate(rules), key=lambda ir: (rank[ir[1].category], ir[0]))
     built.book = RuleBook(
-        source=str(path),
+        source=source,
         categories=categories,
         owners=owners,
         rules=tuple(rules),
@@ -139,10 +139,10 @@ def build(path: str | Path) -> Built:
         working_hours=hours,
         calendar=calendar,
         policy=policy,
-        extra={"digest": digest} if digest is not None else {},
         precedence=tuple(precedence),
         negation=negation,
         examples=tuple(examples),
+        digest=digest,
         ordered_rules=tuple(r for _, r in ordered),
     )
     return built
@@ -163,8 +163,10 @@ def _owners(report: Report, node: Any, line: int, lines: dict[str, int]) -> dict
         if not isinstance(email, str) or "@" not in email:
             report.add(o.line_of("email"), f"owner '{key}' needs 'email:' with an address")
         lang = str(o.get("language", "ru"))
-        if lang not in ("ru", "en"):
-            report.add(o.line_of("language"), f"owner '{key}': language must be ru or en")
+        if lang not in LANGUAGES:
+            report.add(
+                o.line_of("language"), f"owner '{key}': language must be {' or '.join(LANGUAGES)}"
+            )
         sup = o.get("supervisor")
         if sup is not None:
             lines[f"supervisor:{key}"] = o.line_of("supervisor")
@@ -232,8 +234,8 @@ def _reminders(
     report: Report, node: Any, line: int, cat: str, lines: dict[str, int]
 ) -> list[ReminderStep]:
     seq = expect_seq(report, node, line, f"{cat}.reminders") if node is not None else None
-    out = []
-    for item, item_line in zip(seq or [], getattr(seq, "lines", [])):
+    out: list[ReminderStep] = []
+    for item, item_line in zip(seq or [], getattr(seq, "lines", []), strict=False):
         r = expect_map(report, item, item_line, "a reminder")
         if r is None:
             continue
@@ -317,7 +319,7 @@ def _rules(
 ) -> list[Rule]:
     seq = expect_seq(report, node, line, "rules") if node is not None else None
     out: list[Rule] = []
-    for item, item_line in zip(seq or [], getattr(seq, "lines", [])):
+    for item, item_line in zip(seq or [], getattr(seq, "lines", []), strict=False):
         r = expect_map(report, item, item_line, "a rule")
         if r is None:
             continue
@@ -368,4 +370,4 @@ def _precedence(report: Report, node: Any, line: int) -> list[str]:
     return list(dict.fromkeys(n for n, _ in items))
 
 
-__all__ = ["Built", "Example", "build", "load_rulebook"]
+__all__ = ["Built", "build"]

@@ -1,20 +1,24 @@
 """The values a loaded rules.yaml turns into: plain frozen dataclasses, no behaviour.
 
-They live apart from the loader and the engine so that the daemon, the deadline code and the
-templates can import the shapes without importing YAML or the matchers. `daemon.rules`
-re-exports every name here; that is the public import path.
+They live apart from the loader so that the daemon, the deadline code and the templates can
+import the shapes without importing YAML. A rule holds its compiled `Condition` and a decision
+its `Reason`s, so this module imports the matchers (they import nothing back: the graph reads
+model -> conditions -> textmatch). `daemon.core.rules` re-exports every name here; that is the
+public import path.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
-from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from daemon.core.rules.conditions import Condition
+from daemon.core.mail.message import Message
+from daemon.core.rules.conditions import Condition, Reason
+from daemon.core.rules.textmatch import Negation
 
 UNCLASSIFIED = "unclassified"
+#: The languages an owner may speak and every template comes in; the first is the fallback.
+LANGUAGES = ("ru", "en")
 
 #: Units a term may be written in; rules.yaml accepts the singular too ("1 working_day").
 TERM_UNITS = ("calendar_days", "working_days", "working_hours")
@@ -105,6 +109,19 @@ class PolicySettings:
     alert_silence: timedelta = timedelta(days=3)  # no mail at all this long: alert the center
 
 
+#: How often a digest may be sent: the previous complete day, or the previous ISO week.
+DIGEST_EVERY = ("daily", "weekly")
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    """rules.yaml `digest:`: how often the period report is mailed, at what local time, to whom."""
+
+    every: str = "weekly"  # daily | weekly
+    at: time = time(8, 0)
+    to: tuple[str, ...] = ()  # owner keys or addresses, as written
+
+
 @dataclass(frozen=True)
 class Owner:
     key: str
@@ -115,35 +132,12 @@ class Owner:
 
 
 @dataclass(frozen=True)
-class Reason:
-    """Why a rule matched: which field, which matcher, what text."""
-
-    field: str
-    matcher: str
-    matched: str
-
-
-@dataclass(frozen=True)
 class Decision:
     category: str
     rule: str
     owner: str
     tags: tuple[str, ...] = ()
     reasons: tuple[Reason, ...] = ()
-
-
-@dataclass(frozen=True)
-class Negation:
-    """Cue words that turn a match around: "no complaints", "претензий нет".
-
-    A word or phrase match is *negated* when a `before` cue stands at most `window` words before
-    it, or an `after` cue at most `window` words after it, in the same clause (clauses end at
-    . ! ? ; : , and line breaks).
-    """
-
-    before: frozenset[str] = frozenset()
-    after: frozenset[str] = frozenset()
-    window: int = 3
 
 
 @dataclass(frozen=True)
@@ -162,7 +156,7 @@ class Rule:
 class Example:
     """A test message written inside rules.yaml and the category it must get."""
 
-    message: Any  # daemon.core.mail.message.Message (Any keeps this module import-light)
+    message: Message
     expect: str
     expect_rule: str | None = None
     line: int | None = None
@@ -179,9 +173,9 @@ class RuleBook:
     working_hours: WorkingHours = WorkingHours()
     calendar: CalendarSettings = CalendarSettings()
     policy: PolicySettings = PolicySettings()
-    extra: dict[str, Any] = field(default_factory=dict)  # sections owned by later features
     precedence: tuple[str, ...] = ()  # categories, highest first
-    negation: Negation = Negation()
+    negation: Negation = field(default_factory=Negation)
     examples: tuple[Example, ...] = ()
+    digest: DigestSettings | None = None  # None: the section is absent, no digest is sent
     #: `rules` sorted by (category precedence, file order): the first that matches decides.
     ordered_rules: tuple[Rule, ...] = ()

@@ -151,7 +151,7 @@ def str_list(report: Report, value: Any, line: int, where: str) -> list[tuple[st
     if seq is None:
         return []
     out = []
-    for item, item_line in zip(seq, seq.lines):
+    for item, item_line in zip(seq, seq.lines, strict=False):
         if isinstance(item, (str, int)) and not isinstance(item, bool):
             out.append((str(item), item_line))
         elif isinstance(item, bool):

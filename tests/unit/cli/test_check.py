@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from support import REPO
 
+from daemon.adapters.config import load_rulebook
 from daemon.cli.check import check_command
-from daemon.core.rules import load_rulebook
 from daemon.errors import ConfigError
 
 DATA = REPO / "tests" / "data" / "rules"
@@ -108,3 +108,37 @@ def test_undefined_variable_is_caught_with_line(templates):
         r"undefined",
         out,
     ), out
+
+
+def test_a_broken_digest_section_fails_check_at_its_lines(tmp_path):
+    """The digest is parsed at load time: `every: monthly` used to pass `check` (exit 0) and
+    fail only on the day the digest was due."""
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        (DATA / "ok.yaml").read_text(encoding="utf-8")
+        + "digest:\n  every: monthly\n  at: 8am\n  to: [center, nobody]\n  colour: red\n",
+        encoding="utf-8",
+    )
+    code, out = run_check(path)
+    assert code == 78, out
+    for line, text in (
+        (16, "digest.every: 'monthly' is not daily or weekly"),
+        (17, "digest.at: '8am' is not a time like \"08:00\""),
+        (18, "digest.to: 'nobody' is neither an owner key in `owners:` nor an address"),
+        (19, "digest.colour: unknown key; use every, at, to"),
+    ):
+        assert f"{path}:{line}: {text}" in out, out
+    with pytest.raises(ConfigError):
+        load_rulebook(path)
+
+
+def test_templates_are_checked_in_the_environment_the_daemon_renders_in(templates):
+    """The daemon reads only the folder's *.j2 files; an include of any other file renders in a
+    FileSystemLoader environment (the old check passed it) and fails in the daemon's."""
+    (templates / "signature.txt").write_text("-- \nFeedback Center\n", encoding="utf-8")
+    (templates / "ack_thanks.en.j2").write_text(
+        "Subject: Thank you\n\nThanks!\n{% include 'signature.txt' %}\n", encoding="utf-8"
+    )
+    code, out = run_check(DATA / "ok.yaml", templates)
+    assert code == 78, out
+    assert f"{templates / 'ack_thanks.en.j2'}:4: template includes 'signature.txt'" in out, out

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from daemon.adapters.config import load_rulebook
 from daemon.core.deadlines import deadline_command, due_at
 from daemon.core.rules import CalendarSettings, Term, WorkingHours
 from daemon.core.workdays import WorkCalendar
@@ -196,7 +197,9 @@ def rules(tmp_path: Path) -> str:
 
 def test_deadline_command_prints_due_steps_and_ladder(rules: str) -> None:
     out, err = io.StringIO(), io.StringIO()
-    rc = deadline_command("2025-04-28T10:00", "official", rules, True, out, err=err)
+    rc = deadline_command(
+        "2025-04-28T10:00", "official", rules, True, out, load_rules=load_rulebook, err=err
+    )
     assert rc == 0, err.getvalue()
     lines = out.getvalue().splitlines()
     assert lines[0] == "official: due 2025-05-12 23:59:59 MSK"
@@ -208,7 +211,10 @@ def test_deadline_command_prints_due_steps_and_ladder(rules: str) -> None:
 
 def test_deadline_command_accepts_an_offset_and_stays_short_without_explain(rules: str) -> None:
     out = io.StringIO()
-    assert deadline_command("2025-04-28T07:00:00+00:00", "official", rules, False, out) == 0
+    due = deadline_command(
+        "2025-04-28T07:00:00+00:00", "official", rules, False, out, load_rules=load_rulebook
+    )
+    assert due == 0
     assert out.getvalue() == "official: due 2025-05-12 23:59:59 MSK\n"
 
 
@@ -225,7 +231,10 @@ def test_deadline_command_errors(
 ) -> None:
     out, err = io.StringIO(), io.StringIO()
     path = rules + ".missing" if missing else rules
-    assert deadline_command(received, category, path, False, out, err=err) == rc
+    assert (
+        deadline_command(received, category, path, False, out, load_rules=load_rulebook, err=err)
+        == rc
+    )
     assert out.getvalue() == ""
     assert len(err.getvalue().strip().splitlines()) == 1
 

@@ -12,7 +12,8 @@ from support import REPO
 from daemon.adapters.files import StorePaths
 from daemon.adapters.store import Store
 from daemon.core.cases import open_case
-from daemon.core.rules import RuleBook, load_rulebook
+from daemon.adapters.config import load_rulebook
+from daemon.core.rules import RuleBook
 from daemon.service.case_changes import apply_request, serve
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

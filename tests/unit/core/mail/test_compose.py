@@ -6,31 +6,31 @@ import email.utils
 from datetime import UTC, datetime
 from email import message_from_bytes
 from email.policy import default
-from pathlib import Path
 
 import pytest
 from support import REPO
 
+from daemon.adapters.config import load_templates
 from daemon.core.mail.compose import Rendered, Templates, build_mail, header_safe, seven_bit, wire
 from daemon.errors import ConfigError
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-CTX = dict(
-    case_id="FB-2026-000007",
-    category="complaint",
-    subject="s",
-    customer_name="Анна",
-    customer_email="a@x",
-    owner_name="Support",
-    due_date="04.03.2026",
-    received_date="02.03.2026",
-    center_name="Центр",
-    feedback_address="fb@x",
-)
+CTX = {
+    "case_id": "FB-2026-000007",
+    "category": "complaint",
+    "subject": "s",
+    "customer_name": "Анна",
+    "customer_email": "a@x",
+    "owner_name": "Support",
+    "due_date": "04.03.2026",
+    "received_date": "02.03.2026",
+    "center_name": "Центр",
+    "feedback_address": "fb@x",
+}
 
 
 def test_shipped_templates_render_in_both_languages() -> None:
-    t = Templates(REPO / "templates")
+    t = load_templates(REPO / "templates")
     for name in ("ack_thanks", "ack_complaint", "ack_official", "ack_unclassified"):
         for lang in ("ru", "en"):
             r = t.render(name, lang, CTX)
@@ -39,27 +39,46 @@ def test_shipped_templates_render_in_both_languages() -> None:
 
 
 def test_official_acknowledgment_states_the_due_date() -> None:
-    r = Templates(REPO / "templates").render("ack_official", "ru", CTX)
+    r = load_templates(REPO / "templates").render("ack_official", "ru", CTX)
     assert "04.03.2026" in r.text
 
 
-def test_customer_text_is_data_not_template_code(tmp_path: Path) -> None:
-    (tmp_path / "t.en.j2").write_text("Subject: {{ subject }}\n\n{{ customer_name }}\n")
-    r = Templates(tmp_path).render(
-        "t", "en", {**CTX, "subject": "{{ 7*7 }}", "customer_name": "{% raw %}x"}
-    )
+def test_customer_text_is_data_not_template_code() -> None:
+    t = Templates({"t.en.j2": "Subject: {{ subject }}\n\n{{ customer_name }}\n"}, "mem")
+    r = t.render("t", "en", {**CTX, "subject": "{{ 7*7 }}", "customer_name": "{% raw %}x"})
     assert r.subject == "{{ 7*7 }}"
     assert "{% raw %}x" in r.text
 
 
-def test_undefined_variable_and_sandbox_escape_are_errors(tmp_path: Path) -> None:
-    (tmp_path / "u.en.j2").write_text("Subject: x\n\n{{ no_such_thing }}\n")
-    (tmp_path / "s.en.j2").write_text("Subject: x\n\n{{ ''.__class__.__mro__ }}\n")
-    t = Templates(tmp_path)
+def test_undefined_variable_and_sandbox_escape_are_errors() -> None:
+    t = Templates(
+        {
+            "u.en.j2": "Subject: x\n\n{{ no_such_thing }}\n",
+            "s.en.j2": "Subject: x\n\n{{ ''.__class__.__mro__ }}\n",
+        },
+        "mem",
+    )
     with pytest.raises(ConfigError, match="no_such_thing"):
         t.render("u", "en", CTX)
     with pytest.raises(ConfigError):
         t.render("s", "en", CTX)
+
+
+def test_a_broken_template_is_refused_with_its_file_and_line() -> None:
+    sources = {"ok.en.j2": "Subject: x\n\nfine\n", "bad.en.j2": "Subject: x\n\n{% if a %}\n"}
+    with pytest.raises(ConfigError) as err:
+        Templates(sources, "/etc/feedbackd/templates")
+    assert str(err.value).startswith("/etc/feedbackd/templates/bad.en.j2:3: template syntax error")
+    listed = Templates(sources, "/etc/feedbackd/templates", refuse_broken=False)
+    assert list(listed.broken) == ["bad.en.j2"]
+    assert listed.render("ok", "en", {}).text == "fine\n"
+
+
+def test_the_body_keeps_its_trailing_newline_and_a_missing_language_falls_back() -> None:
+    t = Templates({"t.ru.j2": "Subject: x\n\nтекст\n"}, "mem")
+    assert t.render("t", "en", {}).text == "текст\n"
+    with pytest.raises(ConfigError, match=r"mem/nope\.ru\.j2"):
+        t.render("nope", "ru", {})
 
 
 def test_header_injection_is_neutralised() -> None:

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from support import REPO
 
+from daemon.adapters.config import load_templates
 from daemon.core import cases
-from daemon.core.mail.compose import Templates, wire
+from daemon.core.mail.compose import wire
 from daemon.core.mail.message import Message, parse
 from daemon.core.mail.notices import (
     NoticeDesk,
@@ -56,7 +57,7 @@ BOOK = RuleBook(
         Rule("thanks-words", "thanks", None),
     ),  # type: ignore[arg-type]
 )
-DESK = NoticeDesk(Templates(REPO / "templates"), BOOK, FB, SECRET)
+DESK = NoticeDesk(load_templates(REPO / "templates"), BOOK, FB, SECRET)
 
 
 def raw_mail(
@@ -403,7 +404,7 @@ def test_a_template_without_the_case_id_still_gets_it_in_the_subject(tmp_path: P
     for f in (REPO / "templates").glob("*.j2"):
         shutil.copy(f, tmp_path / f.name)
     (tmp_path / "added.en.j2").write_text("Subject: Thanks\n\nAdded.\n")
-    desk = NoticeDesk(Templates(tmp_path), BOOK, FB, SECRET)
+    desk = NoticeDesk(load_templates(tmp_path), BOOK, FB, SECRET)
     msg = parse(raw_mail())
     mail = added_to_case_notice(
         desk, new_case(msg, language="en"), msg, "a@customer.test", message_id="<a@x>", now=NOW

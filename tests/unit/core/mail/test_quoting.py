@@ -5,9 +5,10 @@ import textwrap
 
 from support import REPO
 
+from daemon.adapters.config import load_rulebook
+from daemon.core.mail.message import make_message
 from daemon.core.mail.quoting import Letter, split
-from daemon.core.rules import classify, load_rulebook
-from daemon.core.rules.examples import make_message
+from daemon.core.rules import classify
 
 DEFAULT = load_rulebook(REPO / "rules.yaml")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,6 +11,7 @@ import pytest
 from support import REPO
 
 from daemon import cli
+from daemon.adapters.config import load_rulebook
 from daemon.adapters.store import Store
 from daemon.core.cases import Case, apply, open_case
 from daemon.core.report.digest import (
@@ -22,7 +22,7 @@ from daemon.core.report.digest import (
     digest_settings,
 )
 from daemon.core.report.figures import build_report
-from daemon.core.rules import RuleBook, load_rulebook
+from daemon.core.rules import Built, RuleBook, build
 from daemon.errors import ConfigError
 
 TZ = "Europe/Moscow"
@@ -151,32 +151,40 @@ def test_daily_digest_has_a_one_day_subject(book: RuleBook) -> None:
     assert "cases received           1" in msg.get_body(("plain",)).get_content()
 
 
+def with_digest(section: str) -> Built:
+    """The shipped rules.yaml with its `digest:` section replaced by `section`."""
+    text = (REPO / "rules.yaml").read_text(encoding="utf-8")
+    start = text.index("\ndigest:\n") + 1
+    end = text.index("\nexamples:\n", start) + 1
+    return build(text[:start] + section + text[end:], "rules.yaml")
+
+
 def test_digest_settings_and_recipients(book: RuleBook) -> None:
     assert digest_settings(book) == DigestSettings("weekly", time(9, 0), ("center",))
-    with_digest = replace(
-        book,
-        extra={
-            "digest": {
-                "every": "daily",
-                "at": "07:30",
-                "to": ["center", "boss@example.test", "center"],
-            }
-        },
-    )
-    conf = digest_settings(with_digest)
+    daily = with_digest(
+        'digest:\n  every: daily\n  at: "07:30"\n  to: [center, boss@example.test, center]\n'
+    ).require()
+    conf = digest_settings(daily)
     assert conf == DigestSettings("daily", time(7, 30), ("center", "boss@example.test", "center"))
     assert digest_recipients(conf.to, book) == ("center@example.test", "boss@example.test")
-
-
-def test_bad_digest_settings_name_every_problem(book: RuleBook) -> None:
-    bad = replace(
-        book, extra={"digest": {"every": "hourly", "at": "8am", "to": ["nobody"], "colour": "red"}}
+    assert digest_settings(with_digest("digest: {every: daily}\n").require()) == DigestSettings(
+        "daily", time(8, 0), ("center",)
     )
+    assert digest_settings(with_digest("").require()) is None
+
+
+def test_bad_digest_settings_name_every_problem_when_the_rules_load() -> None:
+    built = with_digest('digest: {every: hourly, at: "8am", to: [nobody], colour: red}\n')
     with pytest.raises(ConfigError) as err:
-        digest_settings(bad)
+        built.require()
     text = str(err.value)
     for word in ("digest.colour", "digest.every", "digest.at", "'nobody'"):
         assert word in text
+    assert all(p.line == 516 for p in built.report.problems), text
+    wrong_to = with_digest("digest: {to: center}\n").report.problems
+    assert [p.message for p in wrong_to] == [
+        "digest.to: give a list of owner keys or addresses, e.g. [center]"
+    ]
 
 
 def test_digest_command_dry_run_prints_the_text_part(tmp_path, monkeypatch, capsys) -> None:

@@ -6,9 +6,10 @@ from collections import Counter
 
 from support import REPO
 
+from daemon.adapters.config import load_rulebook
 from daemon.cli.check import classify_command
 from daemon.core.mail.message import parse
-from daemon.core.rules import classify, load_rulebook
+from daemon.core.rules import classify
 
 MAILS = sorted((REPO / "tests" / "data" / "feedback").glob("*.eml"))
 RULES = str(REPO / "rules.yaml")

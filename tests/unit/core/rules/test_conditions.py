@@ -4,9 +4,9 @@ import textwrap
 
 import pytest
 
-from daemon.core.mail.message import Attachment
-from daemon.core.rules import UNCLASSIFIED, classify, load_rulebook
-from daemon.core.rules.examples import make_message
+from daemon.adapters.config import load_rulebook
+from daemon.core.mail.message import Attachment, make_message
+from daemon.core.rules import UNCLASSIFIED, classify
 from daemon.errors import ConfigError
 
 BASE = """\

@@ -1,7 +1,6 @@
 """Normalisation, word forms and negation: the alphabet rules and messages meet in."""
 
-from daemon.core.rules.model import Negation
-from daemon.core.rules.textmatch import Pattern, Text, normalize
+from daemon.core.rules.textmatch import Negation, Pattern, Text, normalize
 
 NEG = Negation(frozenset({"не", "нет", "no", "not", "never", "don't"}), frozenset({"нет"}), 3)
 
