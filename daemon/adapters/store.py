@@ -195,6 +195,19 @@ class Store:
         for mid in case.thread:
             self._thread[mid] = case.id
 
+    def update_case(self, cid: str, change: Callable[[Case], Case]) -> Case:
+        """The one write path of a case mutation: read the case, apply a pure change (e.g.
+        `lambda c: cases.apply(c, "closed", now)`), buffer the result for the next commit.
+        A change that raises leaves the store as it was; KeyError if there is no such case."""
+        case = self.case(cid)
+        if case is None:
+            raise KeyError(f"no case {cid}")
+        new = change(case)
+        if new.id != cid:
+            raise ValueError(f"a change of {cid} returned the case {new.id}")
+        self.put_case(new)
+        return new
+
     def put_ledger(self, entry: LedgerEntry) -> None:
         self._put("ledger", entry.key, entry.to_doc(), self._ledger)
         if entry.message_id:

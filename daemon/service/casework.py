@@ -127,10 +127,11 @@ def on_command(
     auth = authorize(command, case, msg.from_addr, ok, desk.book)
     if auth.allowed and case is not None:
         event = lifecycle.event_kind(auth.event)
-        store.put_case(
-            lifecycle.apply(
-                case, event, now, who=auth.actor, message_id=msg.message_id, **auth.data
-            )
+        store.update_case(
+            case_id,
+            lambda c: lifecycle.apply(
+                c, event, now, who=auth.actor, message_id=msg.message_id, **auth.data
+            ),
         )
         log.info("command %s by %s", auth.event, auth.actor, extra={"case": case_id})
     else:

@@ -187,15 +187,16 @@ def _intake(desk: Desk, uidvalidity: int, fetched: Fetched, now: datetime) -> In
         if msg.from_addr in desk.staff:
             on_staff_answer(store, existing, msg, now)
         elif automatic:  # a robot answering our mail: kept with the case, nobody is told
-            store.put_case(
-                lifecycle.apply(
-                    existing,
+            store.update_case(
+                existing.id,
+                lambda case: lifecycle.apply(
+                    case,
                     "note",
                     now,
                     who=msg.from_addr,
                     message_id=msg.message_id,
                     text=f"automatic reply ({verdict.kind})",
-                )
+                ),
             )
         else:
             on_customer_reply(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from daemon.adapters.store import Store
-from daemon.core.cases import open_case
+from daemon.core.cases import CLOSED, OPEN, IllegalTransition, apply, open_case
 from daemon.core.records import LedgerEntry, OutMail, OutState, outmail
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -130,6 +130,50 @@ def test_uncommitted_writes_are_lost_on_crash_committed_ones_are_not(tmp_path: P
     before = path.read_bytes()
     s.put_ledger(LedgerEntry(1, 2, "<2@x>", "case", "F", False))
     assert path.read_bytes() == before  # nothing reaches the disk before commit
+
+
+# -- one write path for case changes ---------------------------------------------------------
+
+
+def test_update_case_reads_applies_a_pure_change_and_buffers_it(store: Store) -> None:
+    case = a_case(store)
+    store.put_case(case)
+    store.commit()
+    later = NOW + timedelta(hours=2)
+    new = store.update_case(case.id, lambda c: apply(c, "closed", later, who="anna"))
+    assert new.status == CLOSED and new.events[-1].at == later
+    assert store.case(case.id) == new
+    assert store.pending  # buffered: durable at the next commit, with the rest of the batch
+    assert store.cases(OPEN) == [] and store.cases(CLOSED) == [new]
+
+
+def test_update_case_that_raises_changes_nothing(store: Store) -> None:
+    case = a_case(store)
+    store.put_case(case)
+    store.commit()
+    with pytest.raises(IllegalTransition):
+        store.update_case(case.id, lambda c: apply(c, "reopened", NOW))
+    assert store.case(case.id) == case and not store.pending
+    with pytest.raises(KeyError, match="FB-2026-000099"):
+        store.update_case("FB-2026-000099", lambda c: c)
+
+
+def test_update_case_refuses_a_change_that_swaps_the_case(store: Store) -> None:
+    first, second = a_case(store), a_case(store, "<m2@x>")
+    store.put_case(first)
+    with pytest.raises(ValueError, match="returned the case"):
+        store.update_case(first.id, lambda c: second)
+
+
+def test_update_case_is_durable_after_commit(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    s = Store(path)
+    case = a_case(s)
+    s.put_case(case)
+    s.commit()
+    s.update_case(case.id, lambda c: apply(c, "note", NOW, who="anna", text="called"))
+    s.commit()
+    assert Store(path).case(case.id).events[-1].data == {"text": "called"}
 
 
 # -- times and the on-disk format --------------------------------------------------------------
