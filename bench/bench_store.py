@@ -49,7 +49,6 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -83,12 +82,8 @@ def template_docs(k: int = 64) -> tuple[list[dict], list[dict], list[dict]]:
         s = make_sample(i, "tpl")
         intake(desk, 1, Fetched(i + 1, s.raw, len(s.raw), now), now)
     cases = [c.to_doc() for c in store.cases()]
-    ledger = [asdict(e) for e in store.ledger_entries()]
-    outbox = []
-    for m in store.outbox():
-        d = asdict(m)
-        d["recipients"] = list(d["recipients"])
-        outbox.append(d)
+    ledger = [e.to_doc() for e in store.ledger_entries()]
+    outbox = [m.to_doc() for m in store.outbox()]
     return cases, ledger, outbox
 
 
@@ -225,6 +220,7 @@ def child(path: str, size: int) -> None:
 
     from daemon.adapters.imap import Fetched
     from daemon.adapters.store import Store
+    from daemon.core.records import PENDING, OutState
     from daemon.service.intake import intake
 
     t = time.perf_counter()
@@ -233,14 +229,13 @@ def child(path: str, size: int) -> None:
     rss_open = rss_mb()
     desk = desk_for(store)
     now = datetime.now(UTC)
-    stamp = now.isoformat(timespec="seconds")
     samples = [make_sample(i, f"new{size}") for i in range(BATCH + SINGLES)]
     uid0 = 10 * size + 10  # beyond every UID in the store
 
     # The batch path, with the same store calls as run_cycle / outbox.deliver / file_messages.
     t0 = time.perf_counter()
     known = store.known_uids(1)
-    due_before = len([m for m in store.outbox("queued", "sending") if m.next_try <= stamp])
+    due_before = len([m for m in store.outbox(*PENDING) if m.due(now)])
     t1 = time.perf_counter()
     for i, s in enumerate(samples[:BATCH]):
         assert uid0 + i not in known
@@ -248,13 +243,13 @@ def child(path: str, size: int) -> None:
     t2 = time.perf_counter()
     store.commit()
     t3 = time.perf_counter()
-    due = [m for m in store.outbox("queued", "sending") if m.next_try <= stamp]
+    due = [m for m in store.outbox(*PENDING) if m.due(now)]
     sending = [
-        store.update_outmail(m, state="sending", attempts=1, attempted_at=stamp) for m in due
+        store.update_outmail(m, state=OutState.SENDING, attempts=1, attempted_at=now) for m in due
     ]
     store.commit()
     for m in sending:
-        store.update_outmail(m, state="sent", sent_at=stamp)
+        store.update_outmail(m, state=OutState.SENT, sent_at=now)
     store.commit()
     pending = store.unfiled(1)
     for e in pending:

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,8 @@ from tinydb.storages import Storage
 from tinydb.table import Document
 
 from daemon.adapters.files import StorePaths, atomic_write
-from daemon.core.cases import Case, case_id
+from daemon.core.cases import Case, CaseStatus, case_id
+from daemon.core.records import LedgerEntry, OutMail, OutState, parse_stamp
 
 
 class DurableStorage(Storage):
@@ -65,51 +67,14 @@ class DurableStorage(Storage):
         pass
 
 
-@dataclass(frozen=True)
-class LedgerEntry:
-    """One message seen in the mailbox, keyed by (UIDVALIDITY, UID); Message-ID is the 2nd key."""
-
-    uidvalidity: int
-    uid: int
-    message_id: str
-    outcome: str  # case | joined | duplicate | quarantined | backfill
-    folder: str  # where the message is to be filed
-    filed: bool  # moved out of INBOX already
-    case_id: str | None = None
-    reason: str = ""
-    at: str = ""
-
-    @property
-    def key(self) -> str:
-        return f"{self.uidvalidity}:{self.uid}"
-
-
-@dataclass(frozen=True)
-class OutMail:
-    """A mail we owe someone. Recorded (with its Message-ID) before it is sent."""
-
-    id: str  # our Message-ID, with angle brackets
-    case_id: str | None
-    kind: str  # ack | notice | reminder | escalation | alert ...
-    sender: str
-    recipients: tuple[str, ...]
-    raw: str
-    state: str = "queued"  # queued | sending | sent | failed
-    attempts: int = 0
-    next_try: str = ""
-    error: str = ""
-    created: str = ""
-    sent_at: str = ""
-    attempted_at: str = ""  # when the last SMTP attempt began
-
-
 _TABLES = ("cases", "ledger", "outbox", "meta")
 JOURNAL_MIN = 1 << 20  # bytes of journal before a snapshot is due, at the least
-_KEYS = {
-    "cases": lambda d: d["id"],
+#: The key of a document in its table (the ledger's is "UIDVALIDITY:UID", as LedgerEntry.key).
+_KEYS: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "cases": lambda d: str(d["id"]),
     "ledger": lambda d: f"{d['uidvalidity']}:{d['uid']}",
-    "outbox": lambda d: d["id"],
-    "meta": lambda d: d["key"],
+    "outbox": lambda d: str(d["id"]),
+    "meta": lambda d: str(d["key"]),
 }
 
 
@@ -129,8 +94,8 @@ class Store:
         self._dirty: dict[str, set[str]] = {t: set() for t in _TABLES}
         self._gone: dict[str, set[str]] = {t: set() for t in _TABLES}  # removed, not committed
         for name, target in self._sources().items():
-            for doc in self._db.table(name).all():
-                target[_KEYS[name](doc)] = dict(doc)
+            for stored in self._db.table(name).all():
+                target[_KEYS[name](stored)] = dict(stored)
         self._torn_at: int | None = None
         self._release_snapshot()
         self._replay()
@@ -150,11 +115,11 @@ class Store:
 
     def ledger(self, uidvalidity: int, uid: int) -> LedgerEntry | None:
         doc = self._ledger.get(f"{uidvalidity}:{uid}")
-        return LedgerEntry(**doc) if doc else None
+        return LedgerEntry.from_doc(doc) if doc else None
 
     def ledger_by_message_id(self, message_id: str) -> LedgerEntry | None:
         key = self._by_mid.get(message_id) if message_id else None
-        return LedgerEntry(**self._ledger[key]) if key else None
+        return LedgerEntry.from_doc(self._ledger[key]) if key else None
 
     def known_uids(self, uidvalidity: int) -> set[int]:
         prefix = f"{uidvalidity}:"
@@ -162,13 +127,13 @@ class Store:
 
     def unfiled(self, uidvalidity: int) -> list[LedgerEntry]:
         return [
-            LedgerEntry(**d)
+            LedgerEntry.from_doc(d)
             for d in self._ledger.values()
             if not d["filed"] and d["uidvalidity"] == uidvalidity
         ]
 
     def ledger_entries(self) -> list[LedgerEntry]:
-        return [LedgerEntry(**d) for d in self._ledger.values()]
+        return [LedgerEntry.from_doc(d) for d in self._ledger.values()]
 
     def case(self, cid: str) -> Case | None:
         doc = self._cases.get(cid)
@@ -178,7 +143,7 @@ class Store:
         cid = self._thread.get(message_id)
         return self.case(cid) if cid else None
 
-    def cases(self, *statuses: str) -> list[Case]:
+    def cases(self, *statuses: CaseStatus) -> list[Case]:
         """All live cases, or those in these states (filtered before they are built)."""
         return [
             Case.from_doc(d)
@@ -186,15 +151,18 @@ class Store:
             if not statuses or d["status"] in statuses
         ]
 
-    def outbox(self, *states: str) -> list[OutMail]:
-        return [_outmail(d) for d in self._outbox.values() if not states or d["state"] in states]
+    def outbox(self, *states: OutState) -> list[OutMail]:
+        return [
+            OutMail.from_doc(d) for d in self._outbox.values() if not states or d["state"] in states
+        ]
 
     def outmail(self, mail_id: str) -> OutMail | None:
         doc = self._outbox.get(mail_id)
-        return _outmail(doc) if doc else None
+        return OutMail.from_doc(doc) if doc else None
 
-    def ack_times(self, recipient: str) -> list[str]:
-        return list(self._acks.get(recipient, ()))
+    def ack_times(self, recipient: str) -> list[datetime]:
+        """When we acknowledged this address (the policy's rate limits read these)."""
+        return [parse_stamp(t, "acknowledgment time") for t in self._acks.get(recipient, ())]
 
     def meta(self, key: str, default: Any = None) -> Any:
         doc = self._meta.get(key)
@@ -215,14 +183,26 @@ class Store:
         for mid in case.thread:
             self._thread[mid] = case.id
 
+    def update_case(self, cid: str, change: Callable[[Case], Case]) -> Case:
+        """The one write path of a case mutation: read the case, apply a pure change (e.g.
+        `lambda c: cases.apply(c, "closed", now)`), buffer the result for the next commit.
+        A change that raises leaves the store as it was; KeyError if there is no such case."""
+        case = self.case(cid)
+        if case is None:
+            raise KeyError(f"no case {cid}")
+        new = change(case)
+        if new.id != cid:
+            raise ValueError(f"a change of {cid} returned the case {new.id}")
+        self.put_case(new)
+        return new
+
     def put_ledger(self, entry: LedgerEntry) -> None:
-        self._put("ledger", entry.key, asdict(entry), self._ledger)
+        self._put("ledger", entry.key, entry.to_doc(), self._ledger)
         if entry.message_id:
             self._by_mid.setdefault(entry.message_id, entry.key)
 
     def put_outmail(self, mail: OutMail) -> None:
-        doc = asdict(mail)
-        doc["recipients"] = list(mail.recipients)
+        doc = mail.to_doc()
         if mail.id not in self._outbox:
             self._index_ack(doc)
         self._put("outbox", mail.id, doc, self._outbox)
@@ -382,9 +362,3 @@ class Store:
     def preview(cls, path: str | Path) -> Store:
         """The store as it is, for a dry run: nothing will be written back."""
         return cls(path if Path(path).exists() else None, read_only=True)
-
-
-def _outmail(doc: dict[str, Any]) -> OutMail:
-    d = dict(doc)
-    d["recipients"] = tuple(d["recipients"])
-    return OutMail(**d)

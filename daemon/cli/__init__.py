@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
 from daemon.adapters.settings import REPO, Settings, load_settings
+from daemon.core.cases import is_overdue
+from daemon.core.records import stamp
 from daemon.errors import ConfigError, FeedbackdError
 
 log = logging.getLogger("feedbackd")
@@ -207,16 +209,18 @@ def cases_command(args: argparse.Namespace) -> int:
                 if k != "events":
                     print(f"{k:12} {v}")
             for e in case.events:
-                print(f"  {e.at}  {e.who:12} {e.what} {json.dumps(e.data, ensure_ascii=False)}")
+                print(
+                    f"  {stamp(e.at)}  {e.who:12} {e.what} {json.dumps(e.data, ensure_ascii=False)}"
+                )
         return 0
-    now = datetime.now(UTC).isoformat(timespec="seconds")
+    now = datetime.now(UTC)
     rows = [
         c
         for c in store.cases()
         if (not args.status or c.status == args.status)
         and (not args.category or c.category == args.category)
         and (not args.owner or c.owner == args.owner)
-        and (not args.overdue or (c.status == "open" and c.due < now))
+        and (not args.overdue or is_overdue(c, now))
     ]
     rows.sort(key=lambda c: c.id)
     if args.format == "json":
@@ -225,7 +229,9 @@ def cases_command(args: argparse.Namespace) -> int:
         return 0
     print(f"{'ID':16} {'CATEGORY':13} {'OWNER':10} {'STATUS':9} {'DUE':20} FROM")
     for c in rows:
-        print(f"{c.id:16} {c.category:13} {c.owner:10} {c.status:9} {c.due[:19]:20} {c.sender}")
+        print(
+            f"{c.id:16} {c.category:13} {c.owner:10} {c.status:9} {stamp(c.due)[:19]:20} {c.sender}"
+        )
     return 0
 
 

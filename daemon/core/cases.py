@@ -2,19 +2,55 @@
 
 The lifecycle is a table (state, event) -> new state; an event not in the table raises, so a
 closed case cannot silently be "answered" again. Every change is appended as an `Event` — for an
-official letter the trail is the evidence of receipt and of the answer date. Pure: no I/O.
+official letter the trail is the evidence of receipt and of the answer date. States and events
+are types mypy checks, and times are aware datetimes (see core/records for why). "Overdue" is
+defined here once, for `status`, `cases list --overdue` and the period report alike. Pure: no I/O.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, Literal, cast, get_args
 
-OPEN, ANSWERED, CLOSED = "open", "answered", "closed"
+from daemon.core.records import aware, moment, parse_stamp, stamp
+from daemon.errors import FeedbackdError
+
+
+class CaseStatus(StrEnum):
+    """Where a case stands; the values are the store's strings."""
+
+    OPEN = "open"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+
+
+OPEN, ANSWERED, CLOSED = CaseStatus.OPEN, CaseStatus.ANSWERED, CaseStatus.CLOSED
+
+#: What can happen to a case: the event names written to its trail.
+EventKind = Literal[
+    "opened",
+    "ack_sent",
+    "ack_skipped",
+    "owner_notified",
+    "reply_joined",
+    "answered",
+    "closed",
+    "reopened",
+    "reassigned",
+    "note",
+    "thanks_forwarded",
+    "added_notice",
+    "reminder_sent",
+    "escalated",
+    "bounce",
+    "mail_failed",
+]
+EVENT_KINDS: frozenset[str] = frozenset(get_args(EventKind))
 
 #: (state, event) -> next state. Events that do not move the state map to the same state.
-LIFECYCLE: dict[tuple[str, str], str] = {
+LIFECYCLE: dict[tuple[CaseStatus, EventKind], CaseStatus] = {
     (OPEN, "ack_sent"): OPEN,
     (OPEN, "ack_skipped"): OPEN,
     (OPEN, "owner_notified"): OPEN,
@@ -46,17 +82,39 @@ LIFECYCLE: dict[tuple[str, str], str] = {
 }
 
 
-class IllegalTransition(ValueError):
+class IllegalTransition(FeedbackdError):
+    """An event the lifecycle table does not allow in the case's state; nothing was changed."""
+
     def __init__(self, case_id: str, state: str, event: str):
+        self.case_id, self.state, self.event = case_id, state, event
         super().__init__(f"{case_id}: cannot apply '{event}' to a case that is {state}")
+
+
+def event_kind(name: str) -> EventKind:
+    """A lifecycle event named by a string from outside (a command, a request, a document)."""
+    if name not in EVENT_KINDS:
+        raise ValueError(f"unknown case event {name!r}")
+    return cast(EventKind, name)
 
 
 @dataclass(frozen=True)
 class Event:
-    at: str  # ISO 8601 with offset
+    at: datetime
     who: str  # "feedbackd", an owner key, or an address
-    what: str
-    data: dict[str, Any] = field(default_factory=dict)
+    what: EventKind
+    data: dict[str, Any] = field(default_factory=dict)  # JSON values: times in it stay ISO text
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "at", moment(self.at, f"time of event {self.what!r}"))
+        event_kind(self.what)
+
+    def to_doc(self) -> dict[str, Any]:
+        return asdict(self) | {"at": stamp(self.at)}
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Event:
+        what = event_kind(str(doc["what"]))
+        return cls(**(doc | {"at": parse_stamp(doc["at"], f"time of event {what!r}")}))
 
 
 @dataclass(frozen=True)
@@ -64,9 +122,9 @@ class Case:
     id: str
     category: str
     owner: str
-    status: str
-    received: str  # ISO 8601
-    due: str  # ISO 8601
+    status: CaseStatus
+    received: datetime
+    due: datetime
     sender: str
     sender_name: str
     subject: str
@@ -77,23 +135,48 @@ class Case:
     thread: tuple[str, ...] = ()  # Message-IDs of every mail in the case, ours and theirs
     events: tuple[Event, ...] = ()
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", CaseStatus(self.status))
+        object.__setattr__(self, "received", moment(self.received, f"{self.id} received"))
+        object.__setattr__(self, "due", moment(self.due, f"{self.id} due"))
+
     def to_doc(self) -> dict[str, Any]:
-        return asdict(self)
+        """The store's document: the same keys, order and strings as ever (see core/records)."""
+        return asdict(self) | {
+            "status": self.status.value,
+            "received": stamp(self.received),
+            "due": stamp(self.due),
+            "events": tuple(e.to_doc() for e in self.events),
+        }
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Case:
-        d = dict(doc)
-        d["tags"] = tuple(d.get("tags", ()))
-        d["thread"] = tuple(d.get("thread", ()))
-        d["events"] = tuple(Event(**e) for e in d.get("events", ()))
-        return cls(**d)
+        cid = doc.get("id", "?")
+        typed = {
+            "status": CaseStatus(doc["status"]),
+            "received": parse_stamp(doc["received"], f"{cid} received"),
+            "due": parse_stamp(doc["due"], f"{cid} due"),
+            "tags": tuple(doc.get("tags", ())),
+            "thread": tuple(doc.get("thread", ())),
+            "events": tuple(Event.from_doc(e) for e in doc.get("events", ())),
+        }
+        return cls(**(doc | typed))
+
+
+def overdue(status: CaseStatus, due: datetime, now: datetime) -> bool:
+    """The one definition: open, and its due moment is before `now` — instants, not text."""
+    return status == OPEN and due < aware(now, "now")
+
+
+def is_overdue(case: Case, now: datetime) -> bool:
+    return overdue(case.status, case.due, now)
 
 
 def case_id(year: int, number: int) -> str:
     return f"FB-{year}-{number:06d}"
 
 
-def apply(case: Case, what: str, at: datetime, who: str = "feedbackd", **data: Any) -> Case:
+def apply(case: Case, what: EventKind, at: datetime, who: str = "feedbackd", **data: Any) -> Case:
     """Return the case after `what` happened; raise IllegalTransition if it may not happen."""
     key = (case.status, what)
     if key not in LIFECYCLE:
@@ -103,9 +186,9 @@ def apply(case: Case, what: str, at: datetime, who: str = "feedbackd", **data: A
         changes["owner"] = data["owner"]
     mid = data.get("message_id")
     if mid and mid not in case.thread:
-        changes["thread"] = case.thread + (mid,)
-    event = Event(at.isoformat(timespec="seconds"), who, what, dict(data))
-    return replace(case, events=case.events + (event,), **changes)
+        changes["thread"] = (*case.thread, mid)
+    event = Event(at, who, what, dict(data))
+    return replace(case, events=(*case.events, event), **changes)
 
 
 def open_case(
@@ -123,14 +206,13 @@ def open_case(
     rule: str,
     tags: tuple[str, ...] = (),
 ) -> Case:
-    at = received.isoformat(timespec="seconds")
     return Case(
         id=cid,
         category=category,
         owner=owner,
         status=OPEN,
-        received=at,
-        due=due.isoformat(timespec="seconds"),
+        received=received,
+        due=due,
         sender=sender,
         sender_name=sender_name,
         subject=subject,
@@ -141,7 +223,7 @@ def open_case(
         thread=(message_id,) if message_id else (),
         events=(
             Event(
-                at,
+                received,
                 "feedbackd",
                 "opened",
                 {"category": category, "owner": owner, "rule": rule, "due": due.isoformat()},

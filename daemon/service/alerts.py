@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from daemon.adapters.status_file import PollState
-from daemon.adapters.store import OutMail, Store
+from daemon.adapters.store import Store
 from daemon.core.mail.compose import Rendered, build_mail, new_message_id, wire
+from daemon.core.records import OutMail, outmail
 from daemon.core.rules import RuleBook
 
 ALERT_EVERY = timedelta(hours=6)
@@ -83,15 +84,8 @@ def queue_alert(
         automatic=False,
         extra_headers={"Auto-Submitted": "auto-generated"},
     )
-    mail = OutMail(
-        mid,
-        None,
-        "alert",
-        address,
-        (center.email, address),
-        wire(msg),
-        created=now.isoformat(timespec="seconds"),
-        next_try=now.isoformat(timespec="seconds"),
+    mail = outmail(
+        mail_id=mid, kind="alert", sender=address, to=(center.email,), raw=wire(msg), now=now
     )
     store.put_outmail(mail)
     store.set_meta(f"alert:{kind}", now.isoformat(timespec="seconds"))

@@ -18,7 +18,7 @@ from daemon.adapters.store import Store
 from daemon.core import cases as lifecycle
 from daemon.core.rules import RuleBook
 
-ACTIONS = {
+ACTIONS: dict[str, lifecycle.EventKind] = {
     "close": "closed",
     "reopen": "reopened",
     "reassign": "reassigned",

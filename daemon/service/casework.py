@@ -15,7 +15,7 @@ import secrets
 from datetime import datetime
 from email.message import EmailMessage
 
-from daemon.adapters.store import OutMail, Store
+from daemon.adapters.store import Store
 from daemon.core import cases as lifecycle
 from daemon.core.mail.compose import new_message_id, wire
 from daemon.core.mail.message import Message
@@ -29,6 +29,7 @@ from daemon.core.mail.notices import (
     thanks_recipients,
 )
 from daemon.core.owner_commands import authorize, parse_command
+from daemon.core.records import OutMail, outmail
 from daemon.core.tokens import parse_command_address, valid_token
 
 log = logging.getLogger("feedbackd.casework")
@@ -55,15 +56,14 @@ def queue(
     now: datetime,
 ) -> OutMail:
     """Every mail also goes to the feedback address: the copy proves it went out (see outbox)."""
-    mail = OutMail(
-        id=str(msg["Message-ID"]),
-        case_id=case_id,
+    mail = outmail(
+        mail_id=str(msg["Message-ID"]),
         kind=kind,
         sender=desk.address,
-        recipients=(to, desk.address),
+        to=(to,),
         raw=wire(msg),
-        created=now.isoformat(timespec="seconds"),
-        next_try=now.isoformat(timespec="seconds"),
+        now=now,
+        case_id=case_id,
     )
     store.put_outmail(mail)
     return mail
@@ -126,10 +126,12 @@ def on_command(
     command = parse_command(msg.text)
     auth = authorize(command, case, msg.from_addr, ok, desk.book)
     if auth.allowed and case is not None:
-        store.put_case(
-            lifecycle.apply(
-                case, auth.event, now, who=auth.actor, message_id=msg.message_id, **auth.data
-            )
+        event = lifecycle.event_kind(auth.event)
+        store.update_case(
+            case_id,
+            lambda c: lifecycle.apply(
+                c, event, now, who=auth.actor, message_id=msg.message_id, **auth.data
+            ),
         )
         log.info("command %s by %s", auth.event, auth.actor, extra={"case": case_id})
     else:

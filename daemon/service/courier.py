@@ -17,7 +17,8 @@ from datetime import datetime
 
 from daemon.adapters.imap import Mailbox
 from daemon.adapters.smtp import Sender
-from daemon.adapters.store import OutMail, Store
+from daemon.adapters.store import Store
+from daemon.core.records import OutMail
 from daemon.core.rules.model import PolicySettings
 from daemon.service.outbox import Delivery, begin, envelopes, finish
 

@@ -15,10 +15,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from daemon.adapters.archive import all_cases, archive, retention
-from daemon.adapters.store import OutMail
 from daemon.core import cases as lifecycle
 from daemon.core.mail.compose import new_message_id, wire
 from daemon.core.mail.notices import escalation_mail, reminder_mail
+from daemon.core.records import outmail
 from daemon.core.reminders import CaseClock, plan_reminders
 from daemon.core.report.digest import (
     compose_digest,
@@ -56,12 +56,7 @@ def queue_reminders(desk: Desk, now: datetime) -> list[str]:
         sent = {
             str(e.data.get("key")) for e in case.events if e.what in ("reminder_sent", "escalated")
         }
-        clock = CaseClock(
-            datetime.fromisoformat(case.received),
-            datetime.fromisoformat(case.due),
-            case.owner,
-            case.status,
-        )
+        clock = CaseClock(case.received, case.due, case.owner, case.status)
         notice = next(
             (str(e.data.get("message_id", "")) for e in case.events if e.what == "owner_notified"),
             "",
@@ -117,15 +112,13 @@ def queue_digest(desk: Desk, db: Path | None, now: datetime) -> str | None:
     to = digest_recipients(settings.to or (desk.book.center,), desk.book)
     msg = compose_digest(report, desk.book, now, desk.address, to)
     desk.store.put_outmail(
-        OutMail(
-            id=str(msg["Message-ID"]),
-            case_id=None,
+        outmail(
+            mail_id=str(msg["Message-ID"]),
             kind="digest",
             sender=desk.address,
-            recipients=to + (desk.address,),
+            to=to,
             raw=wire(msg),
-            created=now.isoformat(timespec="seconds"),
-            next_try=now.isoformat(timespec="seconds"),
+            now=now,
         )
     )
     desk.store.set_meta(key, now.isoformat(timespec="seconds"))

@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 
 from daemon.adapters.status_file import PollState
 from daemon.adapters.store import Store
+from daemon.core.cases import OPEN, is_overdue
+from daemon.core.records import PENDING, OutState
 
 OK, WARNING, CRITICAL = 0, 1, 2
 STALE_POLL = timedelta(minutes=10)  # no successful poll for this long is critical
@@ -37,11 +39,10 @@ class Health:
 
 
 def assess(store: Store, poll: PollState, now: datetime) -> Health:
-    stamp = now.isoformat(timespec="seconds")
-    open_cases = store.cases("open")
-    overdue = [c for c in open_cases if c.due < stamp]
-    pending = store.outbox("queued", "sending")
-    failed = store.outbox("failed")
+    open_cases = store.cases(OPEN)
+    overdue = [c for c in open_cases if is_overdue(c, now)]
+    pending = store.outbox(*PENDING)
+    failed = store.outbox(OutState.FAILED)
     quarantined = poll.quarantined
     problems: list[str] = []
     level = OK

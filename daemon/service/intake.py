@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import cached_property
 
 from daemon.adapters.imap import Fetched
-from daemon.adapters.store import LedgerEntry, OutMail, Store
+from daemon.adapters.store import Store
 from daemon.core import cases as lifecycle
 from daemon.core.deadlines import due_at
 from daemon.core.mail.bounces import detect_bounce
@@ -22,6 +22,7 @@ from daemon.core.mail.compose import Templates, build_mail, new_message_id, wire
 from daemon.core.mail.message import Message, message_id_of, parse
 from daemon.core.mail.notices import NoticeDesk, base_context, bounce_notice
 from daemon.core.mail.policy import SenderHistory, Verdict, reply_target, should_acknowledge
+from daemon.core.records import LedgerEntry, OutMail, outmail
 from daemon.core.rules import Decision, RuleBook, classify
 from daemon.core.workdays import WorkCalendar, calendar_for
 from daemon.errors import BadMessage, ConfigError
@@ -86,7 +87,7 @@ class Desk:
     def history(self, address: str) -> SenderHistory:
         until = self.store.meta(f"hard_bounce:{address}")
         return SenderHistory(
-            acks=tuple(datetime.fromisoformat(t) for t in self.store.ack_times(address)),
+            acks=tuple(self.store.ack_times(address)),
             hard_bounce_until=datetime.fromisoformat(until) if until else None,
         )
 
@@ -114,7 +115,7 @@ def intake(desk: Desk, uidvalidity: int, fetched: Fetched, now: datetime) -> Int
                 False,
                 None,
                 reason,
-                now.isoformat(timespec="seconds"),
+                now,
             )
         )
         return Intake("quarantined", reason=reason)
@@ -122,7 +123,6 @@ def intake(desk: Desk, uidvalidity: int, fetched: Fetched, now: datetime) -> Int
 
 def _intake(desk: Desk, uidvalidity: int, fetched: Fetched, now: datetime) -> Intake:
     store = desk.store
-    stamp = now.isoformat(timespec="seconds")
 
     def ledger(
         outcome: str,
@@ -133,7 +133,7 @@ def _intake(desk: Desk, uidvalidity: int, fetched: Fetched, now: datetime) -> In
     ) -> None:
         store.put_ledger(
             LedgerEntry(
-                uidvalidity, fetched.uid, message_id, outcome, folder, False, case_id, reason, stamp
+                uidvalidity, fetched.uid, message_id, outcome, folder, False, case_id, reason, now
             )
         )
 
@@ -187,15 +187,16 @@ def _intake(desk: Desk, uidvalidity: int, fetched: Fetched, now: datetime) -> In
         if msg.from_addr in desk.staff:
             on_staff_answer(store, existing, msg, now)
         elif automatic:  # a robot answering our mail: kept with the case, nobody is told
-            store.put_case(
-                lifecycle.apply(
-                    existing,
+            store.update_case(
+                existing.id,
+                lambda case: lifecycle.apply(
+                    case,
                     "note",
                     now,
                     who=msg.from_addr,
                     message_id=msg.message_id,
                     text=f"automatic reply ({verdict.kind})",
-                )
+                ),
             )
         else:
             on_customer_reply(
@@ -348,15 +349,12 @@ def acknowledgment(
         in_reply_to=msg.message_id,
         references=msg.references,
     )
-    # The feedback address is a recipient too: the copy proves the mail went out (a crash
-    # between SMTP's 250 and our bookkeeping cannot cause a second send) and is filed in Sent.
-    return OutMail(
-        id=mid,
-        case_id=case.id,
+    return outmail(
+        mail_id=mid,
         kind="ack",
         sender=desk.address,
-        recipients=(to, desk.address),
+        to=(to,),
         raw=wire(mail),
-        created=now.isoformat(timespec="seconds"),
-        next_try=now.isoformat(timespec="seconds"),
+        now=now,
+        case_id=case.id,
     )

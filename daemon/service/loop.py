@@ -29,6 +29,7 @@ from daemon.adapters.spool import waiting
 from daemon.adapters.status_file import PollState, write_poll_state
 from daemon.adapters.store import Store
 from daemon.core.mail.message import decode_header
+from daemon.core.records import PENDING
 from daemon.errors import ConfigError, TransientError
 from daemon.service.alerts import due_alerts, queue_alert
 from daemon.service.case_changes import serve
@@ -143,7 +144,7 @@ class Service:
             mailbox.close()
         lines = [f"dry run as of {moment.isoformat(timespec='seconds')}: {report.summary()}"]
         lines += [f"would do: {duty}" for duty in report.duties]
-        for mail in store.outbox("queued", "sending"):
+        for mail in store.outbox(*PENDING):
             subject = decode_header(email.message_from_string(mail.raw).get("Subject", ""))
             lines.append(f"would send {mail.kind} to {mail.recipients[0]}: {subject}")
         for entry in store.ledger_entries():

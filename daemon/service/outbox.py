@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 
 from daemon.adapters.imap import Mailbox
 from daemon.adapters.smtp import Envelope, Sender
-from daemon.adapters.store import OutMail, Store
+from daemon.adapters.store import Store
+from daemon.core.records import PENDING, OutMail, OutState
 from daemon.core.rules.model import PolicySettings
 from daemon.errors import PermanentSendError
 
@@ -41,18 +42,18 @@ class Delivery:
 
 
 def backoff(attempts: int, policy: PolicySettings) -> timedelta:
-    return min(policy.retry_max, policy.retry_first * (2 ** min(30, max(0, attempts - 1))))
+    return min(policy.retry_max, policy.retry_first * (1 << min(30, max(0, attempts - 1))))
 
 
 def due_mail(store: Store, now: datetime) -> list[OutMail]:
-    stamp = now.isoformat(timespec="seconds")
-    return [m for m in store.outbox("queued", "sending") if m.next_try <= stamp]
+    return [m for m in store.outbox(*PENDING) if m.due(now)]
 
 
 def next_due(store: Store) -> datetime | None:
-    """When the earliest mail still owed is to be tried again (the service wakes up then)."""
-    times = [m.next_try for m in store.outbox("queued", "sending") if m.next_try]
-    return datetime.fromisoformat(min(times)) if times else None
+    """When the earliest mail still owed is to be tried again (the service wakes up then):
+    the earliest instant, whatever offset each time was written with."""
+    times = [m.next_try for m in store.outbox(*PENDING) if m.next_try is not None]
+    return min(times) if times else None
 
 
 def went_out(mailbox: Mailbox, mail: OutMail) -> bool:
@@ -79,24 +80,23 @@ def begin(
     A mail an earlier attempt may have sent is looked for first (our copy), so it is never
     sent twice. The caller sends the batch (now, or while it reads the next messages) and
     hands the results to `finish`."""
-    stamp = now.isoformat(timespec="seconds")
     batch: list[OutMail] = []
     for mail in due_mail(store, now):
-        if mail.state == "sending" and mail.attempted_at:
+        if mail.state == OutState.SENDING and mail.attempted_at is not None:
             if mailbox is None:  # IMAP is down: cannot look for our copy, so do not resend yet
                 continue
             if went_out(mailbox, mail):
-                store.update_outmail(mail, state="sent", sent_at=stamp)
+                store.update_outmail(mail, state=OutState.SENT, sent_at=now)
                 stats.sent += 1
                 continue
-            settle = datetime.fromisoformat(mail.attempted_at) + policy.resend_grace
+            settle = mail.attempted_at + policy.resend_grace
             if settle > now:  # our copy may still be on its way: look again later
-                store.update_outmail(mail, next_try=settle.isoformat(timespec="seconds"))
+                store.update_outmail(mail, next_try=settle)
                 stats.deferred += 1
                 continue
         batch.append(
             store.update_outmail(
-                mail, state="sending", attempts=mail.attempts + 1, attempted_at=stamp
+                mail, state=OutState.SENDING, attempts=mail.attempts + 1, attempted_at=now
             )
         )
     store.commit()  # "sending" is durable before any byte goes to the SMTP server
@@ -116,10 +116,9 @@ def finish(
     stats: Delivery,
 ) -> None:
     """Record what the SMTP server said about each mail of a batch `begin` started."""
-    stamp = now.isoformat(timespec="seconds")
-    for mail, error in zip(batch, results):
+    for mail, error in zip(batch, results, strict=False):
         if error is None:
-            store.update_outmail(mail, state="sent", sent_at=stamp, error="")
+            store.update_outmail(mail, state=OutState.SENT, sent_at=now, error="")
             stats.sent += 1
             log.info(
                 "sent %s %s to %s",
@@ -129,7 +128,9 @@ def finish(
                 extra={"case": mail.case_id},
             )
         elif isinstance(error, PermanentSendError):
-            stats.gave_up.append(store.update_outmail(mail, state="failed", error=str(error)))
+            stats.gave_up.append(
+                store.update_outmail(mail, state=OutState.FAILED, error=str(error))
+            )
             stats.failed += 1
             log.error(
                 "gave up on %s to %s: %s",
@@ -139,21 +140,21 @@ def finish(
                 extra={"case": mail.case_id},
             )
         else:
-            retry = (now + backoff(mail.attempts, policy)).isoformat(timespec="seconds")
+            retry = now + backoff(mail.attempts, policy)
             if getattr(error, "maybe_sent", False):
                 # Stays "sending": the server may have taken it; the next attempt looks for
                 # our copy first.
                 store.update_outmail(mail, error=str(error), next_try=retry)
             else:
                 store.update_outmail(
-                    mail, state="queued", attempted_at="", error=str(error), next_try=retry
+                    mail, state=OutState.QUEUED, attempted_at=None, error=str(error), next_try=retry
                 )
             stats.deferred += 1
             log.warning(
                 "will retry %s to %s at %s: %s",
                 mail.kind,
                 mail.recipients[0],
-                retry,
+                retry.isoformat(timespec="seconds"),
                 error,
                 extra={"case": mail.case_id},
             )

@@ -293,7 +293,7 @@ def base_context(desk: NoticeDesk, case: Case, lang: str) -> dict[str, Any]:
 
 def _staff_context(desk: NoticeDesk, case: Case, to: Owner, now: datetime) -> dict[str, Any]:
     ctx = base_context(desk, case, to.language)
-    left = datetime.fromisoformat(case.due) - now
+    left = case.due - now
     overdue = left < timedelta(0)
     reply_subject = f"Re: [{case.id}] {ctx['subject']}"
     link = (
@@ -325,9 +325,8 @@ def _quote(text: str) -> dict[str, Any]:
     return {"quoted": "\n".join(shown), "more_lines": max(0, len(lines) - QUOTE_LINES)}
 
 
-def format_moment(iso: str, lang: str) -> str:
+def format_moment(d: datetime, lang: str) -> str:
     """A due or received moment for people: `04.03.2026 18:00` / `4 March 2026, 18:00`."""
-    d = datetime.fromisoformat(iso)
     if lang == "ru":
         return d.strftime("%d.%m.%Y %H:%M")
     return f"{d.day} {_MONTHS_EN[d.month - 1]} {d.year}, {d:%H:%M}"

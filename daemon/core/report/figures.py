@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from daemon.core.cases import CLOSED, LIFECYCLE, OPEN, Case, Event
+from daemon.core.cases import CLOSED, LIFECYCLE, OPEN, Case, CaseStatus, Event, overdue
 
 BREAKDOWNS = ("category", "owner", "rule", "tag")
 P90 = 90
@@ -51,7 +51,7 @@ class CaseLine:
     id: str
     category: str
     owner: str
-    status: str
+    status: CaseStatus
     received: datetime
     due: datetime
     answered: datetime | None
@@ -87,7 +87,7 @@ class Report:
 
 
 def parse_time(text: str, zone: ZoneInfo) -> datetime:
-    """ISO 8601 from the store, in the admin's zone; a time without offset is taken there."""
+    """ISO 8601 from an event's data, in the admin's zone; a time without offset is taken there."""
     dt = datetime.fromisoformat(text)
     return dt.astimezone(zone) if dt.tzinfo else dt.replace(tzinfo=zone)
 
@@ -118,7 +118,7 @@ def _event_time(event: Event, zone: ZoneInfo) -> datetime:
             when = event.data.get(key)
             if isinstance(when, str) and when:
                 return parse_time(when, zone)
-    return parse_time(event.at, zone)
+    return event.at.astimezone(zone)
 
 
 def case_line(case: Case, now: datetime, zone: ZoneInfo) -> CaseLine:
@@ -129,7 +129,7 @@ def case_line(case: Case, now: datetime, zone: ZoneInfo) -> CaseLine:
         opened = next((e.data.get("owner") for e in case.events if e.what == "opened"), None)
         owner = opened if isinstance(opened, str) and opened else owner
     for event in case.events:
-        if parse_time(event.at, zone) > now:
+        if event.at > now:
             continue
         status = LIFECYCLE.get((status, event.what), status)
         when = _event_time(event, zone)
@@ -141,13 +141,13 @@ def case_line(case: Case, now: datetime, zone: ZoneInfo) -> CaseLine:
             first_close = first_close or when
             last_close = when
     answered = first_answer or first_close
-    due = parse_time(case.due, zone)
+    due = case.due.astimezone(zone)
     return CaseLine(
         id=case.id,
         category=case.category,
         owner=owner,
         status=status,
-        received=parse_time(case.received, zone),
+        received=case.received.astimezone(zone),
         due=due,
         answered=answered,
         closed=last_close if status == CLOSED else None,
@@ -248,7 +248,7 @@ def build_report(
         first_response=timing(responses),
         resolution=timing(resolutions),
         open_cases=tuple(open_now),
-        overdue_cases=tuple(ln for ln in open_now if ln.due < now),
+        overdue_cases=tuple(ln for ln in open_now if overdue(ln.status, ln.due, now)),
         thanks_by_owner=_ranked(thanks_owner),
         thanks_by_recipient=_ranked(thanks_recipient),
         thanks_by_tag=_ranked(thanks_tag),

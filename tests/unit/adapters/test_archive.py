@@ -13,8 +13,9 @@ from pathlib import Path
 from support import REPO
 
 from daemon.adapters.archive import Retention, all_cases, archive, archived_cases, purge
-from daemon.adapters.store import LedgerEntry, OutMail, Store
+from daemon.adapters.store import Store
 from daemon.core import cases as lifecycle
+from daemon.core.records import LedgerEntry, OutMail
 from daemon.core.report.figures import build_report
 
 T0 = datetime(2026, 1, 10, 10, 0, tzinfo=UTC)
@@ -39,9 +40,7 @@ def fill(store: Store) -> None:
         if closed:
             case = lifecycle.apply(case, "closed", received + timedelta(days=1))
         store.put_case(case)
-        store.put_ledger(
-            LedgerEntry(1, i, f"<m{i}@x>", "case", "F", True, case.id, at=received.isoformat())
-        )
+        store.put_ledger(LedgerEntry(1, i, f"<m{i}@x>", "case", "F", True, case.id, at=received))
         store.put_outmail(
             OutMail(
                 f"<ack{i}@x>",
@@ -51,8 +50,8 @@ def fill(store: Store) -> None:
                 (f"c{i}@x.test",),
                 "r",
                 state="sent",
-                created=received.isoformat(),
-                sent_at=received.isoformat(),
+                created=received,
+                sent_at=received,
             )
         )
     store.commit()

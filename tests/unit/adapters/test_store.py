@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import os
 import stat
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from daemon.adapters.store import LedgerEntry, OutMail, Store
-from daemon.core.cases import open_case
+from daemon.adapters.store import Store
+from daemon.core.cases import CLOSED, OPEN, IllegalTransition, apply, open_case
+from daemon.core.records import LedgerEntry, OutMail, OutState, outmail
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -62,9 +63,9 @@ def test_cases_thread_and_outbox(store: Store) -> None:
     assert store.case(case.id) == case
     assert store.case_for_message_id("<m1@x>").id == case.id
     assert store.case_for_message_id("<ack1@x>").id == case.id
-    store.update_outmail(mail, state="sent")
-    assert [m.id for m in store.outbox("sent")] == ["<ack1@x>"]
-    assert store.outbox("queued") == []
+    store.update_outmail(mail, state=OutState.SENT)
+    assert [m.id for m in store.outbox(OutState.SENT)] == ["<ack1@x>"]
+    assert store.outbox(OutState.QUEUED) == []
 
 
 def test_commit_survives_reopen_only_for_the_file_store(tmp_path: Path) -> None:
@@ -129,3 +130,123 @@ def test_uncommitted_writes_are_lost_on_crash_committed_ones_are_not(tmp_path: P
     before = path.read_bytes()
     s.put_ledger(LedgerEntry(1, 2, "<2@x>", "case", "F", False))
     assert path.read_bytes() == before  # nothing reaches the disk before commit
+
+
+# -- one write path for case changes ---------------------------------------------------------
+
+
+def test_update_case_reads_applies_a_pure_change_and_buffers_it(store: Store) -> None:
+    case = a_case(store)
+    store.put_case(case)
+    store.commit()
+    later = NOW + timedelta(hours=2)
+    new = store.update_case(case.id, lambda c: apply(c, "closed", later, who="anna"))
+    assert new.status == CLOSED and new.events[-1].at == later
+    assert store.case(case.id) == new
+    assert store.pending  # buffered: durable at the next commit, with the rest of the batch
+    assert store.cases(OPEN) == [] and store.cases(CLOSED) == [new]
+
+
+def test_update_case_that_raises_changes_nothing(store: Store) -> None:
+    case = a_case(store)
+    store.put_case(case)
+    store.commit()
+    with pytest.raises(IllegalTransition):
+        store.update_case(case.id, lambda c: apply(c, "reopened", NOW))
+    assert store.case(case.id) == case and not store.pending
+    with pytest.raises(KeyError, match="FB-2026-000099"):
+        store.update_case("FB-2026-000099", lambda c: c)
+
+
+def test_update_case_refuses_a_change_that_swaps_the_case(store: Store) -> None:
+    first, second = a_case(store), a_case(store, "<m2@x>")
+    store.put_case(first)
+    with pytest.raises(ValueError, match="returned the case"):
+        store.update_case(first.id, lambda c: second)
+
+
+def test_update_case_is_durable_after_commit(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    s = Store(path)
+    case = a_case(s)
+    s.put_case(case)
+    s.commit()
+    s.update_case(case.id, lambda c: apply(c, "note", NOW, who="anna", text="called"))
+    s.commit()
+    assert Store(path).case(case.id).events[-1].data == {"text": "called"}
+
+
+# -- times and the on-disk format --------------------------------------------------------------
+
+MSK = timezone(timedelta(hours=3))
+
+#: A store file as the daemon wrote it before the record types carried datetimes (one
+#: document per table, the snapshot's exact encoding).
+OLD_SNAPSHOT = (
+    '{"cases":{"1":{"id":"FB-2026-000001","category":"complaint","owner":"support",'
+    '"status":"open","received":"2026-05-11T09:00:00+03:00","due":"2026-05-12T23:59:59+03:00",'
+    '"sender":"a@x.test","sender_name":"A","subject":"s","message_id":"<m1@x>",'
+    '"language":"en","rule":"r","tags":[],"thread":["<m1@x>","<ack1@x>"],"events":[{"at":'
+    '"2026-05-11T09:00:00+03:00","who":"feedbackd","what":"opened","data":{"category":'
+    '"complaint","owner":"support","rule":"r","due":"2026-05-12T23:59:59+03:00"}},{"at":'
+    '"2026-05-11T06:00:00+00:00","who":"feedbackd","what":"ack_sent","data":{"message_id":'
+    '"<ack1@x>"}}]}},"ledger":{"1":{"uidvalidity":7,"uid":1,"message_id":"<m1@x>",'
+    '"outcome":"case","folder":"F","filed":true,"case_id":"FB-2026-000001","reason":"",'
+    '"at":"2026-05-11T06:00:00+00:00"}},"outbox":{"1":{"id":"<ack1@x>","case_id":'
+    '"FB-2026-000001","kind":"ack","sender":"fb@x","recipients":["a@x.test","fb@x"],'
+    '"raw":"r","state":"sent","attempts":1,"next_try":"2026-05-11T06:00:00+00:00","error":"",'
+    '"created":"2026-05-11T06:00:00+00:00","sent_at":"2026-05-11T09:00:05+03:00",'
+    '"attempted_at":"2026-05-11T09:00:04+03:00"}},"meta":{"1":{"key":"case_seq:2026",'
+    '"value":1}}}'
+)
+
+
+def test_an_existing_store_loads_and_is_rewritten_byte_for_byte(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    path.write_text(OLD_SNAPSHOT, encoding="utf-8")
+    s = Store(path)
+    case = s.case("FB-2026-000001")
+    assert case.due == datetime(2026, 5, 12, 23, 59, 59, tzinfo=MSK)
+    assert s.outmail("<ack1@x>").sent_at == datetime(2026, 5, 11, 6, 0, 5, tzinfo=UTC)
+    assert s.ledger(7, 1).at == datetime(2026, 5, 11, 6, tzinfo=UTC)
+    assert s.ack_times("a@x.test") == [datetime(2026, 5, 11, 6, tzinfo=UTC)]
+    s.put_case(case)
+    s.put_ledger(s.ledger(7, 1))
+    s.put_outmail(s.outmail("<ack1@x>"))
+    s.commit()
+    journal = [json.loads(line)["d"] for line in (tmp_path / "store.json.journal").open()]
+    old = json.loads(OLD_SNAPSHOT)
+    assert sorted(journal, key=lambda d: sorted(d)) == sorted(
+        (old["cases"]["1"], old["ledger"]["1"], old["outbox"]["1"]), key=lambda d: sorted(d)
+    )
+    s.snapshot()
+    assert path.read_text(encoding="utf-8") == OLD_SNAPSHOT
+
+
+def test_records_written_now_use_the_old_strings(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    s = Store(path)
+    case = a_case(s)
+    s.put_case(case)
+    s.put_outmail(
+        outmail(
+            mail_id="<ack1@x>",
+            kind="ack",
+            sender="fb@x",
+            to=("a@x.test",),
+            raw="r",
+            now=datetime(2026, 3, 2, 13, 0, 0, 500, tzinfo=MSK),
+            case_id=case.id,
+        )
+    )
+    s.commit()
+    doc = json.loads(path.read_text())
+    assert doc["cases"]["1"]["received"] == "2026-03-02T10:00:00+00:00"
+    assert doc["cases"]["1"]["status"] == "open"
+    mail = doc["outbox"]["1"]
+    assert (mail["created"], mail["next_try"], mail["sent_at"], mail["state"]) == (
+        "2026-03-02T13:00:00+03:00",
+        "2026-03-02T13:00:00+03:00",
+        "",
+        "queued",
+    )

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from support import REPO
 
+from daemon.adapters.config import load_rulebook
 from daemon.adapters.files import StorePaths
 from daemon.adapters.store import Store
 from daemon.core.cases import open_case
-from daemon.adapters.config import load_rulebook
 from daemon.core.rules import RuleBook
 from daemon.service.case_changes import apply_request, serve
 
