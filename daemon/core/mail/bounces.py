@@ -96,7 +96,12 @@ def _collect(part: StdMessage, found: _Parts, depth: int) -> None:
         found.dsn = found.dsn or part
     elif ctype in ("message/rfc822", "message/global"):
         payload = part.get_payload()
-        if isinstance(payload, list) and payload and found.original is None:
+        if (
+            isinstance(payload, list)
+            and payload
+            and isinstance(payload[0], StdMessage)
+            and found.original is None
+        ):
             found.original = payload[0]
         elif isinstance(payload, str) and not found.original_headers:
             found.original_headers = payload  # a returned message the parser left as text
