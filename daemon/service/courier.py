@@ -15,22 +15,21 @@ from __future__ import annotations
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 
-from daemon.adapters.imap import Mailbox
-from daemon.adapters.smtp import Sender
 from daemon.adapters.store import OutMail, Store
 from daemon.core.rules.model import PolicySettings
 from daemon.service.outbox import Delivery, begin, envelopes, finish
+from daemon.service.ports import MailboxPort, SenderPort
 
 
 class Courier:
-    def __init__(self, store: Store, sender: Sender, policy: PolicySettings):
+    def __init__(self, store: Store, sender: SenderPort, policy: PolicySettings):
         self.store = store
         self.sender = sender
         self.policy = policy
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feedbackd-smtp")
         self._inflight: tuple[list[OutMail], datetime, Future[list[Exception | None]]] | None = None
 
-    def dispatch(self, mailbox: Mailbox | None, now: datetime) -> Delivery:
+    def dispatch(self, mailbox: MailboxPort | None, now: datetime) -> Delivery:
         """Record the batch in flight (if any), then start sending all mail now due."""
         stats = self.settle()
         batch = begin(self.store, mailbox, now, self.policy, stats)

@@ -32,10 +32,11 @@ from daemon.core.mail.message import decode_header
 from daemon.core.rules import load_rulebook
 from daemon.errors import ConfigError, FeedbackdError, TransientError
 from daemon.service.alerts import due_alerts, queue_alert
-from daemon.service.cycle import CycleHooks, CycleReport, run_cycle
+from daemon.service.cycle import CycleReport, run_cycle
 from daemon.service.health import PollState, assess, write_poll_state
 from daemon.service.intake import Desk
 from daemon.service.outbox import deliver, next_due
+from daemon.service.ports import CycleHooks
 
 log = logging.getLogger("feedbackd")
 

@@ -13,11 +13,11 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from daemon.adapters.imap import Mailbox
-from daemon.adapters.smtp import Envelope, Sender
+from daemon.adapters.smtp import Envelope
 from daemon.adapters.store import OutMail, Store
 from daemon.core.rules.model import PolicySettings
 from daemon.errors import PermanentSendError
+from daemon.service.ports import MailboxPort, SenderPort
 
 log = logging.getLogger("feedbackd.outbox")
 
@@ -55,13 +55,17 @@ def next_due(store: Store) -> datetime | None:
     return datetime.fromisoformat(min(times)) if times else None
 
 
-def went_out(mailbox: Mailbox, mail: OutMail) -> bool:
+def went_out(mailbox: MailboxPort, mail: OutMail) -> bool:
     """Did an earlier attempt reach the server? Its copy to our own address says so."""
     return any(mailbox.search_header(folder, "Message-ID", mail.id) for folder in SEARCH_FOLDERS)
 
 
 def deliver(
-    store: Store, mailbox: Mailbox | None, sender: Sender, now: datetime, policy: PolicySettings
+    store: Store,
+    mailbox: MailboxPort | None,
+    sender: SenderPort,
+    now: datetime,
+    policy: PolicySettings,
 ) -> Delivery:
     """Send every mail that is due, now: `begin`, the SMTP transactions, `finish`."""
     stats = Delivery()
@@ -72,7 +76,11 @@ def deliver(
 
 
 def begin(
-    store: Store, mailbox: Mailbox | None, now: datetime, policy: PolicySettings, stats: Delivery
+    store: Store,
+    mailbox: MailboxPort | None,
+    now: datetime,
+    policy: PolicySettings,
+    stats: Delivery,
 ) -> list[OutMail]:
     """Pick the mail that is due and mark it `sending`, durably, before any byte goes out.
 
