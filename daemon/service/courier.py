@@ -51,5 +51,9 @@ class Courier:
         return stats
 
     def close(self) -> None:
-        self.settle()
-        self._worker.shutdown(wait=True)
+        """Record the last batch; the worker thread ends even if that fails (a store that
+        cannot commit, the cycle dying), or every failed cycle would leave a thread behind."""
+        try:
+            self.settle()
+        finally:
+            self._worker.shutdown(wait=True)
