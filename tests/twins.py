@@ -30,6 +30,7 @@ from typing import TypeVar
 from daemon.adapters.imap import LARGE_HEAD, Fetched
 from daemon.adapters.smtp import Envelope
 from daemon.errors import PermanentSendError, TransientError
+from daemon.service.ports import CycleHooks, MailboxPort, SenderPort
 
 T = TypeVar("T")
 _serial = itertools.count(1)
@@ -40,18 +41,23 @@ class Crash(BaseException):
 
 
 class Tripwire:
-    """Numbers every step it is told of; the `at`-th one raises Crash (None: never)."""
+    """Numbers every step it is told of; the `at`-th one raises Crash (None: never), and so does
+    every step after it: a dead process commits, sends and moves nothing more (not even in the
+    `finally` clauses that an exception would run)."""
 
     def __init__(self, at: int | None = None):
         self.at = at
         self.steps: list[str] = []
+        self.crashed_at = ""
         self._lock = threading.Lock()
 
     def step(self, name: str) -> None:
         with self._lock:
             self.steps.append(name)
             if self.at is not None and len(self.steps) == self.at:
-                raise Crash(f"step {self.at}: {name}")
+                self.crashed_at = name
+            if self.crashed_at:
+                raise Crash(f"step {self.at}: {self.crashed_at}")
 
     def around(self, name: str, func: Callable[..., T]) -> Callable[..., T]:
         """`func` with a step just before it and one just after it."""
@@ -326,3 +332,10 @@ def incoming(
         msg[name] = value
     msg.set_content(body)
     return msg.as_bytes()
+
+
+def _keeps_the_ports(
+    mailbox: MemoryMailbox, sender: RecordingSender, hooks: TrippingHooks
+) -> tuple[MailboxPort, SenderPort, CycleHooks]:
+    """Never called: mypy checks here that the twins keep the contracts the service uses."""
+    return mailbox, sender, hooks
