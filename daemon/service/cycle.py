@@ -30,9 +30,9 @@ from pathlib import Path
 
 from daemon.adapters.store import Store
 from daemon.service.alerts import queue_alert
-from daemon.service.courier import Courier
 from daemon.service.duties import run_duties
 from daemon.service.intake import QUARANTINE, Desk, intake
+from daemon.service.outbox import Courier
 from daemon.service.ports import NO_HOOKS, CycleHooks, MailboxPort, SenderPort
 
 log = logging.getLogger("feedbackd.cycle")

@@ -5,11 +5,20 @@ transaction. Each mail also goes to the feedback address itself, so after a cras
 `sending` is looked up by Message-ID in the mailbox: found means it went out (mark sent), absent
 means the transaction never completed (send again). Transient failures back off exponentially;
 a 5xx marks the mail failed.
+
+Sending while reading (`Courier`): a batch's SMTP transactions overlap the next batch's intake.
+Draining a backlog costs our own CPU (parse, classify, compose) and waiting for the servers;
+done one after the other, each waits for the other, so a batch's mail goes to one worker thread
+while the cycle reads, decides and files the next batch. Safety is unchanged: `begin` marks the
+mail `sending` durably before the hand-over, only the cycle's thread touches the store (the
+worker only talks SMTP, and `finish` records its results on the cycle's thread), at most one
+batch is in flight, and `settle` waits for it before anything that needs the mail gone out.
 """
 
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -166,3 +175,43 @@ def finish(
                 extra={"case": mail.case_id},
             )
     store.commit()
+
+
+class Courier:
+    """Sends one batch on a worker thread while the cycle reads the next (module docstring)."""
+
+    def __init__(self, store: Store, sender: SenderPort, policy: PolicySettings):
+        self.store = store
+        self.sender = sender
+        self.policy = policy
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feedbackd-smtp")
+        self._inflight: tuple[list[OutMail], datetime, Future[list[Exception | None]]] | None = None
+
+    def dispatch(self, mailbox: MailboxPort | None, now: datetime) -> Delivery:
+        """Record the batch in flight (if any), then start sending all mail now due."""
+        stats = self.settle()
+        batch = begin(self.store, mailbox, now, self.policy, stats)
+        if batch:
+            self._inflight = (
+                batch,
+                now,
+                self._worker.submit(self.sender.send_many, envelopes(batch)),
+            )
+        return stats
+
+    def settle(self) -> Delivery:
+        """Wait for the batch in flight and record what the server said."""
+        stats = Delivery()
+        if self._inflight is not None:
+            batch, now, future = self._inflight
+            self._inflight = None
+            finish(self.store, batch, future.result(), now, self.policy, stats)
+        return stats
+
+    def close(self) -> None:
+        """Record the last batch; the worker thread ends even if that fails (a store that
+        cannot commit, the cycle dying), or every failed cycle would leave a thread behind."""
+        try:
+            self.settle()
+        finally:
+            self._worker.shutdown(wait=True)

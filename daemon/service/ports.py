@@ -1,7 +1,7 @@
 """The ports: what the service asks of the mailbox, the SMTP server and its own caller.
 
-The use cases (cycle, intake, outbox, courier) are written against these Protocols, not against
-the IMAP and SMTP adapters, for two reasons. The order that loses no mail (commit, then file,
+The use cases (cycle, intake, outbox) are written against these Protocols, not against the
+IMAP and SMTP adapters, for two reasons. The order that loses no mail (commit, then file,
 then send; look for our copy before sending again) is decided here, in the service, and must be
 testable in milliseconds on in-memory twins (tests/twins.py), not only on a real Dovecot. And
 the Protocols say in one page which few operations the service relies on, so an adapter knows

@@ -12,8 +12,8 @@ from daemon.adapters.imap import Fetched
 from daemon.adapters.store import Store
 from daemon.core.mail.compose import Templates
 from daemon.core.rules import RuleBook
-from daemon.service.courier import Courier
 from daemon.service.intake import Desk, intake
+from daemon.service.outbox import Courier
 
 NOW = datetime(2026, 3, 3, 5, 0, tzinfo=UTC)
 
