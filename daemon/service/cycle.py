@@ -1,31 +1,44 @@
-"""One cycle over the mailbox, in the order that loses nothing.
+"""One cycle over the mailbox, as named passes in the order that loses nothing.
 
-For each batch of new messages: intake (decide + buffer) -> commit (durable) -> file the
-originals into their folders -> commit -> send the outbox (on the courier's thread, while the
-next batch is read). A crash anywhere repeats only idempotent steps on restart: the ledger
-knows every UID it has seen, the outbox knows every mail it owes and whether it may already
-have gone, and filing a message twice is a no-op.
+`PASSES` is that order, run one after the other, with a look at the stop request between them:
+
+1. `recover_owed_mail`: send what a crash left owed (or sending: our copy says whether it went).
+2. `file_unfiled`: move the originals recorded but not yet filed into their folders.
+3. `intake_new`: read the INBOX in batches. Each batch: intake (decide + buffer) -> commit
+   (durable) -> file the originals -> commit -> send its mail (on the courier's thread, while the
+   next batch is read). A second read takes what arrived meanwhile, notably the copies of the
+   mail just sent to our own address, so that a cycle leaves the INBOX settled; a last look
+   counts the backlog left. A stop request is honoured between batches.
+4. `timed_duties`: reminders, escalations, the digest, the archive (each keyed by its period).
+5. `send_owed`: send what the duties queued, and see it through.
+6. `count_quarantine`: how many messages wait in the Quarantine folder.
+
+Every pass is idempotent, so a crash anywhere repeats only idempotent steps on restart: the
+ledger knows every UID it has seen, the outbox knows every mail it owes and whether it may
+already have gone, and filing a message twice is a no-op. Without a sender the cycle is a dry
+run: passes that send or move do nothing, and the INBOX is read once.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-from daemon.adapters.imap import Mailbox
-from daemon.adapters.smtp import Sender
 from daemon.adapters.store import Store
 from daemon.service.alerts import queue_alert
-from daemon.service.courier import Courier
 from daemon.service.duties import run_duties
 from daemon.service.intake import QUARANTINE, Desk, intake
+from daemon.service.outbox import Courier
+from daemon.service.ports import NO_HOOKS, CycleHooks, MailboxPort, SenderPort
 
 log = logging.getLogger("feedbackd.cycle")
 
 BATCH = 100  # messages per commit: one file write per batch, not per message
+LOOKS = 3  # reads of the INBOX with a sender: two intakes (the 2nd takes our copies), one count
 
 
 @dataclass
@@ -50,10 +63,30 @@ class CycleReport:
         return ", ".join(parts)
 
 
+@dataclass
+class Cycle:
+    """What every pass of one cycle works on; `courier` is None in a dry run."""
+
+    desk: Desk
+    mailbox: MailboxPort
+    courier: Courier | None
+    now: datetime
+    hooks: CycleHooks
+    db: Path | None
+    uidvalidity: int
+    report: CycleReport = field(default_factory=CycleReport)
+    stopped: bool = False
+
+    def stop_requested(self) -> bool:
+        """Asked once, remembered: a stop seen inside a pass also ends the passes after it."""
+        self.stopped = self.stopped or self.hooks.stop_requested()
+        return self.stopped
+
+
 def run_cycle(
     desk: Desk,
-    mailbox: Mailbox,
-    sender: Sender | None,
+    mailbox: MailboxPort,
+    sender: SenderPort | None,
     now: datetime,
     hooks: CycleHooks | None = None,
     db: Path | None = None,
@@ -61,48 +94,71 @@ def run_cycle(
     """One cycle. Without a sender it is a dry run: decide everything, send and move nothing."""
     courier = Courier(desk.store, sender, desk.book.policy) if sender is not None else None
     try:
-        return _cycle(desk, mailbox, courier, now, hooks, db)
+        uidvalidity = mailbox.uidvalidity()
+        desk.backfill_before = backfill_horizon(desk, now)
+        cycle = Cycle(desk, mailbox, courier, now, hooks or NO_HOOKS, db, uidvalidity)
+        for i, step in enumerate(PASSES):
+            if i and cycle.stop_requested():
+                break  # SIGTERM: the pass in hand is done; the rest waits for the restart
+            step(cycle)
+        return cycle.report
     finally:
         if courier is not None:
             courier.close()
 
 
-def _cycle(
-    desk: Desk,
-    mailbox: Mailbox,
-    courier: Courier | None,
-    now: datetime,
-    hooks: CycleHooks | None,
-    db: Path | None,
-) -> CycleReport:
-    report = CycleReport()
-    store = desk.store
-    uidvalidity = mailbox.uidvalidity()
-    desk.backfill_before = backfill_horizon(desk, now)
-    # Whatever a crash left half done: mail owed, originals not yet filed.
-    _send(desk, mailbox, courier, now, report, wait=True)
-    if courier is not None:
-        report.filed += file_messages(store, mailbox, uidvalidity)
+def recover_owed_mail(cycle: Cycle) -> None:
+    """Whatever a crash left owed goes out first (a mail maybe sent is looked for first)."""
+    _send(cycle, wait=True)
 
-    # Further passes pick up what arrived meanwhile, notably the copies of the mail we just
-    # sent to our own address, so that a cycle leaves the INBOX settled.
-    for _ in range(3 if courier is not None else 1):
-        known = store.known_uids(uidvalidity)
-        new = [uid for uid in mailbox.inbox_uids() if uid not in known]
+
+def file_unfiled(cycle: Cycle) -> None:
+    """Originals a crash left recorded but unmoved go to their folders."""
+    if cycle.courier is not None:
+        cycle.report.filed += file_messages(cycle.desk.store, cycle.mailbox, cycle.uidvalidity)
+
+
+def intake_new(cycle: Cycle) -> None:
+    """Every message the ledger has not seen, in batches; then again for what came meanwhile."""
+    report = cycle.report
+    for look in range(LOOKS if cycle.courier is not None else 1):
+        known = cycle.desk.store.known_uids(cycle.uidvalidity)
+        new = [uid for uid in cycle.mailbox.inbox_uids() if uid not in known]
         report.remaining = len(new)
-        if not new or _ == 2:
-            break
+        if not new or look == LOOKS - 1:
+            return
         report.new += len(new)
         for i in range(0, len(new), BATCH):
-            if hooks and hooks.stop_requested():
-                _send(desk, mailbox, courier, now, report, wait=True)
-                return report  # SIGTERM: the batch in hand is done; the rest waits for restart
-            _batch(desk, mailbox, courier, uidvalidity, new[i : i + BATCH], now, report, hooks)
-        _send(desk, mailbox, courier, now, report, wait=True)  # our copies, for the next pass
-    report.duties = run_duties(desk, db, now)
-    _send(desk, mailbox, courier, now, report, wait=True)
-    report.quarantine = mailbox.count(QUARANTINE)
-    return report
+            if cycle.stop_requested():
+                _send(cycle, wait=True)
+                return  # the batch in hand is done; the rest waits for the restart
+            _batch(cycle, new[i : i + BATCH])
+        _send(cycle, wait=True)  # our copies, for the next look
+
+
+def timed_duties(cycle: Cycle) -> None:
+    """Reminders, escalations, digest and archive: each keyed by its period, so done once."""
+    cycle.report.duties = run_duties(cycle.desk, cycle.db, cycle.now)
+
+
+def send_owed(cycle: Cycle) -> None:
+    """The mail the duties queued goes out before the cycle ends."""
+    _send(cycle, wait=True)
+
+
+def count_quarantine(cycle: Cycle) -> None:
+    cycle.report.quarantine = cycle.mailbox.count(QUARANTINE)
+
+
+#: The cycle, in order (see the module docstring for why this order).
+PASSES: tuple[Callable[[Cycle], None], ...] = (
+    recover_owed_mail,
+    file_unfiled,
+    intake_new,
+    timed_duties,
+    send_owed,
+    count_quarantine,
+)
 
 
 def backfill_horizon(desk: Desk, now: datetime) -> datetime | None:
@@ -120,50 +176,24 @@ def backfill_horizon(desk: Desk, now: datetime) -> datetime | None:
     return datetime.fromisoformat(horizon) if horizon else None
 
 
-def _batch(
-    desk: Desk,
-    mailbox: Mailbox,
-    courier: Courier | None,
-    uidvalidity: int,
-    uids: list[int],
-    now: datetime,
-    report: CycleReport,
-    hooks: CycleHooks | None,
-) -> None:
-    store = desk.store
-    for fetched in mailbox.fetch(uids, desk.book.policy.max_message_size):
-        result = intake(desk, uidvalidity, fetched, now)
+def _batch(cycle: Cycle, uids: list[int]) -> None:
+    desk, report = cycle.desk, cycle.report
+    for fetched in cycle.mailbox.fetch(uids, desk.book.policy.max_message_size):
+        result = intake(desk, cycle.uidvalidity, fetched, cycle.now)
         report.outcomes[result.outcome] += 1
-    store.commit()
-    if hooks:
-        hooks.after_commit()
-    if courier is not None:
-        report.filed += file_messages(store, mailbox, uidvalidity)
-    _send(desk, mailbox, courier, now, report)  # goes out while the next batch is read
+    desk.store.commit()
+    cycle.hooks.after_commit()
+    if cycle.courier is not None:
+        report.filed += file_messages(desk.store, cycle.mailbox, cycle.uidvalidity)
+    _send(cycle)  # goes out while the next batch is read
 
 
-class CycleHooks:
-    """Points where tests and the service loop look in (watchdog, stop requests)."""
-
-    def after_commit(self) -> None:
-        pass
-
-    def stop_requested(self) -> bool:
-        return False
-
-
-def _send(
-    desk: Desk,
-    mailbox: Mailbox,
-    courier: Courier | None,
-    now: datetime,
-    report: CycleReport,
-    wait: bool = False,
-) -> None:
+def _send(cycle: Cycle, wait: bool = False) -> None:
     """Start sending what is due; with `wait`, also see it through."""
+    courier, desk, now = cycle.courier, cycle.desk, cycle.now
     if courier is None:
         return
-    d = courier.dispatch(mailbox, now)
+    d = courier.dispatch(cycle.mailbox, now)
     if wait:
         d = d + courier.settle()
     for mail in d.gave_up:  # the feedback center hears of every mail refused for good
@@ -179,12 +209,12 @@ def _send(
             )
     if d.gave_up:
         desk.store.commit()
-    report.sent += d.sent
-    report.deferred += d.deferred
-    report.failed += d.failed
+    cycle.report.sent += d.sent
+    cycle.report.deferred += d.deferred
+    cycle.report.failed += d.failed
 
 
-def file_messages(store: Store, mailbox: Mailbox, uidvalidity: int) -> int:
+def file_messages(store: Store, mailbox: MailboxPort, uidvalidity: int) -> int:
     """Move every recorded but unfiled message to its folder, then record that it was moved."""
     pending = store.unfiled(uidvalidity)
     if not pending:

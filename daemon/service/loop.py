@@ -33,10 +33,11 @@ from daemon.core.records import PENDING
 from daemon.errors import ConfigError, TransientError
 from daemon.service.alerts import due_alerts, queue_alert
 from daemon.service.case_changes import serve
-from daemon.service.cycle import CycleHooks, CycleReport, run_cycle
+from daemon.service.cycle import CycleReport, run_cycle
 from daemon.service.health import assess
 from daemon.service.intake import Desk
 from daemon.service.outbox import deliver, next_due
+from daemon.service.ports import CycleHooks
 
 log = logging.getLogger("feedbackd")
 

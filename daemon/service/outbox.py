@@ -5,20 +5,29 @@ transaction. Each mail also goes to the feedback address itself, so after a cras
 `sending` is looked up by Message-ID in the mailbox: found means it went out (mark sent), absent
 means the transaction never completed (send again). Transient failures back off exponentially;
 a 5xx marks the mail failed.
+
+Sending while reading (`Courier`): a batch's SMTP transactions overlap the next batch's intake.
+Draining a backlog costs our own CPU (parse, classify, compose) and waiting for the servers;
+done one after the other, each waits for the other, so a batch's mail goes to one worker thread
+while the cycle reads, decides and files the next batch. Safety is unchanged: `begin` marks the
+mail `sending` durably before the hand-over, only the cycle's thread touches the store (the
+worker only talks SMTP, and `finish` records its results on the cycle's thread), at most one
+batch is in flight, and `settle` waits for it before anything that needs the mail gone out.
 """
 
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from daemon.adapters.imap import Mailbox
-from daemon.adapters.smtp import Envelope, Sender
+from daemon.adapters.smtp import Envelope
 from daemon.adapters.store import Store
 from daemon.core.records import PENDING, OutMail, OutState
 from daemon.core.rules.model import PolicySettings
 from daemon.errors import PermanentSendError
+from daemon.service.ports import MailboxPort, SenderPort
 
 log = logging.getLogger("feedbackd.outbox")
 
@@ -56,13 +65,17 @@ def next_due(store: Store) -> datetime | None:
     return min(times) if times else None
 
 
-def went_out(mailbox: Mailbox, mail: OutMail) -> bool:
+def went_out(mailbox: MailboxPort, mail: OutMail) -> bool:
     """Did an earlier attempt reach the server? Its copy to our own address says so."""
     return any(mailbox.search_header(folder, "Message-ID", mail.id) for folder in SEARCH_FOLDERS)
 
 
 def deliver(
-    store: Store, mailbox: Mailbox | None, sender: Sender, now: datetime, policy: PolicySettings
+    store: Store,
+    mailbox: MailboxPort | None,
+    sender: SenderPort,
+    now: datetime,
+    policy: PolicySettings,
 ) -> Delivery:
     """Send every mail that is due, now: `begin`, the SMTP transactions, `finish`."""
     stats = Delivery()
@@ -73,7 +86,11 @@ def deliver(
 
 
 def begin(
-    store: Store, mailbox: Mailbox | None, now: datetime, policy: PolicySettings, stats: Delivery
+    store: Store,
+    mailbox: MailboxPort | None,
+    now: datetime,
+    policy: PolicySettings,
+    stats: Delivery,
 ) -> list[OutMail]:
     """Pick the mail that is due and mark it `sending`, durably, before any byte goes out.
 
@@ -159,3 +176,43 @@ def finish(
                 extra={"case": mail.case_id},
             )
     store.commit()
+
+
+class Courier:
+    """Sends one batch on a worker thread while the cycle reads the next (module docstring)."""
+
+    def __init__(self, store: Store, sender: SenderPort, policy: PolicySettings):
+        self.store = store
+        self.sender = sender
+        self.policy = policy
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feedbackd-smtp")
+        self._inflight: tuple[list[OutMail], datetime, Future[list[Exception | None]]] | None = None
+
+    def dispatch(self, mailbox: MailboxPort | None, now: datetime) -> Delivery:
+        """Record the batch in flight (if any), then start sending all mail now due."""
+        stats = self.settle()
+        batch = begin(self.store, mailbox, now, self.policy, stats)
+        if batch:
+            self._inflight = (
+                batch,
+                now,
+                self._worker.submit(self.sender.send_many, envelopes(batch)),
+            )
+        return stats
+
+    def settle(self) -> Delivery:
+        """Wait for the batch in flight and record what the server said."""
+        stats = Delivery()
+        if self._inflight is not None:
+            batch, now, future = self._inflight
+            self._inflight = None
+            finish(self.store, batch, future.result(), now, self.policy, stats)
+        return stats
+
+    def close(self) -> None:
+        """Record the last batch; the worker thread ends even if that fails (a store that
+        cannot commit, the cycle dying), or every failed cycle would leave a thread behind."""
+        try:
+            self.settle()
+        finally:
+            self._worker.shutdown(wait=True)
