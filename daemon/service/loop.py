@@ -290,7 +290,7 @@ class Service:
                     now,
                     self.book.policy,
                 )
-            except Exception as exc:  # the outbox keeps it; the next cycle tries again
+            except Exception as exc:  # noqa: BLE001 - the outbox keeps it; the next cycle retries
                 log.warning("alert not sent yet: %s", exc)
 
     def _duties_tick(self) -> None:

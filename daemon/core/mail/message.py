@@ -181,7 +181,7 @@ def decode_header(value: object) -> str:
             else:
                 out.append(chunk)
         s = "".join(out)
-    except Exception:
+    except Exception:  # noqa: BLE001, S110 - an undecodable encoded-word: keep the raw text
         pass
     return " ".join(s.replace("\x00", "").split())
 
@@ -279,7 +279,7 @@ def _walk(msg: StdMessage) -> tuple[str, list[Attachment], list[str]]:
         try:
             decoded = part.get_payload(decode=True)  # bytes or None: the part is not multipart
             payload = decoded if isinstance(decoded, bytes) else b""
-        except Exception:
+        except Exception:  # noqa: BLE001 - any decoder failure on hostile bytes is a defect
             payload = b""
             defects.append("PayloadDecodeError")
         if filename or disposition == "attachment" or not ctype.startswith("text/"):
@@ -310,7 +310,7 @@ def _part_types(msg: StdMessage, depth: int = 0) -> list[str]:
 def _charset(part: StdMessage) -> str | None:
     try:
         return part.get_content_charset()
-    except Exception:  # a charset parameter that is not even a string
+    except Exception:  # noqa: BLE001 - a charset parameter that is not even a string
         return None
 
 

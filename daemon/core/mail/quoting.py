@@ -125,4 +125,4 @@ def _last_sentence_closing(lines: list[str], i: int) -> tuple[list[str], list[st
     if len(parts) < 2 or not _VALEDICTION.match(parts[-1].strip()):
         return None
     head = lines[i].rstrip()[: -len(parts[-1])].rstrip()
-    return lines[:i] + [head], [parts[-1]] + lines[i + 1 :]
+    return [*lines[:i], head], [parts[-1], *lines[i + 1 :]]
