@@ -12,10 +12,10 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from daemon.adapters.settings import REPO, Settings, load_settings
-from daemon.errors import ConfigError, FeedbackdError
+from daemon.errors import AlreadyRunning, ConfigError, FeedbackdError
 
 log = logging.getLogger("feedbackd")
 
@@ -144,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except FeedbackdError as exc:
         print(f"feedbackd: {exc}", file=sys.stderr)
-        return int(getattr(exc, "exit_code", 1))
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
 
@@ -261,7 +261,7 @@ def change_case(args: argparse.Namespace, settings: Settings) -> int:
     from daemon.adapters.spool import apply_request, submit
     from daemon.adapters.store import Store
     from daemon.core.rules import load_rulebook
-    from daemon.service.loop import AlreadyRunning, StoreLock
+    from daemon.service.loop import StoreLock
 
     req = {
         "case": args.id,

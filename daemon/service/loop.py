@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import schedule
 
-from daemon.adapters.imap import AuthFailed, Mailbox
+from daemon.adapters.imap import Mailbox
 from daemon.adapters.settings import Settings
 from daemon.adapters.smtp import Sender
 from daemon.adapters.spool import serve, waiting
@@ -30,7 +30,7 @@ from daemon.adapters.store import Store
 from daemon.core.mail.compose import Templates
 from daemon.core.mail.message import decode_header
 from daemon.core.rules import load_rulebook
-from daemon.errors import ConfigError, FeedbackdError, TransientError
+from daemon.errors import AlreadyRunning, ConfigError
 from daemon.service.alerts import due_alerts, queue_alert
 from daemon.service.cycle import CycleHooks, CycleReport, run_cycle
 from daemon.service.health import PollState, assess, write_poll_state
@@ -44,10 +44,6 @@ POLL_INTERVAL = 30.0  # seconds between cycles on a server without IDLE
 IDLE_STRETCH = 25 * 60.0  # re-issue IDLE within RFC 2177's 29 minutes
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 300.0
-
-
-class AlreadyRunning(FeedbackdError):
-    exit_code = 75  # EX_TEMPFAIL
 
 
 class StoreLock:
@@ -197,7 +193,7 @@ class Service:
             self.poll.consecutive_failures += 1
             self.poll.last_error = str(exc)[:300]
             write_poll_state(self.settings.db, self.poll)
-            self._alert(now or self.clock(), None)
+            self._alert(now or self.clock(), None, exc)
             raise
         self.last_report = report
         self.poll.last_success = self.poll.last_attempt
@@ -239,7 +235,7 @@ class Service:
                         self._notify("status" if ready else "ready", self.status_line())
                     ready = True
                     self._wait_for_mail(self._next_wait())
-                except (TransientError, AuthFailed, OSError) as exc:
+                except OSError as exc:  # TransientError and AuthRefused are ConnectionErrors
                     log.warning("mail server trouble, retrying in %.0fs: %s", delay, exc)
                     self._disconnect()
                     self._sleep(delay)
@@ -301,11 +297,11 @@ class Service:
             self._serve_requests()
             time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
 
-    def _alert(self, now: datetime, backlog: int | None) -> None:
+    def _alert(self, now: datetime, backlog: int | None, failure: Exception | None = None) -> None:
         """Tell the feedback center by mail when the daemon cannot do its job."""
         if self.store is None or self.store.read_only:
             return
-        alerts = due_alerts(self.store, self.poll, self.book, now, backlog)
+        alerts = due_alerts(self.store, self.poll, self.book, now, backlog, failure)
         for kind, sentence in alerts:
             log.error("alert to the feedback center: %s", sentence)
             queue_alert(self.store, self.book, self.settings.address, kind, sentence, now)
