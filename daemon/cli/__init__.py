@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
-from daemon.adapters.settings import REPO, Settings, load_settings
+from daemon.adapters.settings import Settings, load_settings, rules_file, templates_dir
 from daemon.errors import AlreadyRunning, ConfigError, FeedbackdError
 
 log = logging.getLogger("feedbackd")
@@ -230,31 +230,23 @@ def cases_command(args: argparse.Namespace) -> int:
 
 
 def deadline_subcommand(args: argparse.Namespace) -> int:
-    import os
-
     from daemon.core.deadlines import deadline_command
 
-    rules = args.rules or os.environ.get("FEEDBACKD_RULES") or str(REPO / "rules.yaml")
-    return deadline_command(args.received, args.category, rules, args.explain, sys.stdout)
+    return deadline_command(
+        args.received, args.category, rules_file(args.rules), args.explain, sys.stdout
+    )
 
 
 def check_subcommand(args: argparse.Namespace) -> int:
-    import os
-
     from daemon.cli.check import check_command
 
-    rules = args.rules or os.environ.get("FEEDBACKD_RULES") or str(REPO / "rules.yaml")
-    templates = args.templates or os.environ.get("FEEDBACKD_TEMPLATES") or str(REPO / "templates")
-    return check_command(rules, templates, sys.stdout)
+    return check_command(rules_file(args.rules), templates_dir(args.templates), sys.stdout)
 
 
 def classify_subcommand(args: argparse.Namespace) -> int:
-    import os
-
     from daemon.cli.check import classify_command
 
-    rules = args.rules or os.environ.get("FEEDBACKD_RULES") or str(REPO / "rules.yaml")
-    return classify_command(args.files, rules, args.format, sys.stdout)
+    return classify_command(args.files, rules_file(args.rules), args.format, sys.stdout)
 
 
 def change_case(args: argparse.Namespace, settings: Settings) -> int:
@@ -337,4 +329,4 @@ def status_command(args: argparse.Namespace) -> int:
     return health.level
 
 
-__all__ = ["REPO", "build_parser", "main"]
+__all__ = ["build_parser", "main"]
