@@ -22,6 +22,9 @@ from dataclasses import dataclass
 EX_SOFTWARE = 1
 EX_TEMPFAIL = 75
 EX_CONFIG = 78
+#: Where a ConfigError is located when it comes from the rule book but is found where a value is
+#: used, not by the loader (which knows file and line): the caller that knows the file says so.
+RULE_BOOK = "rules"
 
 
 @dataclass(frozen=True)
@@ -44,13 +47,17 @@ class FeedbackdError(Exception):
 
 
 class ConfigError(FeedbackdError):
-    """Settings, rules or templates that a person must fix; carries every problem found."""
+    """Settings, rules or templates that a person must fix; carries every problem found.
+
+    A plain message is located in `source`: "settings" for the environment, RULE_BOOK for a
+    value that came from the rule book but is checked where it is used.
+    """
 
     exit_code = EX_CONFIG
 
-    def __init__(self, problems: list[Problem] | str):
+    def __init__(self, problems: list[Problem] | str, source: str = "settings"):
         if isinstance(problems, str):
-            problems = [Problem("settings", None, problems)]
+            problems = [Problem(source, None, problems)]
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
 

@@ -230,7 +230,7 @@ def cases_command(args: argparse.Namespace) -> int:
 
 
 def deadline_subcommand(args: argparse.Namespace) -> int:
-    from daemon.core.deadlines import deadline_command
+    from daemon.cli.deadline import deadline_command
 
     return deadline_command(
         args.received, args.category, rules_file(args.rules), args.explain, sys.stdout

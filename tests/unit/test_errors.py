@@ -13,6 +13,7 @@ from daemon.errors import (
     ConfigError,
     FeedbackdError,
     PermanentSendError,
+    Problem,
     TransientError,
 )
 
@@ -51,3 +52,10 @@ def test_a_refused_login_is_a_config_error_with_one_problem() -> None:
     assert [str(p) for p in exc.problems] == [
         "settings: IMAP login as bob refused by mail.example: check the password"
     ]
+
+
+def test_a_config_error_is_located_in_its_source() -> None:
+    assert str(ConfigError("bad")) == "settings: bad"
+    assert str(ConfigError("bad", "rules")) == "rules: bad"
+    two = ConfigError([Problem("rules.yaml", 3, "a"), Problem("rules.yaml", None, "b")])
+    assert str(two) == "rules.yaml:3: a\nrules.yaml: b"
