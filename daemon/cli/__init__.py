@@ -15,6 +15,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from daemon import __version__
 from daemon.cli import admin, cases, deadline, report, rules, run
 from daemon.errors import ConfigError, FeedbackdError
 
@@ -24,6 +25,7 @@ COMMANDS = (run, cases, admin, report, deadline, rules)
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="feedbackd", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"feedbackd {__version__}")
     p.add_argument(
         "--log-level",
         default=None,

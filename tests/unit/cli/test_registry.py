@@ -7,11 +7,16 @@ so (scripts, units and monitoring call these), and every leaf command must name 
 from __future__ import annotations
 
 import argparse
+import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from support import REPO
 
+import daemon
 from daemon.cli import admin, build_parser, main
 from daemon.errors import AlreadyRunning, AuthRefused, ConfigError, FeedbackdError, Problem
 
@@ -63,7 +68,7 @@ def test_the_commands_and_their_options_are_unchanged() -> None:
     assert list(found) == list(COMMANDS)  # also the order `feedbackd --help` lists them in
     assert {name: options(p) for name, p in found.items()} == COMMANDS
     top = build_parser()
-    assert [o for o in options(top) if o.startswith("--")] == ["--log-level"]
+    assert [o for o in options(top) if o.startswith("--")] == ["--version", "--log-level"]
 
 
 @pytest.mark.parametrize("words", [w.split() for w in COMMANDS])
@@ -83,6 +88,38 @@ def test_every_command_names_its_handler(words: list[str]) -> None:
     parsed = build_parser().parse_args([*words, *args])
     assert callable(parsed.handler)
     assert parsed.handler.__module__.startswith("daemon.cli.")
+
+
+def test_version_prints_the_one_version_string(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out == f"feedbackd {daemon.__version__}\n"
+
+
+def test_the_version_is_written_once() -> None:
+    """pyproject reads it from daemon/__init__.py; no other file spells it out."""
+    pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'dynamic = ["version"]' in pyproject
+    assert 'version = { attr = "daemon.__version__" }' in pyproject
+    assert re.fullmatch(r"\d+\.\d+\.\d+", daemon.__version__)
+    spelled = [
+        p.relative_to(REPO)
+        for p in (REPO / "daemon").rglob("*.py")
+        if "__version__ =" in p.read_text(encoding="utf-8")
+    ]
+    assert spelled == [Path("daemon/__init__.py")]
+
+
+def test_python_m_daemon_has_the_version_too() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "daemon", "--version"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (0, f"feedbackd {daemon.__version__}\n")
 
 
 def raising(exc: Exception) -> Callable[[argparse.Namespace], int]:
