@@ -2,15 +2,29 @@
 
 - ConfigError: a person must fix a file or a setting. The daemon exits 78 (EX_CONFIG) so that
   systemd's RestartPreventExitStatus stops a restart loop; `check` prints every problem at once.
+- AuthRefused: the mail server refused our login. A person must fix the password (so `once`
+  exits 78 like any ConfigError), but the running daemon keeps retrying with backoff and
+  alerts the feedback center: the password may be fixed on the server's side.
 - TransientError: a server is down or slow. Retry with backoff; never drop anything.
+- AlreadyRunning: another daemon holds the store. Exit 75 (EX_TEMPFAIL): try again later.
 - BadMessage: one message cannot be handled. Quarantine it, report it, carry on with the rest.
+
+Each class carries the process exit status its kind of failure means (`exit_code`), so the
+command line reads it from the error it caught instead of knowing every class. The connection
+failures also subclass the builtin ConnectionError, so the daemon's retry loop catches "the
+mail server is away or refuses us" as one kind, together with a plain OSError.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+EX_SOFTWARE = 1
+EX_TEMPFAIL = 75
 EX_CONFIG = 78
+#: Where a ConfigError is located when it comes from the rule book but is found where a value is
+#: used, not by the loader (which knows file and line): the caller that knows the file says so.
+RULE_BOOK = "rules"
 
 
 @dataclass(frozen=True)
@@ -29,20 +43,26 @@ class Problem:
 class FeedbackdError(Exception):
     """Root of every error feedbackd raises on purpose."""
 
+    exit_code: int = EX_SOFTWARE
+
 
 class ConfigError(FeedbackdError):
-    """Settings, rules or templates that a person must fix; carries every problem found."""
+    """Settings, rules or templates that a person must fix; carries every problem found.
+
+    A plain message is located in `source`: "settings" for the environment, RULE_BOOK for a
+    value that came from the rule book but is checked where it is used.
+    """
 
     exit_code = EX_CONFIG
 
-    def __init__(self, problems: list[Problem] | str):
+    def __init__(self, problems: list[Problem] | str, source: str = "settings"):
         if isinstance(problems, str):
-            problems = [Problem("settings", None, problems)]
+            problems = [Problem(source, None, problems)]
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
 
 
-class TransientError(FeedbackdError):
+class TransientError(FeedbackdError, ConnectionError):
     """A server could not be reached or failed for now; the caller retries later.
 
     `maybe_sent` marks a send that broke after the message data went out: the server may have
@@ -52,6 +72,16 @@ class TransientError(FeedbackdError):
     def __init__(self, message: str, maybe_sent: bool = False):
         super().__init__(message)
         self.maybe_sent = maybe_sent
+
+
+class AuthRefused(ConfigError, ConnectionError):
+    """The server refused the login: a person must fix the user or password."""
+
+
+class AlreadyRunning(FeedbackdError):
+    """Another feedbackd holds the store's lock; one daemon per store."""
+
+    exit_code = EX_TEMPFAIL
 
 
 class PermanentSendError(FeedbackdError):

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from daemon.errors import FeedbackdError
+from daemon.errors import AlreadyRunning
 
 
 def atomic_write(path: str | Path, data: str | bytes | Iterable[str], mode: int = 0o600) -> None:
@@ -88,12 +88,6 @@ class StorePaths:
     def requests(self) -> Path:
         """Folder of case changes handed from the command line to the daemon (see spool)."""
         return Path(f"{self.db}.requests")
-
-
-class AlreadyRunning(FeedbackdError):
-    """Another process holds the store: the caller hands its work over or stops."""
-
-    exit_code = 75  # EX_TEMPFAIL
 
 
 class StoreLock:

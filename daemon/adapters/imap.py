@@ -24,17 +24,13 @@ from imap_tools.imap_utf7 import utf7_encode
 
 from daemon.adapters.settings import Server
 from daemon.adapters.tls import tls_context
-from daemon.errors import ConfigError, TransientError
+from daemon.errors import AuthRefused, ConfigError, TransientError
 
 TIMEOUT = 30.0  # seconds for every network call: a hung server must not hang the daemon
 FETCH_CHUNK = 200
 LARGE_HEAD = 256 * 1024  # of a message over the size limit, this much of the body is read
 #: One element of an imaplib answer: a line, or a (line, literal) pair for FETCH bodies.
 _Item = bytes | tuple[bytes, bytes]
-
-
-class AuthFailed(ConfigError):
-    """The server refused the login: a person must fix the user or password."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +80,7 @@ class Mailbox:
             raise TransientError(f"IMAP connection dropped at login: {exc}") from None
         except Exception as exc:  # imap-tools raises MailboxLoginError (an imaplib.error subclass)
             if "LOGIN" in type(exc).__name__.upper() or isinstance(exc, imaplib.IMAP4.error):
-                raise AuthFailed(
+                raise AuthRefused(
                     f"IMAP login as {s.user} refused by {s.host}: check "
                     "FEEDBACKD_IMAP_USER and the password"
                 ) from None
@@ -119,6 +115,8 @@ class Mailbox:
         and retries; the dead session is forgotten."""
         try:
             yield
+        except TransientError:  # already says what broke (it is an OSError too)
+            raise
         except (TimeoutError, imaplib.IMAP4.abort, OSError) as exc:
             self._box = None
             raise TransientError(

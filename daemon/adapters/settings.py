@@ -107,10 +107,25 @@ def load_settings(env: Mapping[str, str] | None = None, need_servers: bool = Tru
         smtp=smtp,
         address=address,
         db=Path(env.get("FEEDBACKD_DB") or "feedbackd-store.json"),
-        rules=Path(env.get("FEEDBACKD_RULES") or REPO / "rules.yaml"),
-        templates=Path(env.get("FEEDBACKD_TEMPLATES") or REPO / "templates"),
+        rules=Path(rules_file(env=env)),
+        templates=Path(templates_dir(env=env)),
         log_level=(env.get("FEEDBACKD_LOG_LEVEL") or "INFO").upper(),
     )
+
+
+def rules_file(given: str | None = None, env: Mapping[str, str] | None = None) -> str:
+    """The rule book to read: `--rules`, else FEEDBACKD_RULES, else the shipped rules.yaml.
+
+    Kept as the admin wrote it (not normalised), so messages name the file the same way.
+    """
+    env = os.environ if env is None else env
+    return given or env.get("FEEDBACKD_RULES") or str(REPO / "rules.yaml")
+
+
+def templates_dir(given: str | None = None, env: Mapping[str, str] | None = None) -> str:
+    """The templates folder: `--templates`, else FEEDBACKD_TEMPLATES, else the shipped one."""
+    env = os.environ if env is None else env
+    return given or env.get("FEEDBACKD_TEMPLATES") or str(REPO / "templates")
 
 
 def _server(env: Mapping[str, str], kind: str) -> Server:

@@ -10,10 +10,21 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from daemon.core.report import BREAKDOWNS, FORMATS
+from daemon.adapters.archive import all_cases
+from daemon.adapters.config import load_rulebook
+from daemon.adapters.settings import Settings, load_settings
+from daemon.adapters.store import Store
+from daemon.core.cases import Case
+from daemon.core.report import BREAKDOWNS, FORMATS, build_report, render
+from daemon.core.report.digest import (
+    compose_digest,
+    digest_period,
+    digest_recipients,
+    digest_settings,
+)
+from daemon.core.rules import RuleBook
 from daemon.errors import ConfigError
 
 
@@ -25,7 +36,7 @@ def _now(given: datetime | None, tz: str) -> datetime:
     return given if given.tzinfo else given.replace(tzinfo=ZoneInfo(tz))
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `report` and `digest` subcommands to the CLI's subparsers."""
     rep = sub.add_parser(
         "report",
@@ -80,12 +91,8 @@ def register(sub: Any) -> None:
     dig.set_defaults(handler=digest_subcommand)
 
 
-def _load(args: argparse.Namespace) -> tuple[Any, Any, list[Any]]:
-    from daemon.adapters.archive import all_cases
-    from daemon.adapters.config import load_rulebook
-    from daemon.adapters.settings import load_settings
-    from daemon.adapters.store import Store
-
+def _load(args: argparse.Namespace) -> tuple[Settings, RuleBook, list[Case]]:
+    """The settings, the rule book and every case, live and archived."""
     settings = load_settings(need_servers=False)
     book = load_rulebook(args.rules or settings.rules)
     if not settings.db.exists():
@@ -94,8 +101,6 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any, list[Any]]:
 
 
 def report_subcommand(args: argparse.Namespace) -> int:
-    from daemon.core.report import build_report, render
-
     if args.end < args.start:
         raise ConfigError(f"--to {args.end} is before --from {args.start}")
     _, book, cases = _load(args)
@@ -107,19 +112,11 @@ def report_subcommand(args: argparse.Namespace) -> int:
     return 0
 
 
-def forward_of(book: Any) -> dict[str, tuple[str, ...]]:
+def forward_of(book: RuleBook) -> dict[str, tuple[str, ...]]:
     return {name: cat.forward_to for name, cat in book.categories.items()}
 
 
 def digest_subcommand(args: argparse.Namespace) -> int:
-    from daemon.core.report.digest import (
-        compose_digest,
-        digest_period,
-        digest_recipients,
-        digest_settings,
-    )
-    from daemon.core.report.figures import build_report
-
     settings, book, cases = _load(args)
     now = _now(args.now, book.timezone)
     conf = digest_settings(book)

@@ -21,16 +21,12 @@ Units (`Term.unit`):
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import TextIO
-from zoneinfo import ZoneInfoNotFoundError
 
-from daemon.core.rules import RuleBook, Term
-from daemon.core.workdays import WEEKDAYS, WorkCalendar, calendar_for, day_label
-from daemon.errors import EX_CONFIG, ConfigError
+from daemon.core.rules import Term
+from daemon.core.workdays import WEEKDAYS, WorkCalendar, day_label
+from daemon.errors import RULE_BOOK, ConfigError
 
 CALENDAR_DAYS = "calendar_days"
 WORKING_DAYS = "working_days"
@@ -63,11 +59,14 @@ def describe_term(term: Term) -> str:
 
 
 def check_term(term: Term) -> None:
-    """Raise ValueError for a term the arithmetic cannot honour."""
+    """Raise ConfigError for a term the arithmetic cannot honour (the loader refuses such a
+    term with its line; this guards a rule book built by other means)."""
     if term.unit not in UNITS:
-        raise ValueError(f"unknown term unit {term.unit!r}; use one of {', '.join(UNITS)}")
+        raise ConfigError(
+            f"unknown term unit {term.unit!r}; use one of {', '.join(UNITS)}", RULE_BOOK
+        )
     if term.amount < 1:
-        raise ValueError(f"a term must be at least 1 {term.unit}, got {term.amount}")
+        raise ConfigError(f"a term must be at least 1 {term.unit}, got {term.amount}", RULE_BOOK)
 
 
 def fmt(dt: datetime) -> str:
@@ -177,81 +176,3 @@ def _warn_unknown_years(first: date, last: date, cal: WorkCalendar, steps: list[
                 f"warning: the production calendar has no decree on moved days off for {year}; "
                 f"add known moves to rules.yaml calendar.extra_holidays/extra_working_days"
             )
-
-
-# -- `feedbackd deadline`: a thin layer over due_at, the same call the daemon makes ----------
-
-
-def parse_received(text: str, cal: WorkCalendar) -> datetime:
-    """ISO 8601 date-time, with or without an offset (naive = the admin's timezone)."""
-    return cal.local(datetime.fromisoformat(text.strip()))
-
-
-def deadline_command(
-    received: str,
-    category: str,
-    rules_path: str,
-    explain: bool,
-    out: TextIO,
-    *,
-    load_rules: Callable[[str], RuleBook],
-    err: TextIO | None = None,
-) -> int:
-    """Print when a case of `category` received at `received` is due; exit status back.
-
-    `load_rules` reads the rules file (daemon.adapters.config.load_rulebook): the core opens
-    no files.
-
-    0 on success, 2 for a bad argument, 78 (EX_CONFIG) when the rules cannot be used.
-    With `explain`, every step of the computation and the reminder ladder follow.
-    """
-    from daemon.core.reminders import CaseClock, ladder  # reminders imports this module
-
-    err = err if err is not None else sys.stderr
-    try:
-        book = load_rules(rules_path)
-        cal = calendar_for(book)
-    except ConfigError as exc:
-        print(exc, file=err)
-        return EX_CONFIG
-    except (ValueError, ZoneInfoNotFoundError) as exc:
-        print(f"{rules_path}: {exc}", file=err)
-        return EX_CONFIG
-    cat = book.categories.get(category)
-    if cat is None:
-        known = ", ".join(sorted(book.categories))
-        print(f"feedbackd: unknown category {category!r}; the rules define: {known}", file=err)
-        return 2
-    try:
-        when = parse_received(received, cal)
-    except ValueError:
-        print(
-            f"feedbackd: --received {received!r} is not an ISO 8601 date-time "
-            f"(e.g. 2025-04-28T10:00 or 2025-04-28T10:00+03:00)",
-            file=err,
-        )
-        return 2
-    try:
-        due = due_at(when, cat.deadline, cal)
-    except ValueError as exc:
-        print(f"{rules_path}: category {category}: {exc}", file=err)
-        return EX_CONFIG
-    print(f"{category}: due {fmt(due.at)}", file=out)
-    if not explain:
-        return 0
-    for step in due.steps:
-        print(f"  - {step}", file=out)
-    # Overdue repeats never end; the first one and a horizon past any sane escalation suffice.
-    case = CaseClock(due.received, due.at, cat.owner)
-    rungs = ladder(case, cat, book, cal, until=due.at + timedelta(days=90))
-    overdue = [r for r in rungs if r.kind == "overdue"]
-    shown = [r for r in rungs if r.kind != "overdue"] + overdue[:1]
-    if shown:
-        print("  reminders:", file=out)
-    for r in sorted(shown, key=lambda r: r.deliver_at):
-        more = " (then repeated while open)" if r.kind == "overdue" and len(overdue) > 1 else ""
-        print(
-            f"  - {r.key} at {fmt(r.deliver_at)} to {', '.join(r.recipients)}: {r.note}{more}",
-            file=out,
-        )
-    return 0

@@ -29,11 +29,12 @@ any zone are converted first, naive ones are taken as local.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
 from daemon.core.rules import CalendarSettings, RuleBook, WorkingHours
+from daemon.errors import RULE_BOOK, ConfigError
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _SEARCH_LIMIT = 400  # days; a calendar without a working day in a year is a broken calendar
@@ -49,16 +50,22 @@ class WorkCalendar:
 
     def __init__(self, settings: CalendarSettings, tz: str, hours: WorkingHours) -> None:
         if hours.start >= hours.end:
-            raise ValueError(f"working hours must start before they end: {hours.start}-{hours.end}")
+            raise ConfigError(
+                f"working hours must start before they end: {hours.start}-{hours.end}", RULE_BOOK
+            )
         both = set(settings.extra_holidays) & set(settings.extra_working_days)
         if both:
             days = ", ".join(sorted(d.isoformat() for d in both))
-            raise ValueError(
-                f"a day cannot be both an extra holiday and an extra working day: {days}"
+            raise ConfigError(
+                f"a day cannot be both an extra holiday and an extra working day: {days}",
+                RULE_BOOK,
             )
         self.settings = settings
         self.hours = hours
-        self.zone = ZoneInfo(tz)
+        try:
+            self.zone = ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(str(exc), RULE_BOOK) from None
         self._extra_off = frozenset(settings.extra_holidays)
         self._extra_on = frozenset(settings.extra_working_days)
         self._official = holidays.country_holidays(settings.country, language="en_US")
@@ -123,7 +130,9 @@ class WorkCalendar:
             else:
                 idle += 1
                 if idle > _SEARCH_LIMIT:
-                    raise ValueError(f"no working day within {_SEARCH_LIMIT} days of {cur}")
+                    raise ConfigError(
+                        f"no working day within {_SEARCH_LIMIT} days of {cur}", RULE_BOOK
+                    )
         return cur
 
     def decree_known(self, year: int) -> bool | None:

@@ -14,6 +14,7 @@ from daemon.adapters.store import Store
 from daemon.core.mail.compose import Rendered, build_mail, new_message_id, wire
 from daemon.core.records import OutMail, outmail
 from daemon.core.rules import RuleBook
+from daemon.errors import AuthRefused
 
 ALERT_EVERY = timedelta(hours=6)
 FAILED_POLLS = 3
@@ -25,12 +26,16 @@ def due_alerts(
     book: RuleBook,
     now: datetime,
     backlog_after_cycle: int | None = None,
+    failure: Exception | None = None,
 ) -> list[tuple[str, str]]:
-    """(kind, sentence) for each problem that deserves a mail now."""
+    """(kind, sentence) for each problem that deserves a mail now.
+
+    `failure` is the error of the poll that just failed: a refused login is told apart by its
+    type (a person must fix the password), not by the words of a server's message.
+    """
     found: list[tuple[str, str]] = []
-    error = poll.last_error.lower()
     if poll.consecutive_failures >= FAILED_POLLS:
-        if "login" in error and "refused" in error:
+        if isinstance(failure, AuthRefused):
             found.append(("auth", f"the mail server refuses our login: {poll.last_error}"))
         else:
             found.append(

@@ -22,7 +22,7 @@ import schedule
 
 from daemon.adapters.config import load_rulebook, load_templates
 from daemon.adapters.files import StoreLock
-from daemon.adapters.imap import AuthFailed, Mailbox
+from daemon.adapters.imap import Mailbox
 from daemon.adapters.settings import Settings
 from daemon.adapters.smtp import Sender
 from daemon.adapters.spool import waiting
@@ -30,7 +30,7 @@ from daemon.adapters.status_file import PollState, write_poll_state
 from daemon.adapters.store import Store
 from daemon.core.mail.message import decode_header
 from daemon.core.records import PENDING
-from daemon.errors import ConfigError, TransientError
+from daemon.errors import ConfigError
 from daemon.service.alerts import due_alerts, queue_alert
 from daemon.service.case_changes import serve
 from daemon.service.cycle import CycleReport, run_cycle
@@ -166,7 +166,7 @@ class Service:
             self.poll.consecutive_failures += 1
             self.poll.last_error = str(exc)[:300]
             write_poll_state(self.settings.db, self.poll)
-            self._alert(now or self.clock(), None)
+            self._alert(now or self.clock(), None, exc)
             raise
         self.last_report = report
         self.poll.last_success = self.poll.last_attempt
@@ -208,7 +208,7 @@ class Service:
                         self._notify("status" if ready else "ready", self.status_line())
                     ready = True
                     self._wait_for_mail(self._next_wait())
-                except (TransientError, AuthFailed, OSError) as exc:
+                except OSError as exc:  # TransientError and AuthRefused are ConnectionErrors
                     log.warning("mail server trouble, retrying in %.0fs: %s", delay, exc)
                     self._disconnect()
                     self._sleep(delay)
@@ -270,11 +270,11 @@ class Service:
             self._serve_requests()
             time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
 
-    def _alert(self, now: datetime, backlog: int | None) -> None:
+    def _alert(self, now: datetime, backlog: int | None, failure: Exception | None = None) -> None:
         """Tell the feedback center by mail when the daemon cannot do its job."""
         if self.store is None or self.store.read_only:
             return
-        alerts = due_alerts(self.store, self.poll, self.book, now, backlog)
+        alerts = due_alerts(self.store, self.poll, self.book, now, backlog, failure)
         for kind, sentence in alerts:
             log.error("alert to the feedback center: %s", sentence)
             queue_alert(self.store, self.book, self.settings.address, kind, sentence, now)

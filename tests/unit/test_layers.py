@@ -65,22 +65,11 @@ IO_CALLS = {
     "iterdir",
     "glob",
 }
-#: Debts being paid while the layers settle (issue #13): each entry must still be true (a fixed
-#: one must be removed here), and nothing may be added.
-KNOWN = {
-    "cycle daemon.core.deadlines <-> daemon.core.reminders",
-    "io daemon.core.deadlines imports sys",
-    "io daemon.core.deadlines calls print()",
-}
 
 
 def settle(kind: str, found: list[str]) -> None:
-    """Fail on anything new, and on a known debt that no longer exists (remove it from KNOWN)."""
-    seen = {f"{kind} {f}" for f in found}
-    new = sorted(seen - KNOWN)
-    paid = sorted(k for k in KNOWN if k.startswith(kind + " ") and k not in seen)
-    assert not new, "\n".join(new)
-    assert not paid, "fixed, so remove from KNOWN:\n" + "\n".join(paid)
+    """Fail with every offence of one kind, one per line."""
+    assert not found, f"{kind}:\n" + "\n".join(found)
 
 
 @dataclass(frozen=True)

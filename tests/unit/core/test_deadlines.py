@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import io
 from datetime import date, datetime, time
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from daemon.adapters.config import load_rulebook
-from daemon.core.deadlines import deadline_command, due_at
+from daemon.core.deadlines import due_at
 from daemon.core.rules import CalendarSettings, Term, WorkingHours
 from daemon.core.workdays import WorkCalendar
+from daemon.errors import ConfigError
 
 MSK = ZoneInfo("Europe/Moscow")
 C = WorkCalendar(CalendarSettings(), "Europe/Moscow", WorkingHours())
@@ -146,115 +144,12 @@ def test_overrides_move_a_due_date() -> None:
 
 
 def test_bad_terms_are_refused() -> None:
-    with pytest.raises(ValueError, match="unknown term unit"):
+    with pytest.raises(ConfigError, match="unknown term unit"):
         due_at(msk(2025, 4, 28), Term(1, "fortnights"), C)
-    with pytest.raises(ValueError, match="at least 1"):
+    with pytest.raises(ConfigError, match="at least 1"):
         due_at(msk(2025, 4, 28), Term(0), C)
 
 
 def test_a_year_without_a_decree_is_flagged() -> None:
     due = due_at(msk(2099, 3, 2, 10, 0), Term(10), C)
     assert any(s.startswith("warning:") and "2099" in s for s in due.steps)
-
-
-# -- the command ------------------------------------------------------------------------------
-
-RULES_YAML = """\
-settings:
-  center: center
-  timezone: Europe/Moscow
-owners:
-  center: {name: Feedback Center, email: center@example.test}
-  legal: {name: Legal, email: legal@example.test, supervisor: center}
-categories:
-  official:
-    owner: legal
-    deadline: 10 calendar_days
-    template: ack_official
-    folder: Feedback/Official
-    reminders:
-      - at: 50%
-      - before: 1 working_day
-      - on_due: true
-      - overdue_every: 1 working_day
-    escalate: {after: 1 working_day, to: [supervisor, center]}
-  complaint: {owner: legal, deadline: 2 working_days, template: t, folder: f}
-  thanks: {owner: legal, deadline: 5 working_days, template: t, folder: f}
-  unclassified: {owner: center, deadline: 1 working_day, template: t, folder: f}
-rules:
-  - name: claim
-    category: official
-    when: {words: [claim]}
-"""
-
-
-@pytest.fixture()
-def rules(tmp_path: Path) -> str:
-    path = tmp_path / "rules.yaml"
-    path.write_text(RULES_YAML, encoding="utf-8")
-    return str(path)
-
-
-def test_deadline_command_prints_due_steps_and_ladder(rules: str) -> None:
-    out, err = io.StringIO(), io.StringIO()
-    rc = deadline_command(
-        "2025-04-28T10:00", "official", rules, True, out, load_rules=load_rulebook, err=err
-    )
-    assert rc == 0, err.getvalue()
-    lines = out.getvalue().splitlines()
-    assert lines[0] == "official: due 2025-05-12 23:59:59 MSK"
-    assert any("art. 193" in line for line in lines[1:])
-    ladder = [line.split()[1] for line in lines if line.startswith("  - ") and " at 20" in line]
-    assert ladder == ["at:50%", "before:1wd", "due", "overdue:2025-05-13", "escalate"]
-    assert any("escalate at 2025-05-14 09:00 MSK to center" in line for line in lines)
-
-
-def test_deadline_command_accepts_an_offset_and_stays_short_without_explain(rules: str) -> None:
-    out = io.StringIO()
-    due = deadline_command(
-        "2025-04-28T07:00:00+00:00", "official", rules, False, out, load_rules=load_rulebook
-    )
-    assert due == 0
-    assert out.getvalue() == "official: due 2025-05-12 23:59:59 MSK\n"
-
-
-@pytest.mark.parametrize(
-    "received, category, missing, rc",
-    [
-        ("2025-04-28 10:00", "nope", False, 2),
-        ("28.04.2025", "official", False, 2),
-        ("2025-04-28", "official", True, 78),
-    ],
-)
-def test_deadline_command_errors(
-    rules: str, received: str, category: str, missing: bool, rc: int
-) -> None:
-    out, err = io.StringIO(), io.StringIO()
-    path = rules + ".missing" if missing else rules
-    assert (
-        deadline_command(received, category, path, False, out, load_rules=load_rulebook, err=err)
-        == rc
-    )
-    assert out.getvalue() == ""
-    assert len(err.getvalue().strip().splitlines()) == 1
-
-
-def test_feedbackd_deadline_subcommand(rules: str, capsys: pytest.CaptureFixture[str]) -> None:
-    from daemon.cli import main
-
-    rc = main(
-        [
-            "deadline",
-            "--received",
-            "2025-04-28 10:00",
-            "--category",
-            "official",
-            "--rules",
-            rules,
-            "--explain",
-        ]
-    )
-    out = capsys.readouterr().out
-    assert rc == 0
-    assert out.startswith("official: due 2025-05-12 23:59:59 MSK\n")
-    assert "art. 191" in out

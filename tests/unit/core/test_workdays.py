@@ -9,6 +9,7 @@ import pytest
 
 from daemon.core.rules import CalendarSettings, WorkingHours
 from daemon.core.workdays import WorkCalendar
+from daemon.errors import ConfigError
 
 MSK = ZoneInfo("Europe/Moscow")
 
@@ -151,12 +152,12 @@ def test_overrides_win_over_the_library() -> None:
 
 
 def test_override_on_both_lists_is_refused() -> None:
-    with pytest.raises(ValueError, match="both"):
+    with pytest.raises(ConfigError, match="both"):
         cal(extra_holidays=(date(2025, 5, 5),), extra_working_days=(date(2025, 5, 5),))
 
 
 def test_bad_working_hours_are_refused() -> None:
-    with pytest.raises(ValueError, match="start before"):
+    with pytest.raises(ConfigError, match="start before"):
         WorkCalendar(CalendarSettings(), "Europe/Moscow", WorkingHours(time(18), time(9)))
 
 

@@ -1,0 +1,144 @@
+"""`feedbackd cases list|show|close|reopen|answer|reassign|note`: the cases for people.
+
+Reading is done straight from the store file. A change goes through the same `apply_request`
+the daemon applies: directly when no daemon holds the store, else handed to the running daemon
+through the request spool, so the command is safe beside it and the change is in the audit
+trail either way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import UTC, datetime
+
+from daemon.adapters.config import load_rulebook
+from daemon.adapters.files import StoreLock
+from daemon.adapters.settings import Settings, load_settings
+from daemon.adapters.spool import submit
+from daemon.adapters.store import Store
+from daemon.core.cases import is_overdue
+from daemon.core.records import stamp
+from daemon.errors import AlreadyRunning, ConfigError
+from daemon.service.case_changes import apply_request
+
+#: The changes, each with the one argument it needs besides the case id.
+CHANGES = (
+    ("close", None),
+    ("reopen", None),
+    ("answer", None),
+    ("reassign", "owner"),
+    ("note", "text"),
+)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `cases` and its actions to the CLI's subcommands."""
+    cases = sub.add_parser("cases", help="list and show cases")
+    csub = cases.add_subparsers(dest="action", required=True)
+    lst = csub.add_parser("list", help="list cases")
+    lst.add_argument("--status", choices=("open", "answered", "closed"))
+    lst.add_argument("--overdue", action="store_true", help="only open cases past their due time")
+    lst.add_argument("--category")
+    lst.add_argument("--owner")
+    lst.add_argument("--format", choices=("table", "json"), default="table")
+    lst.set_defaults(handler=list_command)
+    show = csub.add_parser("show", help="show one case with its events")
+    show.add_argument("id")
+    show.add_argument("--format", choices=("text", "json"), default="text")
+    show.set_defaults(handler=show_command)
+    for action, extra in CHANGES:
+        change = csub.add_parser(action, help=f"{action} a case (safe beside a running daemon)")
+        change.add_argument("id")
+        if extra:
+            change.add_argument(extra)
+        change.add_argument(
+            "--by",
+            default=os.environ.get("USER", "cli"),
+            help="who does it, for the audit trail (default: $USER)",
+        )
+        change.set_defaults(handler=change_command)
+
+
+def _settings() -> Settings:
+    settings = load_settings(need_servers=False)
+    if not settings.db.exists():
+        raise ConfigError(f"no store at {settings.db}: set FEEDBACKD_DB to the daemon's store")
+    return settings
+
+
+def show_command(args: argparse.Namespace) -> int:
+    store = Store(_settings().db)
+    case = store.case(args.id)
+    if case is None:
+        print(f"feedbackd: no case {args.id}", file=sys.stderr)
+        return 1
+    if args.format == "json":
+        print(json.dumps(case.to_doc(), ensure_ascii=False, indent=2))
+    else:
+        for k, v in case.to_doc().items():
+            if k != "events":
+                print(f"{k:12} {v}")
+        for e in case.events:
+            print(f"  {stamp(e.at)}  {e.who:12} {e.what} {json.dumps(e.data, ensure_ascii=False)}")
+    return 0
+
+
+def list_command(args: argparse.Namespace) -> int:
+    store = Store(_settings().db)
+    now = datetime.now(UTC)
+    rows = [
+        c
+        for c in store.cases()
+        if (not args.status or c.status == args.status)
+        and (not args.category or c.category == args.category)
+        and (not args.owner or c.owner == args.owner)
+        and (not args.overdue or is_overdue(c, now))
+    ]
+    rows.sort(key=lambda c: c.id)
+    if args.format == "json":
+        for c in rows:
+            print(json.dumps(c.to_doc(), ensure_ascii=False))
+        return 0
+    print(f"{'ID':16} {'CATEGORY':13} {'OWNER':10} {'STATUS':9} {'DUE':20} FROM")
+    for c in rows:
+        print(
+            f"{c.id:16} {c.category:13} {c.owner:10} {c.status:9} {stamp(c.due)[:19]:20} {c.sender}"
+        )
+    return 0
+
+
+def change_command(args: argparse.Namespace) -> int:
+    """Apply the change under the store's lock, or, when a daemon holds it, hand it over and
+    wait for the daemon's answer."""
+    settings = _settings()
+    req = {
+        "case": args.id,
+        "action": args.action,
+        "who": f"cli:{args.by}",
+        "owner": getattr(args, "owner", None),
+        "text": getattr(args, "text", None),
+    }
+    lock = StoreLock(settings.db)
+    try:
+        lock.acquire()
+    except AlreadyRunning:
+        outcome = submit(settings.db, req)
+        if outcome is None:
+            print(
+                "feedbackd: the running daemon did not take the request within 30 s; it "
+                "stays queued and is applied when the daemon next looks",
+                file=sys.stderr,
+            )
+            return 1
+    else:
+        try:
+            store = Store(settings.db)
+            outcome = apply_request(store, load_rulebook(settings.rules), req, datetime.now(UTC))
+            store.commit()
+        finally:
+            lock.release()
+    print(outcome.message, file=sys.stdout if outcome.ok else sys.stderr)
+    return 0 if outcome.ok else 1

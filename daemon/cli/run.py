@@ -1,0 +1,70 @@
+"""`feedbackd once` and `feedbackd run`: the daemon itself, one cycle or as a service.
+
+These are the only commands that talk to both mail servers and hold the store for long, so they
+are the ones that set up logging from the settings and teach the log redactor the passwords.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime
+
+from daemon.adapters.logs import register_secret, setup_logging
+from daemon.adapters.sd_notify import Notifier
+from daemon.adapters.settings import Settings, load_settings
+from daemon.service.loop import Service
+
+
+def parse_when(text: str) -> datetime:
+    """ISO 8601; a naive time stays naive and is read in the rules' timezone by its user."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 date-time, e.g. 2026-05-12T10:00"
+        ) from None
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `once` and `run` to the CLI's subcommands."""
+    once = sub.add_parser("once", help="run one cycle and exit")
+    once.add_argument(
+        "--now",
+        type=parse_when,
+        help="run as if at this moment (ISO 8601; no offset: the rules' timezone)",
+    )
+    once.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show what would be sent; send, move and store nothing",
+    )
+    once.set_defaults(handler=once_command)
+    run = sub.add_parser("run", help="run as a service: IDLE/poll, reconnect, reload on SIGHUP")
+    run.set_defaults(handler=run_command)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """The settings, with logging set up and every password known to the redactor before
+    the first line is logged."""
+    settings = load_settings()
+    setup_logging(args.log_level or settings.log_level)
+    for secret in settings.secrets:
+        register_secret(secret)
+    return settings
+
+
+def once_command(args: argparse.Namespace) -> int:
+    service = Service(_settings(args))
+    if args.dry_run:
+        for line in service.preview(args.now):
+            print(line)
+        return 0
+    report = service.once(args.now)
+    print(report.summary())
+    return 0
+
+
+def run_command(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    Service(settings, notifier=Notifier.from_env()).run()
+    return 0
