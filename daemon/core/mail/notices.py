@@ -19,7 +19,6 @@ import email.utils
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.policy import SMTP
 from typing import Any
 from urllib.parse import quote
 
@@ -29,46 +28,17 @@ from daemon.core.mail.compose import (
     Templates,
     build_mail,
     header_safe,
-    seven_bit,
-    verbatim_message,
 )
 from daemon.core.mail.message import Message
+from daemon.core.mail.original import MAX_ATTACHMENT, attach_original, attached_whole
+from daemon.core.mail.wording import CATEGORY_LABELS, format_duration, format_moment
 from daemon.core.owner_commands import Authorization, Command, commanders
 from daemon.core.reminders import Reminder
 from daemon.core.rules import Owner, RuleBook
 from daemon.core.tokens import case_token, command_address
 
 QUOTE_LINES = 60
-MAX_ATTACHMENT = 10 * 1024 * 1024  # bytes of the original attached in full; above: headers only
 STAFF_HEADERS = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
-CATEGORY_LABELS = {
-    "ru": {
-        "thanks": "благодарность",
-        "complaint": "жалоба",
-        "official": "официальное обращение (претензия)",
-        "unclassified": "не классифицировано (нужен разбор)",
-    },
-    "en": {
-        "thanks": "thanks",
-        "complaint": "complaint",
-        "official": "official letter / claim",
-        "unclassified": "unclassified (needs triage)",
-    },
-}
-_MONTHS_EN = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 
 
 @dataclass(frozen=True)
@@ -90,7 +60,7 @@ def owner_notice(
 ) -> EmailMessage:
     """The new-case notice to the case owner, the customer's original attached."""
     to = _owner(desk, case.owner)
-    part = _original(raw, desk.max_attachment, case.id)
+    part = attach_original(raw, desk.max_attachment, case.id)
     ctx = (
         _staff_context(desk, case, to, now)
         | _quote(original.text)
@@ -145,7 +115,7 @@ def joined_notice_to_owner(
 ) -> EmailMessage:
     """The customer wrote again: the new message quoted and attached, to the case owner."""
     to = _owner(desk, case.owner)
-    part = _original(raw, desk.max_attachment, case.id)
+    part = attach_original(raw, desk.max_attachment, case.id)
     ctx = (
         _staff_context(desk, case, to, now)
         | _quote(new.text)
@@ -168,7 +138,7 @@ def bounce_notice(
 ) -> EmailMessage:
     """One of our mails about the case bounced: the owner must reach the customer otherwise."""
     to = _owner(desk, case.owner)
-    part = _original(bounce_raw, desk.max_attachment, case.id)
+    part = attach_original(bounce_raw, desk.max_attachment, case.id)
     ctx = _staff_context(desk, case, to, now) | {
         "bounced_to": recipient or "?",
         "bounce_status": status or "?",
@@ -325,40 +295,6 @@ def _quote(text: str) -> dict[str, Any]:
     return {"quoted": "\n".join(shown), "more_lines": max(0, len(lines) - QUOTE_LINES)}
 
 
-def format_moment(d: datetime, lang: str) -> str:
-    """A due or received moment for people: `04.03.2026 18:00` / `4 March 2026, 18:00`."""
-    if lang == "ru":
-        return d.strftime("%d.%m.%Y %H:%M")
-    return f"{d.day} {_MONTHS_EN[d.month - 1]} {d.year}, {d:%H:%M}"
-
-
-def format_duration(span: timedelta, lang: str) -> str:
-    """`2 дня 3 часа` / `2 days 3 hours`: days and hours, or minutes under an hour."""
-    minutes = max(0, int(span.total_seconds() // 60))
-    days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
-    parts = [(days, "day"), (hours, "hour")] if minutes >= 60 else [(mins, "minute")]
-    words = [_count(n, unit, lang) for n, unit in parts if n or unit == "minute"]
-    return " ".join(words)
-
-
-_RU_FORMS = {
-    "day": ("день", "дня", "дней"),
-    "hour": ("час", "часа", "часов"),
-    "minute": ("минута", "минуты", "минут"),
-}
-
-
-def _count(n: int, unit: str, lang: str) -> str:
-    if lang != "ru":
-        return f"{n} {unit}{'' if n == 1 else 's'}"
-    one, few, many = _RU_FORMS[unit]
-    if n % 10 == 1 and n % 100 != 11:
-        return f"{n} {one}"
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return f"{n} {few}"
-    return f"{n} {many}"
-
-
 # -- assembly --------------------------------------------------------------------------------
 
 
@@ -397,42 +333,6 @@ def _render(desk: NoticeDesk, name: str, lang: str, ctx: dict[str, Any], case_id
     if f"[{case_id}]" in rendered.subject:
         return rendered
     return Rendered(f"[{case_id}] {rendered.subject}".strip(), rendered.text)
-
-
-def _original(raw: bytes, cap: int, case_id: str) -> EmailMessage:
-    """The original as a message/rfc822 part, so the owner can open and quote it; 8-bit mail
-    in a legacy charset with its text parts re-encoded, and what still is not text as an .eml
-    file (the outbox keeps mail as text); over `cap`, its headers only."""
-    if len(raw) <= cap:
-        try:
-            return verbatim_message(raw, f"{case_id}.eml")
-        except UnicodeDecodeError:  # 8-bit text in a legacy charset: its parts re-encoded
-            pass
-        try:
-            return verbatim_message(seven_bit(raw), f"{case_id}.eml")
-        except (UnicodeError, ValueError, TypeError, LookupError):
-            part = EmailMessage(policy=SMTP)
-            part.set_content(
-                raw,
-                maintype="application",
-                subtype="octet-stream",
-                disposition="attachment",
-                filename=f"{case_id}.eml",
-            )
-            return part
-    part = EmailMessage(policy=SMTP)
-    head = raw.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
-    part.set_content(
-        head.decode("utf-8", "replace") + "\n",
-        subtype="rfc822-headers",
-        disposition="attachment",
-        filename=f"{case_id}-headers.txt",
-    )
-    return part
-
-
-def attached_whole(part: EmailMessage) -> bool:
-    return part.get_content_type() in ("message/rfc822", "application/octet-stream")
 
 
 def _owner(desk: NoticeDesk, key: str) -> Owner:

@@ -22,13 +22,13 @@ from daemon.core.mail.notices import (
     added_to_case_notice,
     command_reply,
     escalation_mail,
-    format_duration,
     joined_notice_to_owner,
     owner_notice,
     reminder_mail,
     thanks_forward,
     thanks_recipients,
 )
+from daemon.core.mail.wording import format_duration
 from daemon.core.owner_commands import authorize, parse_command
 from daemon.core.reminders import Reminder
 from daemon.core.rules import Category, Owner, Rule, RuleBook, Term

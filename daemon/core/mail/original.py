@@ -1,0 +1,51 @@
+"""The customer's original, attached to staff mail so the owner can open it and quote it.
+
+Byte for byte where it can be (message/rfc822, 8-bit); a legacy 8-bit charset gets its text
+parts re-encoded; what still is not text travels as an .eml file; over the cap, the headers only
+(the outbox keeps mail as text, and a 40 MB attachment must not ride on every reminder).
+"""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.policy import SMTP
+
+from daemon.core.mail.compose import seven_bit, verbatim_message
+
+MAX_ATTACHMENT = 10 * 1024 * 1024  # bytes of the original attached in full; above: headers only
+
+
+def attach_original(raw: bytes, cap: int, case_id: str) -> EmailMessage:
+    """The original as a message/rfc822 part, so the owner can open and quote it; 8-bit mail
+    in a legacy charset with its text parts re-encoded, and what still is not text as an .eml
+    file (the outbox keeps mail as text); over `cap`, its headers only."""
+    if len(raw) <= cap:
+        try:
+            return verbatim_message(raw, f"{case_id}.eml")
+        except UnicodeDecodeError:  # 8-bit text in a legacy charset: its parts re-encoded
+            pass
+        try:
+            return verbatim_message(seven_bit(raw), f"{case_id}.eml")
+        except (UnicodeError, ValueError, TypeError, LookupError):
+            part = EmailMessage(policy=SMTP)
+            part.set_content(
+                raw,
+                maintype="application",
+                subtype="octet-stream",
+                disposition="attachment",
+                filename=f"{case_id}.eml",
+            )
+            return part
+    part = EmailMessage(policy=SMTP)
+    head = raw.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
+    part.set_content(
+        head.decode("utf-8", "replace") + "\n",
+        subtype="rfc822-headers",
+        disposition="attachment",
+        filename=f"{case_id}-headers.txt",
+    )
+    return part
+
+
+def attached_whole(part: EmailMessage) -> bool:
+    return part.get_content_type() in ("message/rfc822", "application/octet-stream")
