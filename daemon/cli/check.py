@@ -10,23 +10,23 @@ from __future__ import annotations
 import json
 import sys
 import traceback
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from jinja2 import TemplateError, TemplateNotFound
 
 from daemon.adapters.config import build_rulebook, load_rulebook, read_template_sources
+from daemon.core.cases import open_case
 from daemon.core.mail.compose import Templates
 from daemon.core.mail.message import parse
+from daemon.core.mail.notices import NoticeDesk, base_context
 from daemon.core.mail.policy import SenderHistory, should_acknowledge
-from daemon.core.rules import LANGUAGES, classify, run_examples
+from daemon.core.rules import LANGUAGES, RuleBook, classify, run_examples
 from daemon.errors import EX_CONFIG, BadMessage, Problem
 
-#: Exactly the variables an acknowledgment template may use (see docs/rules.md). Hand-kept:
-#: it mirrors what daemon.core.mail.notices.base_context gives an acknowledgment (which adds
-#: category_label, owner_key and status); deriving it from base_context needs a sample Case,
-#: whose time fields are being retyped (issue #13), so that waits until they settle.
+#: The variables of an acknowledgment when the rules themselves do not load (their problems are
+#: reported first); with a rule book, `sample_context` asks the daemon's own `base_context`.
 SAMPLE_CONTEXT = {
     "case_id": "FB-2024-000123",
     "category": "complaint",
@@ -41,8 +41,34 @@ SAMPLE_CONTEXT = {
 }
 
 
+def sample_context(book: RuleBook | None, templates: Templates, lang: str) -> dict[str, Any]:
+    """What the daemon gives an acknowledgment template, for a sample case (same builder)."""
+    if book is None or not book.categories:
+        return dict(SAMPLE_CONTEXT)
+    category = "complaint" if "complaint" in book.categories else next(iter(book.categories))
+    received = datetime(2024, 3, 13, 10, 15, tzinfo=UTC)
+    case = open_case(
+        "FB-2024-000123",
+        category=category,
+        owner=book.categories[category].owner or book.center,
+        received=received,
+        due=received + timedelta(days=2),
+        sender="anna@example.org",
+        sender_name="Анна Иванова",
+        subject="Order 5521",
+        message_id="<sample@example.org>",
+        language=lang,
+        rule="sample",
+    )
+    desk = NoticeDesk(templates, book, "feedback@example.test", secret=b"sample")
+    return base_context(desk, case, lang)
+
+
 def check_templates(
-    templates_dir: str | Path, refs: list[tuple[str, int]], rules_path: str
+    templates_dir: str | Path,
+    refs: list[tuple[str, int]],
+    rules_path: str,
+    book: RuleBook | None = None,
 ) -> list[Problem]:
     """Every referenced template exists in each language, compiles, and renders.
 
@@ -77,14 +103,14 @@ def check_templates(
                 )
                 continue
             if file not in templates.broken:
-                problems += _render_problems(templates, file)
+                problems += _render_problems(templates, file, sample_context(book, templates, lang))
     return problems
 
 
-def _render_problems(templates: Templates, file: str) -> list[Problem]:
+def _render_problems(templates: Templates, file: str, ctx: dict[str, Any]) -> list[Problem]:
     """What goes wrong rendering `file` with the sample variables, at its file and line."""
     try:
-        text = templates.env.get_template(file).render(**SAMPLE_CONTEXT)
+        text = templates.env.get_template(file).render(**ctx)
     except TemplateNotFound as exc:
         where, at = _template_frame(exc, templates.where(file))
         return [
@@ -101,8 +127,7 @@ def _render_problems(templates: Templates, file: str) -> list[Problem]:
             Problem(
                 where,
                 at,
-                f"template cannot render: {exc}; use only "
-                f"these variables: {', '.join(SAMPLE_CONTEXT)}",
+                f"template cannot render: {exc}; use only these variables: {', '.join(ctx)}",
             )
         ]
     head, sep, _ = text.lstrip("\n").partition("\n\n")
@@ -130,7 +155,7 @@ def check_command(rules_path: str, templates_dir: str, out: TextIO = sys.stdout)
     """Validate rules, templates and examples; print every problem; 0 if clean, else 78."""
     built = build_rulebook(rules_path)
     problems = list(built.report.problems)
-    problems += check_templates(templates_dir, built.templates, rules_path)
+    problems += check_templates(templates_dir, built.templates, rules_path, built.book)
     examples = 0
     if built.book is not None:
         examples = len(built.book.examples)

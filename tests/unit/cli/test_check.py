@@ -142,3 +142,15 @@ def test_templates_are_checked_in_the_environment_the_daemon_renders_in(template
     code, out = run_check(DATA / "ok.yaml", templates)
     assert code == 78, out
     assert f"{templates / 'ack_thanks.en.j2'}:4: template includes 'signature.txt'" in out, out
+
+
+def test_every_variable_the_daemon_gives_an_acknowledgment_passes_check(templates):
+    """`check` renders with the daemon's own context builder: a template using a variable the
+    daemon does pass (its category label, its status) must not be refused."""
+    (templates / "ack_official.en.j2").write_text(
+        '{% extends "_ack.en.j2" %}\n{% block subject %}Registered{% endblock %}\n'
+        "{% block body %}Your {{ category_label }} is {{ status }}.{% endblock %}\n",
+        encoding="utf-8",
+    )
+    code, out = run_check(DATA / "ok.yaml", templates)
+    assert code == 0, out
