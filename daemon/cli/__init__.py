@@ -305,9 +305,10 @@ def change_case(args: argparse.Namespace, settings: Settings) -> int:
 
 def purge_command(args: argparse.Namespace) -> int:
     from daemon.adapters.archive import purge
+    from daemon.adapters.config import load_rulebook
 
     settings = load_settings(need_servers=False)
-    n = purge(settings.db, args.before)
+    n = purge(settings.db, args.before, load_rulebook(settings.rules).timezone)
     print(
         f"{n} archived case(s) received before {args.before} purged of names, addresses "
         "and texts; their counts remain"
