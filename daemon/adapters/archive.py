@@ -16,13 +16,15 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from daemon.adapters.files import StorePaths, atomic_write
 from daemon.adapters.store import Store
 from daemon.core.cases import CLOSED, Case
+from daemon.core.records import aware, parse_optional_stamp, parse_stamp
 from daemon.core.rules.model import PolicySettings
 
 PERSONAL = ("sender", "sender_name", "subject")
@@ -66,23 +68,37 @@ def retention(policy: PolicySettings) -> Retention:
     return Retention(policy.keep_closed, policy.keep_sent, policy.keep_ledger)
 
 
+def _older(text: str, cut: datetime, what: str) -> bool:
+    """Is the stamp before the cut-off instant? Compared as instants: stamps carry whatever
+    offset they were written with (the mail server's, UTC), and as text `01:00+03:00` sorts
+    after `23:00+00:00` of the day before although it is an hour earlier. A record without a
+    time (written by a test, or before times were kept) is old: it was always archived."""
+    at = parse_optional_stamp(text, what)
+    return at is None or at < cut
+
+
 def archive(store: Store, db: Path, now: datetime, keep: Retention = Retention()) -> int:
     """Move what is old out of the live store; returns how many documents moved."""
     moved = 0
-    cut_cases = (now - keep.closed_cases).isoformat(timespec="seconds")
+    now = aware(now, "now")
     old_cases = [
         d
         for d in store.docs("cases")
-        if d["status"] == CLOSED and d["events"] and d["events"][-1]["at"] < cut_cases
+        if d["status"] == CLOSED
+        and d["events"]
+        and _older(d["events"][-1]["at"], now - keep.closed_cases, f"{d['id']} event")
     ]
-    cut_mail = (now - keep.sent_mail).isoformat(timespec="seconds")
     old_mail = [
         d
         for d in store.docs("outbox")
-        if d["state"] in ("sent", "failed") and (d["sent_at"] or d["created"]) < cut_mail
+        if d["state"] in ("sent", "failed")
+        and _older(d["sent_at"] or d["created"], now - keep.sent_mail, f"mail {d['id']}")
     ]
-    cut_ledger = (now - keep.ledger).isoformat(timespec="seconds")
-    old_ledger = [d for d in store.docs("ledger") if d["filed"] and d["at"] < cut_ledger]
+    old_ledger = [
+        d
+        for d in store.docs("ledger")
+        if d["filed"] and _older(d["at"], now - keep.ledger, "ledger at")
+    ]
     for table, docs, key in (
         ("cases", old_cases, lambda d: d["id"]),
         ("outbox", old_mail, lambda d: d["id"]),
@@ -122,19 +138,26 @@ def all_cases(store: Store, db: Path) -> list[Case]:
     return list(live.values()) + [c for c in archived_cases(db) if c.id not in live]
 
 
-def purge(db: Path, before: date) -> int:
+def purge(db: Path, before: date, tz: str | tzinfo) -> int:
     """Blank names, addresses, subjects and message texts of archived cases received before
-    `before`; counts, categories, owners, rules and dates stay for the reports."""
+    the day `before`; counts, categories, owners, rules and dates stay for the reports.
+
+    The day is a calendar day in `tz`, the rules' timezone: the same day a report puts the
+    case in, so "before 2026-01-01" purges exactly the cases the reports up to 2025 count.
+    (It used to be the date written in the stamp, in whichever offset the stamp carried —
+    the same day only while every stamp was written in the rules' timezone.)"""
+    zone = ZoneInfo(tz) if isinstance(tz, str) else tz
     with _locked(db):
-        return _purge(db, before)
+        return _purge(db, before, zone)
 
 
-def _purge(db: Path, before: date) -> int:
+def _purge(db: Path, before: date, zone: tzinfo) -> int:
     purged = 0
     for path in sorted(StorePaths(db).archive.glob("cases-*.jsonl")):
         docs = list(_lines(path))
         for doc in docs:
-            if doc["received"][:10] < before.isoformat() and doc["sender"] != PURGED:
+            received = parse_stamp(doc["received"], f"{doc['id']} received")
+            if received.astimezone(zone).date() < before and doc["sender"] != PURGED:
                 for key in PERSONAL:
                     doc[key] = PURGED
                 for event in doc["events"]:

@@ -18,7 +18,7 @@ import json
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from tinydb.table import Document
 
 from daemon.adapters.files import StorePaths, atomic_write
 from daemon.core.cases import Case, CaseStatus, case_id
-from daemon.core.records import LedgerEntry, OutMail, OutState, parse_stamp
+from daemon.core.records import LedgerEntry, OutMail, OutState, optional_moment, parse_stamp, stamp
 
 
 class DurableStorage(Storage):
@@ -168,6 +168,19 @@ class Store:
         doc = self._meta.get(key)
         return doc["value"] if doc else default
 
+    def meta_time(self, key: str) -> datetime | None:
+        """A time kept in the meta table (when an alert last went out, when mail last came),
+        parsed as the records parse theirs, so callers compare instants, never ISO text.
+        None when the key was never set or holds "" ("not yet", the format's empty value);
+        `meta(key) is None` tells the two apart where that matters."""
+        value = self.meta(key)
+        return parse_stamp(value, f"meta {key}") if value else None
+
+    def meta_day(self, key: str) -> date | None:
+        """A calendar day kept in the meta table ("YYYY-MM-DD"), e.g. the last archive run."""
+        value = self.meta(key)
+        return date.fromisoformat(value) if value else None
+
     # -- writes (buffered until commit) ---------------------------------------------------------
 
     def next_case_id(self, year: int) -> str:
@@ -177,6 +190,18 @@ class Store:
 
     def set_meta(self, key: str, value: Any) -> None:
         self._put("meta", key, {"key": key, "value": value}, self._meta)
+
+    def set_meta_time(self, key: str, at: datetime | None) -> None:
+        """Keep a time under `key`, written as every time in the store is written
+        (`isoformat(timespec="seconds")`, with its offset; None as ""). A naive time is refused
+        here, not when a later reader compares it with an aware one."""
+        self.set_meta(key, stamp(optional_moment(at, f"meta {key}")))
+
+    def set_meta_day(self, key: str, day: date) -> None:
+        """Keep a calendar day; a datetime is refused (its isoformat is not a day)."""
+        if isinstance(day, datetime) or not isinstance(day, date):
+            raise ValueError(f"meta {key} must be a date, not {day!r}")
+        self.set_meta(key, day.isoformat())
 
     def put_case(self, case: Case) -> None:
         self._put("cases", case.id, case.to_doc(), self._cases)

@@ -11,6 +11,7 @@ import argparse
 from datetime import UTC, date, datetime
 
 from daemon.adapters.archive import purge
+from daemon.adapters.config import load_rulebook
 from daemon.adapters.imap import Mailbox
 from daemon.adapters.settings import load_settings
 from daemon.adapters.status_file import read_poll_state
@@ -74,7 +75,7 @@ def reprocess_command(args: argparse.Namespace) -> int:
 
 def purge_command(args: argparse.Namespace) -> int:
     settings = load_settings(need_servers=False)
-    n = purge(settings.db, args.before)
+    n = purge(settings.db, args.before, load_rulebook(settings.rules).timezone)
     print(
         f"{n} archived case(s) received before {args.before} purged of names, addresses "
         "and texts; their counts remain"

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from daemon.adapters.status_file import PollState
 from daemon.adapters.store import Store
 from daemon.core.mail.compose import Rendered, build_mail, new_message_id, wire
-from daemon.core.records import OutMail, outmail
+from daemon.core.records import OutMail, outmail, stamp
 from daemon.core.rules import RuleBook
 from daemon.errors import AuthRefused
 
@@ -41,14 +41,15 @@ def due_alerts(
             found.append(
                 ("polls", f"{poll.consecutive_failures} polls in a row failed: {poll.last_error}")
             )
-    last_mail = store.meta("last_mail_at")
+    last_mail = store.meta_time("last_mail_at")
     silence = book.policy.alert_silence
-    if last_mail and silence and datetime.fromisoformat(last_mail) < now - silence:
+    if last_mail is not None and silence and last_mail < now - silence:
         # Once per quiet spell (the kind names the last mail), not every six hours.
+        since = stamp(last_mail)  # as stored: the kind of an alert already sent stays the same
         found.append(
             (
-                f"silence since {last_mail}",
-                f"no mail has arrived since {last_mail}: "
+                f"silence since {since}",
+                f"no mail has arrived since {since}: "
                 "is the feedback address still delivered to this mailbox?",
             )
         )
@@ -63,10 +64,10 @@ def due_alerts(
 
 
 def _not_recently(store: Store, kind: str, now: datetime) -> bool:
-    last = store.meta(f"alert:{kind}")
+    last = store.meta_time(f"alert:{kind}")
     if kind.startswith("silence"):
-        return not last
-    return not last or datetime.fromisoformat(last) <= now - ALERT_EVERY
+        return last is None
+    return last is None or last <= now - ALERT_EVERY
 
 
 def queue_alert(
@@ -93,5 +94,5 @@ def queue_alert(
         mail_id=mid, kind="alert", sender=address, to=(center.email,), raw=wire(msg), now=now
     )
     store.put_outmail(mail)
-    store.set_meta(f"alert:{kind}", now.isoformat(timespec="seconds"))
+    store.set_meta_time(f"alert:{kind}", now)
     return mail

@@ -167,13 +167,12 @@ def backfill_horizon(desk: Desk, now: datetime) -> datetime | None:
     The horizon is fixed (durably) by the very first cycle, so a crash during the first backlog
     does not turn the rest of it into acknowledgments."""
     store = desk.store
-    horizon = store.meta("backfill_before")
-    if horizon is None:
+    if store.meta("backfill_before") is None:  # never decided ("" is decided: no horizon)
         first_run = not store.ledger_entries()
-        horizon = (now - desk.book.policy.backfill_older_than).isoformat() if first_run else ""
-        store.set_meta("backfill_before", horizon)
+        horizon = now - desk.book.policy.backfill_older_than if first_run else None
+        store.set_meta_time("backfill_before", horizon)
         store.commit()
-    return datetime.fromisoformat(horizon) if horizon else None
+    return store.meta_time("backfill_before")
 
 
 def _batch(cycle: Cycle, uids: list[int]) -> None:

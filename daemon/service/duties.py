@@ -38,9 +38,12 @@ def run_duties(desk: Desk, db: Path | None, now: datetime) -> list[str]:
     done = queue_reminders(desk, now)
     if (line := queue_digest(desk, db, now)) is not None:
         done.append(line)
-    if db is not None and not desk.store.read_only:
-        if (line := archive_daily(desk, db, now)) is not None:
-            done.append(line)
+    if (
+        db is not None
+        and not desk.store.read_only
+        and (line := archive_daily(desk, db, now)) is not None
+    ):
+        done.append(line)
     desk.store.commit()
     return done
 
@@ -105,7 +108,7 @@ def queue_digest(desk: Desk, db: Path | None, now: datetime) -> str | None:
         return None
     start, end = digest_period(now, settings.every, desk.book.timezone)
     key = f"digest:{start}:{end}"
-    if desk.store.meta(key):
+    if desk.store.meta_time(key) is not None:
         return None
     cases = all_cases(desk.store, db) if db is not None else desk.store.cases()
     report = build_report(cases, start, end, now, desk.book.timezone)
@@ -121,7 +124,7 @@ def queue_digest(desk: Desk, db: Path | None, now: datetime) -> str | None:
             now=now,
         )
     )
-    desk.store.set_meta(key, now.isoformat(timespec="seconds"))
+    desk.store.set_meta_time(key, now)
     log.info("digest %s – %s queued for %s", start, end, ", ".join(to))
     return f"digest {start} – {end} to {', '.join(to)}"
 
@@ -130,15 +133,15 @@ def _missed_week(desk: Desk, local: datetime) -> bool:
     """A weekly digest whose Monday passed while the daemon was down still goes out."""
     monday = (local - timedelta(days=local.weekday())).date()
     start = monday - timedelta(days=7)
-    return not desk.store.meta(f"digest:{start}:{start + timedelta(days=6)}")
+    return desk.store.meta_time(f"digest:{start}:{start + timedelta(days=6)}") is None
 
 
 def archive_daily(desk: Desk, db: Path, now: datetime) -> str | None:
-    day = now.date().isoformat()
-    if desk.store.meta("archived_on") == day:
+    day = now.date()
+    if desk.store.meta_day("archived_on") == day:
         return None
     moved = archive(desk.store, db, now, retention(desk.book.policy))
-    desk.store.set_meta("archived_on", day)
+    desk.store.set_meta_day("archived_on", day)
     if moved:
         log.info("moved %d old records to the archive", moved)
     return f"archive: {moved} records moved" if moved else None
