@@ -6,6 +6,7 @@ in the store (cases, ledger, outbox), not how it got there.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import pytest
@@ -225,3 +226,45 @@ def test_a_message_over_the_size_limit_is_handled_and_says_so(desk: Desk) -> Non
     assert result.outcome == "case"
     entry = desk.store.ledger(7, inbox.uid)
     assert entry is not None and "size limit" in entry.reason
+
+
+def test_a_config_error_after_the_acknowledgment_was_composed_leaves_nothing_owed(
+    book: RuleBook, templates: Templates
+) -> None:
+    # The owner's notice is composed after the acknowledgment; if its template is broken the
+    # message waits in INBOX, so nothing decided for it may reach the store: an acknowledgment
+    # left queued would be committed (and sent) with the next commit, and a second one after
+    # the fix, when the message is taken again.
+    broken = "Subject: [{{ case_id }}]\n\n{{ no_such_variable }}\n"
+    sources = templates.sources | {f"notice_owner.{lang}.j2": broken for lang in ("ru", "en")}
+    desk = Desk(Store(None), book, Templates(sources, templates.label), FB)
+    inbox = Inbox(desk)
+    with pytest.raises(ConfigError):
+        inbox.take(incoming("anna@customer.test", *COMPLAINT))
+    assert desk.store.outbox() == [] and desk.store.cases() == []
+    assert desk.store.ledger(7, inbox.uid) is None
+    assert desk.store.meta(f"case_seq:{NOW.year}") is None  # no case number spent on it
+
+
+def test_the_log_says_an_acknowledged_case_was_acknowledged(
+    desk: Desk, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="feedbackd.intake"):
+        Inbox(desk).take(incoming("anna@customer.test", *COMPLAINT))
+    [opened] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("opened:")]
+    assert "not acknowledged" not in opened, opened
+
+
+def test_the_log_says_why_a_case_was_not_acknowledged(
+    desk: Desk, caplog: pytest.LogCaptureFixture
+) -> None:
+    robot = incoming(
+        "robot@customer.test",
+        "Automatic reply",
+        "I am away.",
+        headers={"Auto-Submitted": "auto-replied"},
+    )
+    with caplog.at_level(logging.INFO, logger="feedbackd.intake"):
+        Inbox(desk).take(robot)
+    [opened] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("opened:")]
+    assert opened.endswith("(not acknowledged: auto_reply)"), opened

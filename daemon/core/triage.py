@@ -1,0 +1,354 @@
+"""Triage: what one message from the INBOX means, decided and not yet done.
+
+The questions are asked in an order that never answers a machine and never opens a case twice:
+is it our own mail coming back (filed in Sent)? a message at all (else quarantined)? one already
+seen under another UID (a duplicate)? an owner's command? a bounce of our mail? a message in a
+case's thread (joined)? Only then is it a new case: classified, given its due date, acknowledged
+if the policy and the category allow, its owner told. The answer is a `Plan`: the outcome, the
+ledger entry, the cases to write, the mail to queue, the store's meta to set and the lines to
+log. Nothing here writes: the service applies a plan through one function, so the store holds
+all of a message's outcome or none of it, and a test or a dry run can read the plan itself.
+
+The store is seen through `Known`, the few reads triage needs; time, fresh Message-IDs and the
+command secret are arguments (`now`, `Frame`), so the same message always gets the same plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from functools import cached_property
+from typing import Protocol
+
+from daemon.core import cases as lifecycle
+from daemon.core.cases import Case
+from daemon.core.deadlines import due_at
+from daemon.core.followups import (
+    CaseView,
+    Followup,
+    Level,
+    LogLine,
+    NewId,
+    bounce_of_ours,
+    command,
+    in_thread,
+    owed,
+    staff,
+    thread_case,
+)
+from daemon.core.mail.compose import build_mail, wire
+from daemon.core.mail.message import Message, message_id_of, parse
+from daemon.core.mail.notices import (
+    NoticeDesk,
+    base_context,
+    owner_notice,
+    thanks_forward,
+    thanks_recipients,
+)
+from daemon.core.mail.policy import SenderHistory, Verdict, reply_target, should_acknowledge
+from daemon.core.records import LedgerEntry, OutMail, outmail, stamp
+from daemon.core.rules import Decision, RuleBook, classify
+from daemon.core.workdays import WorkCalendar
+from daemon.errors import BadMessage
+
+QUARANTINE = "Quarantine"
+SENT = "Sent"
+BOUNCES = "Feedback/Bounces"
+COMMANDS = "Feedback/Commands"
+#: Verdict kinds that mean a machine wrote: never answered, never obeyed, never a "reply".
+AUTOMATIC = frozenset({"bounce", "auto_reply", "list", "bulk", "report", "noreply", "no_sender"})
+TRUNCATED = "over the size limit: attachments not read"
+
+
+class Outcome(StrEnum):
+    """What a message turned out to be; the values are the ledger's strings."""
+
+    CASE = "case"
+    JOINED = "joined"
+    COMMAND = "command"
+    DUPLICATE = "duplicate"
+    OWN = "own"
+    BOUNCE = "bounce"
+    QUARANTINED = "quarantined"
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """One message as the mailbox handed it over: its bytes and the facts that came with them."""
+
+    uidvalidity: int
+    uid: int
+    raw: bytes
+    internaldate: datetime | None = None  # when the server received it; None: not reported
+    truncated: bool = False  # over the size limit: its header and the start of its body only
+
+
+class Known(CaseView, Protocol):
+    """What triage reads of the store: our mail, the ledger by Message-ID, cases, rate limits."""
+
+    def ledger_by_message_id(self, message_id: str) -> LedgerEntry | None: ...
+
+    def ack_times(self, recipient: str) -> Sequence[datetime]: ...
+
+
+#: The rule engine's entry point; a parameter so a caller may put another classifier in front.
+Classifier = Callable[[Message, RuleBook], Decision]
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What triage decides with, the same for every message of a cycle."""
+
+    notices: NoticeDesk  # the templates, the rules, our address and the command secret
+    calendar: WorkCalendar
+    new_id: NewId
+    backfill_before: datetime | None = None  # first run: older mail is recorded, not answered
+    classify: Classifier = classify
+
+    @property
+    def book(self) -> RuleBook:
+        return self.notices.book
+
+    @cached_property
+    def own_addresses(self) -> frozenset[str]:
+        """Ours and our staff's: never acknowledged (an owner cc'ing us is answering)."""
+        book = self.notices.book
+        return frozenset({self.notices.address, *staff(book), *book.policy.own_addresses})
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything one message changes, to be applied at once (service/intake.apply)."""
+
+    outcome: Outcome
+    ledger: LedgerEntry
+    cases: tuple[Case, ...] = ()  # each case as it is to be written, new or changed
+    mail: tuple[OutMail, ...] = ()  # to queue, in this order
+    meta: Mapping[str, str | int] = field(default_factory=dict)
+    log: tuple[LogLine, ...] = ()
+
+    @property
+    def case_id(self) -> str | None:
+        return self.ledger.case_id
+
+    @property
+    def reason(self) -> str:
+        return self.ledger.reason
+
+
+def triage(arrival: Arrival, frame: Frame, known: Known, now: datetime) -> Plan:
+    """The plan for one message. A ConfigError (a template or rule problem) is raised: the
+    message waits in INBOX for the fix. Any other exception is the caller's to quarantine."""
+    plan = _decide(arrival, frame, known, now)
+    if plan.outcome is Outcome.OWN:
+        return plan
+    return replace(plan, meta={**plan.meta, "last_mail_at": stamp(now)})
+
+
+def quarantined(arrival: Arrival, reason: str, now: datetime, *log: LogLine) -> Plan:
+    """Kept aside for a person to look at; `feedbackd reprocess` takes it again."""
+    entry = _entry(arrival, now, Outcome.QUARANTINED, QUARANTINE, reason=reason)
+    return Plan(Outcome.QUARANTINED, entry, log=log)
+
+
+def _decide(arrival: Arrival, frame: Frame, known: Known, now: datetime) -> Plan:
+    quick = message_id_of(arrival.raw)
+    if quick and (ours := known.outmail(quick)) is not None:
+        return Plan(Outcome.OWN, _entry(arrival, now, Outcome.OWN, SENT, ours.case_id, "", quick))
+    try:
+        msg = parse(arrival.raw)
+    except BadMessage as exc:
+        said = LogLine(Level.WARNING, f"uid {arrival.uid} quarantined: {exc}")
+        return quarantined(arrival, str(exc), now, said)
+    mid = msg.message_id
+    if mid and mid != quick and (ours := known.outmail(mid)) is not None:
+        return Plan(Outcome.OWN, _entry(arrival, now, Outcome.OWN, SENT, ours.case_id, "", mid))
+    seen = known.ledger_by_message_id(mid)
+    if seen is not None:
+        # Same message under a new UID (UIDVALIDITY change, or copied back): never a 2nd case.
+        why = f"same Message-ID as {seen.key}"
+        entry = _entry(arrival, now, Outcome.DUPLICATE, seen.folder, seen.case_id, why, mid)
+        return Plan(Outcome.DUPLICATE, entry)
+    return _answer(msg, arrival, frame, known, now)
+
+
+def _answer(msg: Message, arrival: Arrival, frame: Frame, known: Known, now: datetime) -> Plan:
+    """A message of someone else's, seen for the first time."""
+    policy = frame.book.policy
+    target = reply_target(msg, policy, frame.own_addresses)
+    history = sender_history(known, target) if target else SenderHistory()
+    verdict = should_acknowledge(msg, history, now, policy, frame.own_addresses)
+    automatic = verdict.kind in AUTOMATIC
+    notices, new_id = frame.notices, frame.new_id
+    if (ordered := command(known, notices, msg, now, automatic, new_id)) is not None:
+        return _planned(Outcome.COMMAND, COMMANDS, ordered, arrival, msg, now)
+    if verdict.kind == "bounce":
+        bounced = bounce_of_ours(known, notices, msg, arrival.raw, now, new_id)
+        if bounced is not None:
+            return _planned(Outcome.BOUNCE, BOUNCES, bounced, arrival, msg, now)
+    existing = thread_case(known, msg)
+    if existing is None:
+        return _open(msg, arrival, verdict, frame, known, now)
+    folder = frame.book.categories[existing.category].folder
+    joined = in_thread(
+        known,
+        notices,
+        existing,
+        msg,
+        arrival.raw,
+        now,
+        automatic=verdict.kind if automatic else "",
+        reply_to=verdict.reply_to if verdict.acknowledge else None,
+        new_id=new_id,
+    )
+    return _planned(Outcome.JOINED, folder, joined, arrival, msg, now)
+
+
+def sender_history(known: Known, address: str) -> SenderHistory:
+    """What the rate limits and the quiet period after a hard bounce look at."""
+    until = known.meta(f"hard_bounce:{address}")
+    return SenderHistory(
+        acks=tuple(known.ack_times(address)),
+        hard_bounce_until=datetime.fromisoformat(until) if until else None,
+    )
+
+
+def _open(
+    msg: Message, arrival: Arrival, verdict: Verdict, frame: Frame, known: Known, now: datetime
+) -> Plan:
+    """A new case: numbered, due, acknowledged (or why not), its owner told."""
+    decision = frame.classify(msg, frame.book)
+    received = arrival.internaldate or now
+    seq = f"case_seq:{received.year}"
+    number = int(known.meta(seq) or 0) + 1
+    case = open_case(frame, msg, decision, received, lifecycle.case_id(received.year, number))
+    category = frame.book.categories[decision.category]
+    backfill = (
+        frame.backfill_before is not None
+        and received < frame.backfill_before
+        and not frame.book.policy.backfill_acknowledge
+    )
+    mail: tuple[OutMail, ...] = ()
+    if category.acknowledge and verdict.acknowledge and verdict.reply_to and not backfill:
+        ack = acknowledgment(frame, msg, case, verdict.reply_to, now)
+        mail, unsaid = (ack,), ""
+        case = lifecycle.apply(case, "ack_sent", now, message_id=ack.id)
+    else:
+        reasons = list(skip_reasons(category.acknowledge, verdict, backfill))
+        unsaid = f" (not acknowledged: {verdict.kind})"
+        case = lifecycle.apply(case, "ack_skipped", now, reasons=reasons)
+    case, told = on_open(frame, case, msg, arrival.raw, now)
+    reason = TRUNCATED if arrival.truncated else ""
+    entry = _entry(arrival, now, Outcome.CASE, category.folder, case.id, reason, msg.message_id)
+    said = f"opened: {case.category} by rule {decision.rule}{unsaid}"
+    return Plan(
+        Outcome.CASE,
+        entry,
+        cases=(case,),
+        mail=(*mail, *told),
+        meta={seq: number},
+        log=(LogLine(Level.INFO, said, case.id),),
+    )
+
+
+def skip_reasons(category_acks: bool, verdict: Verdict, backfill: bool) -> tuple[str, ...]:
+    if backfill:
+        return ("older than the first run's backfill horizon",)
+    if not category_acks:
+        return ("the category is set not to acknowledge",)
+    return verdict.reasons or (verdict.kind,)
+
+
+def open_case(frame: Frame, msg: Message, decision: Decision, received: datetime, cid: str) -> Case:
+    category = frame.book.categories[decision.category]
+    return lifecycle.open_case(
+        cid,
+        category=decision.category,
+        owner=decision.owner,
+        received=received,
+        due=due_at(received, category.deadline, frame.calendar).at,
+        sender=msg.from_addr,
+        sender_name=msg.from_name,
+        subject=msg.subject,
+        message_id=msg.message_id,
+        language=msg.language,
+        rule=decision.rule,
+        tags=decision.tags,
+    )
+
+
+def acknowledgment(frame: Frame, msg: Message, case: Case, to: str, now: datetime) -> OutMail:
+    """The customer's acknowledgment, in their language, in their thread."""
+    book, address = frame.book, frame.notices.address
+    rendered = frame.notices.templates.render(
+        book.categories[case.category].template,
+        msg.language,
+        base_context(frame.notices, case, case.language),
+    )
+    mid = frame.new_id()
+    mail = build_mail(
+        sender=address,
+        sender_name=book.owners[book.center].name,
+        to=to,
+        rendered=rendered,
+        message_id=mid,
+        now=now,
+        in_reply_to=msg.message_id,
+        references=msg.references,
+    )
+    return outmail(
+        mail_id=mid, kind="ack", sender=address, to=(to,), raw=wire(mail), now=now, case_id=case.id
+    )
+
+
+def on_open(
+    frame: Frame, case: Case, msg: Message, raw: bytes, now: datetime
+) -> tuple[Case, tuple[OutMail, ...]]:
+    """A new case: its owner is told (original attached); thanks go to whoever earned them."""
+    desk, mail = frame.notices, []
+    owner = desk.book.owners.get(case.owner)
+    if owner is not None:
+        mid = frame.new_id()
+        notice = owner_notice(desk, case, msg, raw, message_id=mid, now=now)
+        mail.append(owed(desk, notice, "notice", case.id, owner.email, now))
+        case = lifecycle.apply(case, "owner_notified", now, message_id=mid, to=owner.key)
+    if case.category == "thanks":
+        for team in thanks_recipients(case, desk.book):
+            mid = frame.new_id()
+            thanks = thanks_forward(desk, case, msg, team, message_id=mid, now=now)
+            mail.append(owed(desk, thanks, "thanks", case.id, team.email, now))
+            case = lifecycle.apply(case, "thanks_forwarded", now, message_id=mid, to=team.key)
+    return case, tuple(mail)
+
+
+def _planned(
+    outcome: Outcome, folder: str, step: Followup, arrival: Arrival, msg: Message, now: datetime
+) -> Plan:
+    """The plan of a message that changes a case that exists (or names one, for a command)."""
+    entry = _entry(arrival, now, outcome, folder, step.case_id, "", msg.message_id)
+    cases = () if step.case is None else (step.case,)
+    return Plan(outcome, entry, cases, step.mail, step.meta, step.log)
+
+
+def _entry(
+    arrival: Arrival,
+    now: datetime,
+    outcome: Outcome,
+    folder: str,
+    case_id: str | None = None,
+    reason: str = "",
+    message_id: str = "",
+) -> LedgerEntry:
+    return LedgerEntry(
+        arrival.uidvalidity,
+        arrival.uid,
+        message_id,
+        outcome.value,
+        folder,
+        False,
+        case_id,
+        reason,
+        now,
+    )
