@@ -1,0 +1,367 @@
+"""Triage on plain values: the plan for each outcome, read from an in-memory view.
+
+No Store, no mailbox: the view is a few dicts that `absorb` fills from a plan, as the service's
+`apply` fills the store. The shipped rules and templates; Message-IDs are numbered, not random,
+so a plan is the same every time.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from support import REPO
+from twins import incoming
+
+from daemon.adapters.config import load_rulebook, load_templates
+from daemon.core.cases import Case, CaseStatus
+from daemon.core.followups import Level
+from daemon.core.mail.message import Message
+from daemon.core.mail.notices import NoticeDesk
+from daemon.core.records import LedgerEntry, OutMail
+from daemon.core.rules import Decision, RuleBook
+from daemon.core.tokens import case_token, command_address
+from daemon.core.triage import Arrival, Frame, Outcome, Plan, triage
+from daemon.core.workdays import calendar_for
+
+FB = "feedback@example.test"
+OWNER = "support-lead@example.test"  # owns complaints in the shipped rules
+ANNA = "anna@customer.test"
+NOW = datetime(2026, 3, 3, 5, 0, tzinfo=UTC)  # a Tuesday, 08:00 in Moscow
+SECRET = bytes(32)
+COMPLAINT = ("Жалоба", "Курьер нагрубил и опоздал на пять часов, прошу разобраться.")
+
+
+class View:
+    """What triage may know, in dicts; `absorb` records a plan as the store would."""
+
+    def __init__(self) -> None:
+        self.cases: dict[str, Case] = {}
+        self.threads: dict[str, str] = {}
+        self.mail: dict[str, OutMail] = {}
+        self.ledger: dict[str, LedgerEntry] = {}
+        self.acks: dict[str, list[datetime]] = {}
+        self.marks: dict[str, Any] = {}
+
+    def case(self, cid: str) -> Case | None:
+        return self.cases.get(cid)
+
+    def case_for_message_id(self, message_id: str) -> Case | None:
+        cid = self.threads.get(message_id)
+        return self.cases.get(cid) if cid else None
+
+    def outmail(self, mail_id: str) -> OutMail | None:
+        return self.mail.get(mail_id)
+
+    def ledger_by_message_id(self, message_id: str) -> LedgerEntry | None:
+        return self.ledger.get(message_id) if message_id else None
+
+    def ack_times(self, recipient: str) -> list[datetime]:
+        return self.acks.get(recipient, [])
+
+    def meta(self, key: str) -> Any:
+        return self.marks.get(key)
+
+    def absorb(self, plan: Plan) -> None:
+        if plan.ledger.message_id:
+            self.ledger.setdefault(plan.ledger.message_id, plan.ledger)
+        for case in plan.cases:
+            self.cases[case.id] = case
+            self.threads.update(dict.fromkeys(case.thread, case.id))
+        for mail in plan.mail:
+            self.mail[mail.id] = mail
+            if mail.case_id:
+                self.threads.setdefault(mail.id, mail.case_id)
+            if mail.kind == "ack" and mail.created is not None:
+                self.acks.setdefault(mail.recipients[0], []).append(mail.created)
+        self.marks.update(plan.meta)
+
+
+@pytest.fixture(scope="module")
+def book() -> RuleBook:
+    return load_rulebook(REPO / "rules.yaml")
+
+
+@pytest.fixture(scope="module")
+def notices(book: RuleBook) -> NoticeDesk:
+    return NoticeDesk(load_templates(REPO / "templates"), book, FB, SECRET)
+
+
+@pytest.fixture
+def frame(notices: NoticeDesk) -> Frame:
+    ids = (f"<{n}@example.test>" for n in itertools.count(1))
+    return Frame(notices, calendar_for(notices.book), ids.__next__)
+
+
+class Desk:
+    """Hands triage one message after another, remembering each plan in the view."""
+
+    def __init__(self, frame: Frame, view: View | None = None):
+        self.frame, self.view, self.uid = frame, view or View(), 0
+
+    def take(self, raw: bytes, *, internaldate: datetime = NOW, truncated: bool = False) -> Plan:
+        self.uid += 1
+        plan = triage(
+            Arrival(7, self.uid, raw, internaldate, truncated), self.frame, self.view, NOW
+        )
+        self.view.absorb(plan)
+        return plan
+
+
+def kinds(plan: Plan) -> list[tuple[str, str]]:
+    return [(m.kind, m.recipients[0]) for m in plan.mail]
+
+
+def events(case: Case) -> list[str]:
+    return [e.what for e in case.events]
+
+
+def test_a_new_message_plans_a_case_its_acknowledgment_and_the_owner_notice(
+    frame: Frame,
+) -> None:
+    plan = Desk(frame).take(incoming(ANNA, *COMPLAINT))
+    assert plan.outcome is Outcome.CASE
+    [case] = plan.cases
+    assert (case.id, case.category, case.owner, case.sender) == (
+        "FB-2026-000001",
+        "complaint",
+        "support",
+        ANNA,
+    )
+    assert events(case) == ["opened", "ack_sent", "owner_notified"]
+    assert kinds(plan) == [("ack", ANNA), ("notice", OWNER)]
+    assert all(m.recipients[-1] == FB for m in plan.mail)  # our copy proves it went
+    assert (plan.ledger.outcome, plan.ledger.folder, plan.ledger.case_id) == (
+        "case",
+        "Feedback/Complaints",
+        case.id,
+    )
+    assert not plan.ledger.filed  # filed by the cycle after the commit
+    assert plan.meta == {"case_seq:2026": 1, "last_mail_at": "2026-03-03T05:00:00+00:00"}
+    [line] = plan.log
+    assert line.level is Level.INFO and line.case_id == case.id
+    assert line.text == "opened: complaint by rule complaint-ru"
+
+
+def test_the_next_case_takes_the_next_number(frame: Frame) -> None:
+    view = View()
+    view.marks["case_seq:2026"] = 41
+    plan = Desk(frame, view).take(incoming(ANNA, *COMPLAINT))
+    assert plan.case_id == "FB-2026-000042" and plan.meta["case_seq:2026"] == 42
+
+
+def test_a_duplicate_plans_only_a_ledger_entry(frame: Frame) -> None:
+    desk = Desk(frame)
+    raw = incoming(ANNA, *COMPLAINT)
+    first = desk.take(raw)
+    again = desk.take(raw)  # the same message under a new UID
+    assert again.outcome is Outcome.DUPLICATE
+    assert again.cases == () and again.mail == () and again.log == ()
+    assert set(again.meta) == {"last_mail_at"}
+    assert (again.ledger.folder, again.ledger.case_id, again.ledger.reason) == (
+        "Feedback/Complaints",
+        first.case_id,
+        "same Message-ID as 7:1",
+    )
+
+
+def test_a_reply_in_the_thread_plans_an_event_on_the_existing_case_and_no_new_case(
+    frame: Frame,
+) -> None:
+    desk = Desk(frame)
+    first = desk.take(incoming(ANNA, *COMPLAINT))
+    [ack] = [m.id for m in first.mail if m.kind == "ack"]
+    reply = incoming(ANNA, "Re: Жалоба", "Добавлю: заказ № 5521.", headers={"In-Reply-To": ack})
+    plan = desk.take(reply)
+    assert plan.outcome is Outcome.JOINED and plan.case_id == first.case_id
+    [case] = plan.cases
+    assert case.id == first.case_id and events(case)[-1] == "reply_joined"
+    assert "case_seq:2026" not in plan.meta  # no new case number
+    assert kinds(plan) == [("joined", OWNER)]  # the customer was acknowledged a moment ago
+    assert plan.ledger.folder == "Feedback/Complaints"
+    assert [line.text for line in plan.log] == [f"joined from {ANNA}"]
+
+
+def test_a_customer_writing_again_is_told_it_joined_the_case_once_a_day(frame: Frame) -> None:
+    old = replace(frame, backfill_before=NOW)  # the case was opened without an acknowledgment
+    desk = Desk(old)
+    first = desk.take(incoming(ANNA, *COMPLAINT), internaldate=NOW - timedelta(days=1))
+    subject = f"Re: [{first.case_id}] Жалоба"  # the case id in the subject finds the case
+    plan = desk.take(incoming(ANNA, subject, "Ещё одно."))
+    assert plan.outcome is Outcome.JOINED
+    assert kinds(plan) == [("joined", OWNER), ("ack", ANNA)]
+    assert events(plan.cases[0])[-2:] == ["reply_joined", "added_notice"]
+    day_key = f"added:{first.case_id}:2026-03-03"
+    assert plan.meta[day_key] == "2026-03-03T05:00:00+00:00"
+    desk.view.acks.clear()  # even with no rate limit in the way, the day's mark holds
+    again = desk.take(incoming(ANNA, subject, "И ещё."))
+    assert kinds(again) == [("joined", OWNER)]  # the owner hears every time
+    assert day_key not in again.meta
+
+
+def test_an_automatic_reply_in_the_thread_plans_no_mail(frame: Frame) -> None:
+    desk = Desk(frame)
+    first = desk.take(incoming(ANNA, *COMPLAINT))
+    [ack] = [m.id for m in first.mail if m.kind == "ack"]
+    away = incoming(
+        ANNA,
+        "Автоответ",
+        "Я в отпуске.",
+        headers={"In-Reply-To": ack, "Auto-Submitted": "auto-replied"},
+    )
+    plan = desk.take(away)
+    assert plan.outcome is Outcome.JOINED and plan.mail == ()
+    [case] = plan.cases
+    assert case.events[-1].what == "note"
+    assert case.events[-1].data["text"] == "automatic reply (auto_reply)"
+
+
+def test_a_robot_opening_a_case_gets_no_acknowledgment(frame: Frame) -> None:
+    robot = incoming(
+        "robot@customer.test", "Automatic reply", "I am away.", headers={"Precedence": "bulk"}
+    )
+    plan = Desk(frame).take(robot)
+    assert plan.outcome is Outcome.CASE
+    assert [kind for kind, _ in kinds(plan)] == ["notice"]  # its owner is told, it is not
+    assert plan.cases[0].events[1].what == "ack_skipped"
+    assert plan.log[0].text.endswith("(not acknowledged: bulk)")
+
+
+def test_a_staff_answer_in_the_thread_marks_the_case_answered(frame: Frame) -> None:
+    desk = Desk(frame)
+    first = desk.take(incoming(ANNA, *COMPLAINT))
+    answer = incoming(
+        OWNER,
+        "Re: Жалоба",
+        "Разобрались.",
+        to=ANNA,
+        headers={"Cc": FB, "In-Reply-To": first.ledger.message_id},
+    )
+    plan = desk.take(answer)
+    assert plan.outcome is Outcome.JOINED and plan.mail == ()
+    [case] = plan.cases
+    assert case.status is CaseStatus.ANSWERED and case.events[-1].what == "answered"
+
+
+def test_a_backfilled_old_message_plans_a_case_without_an_acknowledgment(frame: Frame) -> None:
+    first_run = replace(frame, backfill_before=NOW - timedelta(days=3))
+    plan = Desk(first_run).take(incoming(ANNA, *COMPLAINT), internaldate=NOW - timedelta(days=30))
+    assert plan.outcome is Outcome.CASE
+    [case] = plan.cases
+    assert case.received == NOW - timedelta(days=30)  # its age is the server's, not ours
+    skipped = case.events[1]
+    assert skipped.what == "ack_skipped"
+    assert skipped.data["reasons"] == ["older than the first run's backfill horizon"]
+    assert kinds(plan) == [("notice", OWNER)]
+
+
+def test_an_address_acknowledged_a_moment_ago_is_not_acknowledged_again(frame: Frame) -> None:
+    view = View()
+    view.acks[ANNA] = [NOW - timedelta(minutes=5)]
+    plan = Desk(frame, view).take(incoming(ANNA, *COMPLAINT))
+    assert plan.outcome is Outcome.CASE and kinds(plan) == [("notice", OWNER)]
+    assert plan.cases[0].events[1].what == "ack_skipped"
+
+
+def test_our_own_copy_plans_a_ledger_entry_in_sent_and_touches_nothing_else(
+    frame: Frame,
+) -> None:
+    desk = Desk(frame)
+    first = desk.take(incoming(ANNA, *COMPLAINT))
+    for mail in first.mail:
+        plan = desk.take(mail.raw.encode())
+        assert plan.outcome is Outcome.OWN
+        assert (plan.ledger.folder, plan.ledger.case_id) == ("Sent", first.case_id)
+        assert plan.cases == () and plan.mail == () and plan.meta == {}  # not "last mail"
+
+
+def test_no_mail_at_all_plans_a_quarantine(frame: Frame) -> None:
+    plan = Desk(frame).take(b"\x00\x01\x02 this is no mail at all\r\n")
+    assert plan.outcome is Outcome.QUARANTINED and plan.reason
+    assert (plan.ledger.folder, plan.cases, plan.mail) == ("Quarantine", (), ())
+    [line] = plan.log
+    assert line.level is Level.WARNING and line.text.startswith("uid 1 quarantined: ")
+
+
+def test_the_owner_closing_by_mail_plans_the_change_and_a_reply(frame: Frame) -> None:
+    desk = Desk(frame)
+    cid = desk.take(incoming(ANNA, *COMPLAINT)).case_id or ""
+    token = command_address(FB, cid, case_token(SECRET, cid))
+    plan = desk.take(incoming(OWNER, "Re: notice", "close\n", to=token))
+    assert plan.outcome is Outcome.COMMAND and plan.case_id == cid
+    [case] = plan.cases
+    assert case.status is CaseStatus.CLOSED
+    assert kinds(plan) == [("command_reply", OWNER)]
+    assert plan.ledger.folder == "Feedback/Commands"
+    assert plan.log[0].topic == "feedbackd.casework"
+
+
+def test_a_forged_command_changes_nothing_and_answers_nobody(frame: Frame) -> None:
+    desk = Desk(frame)
+    cid = desk.take(incoming(ANNA, *COMPLAINT)).case_id or ""
+    forged = command_address(FB, cid, "a" * len(case_token(SECRET, cid)))
+    plan = desk.take(incoming("mallory@customer.test", "close", "close\n", to=forged))
+    assert plan.outcome is Outcome.COMMAND and plan.case_id == cid
+    assert plan.cases == () and plan.mail == ()
+    assert plan.log[0].level is Level.WARNING
+
+
+def test_a_bounce_of_our_acknowledgment_plans_the_event_the_quiet_and_the_notice(
+    frame: Frame,
+) -> None:
+    desk = Desk(frame)
+    first = desk.take(incoming(ANNA, *COMPLAINT))
+    [ack] = [m.id for m in first.mail if m.kind == "ack"]
+    plan = desk.take(dsn(ack))
+    assert plan.outcome is Outcome.BOUNCE and plan.case_id == first.case_id
+    [case] = plan.cases
+    assert case.events[-1].what == "bounce" and case.events[-1].data["hard"]
+    assert kinds(plan) == [("bounce_notice", OWNER)]
+    quiet = frame.book.policy.hard_bounce_quiet
+    assert plan.meta[f"hard_bounce:{ANNA}"] == (NOW + quiet).isoformat(timespec="seconds")
+    later = desk.take(incoming(ANNA, "Ещё жалоба", "Снова курьер опоздал."))
+    assert later.outcome is Outcome.CASE and ("ack", ANNA) not in kinds(later)
+
+
+def test_the_classifier_is_an_argument(frame: Frame) -> None:
+    def official(msg: Message, book: RuleBook) -> Decision:
+        return Decision("official", "pinned", "legal")
+
+    plan = Desk(replace(frame, classify=official)).take(incoming(ANNA, *COMPLAINT))
+    [case] = plan.cases
+    assert (case.category, case.rule) == ("official", "pinned")
+
+
+def test_a_truncated_message_says_so_in_the_ledger(frame: Frame) -> None:
+    plan = Desk(frame).take(incoming(ANNA, *COMPLAINT), truncated=True)
+    assert plan.outcome is Outcome.CASE and "size limit" in plan.reason
+
+
+def test_the_same_message_gets_the_same_decisions(notices: NoticeDesk) -> None:
+    raw = incoming(ANNA, *COMPLAINT)
+
+    def decided() -> Plan:
+        ids = (f"<{n}@x.test>" for n in itertools.count(1))
+        plan = Desk(Frame(notices, calendar_for(notices.book), ids.__next__)).take(raw)
+        return replace(plan, mail=tuple(replace(m, raw="") for m in plan.mail))  # MIME boundaries
+
+    assert decided() == decided()
+
+
+def dsn(original: str) -> bytes:
+    return (
+        f"From: MAILER-DAEMON@mx.customer.test\r\nTo: {FB}\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n"
+        "Message-ID: <dsn1@mx.customer.test>\r\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=B\r\n\r\n"
+        "--B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.customer.test\r\n\r\n"
+        f"Final-Recipient: rfc822; {ANNA}\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n\r\n"
+        "--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"Message-ID: {original}\r\nTo: {ANNA}\r\nSubject: ack\r\n\r\n--B--\r\n"
+    ).encode()
