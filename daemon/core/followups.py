@@ -67,7 +67,7 @@ class Followup:
     case_id: str | None
     case: Case | None = None
     mail: tuple[OutMail, ...] = ()
-    meta: Mapping[str, str] = field(default_factory=dict)
+    meta: Mapping[str, datetime] = field(default_factory=dict)  # times kept under these keys
     log: tuple[LogLine, ...] = ()
 
 
@@ -81,6 +81,8 @@ class CaseView(Protocol):
     def outmail(self, mail_id: str) -> OutMail | None: ...
 
     def meta(self, key: str) -> Any: ...
+
+    def meta_time(self, key: str) -> datetime | None: ...
 
 
 def staff(book: RuleBook) -> frozenset[str]:
@@ -177,7 +179,7 @@ def bounce_of_ours(
     meta = {}
     if bounce.hard and bounce.recipient:
         until = now + desk.book.policy.hard_bounce_quiet
-        meta[f"hard_bounce:{bounce.recipient.lower()}"] = stamp(until)
+        meta[f"hard_bounce:{bounce.recipient.lower()}"] = until
     case = lifecycle.apply(
         case,
         "bounce",
@@ -276,10 +278,10 @@ def customer_reply(
         mail.append(owed(desk, notice, "joined", case.id, owner.email, now))
     day_key = f"added:{case.id}:{now.date().isoformat()}"
     meta = {}
-    if reply_to and not known.meta(day_key):
+    if reply_to and known.meta_time(day_key) is None:
         mid = new_id()
         notice = added_to_case_notice(desk, case, msg, reply_to, message_id=mid, now=now)
         mail.append(owed(desk, notice, "ack", case.id, reply_to, now))
-        meta[day_key] = stamp(now)
+        meta[day_key] = now
         case = lifecycle.apply(case, "added_notice", now, message_id=mid)
     return Followup(case.id, case, tuple(mail), meta)

@@ -48,7 +48,7 @@ from daemon.core.mail.notices import (
     thanks_recipients,
 )
 from daemon.core.mail.policy import SenderHistory, Verdict, reply_target, should_acknowledge
-from daemon.core.records import LedgerEntry, OutMail, outmail, stamp
+from daemon.core.records import LedgerEntry, OutMail, outmail
 from daemon.core.rules import Decision, RuleBook, classify
 from daemon.core.workdays import WorkCalendar
 from daemon.errors import BadMessage
@@ -126,7 +126,7 @@ class Plan:
     ledger: LedgerEntry
     cases: tuple[Case, ...] = ()  # each case as it is to be written, new or changed
     mail: tuple[OutMail, ...] = ()  # to queue, in this order
-    meta: Mapping[str, str | int] = field(default_factory=dict)
+    meta: Mapping[str, int | datetime] = field(default_factory=dict)  # times kept as times
     log: tuple[LogLine, ...] = ()
 
     @property
@@ -144,7 +144,7 @@ def triage(arrival: Arrival, frame: Frame, known: Known, now: datetime) -> Plan:
     plan = _decide(arrival, frame, known, now)
     if plan.outcome is Outcome.OWN:
         return plan
-    return replace(plan, meta={**plan.meta, "last_mail_at": stamp(now)})
+    return replace(plan, meta={**plan.meta, "last_mail_at": now})
 
 
 def quarantined(arrival: Arrival, reason: str, now: datetime, *log: LogLine) -> Plan:
@@ -208,10 +208,9 @@ def _answer(msg: Message, arrival: Arrival, frame: Frame, known: Known, now: dat
 
 def sender_history(known: Known, address: str) -> SenderHistory:
     """What the rate limits and the quiet period after a hard bounce look at."""
-    until = known.meta(f"hard_bounce:{address}")
     return SenderHistory(
         acks=tuple(known.ack_times(address)),
-        hard_bounce_until=datetime.fromisoformat(until) if until else None,
+        hard_bounce_until=known.meta_time(f"hard_bounce:{address}"),
     )
 
 

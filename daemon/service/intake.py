@@ -93,7 +93,10 @@ def apply(store: Store, plan: Plan) -> None:
     for mail in plan.mail:
         store.put_outmail(mail)
     for key, value in plan.meta.items():
-        store.set_meta(key, value)
+        if isinstance(value, datetime):
+            store.set_meta_time(key, value)
+        else:
+            store.set_meta(key, value)
     for line in plan.log:
         extra = {"case": line.case_id} if line.case_id else None
         logging.getLogger(line.topic).log(_LEVELS[line.level], "%s", line.text, extra=extra)

@@ -268,3 +268,14 @@ def test_the_log_says_why_a_case_was_not_acknowledged(
         Inbox(desk).take(robot)
     [opened] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("opened:")]
     assert opened.endswith("(not acknowledged: auto_reply)"), opened
+
+
+def test_the_marks_intake_leaves_are_the_strings_the_store_always_held(desk: Desk) -> None:
+    inbox = Inbox(desk)
+    cid = inbox.take(incoming("anna@customer.test", *COMPLAINT)).case_id
+    assert desk.store.meta("last_mail_at") == "2026-03-03T05:00:00+00:00"
+    assert desk.store.meta("case_seq:2026") == 1
+    desk.store.remove("outbox", [m.id for m in desk.store.outbox()])  # no rate limit in the way
+    subject = f"Re: [{cid}] Жалоба"
+    assert inbox.take(incoming("anna@customer.test", subject, "Ещё.")).outcome == "joined"
+    assert desk.store.meta(f"added:{cid}:2026-03-03") == "2026-03-03T05:00:00+00:00"
