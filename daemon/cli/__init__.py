@@ -6,12 +6,16 @@ dispatches. A new command is a new module (or a new parser in one) and a line in
 
 User errors (settings, rules, a second daemon) print one clear line and exit with the code
 their error carries (78 for configuration, so systemd does not restart-loop; 75 for a second
-daemon); bugs print a traceback.
+daemon); bugs print a traceback. A reader that goes away (`feedbackd cases list | head`)
+ends the command quietly with 141, the status a shell gives a command its closed pipe killed
+(128 + SIGPIPE), so `set -o pipefail` scripts still see that the output was cut short.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import select
 import sys
 from collections.abc import Sequence
 
@@ -21,6 +25,8 @@ from daemon.errors import ConfigError, FeedbackdError
 
 #: The command modules, in the order `feedbackd --help` lists their subcommands.
 COMMANDS = (run, cases, admin, report, deadline, rules)
+#: The exit status for "stdout was closed under us": 128 + SIGPIPE, as a shell reports it.
+EXIT_PIPE_CLOSED = 141
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,8 +44,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     try:
+        code = _dispatch(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+        return code
+    except BrokenPipeError:
+        if not _stdout_closed():
+            raise  # a socket or a child's pipe: a bug or an outage to see, not a reader gone
+        _discard_stdout()
+        return EXIT_PIPE_CLOSED
+
+
+def _dispatch(argv: Sequence[str] | None) -> int:
+    """Run the command; a user error becomes its one line and its exit code."""
+    try:
+        args = _parse(argv)
         return int(args.handler(args))
     except ConfigError as exc:
         for problem in exc.problems:
@@ -50,6 +69,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The arguments; `--version`, `--help` and usage errors exit from here. argparse drops
+    the error of writing `--help` into a closed pipe, so it is asked for here, to be met like
+    any other command's."""
+    try:
+        return build_parser().parse_args(argv)
+    except SystemExit as done:
+        sys.stdout.flush()
+        if done.code in (0, None) and _stdout_closed():
+            raise BrokenPipeError("stdout closed under --help or --version") from None
+        raise
+
+
+def _stdout_closed() -> bool:
+    """Whether the reader of our stdout went away (its pipe reports an error to a writer)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(events & select.POLLERR for _, events in poller.poll(0))
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so what is still buffered goes nowhere at exit instead of
+    raising a second BrokenPipeError there."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 __all__ = ["build_parser", "main"]

@@ -1,6 +1,8 @@
 """`feedbackd cases list|show|close|reopen|answer|reassign|note`: the cases for people.
 
-Reading is done straight from the store file. A change goes through the same `apply_request`
+Reading is done straight from the store file; `show` prints a card and `list` a table that
+fits the terminal (`cli/case_views`), both on the admin's clock, or the store's own documents
+with `--format json`. A change goes through the same `apply_request`
 the daemon applies: directly when no daemon holds the store, else handed to the running daemon
 through the request spool, so the command is safe beside it and the change is in the audit
 trail either way.
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from datetime import UTC, datetime
 
@@ -19,8 +22,8 @@ from daemon.adapters.files import StoreLock
 from daemon.adapters.settings import Settings, load_settings
 from daemon.adapters.spool import submit
 from daemon.adapters.store import Store
+from daemon.cli.case_views import case_card, case_table
 from daemon.core.cases import is_overdue
-from daemon.core.records import stamp
 from daemon.errors import AlreadyRunning, ConfigError
 from daemon.service.case_changes import apply_request
 
@@ -70,24 +73,24 @@ def _settings() -> Settings:
 
 
 def show_command(args: argparse.Namespace) -> int:
-    store = Store(_settings().db)
+    settings = _settings()
+    store = Store(settings.db)
     case = store.case(args.id)
     if case is None:
         print(f"feedbackd: no case {args.id}", file=sys.stderr)
         return 1
     if args.format == "json":
         print(json.dumps(case.to_doc(), ensure_ascii=False, indent=2))
-    else:
-        for k, v in case.to_doc().items():
-            if k != "events":
-                print(f"{k:12} {v}")
-        for e in case.events:
-            print(f"  {stamp(e.at)}  {e.who:12} {e.what} {json.dumps(e.data, ensure_ascii=False)}")
+        return 0
+    book = load_rulebook(settings.rules)
+    owners = {key: owner.name for key, owner in book.owners.items()}
+    sys.stdout.write(case_card(case, book.timezone, datetime.now(UTC), owners))
     return 0
 
 
 def list_command(args: argparse.Namespace) -> int:
-    store = Store(_settings().db)
+    settings = _settings()
+    store = Store(settings.db)
     now = datetime.now(UTC)
     rows = [
         c
@@ -102,11 +105,9 @@ def list_command(args: argparse.Namespace) -> int:
         for c in rows:
             print(json.dumps(c.to_doc(), ensure_ascii=False))
         return 0
-    print(f"{'ID':16} {'CATEGORY':13} {'OWNER':10} {'STATUS':9} {'DUE':20} FROM")
-    for c in rows:
-        print(
-            f"{c.id:16} {c.category:13} {c.owner:10} {c.status:9} {stamp(c.due)[:19]:20} {c.sender}"
-        )
+    zone = load_rulebook(settings.rules).timezone
+    width = shutil.get_terminal_size((120, 24)).columns  # COLUMNS, the terminal, else 120
+    sys.stdout.write(case_table(rows, zone, width))
     return 0
 
 

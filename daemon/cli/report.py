@@ -86,7 +86,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="print the text part and the recipients; never send (this command "
         "only prints for now, with or without --dry-run)",
     )
-    dig.add_argument("--html", action="store_true", help="print the HTML part instead")
+    dig.add_argument(
+        "--html",
+        action="store_true",
+        help="print only the HTML part (the subject and recipients go to stderr)",
+    )
     dig.add_argument("--rules", help="rules file (default: FEEDBACKD_RULES or rules.yaml)")
     dig.set_defaults(handler=digest_subcommand)
 
@@ -127,11 +131,14 @@ def digest_subcommand(args: argparse.Namespace) -> int:
     sender = settings.address or "feedback@localhost"
     msg = compose_digest(report, book, now, sender, recipients)
     part = msg.get_body(("html",) if args.html else ("plain",))
-    print(f"Subject: {msg['Subject']}")
-    print(
+    envelope = [
+        f"Subject: {msg['Subject']}",
         f"Would go to {len(recipients)} recipient(s): {', '.join(recipients)}"
-        + ("" if args.dry_run else " (not sent: the daemon's scheduler sends digests)")
-    )
-    print()
+        + ("" if args.dry_run else " (not sent: the daemon's scheduler sends digests)"),
+    ]
+    if args.html:  # stdout is the document alone, to open or save; the envelope goes aside
+        print("\n".join(envelope), file=sys.stderr)
+    else:
+        print("\n".join(envelope), end="\n\n")
     sys.stdout.write(part.get_content() if part is not None else "")
     return 0

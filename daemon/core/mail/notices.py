@@ -254,8 +254,8 @@ def base_context(desk: NoticeDesk, case: Case, lang: str) -> dict[str, Any]:
         "owner_key": case.owner,
         "owner_name": owner.name if owner else case.owner,
         "status": case.status,
-        "due_date": format_moment(case.due, lang),
-        "received_date": format_moment(case.received, lang),
+        "due_date": format_moment(case.due, lang, desk.book.timezone),
+        "received_date": format_moment(case.received, lang, desk.book.timezone),
         "center_name": _center_name(desk),
         "feedback_address": desk.address,
     }

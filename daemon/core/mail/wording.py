@@ -1,12 +1,18 @@
 """How mail to people writes categories, moments and durations, in Russian and in English.
 
 One place for the words, so an acknowledgment, a reminder and a digest say "3 дня" and
-"4 March 2026, 18:00" the same way; the Russian plural needs its three forms.
+"4 March 2026, 18:00 MSK" the same way; the Russian plural needs its three forms.
+
+A moment in mail is always shown on the admin's wall clock (rules.yaml `settings.timezone`,
+the zone the deadlines are computed in) and always says which clock that is: the store keeps
+a received time as the mail server wrote it (often UTC) and a due time in the admin's zone,
+and a letter that prints both must not make the reader guess.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
 CATEGORY_LABELS = {
     "ru": {
@@ -38,11 +44,41 @@ _MONTHS_EN = (
 )
 
 
-def format_moment(d: datetime, lang: str) -> str:
-    """A due or received moment for people: `04.03.2026 18:00` / `4 March 2026, 18:00`."""
+#: Letter abbreviations as Russian readers know them; others are shown as the zone data has them.
+_RU_ZONE_NAMES = {"MSK": "МСК"}
+
+
+def format_moment(d: datetime, lang: str, zone: str | tzinfo) -> str:
+    """A due or received moment for people, on the admin's clock and labelled with it:
+    `04.03.2026 18:00 МСК` / `4 March 2026, 18:00 MSK`. `zone` is the rules' timezone (an IANA
+    name such as "Europe/Moscow", or a tzinfo); `d` must be aware, whatever its offset."""
+    local = in_zone(d, zone)
+    label = zone_label(local, lang)
     if lang == "ru":
-        return d.strftime("%d.%m.%Y %H:%M")
-    return f"{d.day} {_MONTHS_EN[d.month - 1]} {d.year}, {d:%H:%M}"
+        return f"{local:%d.%m.%Y %H:%M} {label}"
+    return f"{local.day} {_MONTHS_EN[local.month - 1]} {local.year}, {local:%H:%M} {label}"
+
+
+def in_zone(d: datetime, zone: str | tzinfo) -> datetime:
+    """`d` on the wall clock of `zone`; a naive `d` is refused, it names no instant."""
+    if d.tzinfo is None or d.utcoffset() is None:
+        raise ValueError(f"a moment for mail must carry its UTC offset, not {d.isoformat()}")
+    return d.astimezone(ZoneInfo(zone) if isinstance(zone, str) else zone)
+
+
+def zone_label(local: datetime, lang: str) -> str:
+    """The zone of an aware `local` as people write it: its letter abbreviation where the zone
+    data has one (`MSK`, in Russian `МСК`; `CET`, `EST`), else its offset (`UTC+5`, `UTC-3:30`)."""
+    name = local.tzname() or ""
+    if name.isalpha():
+        return _RU_ZONE_NAMES.get(name, name) if lang == "ru" else name
+    offset = local.utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    hours, mins = divmod(abs(minutes), 60)
+    if not minutes:
+        return "UTC"
+    return f"UTC{sign}{hours}" + (f":{mins:02d}" if mins else "")
 
 
 def format_duration(span: timedelta, lang: str) -> str:

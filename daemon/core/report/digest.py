@@ -26,6 +26,7 @@ from email.policy import SMTP
 from zoneinfo import ZoneInfo
 
 from daemon.core.mail.compose import header_safe, new_message_id
+from daemon.core.mail.wording import zone_label
 from daemon.core.report.figures import Report
 from daemon.core.report.html import render_html
 from daemon.core.report.layout import period_title
@@ -85,7 +86,7 @@ def overdue_text(report: Report, owners: Mapping[str, str]) -> list[str]:
     lines = [f"Overdue now: {len(report.overdue_cases)}"]
     for ln in report.overdue_cases:
         lines.append(
-            f"  {ln.id}  {ln.category:12}  due {ln.due:%Y-%m-%d %H:%M}  "
+            f"  {ln.id}  {ln.category:12}  due {ln.due:%Y-%m-%d %H:%M} {zone_label(ln.due, 'en')}  "
             f"owner {owners.get(ln.owner, ln.owner)} ({ln.owner})"
         )
     return lines

@@ -5,7 +5,8 @@ from __future__ import annotations
 import email
 import re
 import shutil
-from datetime import datetime, timedelta, timezone
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.policy import default
 from pathlib import Path
@@ -20,6 +21,7 @@ from daemon.core.mail.message import Message, parse
 from daemon.core.mail.notices import (
     NoticeDesk,
     added_to_case_notice,
+    base_context,
     command_reply,
     escalation_mail,
     joined_notice_to_owner,
@@ -432,3 +434,56 @@ def test_secret_is_not_in_the_desk_repr() -> None:
 def test_durations_read_naturally(minutes: int, ru: str, en: str) -> None:
     assert format_duration(timedelta(minutes=minutes), "ru") == ru
     assert format_duration(timedelta(minutes=minutes), "en") == en
+
+
+# -- moments on the admin's clock ------------------------------------------------------------
+
+
+def case_received_in_utc(language: str, owner: str = "legal") -> cases.Case:
+    """The case of the report: the server stamped the mail in UTC, the deadline came out on
+    the admin's clock (+03:00)."""
+    return cases.open_case(
+        "FB-2026-000001",
+        category="official",
+        owner=owner,
+        received=datetime(2026, 12, 1, 20, 7, tzinfo=UTC),
+        due=datetime(2026, 12, 11, 23, 59, 59, tzinfo=MSK),
+        sender="anna@customer.test",
+        sender_name="Анна Петрова",
+        subject="Претензия",
+        message_id="<m1@customer.test>",
+        language=language,
+        rule="r1",
+    )
+
+
+@pytest.mark.parametrize(
+    ("language", "received", "due"),
+    [
+        ("ru", "получено 01.12.2026 23:07 МСК", "не позднее 11.12.2026 23:59 МСК"),
+        (
+            "en",
+            "received on 1 December 2026, 23:07 MSK",
+            "no later than 11 December 2026, 23:59 MSK",
+        ),
+    ],
+)
+def test_the_official_acknowledgment_shows_both_moments_on_the_admins_labelled_clock(
+    language: str, received: str, due: str
+) -> None:
+    case = case_received_in_utc(language)
+    ack = DESK.templates.render("ack_official", language, base_context(DESK, case, language))
+    text = " ".join(ack.text.split())
+    assert received in text and due in text
+    assert "20:07" not in text  # the server's UTC reading is never shown unlabelled
+
+
+def test_staff_mail_shows_moments_in_the_rules_timezone_whatever_the_recipient() -> None:
+    book = replace(BOOK, timezone="Asia/Yekaterinburg")  # +05:00, no letter abbreviation
+    desk = replace(DESK, book=book)
+    raw = raw_mail()
+    msg = parse(raw)
+    case = case_received_in_utc("ru", owner="support")  # an English-speaking owner
+    text = body(reparse(owner_notice(desk, case, msg, raw, message_id="<n@x>", now=NOW)))
+    assert "Due:         12 December 2026, 01:59 UTC+5" in text
+    assert "Received:    2 December 2026, 01:07 UTC+5" in text

@@ -141,6 +141,7 @@ def test_digest_counts_the_week_and_lists_every_overdue_case_with_owner(book) ->
         and "Customer Support Lead (support)" in overdue[1]
     )
     assert overdue[2].startswith("  FB-2026-000004") and len(overdue) == 3
+    assert all(" MSK  owner " in ln for ln in overdue)  # each due time names its zone
     assert "FB-2026-000005" in html and "Legal Department" in html
     assert "complaint     ##" in text  # the text chart
 
