@@ -1,8 +1,11 @@
 """Where to connect and with what secret: read from the environment, checked before anything runs.
 
 Connection settings never live in rules.yaml (that file is business logic an admin edits and
-shares). Every problem names the variable and what to set, and ends the process with exit 78 so
-systemd does not restart-loop on a typo. Passwords are wrapped in `Secret`, whose repr and str
+shares). Which files and variables apply is found by `configdir` (the discovery order: --config,
+FEEDBACKD_CONFIG_DIR, /etc/feedbackd, the packaged defaults; the folder's feedbackd.env beneath
+the environment), so the service and every command read the same ones. Every problem names
+the variable and what to set, and ends the process with exit 78 so systemd does not
+restart-loop on a typo. Passwords are wrapped in `Secret`, whose repr and str
 never show the value, so they cannot leak through logs, reprs or tracebacks.
 """
 
@@ -14,9 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from daemon.errors import ConfigError
+from daemon.adapters.configdir import config_dir, environment, store_path
+from daemon.errors import ConfigError, Problem
 
-REPO = Path(__file__).resolve().parents[2]
 TLS_MODES = ("imaps", "starttls", "plain")
 DEFAULT_PORTS = {
     ("IMAP", "imaps"): 993,
@@ -91,8 +94,27 @@ def is_loopback(host: str) -> bool:
 
 
 def load_settings(env: Mapping[str, str] | None = None, need_servers: bool = True) -> Settings:
-    """Read FEEDBACKD_* variables; raise ConfigError naming the first bad variable."""
-    env = os.environ if env is None else env
+    """Read FEEDBACKD_* variables; raise ConfigError naming the first bad variable.
+
+    Without `env`: the process environment over the configuration folder's feedbackd.env.
+    """
+    if env is not None:
+        return _settings(env, need_servers)
+    found = environment()
+    try:
+        return _settings(found.values, need_servers)
+    except ConfigError as exc:
+        if found.unread is None:
+            raise
+        hint = Problem(
+            str(found.config.env_file),
+            None,
+            f"was not read ({found.unread}): run the command as a user who may read it",
+        )
+        raise ConfigError([*exc.problems, hint]) from None
+
+
+def _settings(env: Mapping[str, str], need_servers: bool) -> Settings:
     blank = Server("", 0, "", Secret(""), "plain", None)
     imap = _server(env, "IMAP") if need_servers else blank
     smtp = _server(env, "SMTP") if need_servers else blank
@@ -106,7 +128,7 @@ def load_settings(env: Mapping[str, str] | None = None, need_servers: bool = Tru
         imap=imap,
         smtp=smtp,
         address=address,
-        db=Path(env.get("FEEDBACKD_DB") or "feedbackd-store.json"),
+        db=store_path(env),
         rules=Path(rules_file(env=env)),
         templates=Path(templates_dir(env=env)),
         log_level=(env.get("FEEDBACKD_LOG_LEVEL") or "INFO").upper(),
@@ -114,18 +136,22 @@ def load_settings(env: Mapping[str, str] | None = None, need_servers: bool = Tru
 
 
 def rules_file(given: str | None = None, env: Mapping[str, str] | None = None) -> str:
-    """The rule book to read: `--rules`, else FEEDBACKD_RULES, else the shipped rules.yaml.
+    """The rule book to read: `--rules`, else FEEDBACKD_RULES, else the configuration folder's.
 
     Kept as the admin wrote it (not normalised), so messages name the file the same way.
     """
-    env = os.environ if env is None else env
-    return given or env.get("FEEDBACKD_RULES") or str(REPO / "rules.yaml")
+    if given:
+        return given
+    env = environment().values if env is None else env
+    return env.get("FEEDBACKD_RULES") or str(config_dir(env).path / "rules.yaml")
 
 
 def templates_dir(given: str | None = None, env: Mapping[str, str] | None = None) -> str:
-    """The templates folder: `--templates`, else FEEDBACKD_TEMPLATES, else the shipped one."""
-    env = os.environ if env is None else env
-    return given or env.get("FEEDBACKD_TEMPLATES") or str(REPO / "templates")
+    """The templates folder: `--templates`, else FEEDBACKD_TEMPLATES, else the folder's own."""
+    if given:
+        return given
+    env = environment().values if env is None else env
+    return env.get("FEEDBACKD_TEMPLATES") or str(config_dir(env).path / "templates")
 
 
 def _server(env: Mapping[str, str], kind: str) -> Server:

@@ -20,13 +20,18 @@ import sys
 from collections.abc import Sequence
 
 from daemon import __version__
-from daemon.cli import admin, cases, deadline, report, rules, run
+from daemon.adapters.configdir import use_config_option
+from daemon.cli import admin, cases, deadline, init, report, rules, run
 from daemon.errors import ConfigError, FeedbackdError
 
 #: The command modules, in the order `feedbackd --help` lists their subcommands.
-COMMANDS = (run, cases, admin, report, deadline, rules)
+COMMANDS = (run, cases, admin, report, deadline, rules, init)
 #: The exit status for "stdout was closed under us": 128 + SIGPIPE, as a shell reports it.
 EXIT_PIPE_CLOSED = 141
+CONFIG_HELP = (
+    "configuration folder: rules.yaml, templates/ and feedbackd.env (default: "
+    "FEEDBACKD_CONFIG_DIR, else /etc/feedbackd if it exists, else the packaged defaults)"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="DEBUG, INFO, WARNING or ERROR (default: FEEDBACKD_LOG_LEVEL or INFO)",
     )
+    p.add_argument("--config", metavar="DIR", help=CONFIG_HELP)
     sub = p.add_subparsers(dest="command", required=True)
     for module in COMMANDS:
         module.register(sub)
@@ -59,6 +65,7 @@ def _dispatch(argv: Sequence[str] | None) -> int:
     """Run the command; a user error becomes its one line and its exit code."""
     try:
         args = _parse(argv)
+        use_config_option(args.config)  # this run's --config, for every setting read
         return int(args.handler(args))
     except ConfigError as exc:
         for problem in exc.problems:

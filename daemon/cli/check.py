@@ -3,6 +3,8 @@
 `check` is `nginx -t` for feedbackd: the rules file, every template and every example, all
 problems at once with file:line, exit 0 only when all is well and 78 (EX_CONFIG) otherwise.
 `classify` runs the very `classify` the daemon runs on saved .eml files and says why.
+A live configuration whose owners still have placeholder addresses (`@example.…`, as
+`feedbackd init` writes them) passes with a warning per owner: mail to them goes nowhere.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, TextIO
 from jinja2 import TemplateError, TemplateNotFound
 
 from daemon.adapters.config import build_rulebook, load_rulebook, read_template_sources
+from daemon.adapters.packaged import is_packaged, is_placeholder
 from daemon.core.cases import open_case
 from daemon.core.mail.compose import Templates
 from daemon.core.mail.message import parse
@@ -171,6 +174,8 @@ def check_command(rules_path: str, templates_dir: str, out: TextIO = sys.stdout)
         return EX_CONFIG
     book = built.book
     assert book is not None
+    for warning in placeholder_warnings(book, rules_path):
+        print(warning, file=out)
     print(
         f"{rules_path}: OK — {len(book.rules)} rules, {len(book.categories)} categories, "
         f"{len(book.owners)} owners, {examples} examples passed; templates in "
@@ -178,6 +183,31 @@ def check_command(rules_path: str, templates_dir: str, out: TextIO = sys.stdout)
         file=out,
     )
     return 0
+
+
+def placeholder_warnings(book: RuleBook, rules_path: str) -> list[str]:
+    """One line per owner left at a placeholder address, at its line; none for the packaged
+    defaults themselves (those are examples), a note instead."""
+    if is_packaged(rules_path):
+        return [
+            f"{rules_path}: note: these are the packaged defaults; write your own "
+            "configuration with `feedbackd init /etc/feedbackd`"
+        ]
+    try:
+        lines = Path(rules_path).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        lines = []
+    warnings = []
+    for owner in book.owners.values():
+        if not is_placeholder(owner.email):
+            continue
+        at = next((n for n, text in enumerate(lines, 1) if owner.email in text), None)
+        where = f"{rules_path}:{at}" if at else rules_path
+        warnings.append(
+            f"{where}: warning: owner {owner.key} still has the placeholder address "
+            f"{owner.email}; put the real one there, mail to it reaches nobody"
+        )
+    return warnings
 
 
 def classify_command(

@@ -38,6 +38,7 @@ COMMANDS = {
     "deadline": ["--received", "--category", "--rules", "--explain"],
     "check": ["--rules", "--templates"],
     "classify": ["files", "--rules", "--format"],
+    "init": ["folder"],
 }
 
 
@@ -68,7 +69,11 @@ def test_the_commands_and_their_options_are_unchanged() -> None:
     assert list(found) == list(COMMANDS)  # also the order `feedbackd --help` lists them in
     assert {name: options(p) for name, p in found.items()} == COMMANDS
     top = build_parser()
-    assert [o for o in options(top) if o.startswith("--")] == ["--version", "--log-level"]
+    assert [o for o in options(top) if o.startswith("--")] == [
+        "--version",
+        "--log-level",
+        "--config",
+    ]
 
 
 @pytest.mark.parametrize("words", [w.split() for w in COMMANDS])
@@ -84,6 +89,7 @@ def test_every_command_names_its_handler(words: list[str]) -> None:
         "report": ["--from", "2026-01-01", "--to", "2026-01-31"],
         "deadline": ["--received", "2026-01-01T10:00", "--category", "complaint"],
         "classify": ["a.eml"],
+        "init": ["/etc/feedbackd"],
     }.get(" ".join(words), [])
     parsed = build_parser().parse_args([*words, *args])
     assert callable(parsed.handler)
