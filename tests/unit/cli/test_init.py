@@ -9,6 +9,7 @@ own configuration never leaks in.
 
 from __future__ import annotations
 
+import os
 import re
 import stat
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ VARIABLE = re.compile(r"(?m)^#?(FEEDBACKD_[A-Z_]+)=")
 @pytest.fixture(autouse=True)
 def hermetic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """No FEEDBACKD_* from the shell, and an /etc/feedbackd that does not exist (yet)."""
-    for name in [*configdir.os.environ]:
+    for name in [*os.environ]:
         if name.startswith("FEEDBACKD_") or name == "STATE_DIRECTORY":
             monkeypatch.delenv(name)
     system = tmp_path / "etc-feedbackd"
