@@ -45,9 +45,12 @@ def defaults_dir() -> Path:
     )
 
 
-def is_packaged(path: str | Path) -> bool:
-    """True when `path` is one of the packaged defaults, not an admin's own copy."""
-    return Path(path).resolve().is_relative_to(defaults_dir().resolve())
+def is_packaged_rules(path: str | Path) -> bool:
+    """True when `path` is the packaged rules.yaml itself, not an admin's own copy."""
+    try:
+        return Path(path).resolve() == (defaults_dir() / "rules.yaml").resolve()
+    except ConfigError:  # no packaged defaults at all: then `path` is not one of them
+        return False
 
 
 def is_placeholder(address: str) -> bool:

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from jinja2 import TemplateError, TemplateNotFound
 
 from daemon.adapters.config import build_rulebook, load_rulebook, read_template_sources
-from daemon.adapters.packaged import is_packaged, is_placeholder
+from daemon.adapters.packaged import is_packaged_rules, is_placeholder
 from daemon.core.cases import open_case
 from daemon.core.mail.compose import Templates
 from daemon.core.mail.message import parse
@@ -188,7 +188,7 @@ def check_command(rules_path: str, templates_dir: str, out: TextIO = sys.stdout)
 def placeholder_warnings(book: RuleBook, rules_path: str) -> list[str]:
     """One line per owner left at a placeholder address, at its line; none for the packaged
     defaults themselves (those are examples), a note instead."""
-    if is_packaged(rules_path):
+    if is_packaged_rules(rules_path):
         return [
             f"{rules_path}: note: these are the packaged defaults; write your own "
             "configuration with `feedbackd init /etc/feedbackd`"
