@@ -213,3 +213,34 @@ def test_reload_needs_no_external_program(unit) -> None:
     assert reload[0] == program, f"ExecReload= must run {program}, not {reload[0]}"
     assert reload[1:] == ["reload", "--pid", "$MAINPID"]
     assert "kill" not in " ".join(reload)
+
+
+def state_directory(unit: str, instance: str | None = None) -> Path:
+    value = service_key(unit, "StateDirectory")
+    return Path("/var/lib") / (value.replace("%i", instance) if instance else value)
+
+
+def nests(a: Path, b: Path) -> bool:
+    return a == b or a in b.parents or b in a.parents
+
+
+@pytest.mark.parametrize("instance", ["sales", "support", "feedbackd"])
+def test_state_directories_do_not_nest(instance) -> None:
+    """feedbackd.service and feedbackd@NAME.service run side by side on one host: with
+    DynamicUser= each state directory belongs to another user, so none may hold another
+    (systemd refuses the start with status=238/STATE_DIRECTORY)."""
+    single = state_directory("feedbackd.service")
+    mine = state_directory("feedbackd@.service", instance)
+    other = state_directory("feedbackd@.service", instance + "-2")
+    assert not nests(single, mine), (single, mine)
+    assert not nests(mine, other), (mine, other)
+
+
+@pytest.mark.parametrize("unit", ["feedbackd.service", "feedbackd@.service"])
+def test_the_default_store_lies_in_the_state_directory(unit) -> None:
+    """The only writable place is the state directory: the default store must be in it."""
+    env = service_key(unit, "Environment")
+    key, _, value = env.partition("=")
+    assert key == "FEEDBACKD_DB"
+    store = Path(value.replace("%S", "/var/lib").replace("%i", "sales"))
+    assert store.parent == state_directory(unit, "sales")
