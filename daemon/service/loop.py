@@ -72,6 +72,7 @@ class Service:
         self.lock = StoreLock(settings.db)
         self.stopping = False
         self.reload_requested = False
+        self.refused_reload = ""  # while set, the status line says the last good rules run
         # `schedule` only ticks the loop: the duties themselves take `now` and are keyed per
         # period in the store, so a tick early, late or twice changes nothing.
         self.scheduler = schedule.Scheduler()
@@ -120,12 +121,11 @@ class Service:
         self._notify("reloading")
         problems = self.reload()
         write_outcome(self.settings.db, ReloadOutcome(os.getpid(), began, not problems, problems))
-        if self.notifier is None:
-            return
-        status = self.status_line()
-        if problems:
-            status = f"reload refused ({problems[0]}), the last good rules run; {status}"
-        self._notify("ready", status)
+        self.refused_reload = (
+            f"reload refused ({problems[0]}), the last good rules run; " if problems else ""
+        )
+        if self.notifier is not None:
+            self._notify("ready", self.status_line())
 
     def _connect(self) -> tuple[Mailbox, Sender]:
         if self.mailbox is None or not self.mailbox.is_connected:
@@ -244,7 +244,7 @@ class Service:
     def status_line(self) -> str:
         assert self.store is not None
         h = assess(self.store, self.poll, self.clock())
-        return (
+        return self.refused_reload + (
             f"last poll {self.poll.last_success or 'never'}; {h.open_cases} open, "
             f"{h.overdue_cases} overdue; outbox {h.outbox_pending} pending"
         )
