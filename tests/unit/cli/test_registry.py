@@ -23,6 +23,7 @@ from daemon.errors import AlreadyRunning, AuthRefused, ConfigError, FeedbackdErr
 COMMANDS = {
     "once": ["--now", "--dry-run"],
     "run": [],
+    "reload": ["--pid"],
     "cases list": ["--status", "--overdue", "--category", "--owner", "--format"],
     "cases show": ["id", "--format"],
     "cases close": ["id", "--by"],
