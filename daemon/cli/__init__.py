@@ -16,11 +16,11 @@ import sys
 from collections.abc import Sequence
 
 from daemon import __version__
-from daemon.cli import admin, cases, deadline, report, rules, run
+from daemon.cli import admin, cases, deadline, history, report, rules, run
 from daemon.errors import ConfigError, FeedbackdError
 
 #: The command modules, in the order `feedbackd --help` lists their subcommands.
-COMMANDS = (run, cases, admin, report, deadline, rules)
+COMMANDS = (run, cases, admin, history, report, deadline, rules)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from datetime import datetime
 
+from daemon import __version__
 from daemon.adapters.logs import register_secret, setup_logging
 from daemon.adapters.sd_notify import Notifier
 from daemon.adapters.settings import Settings, load_settings
@@ -66,5 +67,5 @@ def once_command(args: argparse.Namespace) -> int:
 
 def run_command(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    Service(settings, notifier=Notifier.from_env()).run()
+    Service(settings, notifier=Notifier.from_env()).run(version=__version__)
     return 0
