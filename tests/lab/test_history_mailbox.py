@@ -77,3 +77,20 @@ def test_a_first_run_on_a_history_mailbox_mails_nobody_and_the_next_day_neither(
     assert later.returncode == 0, later.stderr
     assert desk.folders().get("Sent", 0) == 0, later.stdout
     assert owner_mail_counts(desk) == before  # no notice, reminder or escalation to anyone
+
+
+def test_import_before_a_day_takes_older_mail_as_history_and_leaves_the_rest(
+    desk: Desk,
+) -> None:
+    now = datetime.now(UTC)
+    with desk.lab.mailbox(desk.address) as mb:
+        for i, raw in enumerate(old_mail(desk, 6)):
+            mb.append(raw, "INBOX", dt=now - timedelta(days=100 if i < 4 else 1))
+    day = (now - timedelta(days=50)).date().isoformat()
+    done = desk.feedbackd("import", "--before", day, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "6 message(s) not seen before: 4 history; 2 newer left in INBOX" in done.stdout
+    assert "messages imported: 6 of 6 done" in done.stderr  # the end line, no terminal here
+    assert desk.folders()["INBOX"] == 2 and desk.folders().get("Sent", 0) == 0
+    cases = Store(desk.db).cases()
+    assert len(cases) == 4 and all(is_history(c) for c in cases)
