@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from datetime import datetime
 
+from daemon import __version__
 from daemon.adapters.logs import register_secret, setup_logging
 from daemon.adapters.reload_state import daemon_pid, request_reload
 from daemon.adapters.sd_notify import Notifier
@@ -74,7 +75,7 @@ def once_command(args: argparse.Namespace) -> int:
 
 def run_command(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    Service(settings, notifier=Notifier.from_env()).run()
+    Service(settings, notifier=Notifier.from_env()).run(version=__version__)
     return 0
 
 

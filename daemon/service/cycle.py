@@ -30,10 +30,11 @@ from pathlib import Path
 
 from daemon.adapters.store import Store
 from daemon.service.alerts import queue_alert
-from daemon.service.duties import run_duties
+from daemon.service.duties import FIRST_CYCLE, run_duties
 from daemon.service.intake import QUARANTINE, Desk, intake
 from daemon.service.outbox import Courier
 from daemon.service.ports import NO_HOOKS, CycleHooks, MailboxPort, SenderPort
+from daemon.service.progress import Progress, Reporter, Silent, reporter
 
 log = logging.getLogger("feedbackd.cycle")
 
@@ -76,6 +77,7 @@ class Cycle:
     uidvalidity: int
     report: CycleReport = field(default_factory=CycleReport)
     stopped: bool = False
+    progress: Reporter = field(default_factory=lambda: reporter(least=BATCH))
 
     def stop_requested(self) -> bool:
         """Asked once, remembered: a stop seen inside a pass also ends the passes after it."""
@@ -90,13 +92,17 @@ def run_cycle(
     now: datetime,
     hooks: CycleHooks | None = None,
     db: Path | None = None,
+    progress: Reporter | None = None,
 ) -> CycleReport:
-    """One cycle. Without a sender it is a dry run: decide everything, send and move nothing."""
+    """One cycle. Without a sender it is a dry run: decide everything, send and move nothing.
+    A backlog of more than a batch (a first run) reports its progress (service/progress)."""
     courier = Courier(desk.store, sender, desk.book.policy) if sender is not None else None
     try:
         uidvalidity = mailbox.uidvalidity()
         desk.backfill_before = backfill_horizon(desk, now)
         cycle = Cycle(desk, mailbox, courier, now, hooks or NO_HOOKS, db, uidvalidity)
+        if progress is not None:
+            cycle.progress = progress
         for i, step in enumerate(PASSES):
             if i and cycle.stop_requested():
                 break  # SIGTERM: the pass in hand is done; the rest waits for the restart
@@ -128,11 +134,15 @@ def intake_new(cycle: Cycle) -> None:
         if not new or look == LOOKS - 1:
             return
         report.new += len(new)
-        for i in range(0, len(new), BATCH):
-            if cycle.stop_requested():
-                _send(cycle, wait=True)
-                return  # the batch in hand is done; the rest waits for the restart
-            _batch(cycle, new[i : i + BATCH])
+        shown = cycle.progress(len(new), "messages taken in") if look == 0 else Silent()
+        try:
+            for i in range(0, len(new), BATCH):
+                if cycle.stop_requested():
+                    _send(cycle, wait=True)
+                    return  # the batch in hand is done; the rest waits for the restart
+                _batch(cycle, new[i : i + BATCH], shown)
+        finally:
+            shown.close()
         _send(cycle, wait=True)  # our copies, for the next look
 
 
@@ -165,21 +175,26 @@ def backfill_horizon(desk: Desk, now: datetime) -> datetime | None:
     """On a mailbox never seen before, mail older than the horizon is recorded, not answered.
 
     The horizon is fixed (durably) by the very first cycle, so a crash during the first backlog
-    does not turn the rest of it into acknowledgments."""
+    does not turn the rest of it into acknowledgments; what older mail becomes is the rules'
+    `first_run` (history, triage or skip). The first cycle's moment is kept too: the digest
+    reports nothing from before it."""
     store = desk.store
     if store.meta("backfill_before") is None:  # never decided ("" is decided: no horizon)
         first_run = not store.ledger_entries()
         horizon = now - desk.book.policy.backfill_older_than if first_run else None
         store.set_meta_time("backfill_before", horizon)
+        if first_run:
+            store.set_meta_time(FIRST_CYCLE, now)
         store.commit()
     return store.meta_time("backfill_before")
 
 
-def _batch(cycle: Cycle, uids: list[int]) -> None:
+def _batch(cycle: Cycle, uids: list[int], shown: Progress) -> None:
     desk, report = cycle.desk, cycle.report
     for fetched in cycle.mailbox.fetch(uids, desk.book.policy.max_message_size):
         result = intake(desk, cycle.uidvalidity, fetched, cycle.now)
         report.outcomes[result.outcome] += 1
+        shown.advance()
     desk.store.commit()
     cycle.hooks.after_commit()
     if cycle.courier is not None:

@@ -210,9 +210,11 @@ class Service:
         finally:
             self.close()
 
-    def run(self, max_cycles: int | None = None) -> None:
+    def run(self, max_cycles: int | None = None, version: str = "") -> None:
+        """The service: `version` (the CLI's, one string in daemon/__init__) opens its log."""
         self._install_signals()
         self.open()
+        log.info("%s", self.start_line(version))
         # Ready means settings, rules, templates and the store are loaded: a mail server that
         # is away at boot is an outage to report (STATUS=, `feedbackd status`, an alert), not a
         # start that times out and ends, after a few tries, in a unit failed for good.
@@ -240,6 +242,21 @@ class Service:
             self._notify("stopping")
             self.close()
             log.info("stopped")
+
+    def start_line(self, version: str = "") -> str:
+        """The one line `run` logs first: what runs, on which mailbox, with which rules, and
+        whether it waits with IDLE or polls (known once connected; an outage says so)."""
+        imap = self.settings.imap
+        try:
+            mailbox, _ = self._connect()
+            waits = "IMAP IDLE" if mailbox.has_idle else f"polling every {POLL_INTERVAL:.0f} s"
+        except OSError as exc:  # the loop retries with backoff; the line still goes out
+            waits = f"IDLE or polling once connected (not yet: {exc})"
+        return (
+            f"feedbackd {version or '?'} started: mailbox {self.settings.address} on "
+            f"{imap.host}:{imap.port}, rules {self.settings.rules} ({len(self.book.rules)} "
+            f"rules, {len(self.book.categories)} categories), {waits}"
+        )
 
     def status_line(self) -> str:
         assert self.store is not None
