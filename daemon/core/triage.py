@@ -350,20 +350,27 @@ def acknowledgment(frame: Frame, msg: Message, case: Case, to: str, now: datetim
 def on_open(
     frame: Frame, case: Case, msg: Message, raw: bytes, now: datetime
 ) -> tuple[Case, tuple[OutMail, ...]]:
-    """A new case: its owner is told (original attached); thanks go to whoever earned them."""
+    """A new case: its owner is told (original attached); thanks go to whoever earned them.
+
+    An owner who also earned the thanks gets one mail, the thanks, not a new-case notice beside
+    it: two mails for one thank-you teach people to ignore the second (its Reply-To still takes
+    commands, like every staff mail)."""
     desk, mail = frame.notices, []
     owner = desk.book.owners.get(case.owner)
-    if owner is not None:
+    teams = thanks_recipients(case, desk.book) if case.category == "thanks" else ()
+    thanked = {team.email.lower() for team in teams}
+    if owner is not None and owner.email.lower() not in thanked:
         mid = frame.new_id()
         notice = owner_notice(desk, case, msg, raw, message_id=mid, now=now)
         mail.append(owed(desk, notice, "notice", case.id, owner.email, now))
         case = lifecycle.apply(case, "owner_notified", now, message_id=mid, to=owner.key)
-    if case.category == "thanks":
-        for team in thanks_recipients(case, desk.book):
-            mid = frame.new_id()
-            thanks = thanks_forward(desk, case, msg, team, message_id=mid, now=now)
-            mail.append(owed(desk, thanks, "thanks", case.id, team.email, now))
-            case = lifecycle.apply(case, "thanks_forwarded", now, message_id=mid, to=team.key)
+    for team in teams:
+        mid = frame.new_id()
+        thanks = thanks_forward(desk, case, msg, team, message_id=mid, now=now)
+        mail.append(owed(desk, thanks, "thanks", case.id, team.email, now))
+        if owner is not None and team.email.lower() == owner.email.lower():
+            case = lifecycle.apply(case, "owner_notified", now, message_id=mid, to=owner.key)
+        case = lifecycle.apply(case, "thanks_forwarded", now, message_id=mid, to=team.key)
     return case, tuple(mail)
 
 

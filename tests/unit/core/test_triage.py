@@ -22,7 +22,7 @@ from daemon.core.followups import Level
 from daemon.core.mail.message import Message
 from daemon.core.mail.notices import NoticeDesk
 from daemon.core.records import LedgerEntry, OutMail
-from daemon.core.rules import Decision, FirstRun, RuleBook
+from daemon.core.rules import Decision, FirstRun, Rule, RuleBook
 from daemon.core.tokens import case_token, command_address
 from daemon.core.triage import Arrival, Frame, Outcome, Plan, triage
 from daemon.core.workdays import calendar_for
@@ -422,3 +422,39 @@ def dsn(original: str) -> bytes:
         "--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
         f"Message-ID: {original}\r\nTo: {ANNA}\r\nSubject: ack\r\n\r\n--B--\r\n"
     ).encode()
+
+
+THANKS = ("Спасибо!", "Огромное спасибо курьеру Ивану за быструю и вежливую доставку!")
+
+
+def test_thanks_to_a_team_that_owns_the_case_is_one_mail_not_a_notice_beside_it(
+    frame: Frame,
+) -> None:
+    plan = Desk(frame).take(incoming(ANNA, *THANKS))
+    [case] = plan.cases
+    assert case.category == "thanks" and case.owner == "team"
+    team = frame.notices.book.owners["team"].email
+    assert kinds(plan) == [("ack", ANNA), ("thanks", team)]
+    assert events(case) == ["opened", "ack_sent", "owner_notified", "thanks_forwarded"]
+
+
+def test_thanks_for_a_team_that_does_not_own_the_case_still_tell_the_owner(frame: Frame) -> None:
+    book = frame.notices.book
+    thanks = replace(book.categories["thanks"], owner="center")
+
+    def ownerless(rules: tuple[Rule, ...]) -> tuple[Rule, ...]:
+        return tuple(replace(r, owner=None) if r.category == "thanks" else r for r in rules)
+
+    other = replace(
+        book,
+        categories={**book.categories, "thanks": thanks},
+        rules=ownerless(book.rules),
+        ordered_rules=ownerless(book.ordered_rules),
+    )
+    plan = Desk(replace(frame, notices=replace(frame.notices, book=other))).take(
+        incoming(ANNA, *THANKS)
+    )
+    [case] = plan.cases
+    center, team = other.owners["center"].email, other.owners["team"].email
+    assert case.owner == "center"
+    assert kinds(plan) == [("ack", ANNA), ("notice", center), ("thanks", team)]
