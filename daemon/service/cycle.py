@@ -55,13 +55,38 @@ class CycleReport:
     duties: list[str] = field(default_factory=list)  # timed duties done (digest, archive, ...)
 
     def summary(self) -> str:
-        parts = [f"{self.new} new"] + [f"{n} {k}" for k, n in sorted(self.outcomes.items())]
-        parts += [f"{self.sent} sent", f"{self.filed} filed"]
+        """One line that says what its numbers are: messages by what they turned out to be,
+        then the mail that went out and the originals filed."""
+        taken = [
+            _count(self.outcomes[kind], *words)
+            for kind, words in OUTCOME_WORDS.items()
+            if self.outcomes.get(kind)
+        ]
+        head = f"{self.new} new message{'' if self.new == 1 else 's'}"
+        sent = [_count(self.sent, "mail sent", "mails sent"), f"{self.filed} filed"]
         if self.deferred:
-            parts.append(f"{self.deferred} deferred")
+            sent.append(f"{self.deferred} deferred")
         if self.failed:
-            parts.append(f"{self.failed} failed")
-        return ", ".join(parts)
+            sent.append(f"{self.failed} failed")
+        return f"{head}{': ' + ', '.join(taken) if taken else ''}; {', '.join(sent)}"
+
+
+#: How the summary names each outcome, singular and plural.
+OUTCOME_WORDS = {
+    "case": ("new case", "new cases"),
+    "joined": ("joined its case", "joined their cases"),
+    "own": ("our own copy", "our own copies"),
+    "command": ("owner command", "owner commands"),
+    "bounce": ("bounce of our mail", "bounces of our mail"),
+    "duplicate": ("duplicate", "duplicates"),
+    "history": ("history case", "history cases"),
+    "skipped": ("old message skipped", "old messages skipped"),
+    "quarantined": ("quarantined", "quarantined"),
+}
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 @dataclass
