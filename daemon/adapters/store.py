@@ -340,9 +340,11 @@ class Store:
         finally:
             self._release_snapshot()
         if os.path.exists(self.journal):  # a crash before this only means a longer replay
-            with open(self.journal, "w") as f:
-                f.flush()
-                os.fsync(f.fileno())
+            fd = os.open(self.journal, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
     def _release_snapshot(self) -> None:
         """The live documents are held once, in this class; TinyDB's copy is rebuilt per

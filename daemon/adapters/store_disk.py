@@ -256,7 +256,10 @@ def repair(db: Path, now: datetime, new_store: bool = False) -> list[str]:
         report.append(f"{journal}: {len(scan.records)} record(s), no damage: nothing to repair")
         return _write_report(db, stamp, report)
     kept = journal.with_name(f"{journal.name}.damaged-{stamp}")
-    os.link(journal, kept)  # the damaged file stays, whole, for whoever investigates
+    try:
+        os.link(journal, kept)  # the damaged file stays, whole, for whoever investigates
+    except OSError:  # a filesystem without hard links: a copy, owner-only like the original
+        atomic_write(kept, journal.read_bytes())
     good = (journal_line(r.table, r.key, r.doc) + "\n" for r in scan.records)
     atomic_write(journal, good)
     report.append(
