@@ -11,6 +11,7 @@ disagree about where another one keeps its part.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 from collections.abc import Iterable
@@ -26,10 +27,14 @@ def atomic_write(path: str | Path, data: str | bytes | Iterable[str], mode: int 
 
     `data` may be chunks of text, so a large file (the store's snapshot) is written without
     building it as one string first. Text is UTF-8. The file gets exactly `mode`, whatever the
-    umask or an earlier temp file left behind."""
+    umask or an earlier temp file left behind.
+
+    The temp file `NAME.tmp`, beside the target, is created new (O_EXCL|O_NOFOLLOW): a stale
+    one from a crash is unlinked first (unlink removes a symlink, never what it points to), and
+    a symlink planted there is never written through."""
     target = Path(path)
     tmp = target.with_name(f"{target.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    fd = _create_new(tmp, mode)
     try:
         with os.fdopen(fd, "wb") as f:
             os.fchmod(f.fileno(), mode)
@@ -47,6 +52,20 @@ def atomic_write(path: str | Path, data: str | bytes | Iterable[str], mode: int 
         tmp.unlink(missing_ok=True)
         raise
     fsync_folder(target.parent)
+
+
+def _create_new(tmp: Path, mode: int) -> int:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        return os.open(tmp, flags, mode)
+    except FileExistsError:
+        tmp.unlink(missing_ok=True)  # left by a crash (or planted): the entry goes, not its target
+    try:
+        return os.open(tmp, flags, mode)
+    except FileExistsError:
+        raise OSError(
+            errno.EEXIST, f"{tmp} came back as it was removed: is another process writing here?"
+        ) from None
 
 
 def fsync_folder(folder: Path) -> None:

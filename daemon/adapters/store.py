@@ -14,57 +14,37 @@ stays small however long the daemon runs.
 
 from __future__ import annotations
 
-import json
+import logging
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from tinydb import TinyDB
-from tinydb.storages import Storage
 from tinydb.table import Document
 
-from daemon.adapters.files import StorePaths, atomic_write
+from daemon.adapters.files import StorePaths
+from daemon.adapters.store_disk import (
+    DurableStorage,
+    check_store_path,
+    journal_line,
+    refuse_damage,
+    scan_journal,
+)
 from daemon.core.cases import Case, CaseStatus, case_id
 from daemon.core.records import LedgerEntry, OutMail, OutState, optional_moment, parse_stamp, stamp
+from daemon.errors import EX_TEMPFAIL, TransientError
+
+log = logging.getLogger("feedbackd.store")
 
 
-class DurableStorage(Storage):
-    """Holds the data in memory; `flush()` writes it atomically. path=None: memory only."""
+class StoreWriteError(TransientError):
+    """A commit could not be written (the disk is full, say): nothing of it was kept, the store
+    in memory is again what is on disk, and the next cycle takes the same mail anew."""
 
-    def __init__(self, path: str | None = None):
-        self.path = path
-        self._data: dict[str, Any] | None = None
-        if path and os.path.exists(path):
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
-            self._data = json.loads(text) if text.strip() else None
-
-    def read(self) -> dict[str, Any] | None:
-        return self._data
-
-    def write(self, data: dict[str, Any]) -> None:
-        self._data = data
-
-    def flush(self) -> None:
-        if not self.path or self._data is None:
-            return
-        atomic_write(self.path, self._chunks(self._data))
-
-    @staticmethod
-    def _chunks(data: dict[str, Any]) -> Iterator[str]:
-        # Table by table with the C encoder: json.dump to a file is the slow pure-Python
-        # path, one json.dumps of everything would build the whole file as one string.
-        yield "{"
-        for i, (name, table) in enumerate(data.items()):
-            yield ("," if i else "") + json.dumps(name) + ":"
-            yield json.dumps(table, ensure_ascii=False, separators=(",", ":"))
-        yield "}"
-
-    def close(self) -> None:
-        pass
+    exit_code = EX_TEMPFAIL
 
 
 _TABLES = ("cases", "ledger", "outbox", "meta")
@@ -86,7 +66,14 @@ class Store:
         self.path = str(path) if path else None
         if self.path:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = TinyDB(self.path, storage=DurableStorage)
+            check_store_path(Path(self.path))
+        self._load()
+
+    def _load(self) -> None:
+        """Everything in memory, from the snapshot and the journal on disk."""
+        # An own symlink is followed: the snapshot is rewritten where the store really lies.
+        real = os.path.realpath(self.path) if self.path else None
+        self._db = TinyDB(real, storage=DurableStorage)
         self._cases: dict[str, dict[str, Any]] = {}
         self._ledger: dict[str, dict[str, Any]] = {}
         self._outbox: dict[str, dict[str, Any]] = {}
@@ -291,34 +278,45 @@ class Store:
                 changes.clear()
             return
         sources = self._sources()
-        lines = []
-        for name, keys in self._gone.items():
-            lines += [json.dumps({"t": name, "k": k, "d": None}) for k in keys]
-            keys.clear()
-        for name, keys in self._dirty.items():
-            lines += [
-                json.dumps(
-                    {"t": name, "k": k, "d": sources[name][k]},
-                    ensure_ascii=False,
-                    separators=(",", ":"),
-                )
-                for k in keys
-            ]
-            keys.clear()
+        lines = [journal_line(t, k, None) for t, ks in self._gone.items() for k in ks]
+        lines += [journal_line(t, k, sources[t][k]) for t, ks in self._dirty.items() for k in ks]
+        try:
+            self._append(lines)
+        except OSError as exc:
+            self._load()  # memory is what is on disk again: nothing unwritten is sent or moved
+            raise StoreWriteError(
+                f"the store {self.path} could not be written ({exc.strerror or exc}): this "
+                f"batch was not kept; make room in {Path(self.path).parent}, it is taken "
+                "again by itself"
+            ) from exc
+        for changes in (*self._dirty.values(), *self._gone.values()):
+            changes.clear()
+
+    def _append(self, lines: list[str]) -> None:
+        """One commit: the journal grows by whole lines, or (on an error) not at all."""
+        assert self.path
         if not os.path.exists(self.path):
             self.snapshot()  # the first commit writes the snapshot itself
             return
         if self._torn_at is not None:
             os.truncate(self.journal, self._torn_at)
             self._torn_at = None
-        fd = os.open(self.journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        with os.fdopen(fd, "a", encoding="utf-8") as f:
-            f.write("\n".join(lines) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        fd = os.open(self.journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "ab") as f:
+            before = os.fstat(fd).st_size
+            try:
+                f.write(("\n".join(lines) + "\n").encode("utf-8"))
+                f.flush()
+                os.fsync(fd)
+            except OSError:
+                os.ftruncate(fd, before)  # no half commit for the next one to append behind
+                raise
             size = f.tell()
         if size > max(JOURNAL_MIN, os.path.getsize(self.path)):
-            self.snapshot()
+            try:
+                self.snapshot()
+            except OSError as exc:  # the commit is durable in the journal; fold it later
+                log.warning("the store's snapshot was not rewritten (retried later): %s", exc)
 
     @property
     def journal(self) -> str:
@@ -337,12 +335,16 @@ class Store:
                 )
         storage = self._db.storage
         assert isinstance(storage, DurableStorage)
-        storage.flush()
-        self._release_snapshot()
+        try:
+            storage.flush()
+        finally:
+            self._release_snapshot()
         if os.path.exists(self.journal):  # a crash before this only means a longer replay
-            with open(self.journal, "w") as f:
-                f.flush()
-                os.fsync(f.fileno())
+            fd = os.open(self.journal, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
     def _release_snapshot(self) -> None:
         """The live documents are held once, in this class; TinyDB's copy is rebuilt per
@@ -353,23 +355,20 @@ class Store:
             self._db.clear_cache()
 
     def _replay(self) -> None:
+        """The commits since the snapshot. A torn last line is a commit that never completed
+        (the next commit cuts it off); a bad line before the end is damage: refused, the file
+        kept as it is for `feedbackd store check|repair`, never truncated behind it."""
         if not self.path or not os.path.exists(self.journal):
             return
+        scan = scan_journal(Path(self.journal))
+        refuse_damage(Path(self.journal), scan)
         sources = self._sources()
-        good = 0
-        with open(self.journal, "rb") as f:
-            for raw in f:
-                try:
-                    entry = json.loads(raw)
-                except ValueError:  # a torn last line: that commit never completed;
-                    self._torn_at = good  # the next commit (by the lock holder) cuts it off
-                    break
-                good += len(raw)
-                target = sources[entry["t"]]
-                if entry["d"] is None:
-                    target.pop(entry["k"], None)
-                else:
-                    target[entry["k"]] = entry["d"]
+        for record in scan.records:
+            if record.doc is None:
+                sources[record.table].pop(record.key, None)
+            else:
+                sources[record.table][record.key] = record.doc
+        self._torn_at = scan.torn_at
 
     def _sources(self) -> dict[str, dict[str, dict[str, Any]]]:
         return {

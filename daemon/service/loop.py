@@ -12,6 +12,7 @@ ones stay.
 
 from __future__ import annotations
 
+import contextlib
 import email
 import logging
 import os
@@ -32,7 +33,7 @@ from daemon.adapters.settings import Settings
 from daemon.adapters.smtp import Sender
 from daemon.adapters.spool import waiting
 from daemon.adapters.status_file import PollState, write_poll_state
-from daemon.adapters.store import Store
+from daemon.adapters.store import Store, StoreWriteError
 from daemon.core.mail.message import decode_header
 from daemon.core.records import PENDING
 from daemon.errors import ConfigError, Problem
@@ -188,7 +189,8 @@ class Service:
         except Exception as exc:
             self.poll.consecutive_failures += 1
             self.poll.last_error = str(exc)[:300]
-            write_poll_state(self.settings.db, self.poll)
+            with contextlib.suppress(OSError):  # a full disk must not hide the failure itself
+                write_poll_state(self.settings.db, self.poll)
             self._alert(now or self.clock(), None, exc)
             raise
         self.last_report = report
@@ -232,6 +234,11 @@ class Service:
                     if self.notifier is not None:  # the status line reads every case
                         self._notify("status", self.status_line())
                     self._wait_for_mail(self._next_wait())
+                except StoreWriteError as exc:  # the disk is full: the store kept what it had
+                    log.error("%s; retrying in %.0fs", exc, delay)
+                    self._notify("status", f"retrying in {delay:.0f}s: {exc}")
+                    self._sleep(delay)
+                    delay = min(BACKOFF_MAX, delay * 2)
                 except OSError as exc:  # TransientError and AuthRefused are ConnectionErrors
                     log.warning("mail server trouble, retrying in %.0fs: %s", delay, exc)
                     self._disconnect()

@@ -109,3 +109,26 @@ def test_the_store_lock_admits_one_holder_and_names_it(tmp_path: Path) -> None:
         first.release()
     second.acquire()  # free again once released
     second.release()
+
+
+def test_a_symlink_planted_at_the_temp_name_is_never_written_through(tmp_path: Path) -> None:
+    """Issue #14 item 10: `store.json.tmp -> victim` must not receive the store's content."""
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    victim.chmod(0o644)
+    target = tmp_path / "store.json"
+    (tmp_path / "store.json.tmp").symlink_to(victim)
+    atomic_write(target, '{"meta":{"1":{"key":"command_secret","value":"s3cret"}}}')
+    assert victim.read_text() == "precious" and mode_of(victim) == 0o644
+    assert "s3cret" in target.read_text() and not target.is_symlink()
+    assert mode_of(target) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store.json", "victim"]
+
+
+def test_a_dangling_symlink_at_the_temp_name_creates_nothing_where_it_points(
+    tmp_path: Path,
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    (tmp_path / "f.tmp").symlink_to(elsewhere)
+    atomic_write(tmp_path / "f", "x")
+    assert not elsewhere.exists() and (tmp_path / "f").read_text() == "x"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -10,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon.adapters.store import Store
+from daemon.adapters.store import Store, StoreWriteError
+from daemon.adapters.store_disk import StoreDamaged
 from daemon.core.cases import CLOSED, OPEN, IllegalTransition, apply, open_case
 from daemon.core.records import LedgerEntry, OutMail, OutState, outmail
 
@@ -250,3 +252,164 @@ def test_records_written_now_use_the_old_strings(tmp_path: Path) -> None:
         "",
         "queued",
     )
+
+
+# -- a damaged store is refused with one line, never taken for a smaller one (issue #14) ------
+
+
+def committed_store(path: Path, cases: int) -> list[str]:
+    """A file store with `cases` cases, one commit each (the first one is the snapshot)."""
+    s = Store(path)
+    ids = []
+    for i in range(cases):
+        case = a_case(s, f"<m{i}@x>")
+        s.put_case(case)
+        s.commit()
+        ids.append(case.id)
+    return ids
+
+
+@pytest.mark.parametrize(
+    "content, what",
+    [
+        (OLD_SNAPSHOT[: len(OLD_SNAPSHOT) // 2], "truncated"),
+        ("<html>not a store</html>", "not JSON"),
+        ("", "empty"),
+        ("\n", "empty"),
+    ],
+)
+def test_a_truncated_non_json_or_empty_snapshot_is_refused(
+    tmp_path: Path, content: str, what: str
+) -> None:
+    path = tmp_path / "store.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(StoreDamaged) as refused:
+        Store(path)
+    assert refused.value.exit_code == 78
+    [line] = str(refused.value).splitlines()
+    assert line.startswith(f"{path}") and what in line
+    assert "backup" in line  # what to do
+    assert path.read_text(encoding="utf-8") == content  # left as it was
+
+
+def test_a_bad_line_inside_the_journal_stops_and_loses_no_later_commit(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    ids = committed_store(path, 4)  # a snapshot of 1 case, 3 commits in the journal
+    journal = tmp_path / "store.json.journal"
+    lines = journal.read_bytes().splitlines(keepends=True)
+    assert len(lines) == 6  # each commit: its case and the case numbering
+    lines[1] = b'{"t":"cases","k":\x00\x00\x00 garbage\n'  # damage in the middle
+    journal.write_bytes(b"".join(lines))
+    damaged = journal.read_bytes()
+    with pytest.raises(StoreDamaged) as refused:
+        Store(path)
+    assert refused.value.exit_code == 78
+    [line] = str(refused.value).splitlines()
+    assert line.startswith(f"{journal}:2:") and "feedbackd store repair" in line
+    assert journal.read_bytes() == damaged  # kept as it is: nothing truncated behind it
+    with pytest.raises(StoreDamaged):  # a dry run too
+        Store.preview(path)
+    assert len(ids) == 4  # `feedbackd store repair` keeps them (tests/unit/cli/test_store_cmd.py)
+
+
+def test_only_the_torn_tail_is_cut_and_only_when_it_is_the_tail(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    committed_store(path, 3)
+    journal = tmp_path / "store.json.journal"
+    with open(journal, "ab") as f:
+        f.write(b'{"t":"cases","k":"FB-2026-00')  # the last append, torn by a crash
+    s = Store(path)
+    assert len(s.cases()) == 3
+    s.put_case(a_case(s, "<m9@x>"))
+    s.commit()
+    assert len(Store(path).cases()) == 4
+    assert all(json.loads(line) for line in journal.read_bytes().splitlines())
+
+
+# -- the disk fills up during a commit (issue #14 item 11) ------------------------------------
+
+
+def test_a_commit_on_a_full_disk_keeps_nothing_half_and_recovers_when_space_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "store.json"
+    committed_store(path, 2)
+    journal = tmp_path / "store.json.journal"
+    before = journal.read_bytes()
+    s = Store(path)
+    s.put_case(a_case(s, "<full@x>"))
+    s.put_ledger(LedgerEntry(7, 1, "<full@x>", "case", "F", False, "FB-2026-000003"))
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(StoreWriteError) as refused:
+        s.commit()
+    assert refused.value.exit_code == 75 and isinstance(refused.value, OSError)
+    assert "make room" in str(refused.value) and str(tmp_path) in str(refused.value)
+    assert journal.read_bytes() == before  # no half commit for the next one to append behind
+    # In memory the store is again what is on disk: nothing unstored can be sent or filed.
+    assert len(s.cases()) == 2 and s.ledger(7, 1) is None and not s.pending
+    monkeypatch.undo()  # space returns: the same mail is taken again and commits
+    s.put_case(a_case(s, "<full@x>"))
+    s.put_ledger(LedgerEntry(7, 1, "<full@x>", "case", "F", False, "FB-2026-000003"))
+    s.commit()
+    again = Store(path)
+    assert [c.id for c in again.cases()][-1] == "FB-2026-000003" and again.ledger(7, 1)
+
+
+def test_a_first_commit_on_a_full_disk_leaves_no_store_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "store.json"
+    s = Store(path)
+    s.put_case(a_case(s))
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(StoreWriteError):
+        s.commit()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    s.put_case(a_case(s))
+    s.commit()
+    assert [c.id for c in Store(path).cases()] == ["FB-2026-000001"]
+
+
+# -- the store's path (issue #14 item 10) -----------------------------------------------------
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+def test_a_store_path_linking_to_someone_elses_file_is_refused(tmp_path: Path) -> None:
+    theirs = tmp_path / "theirs.json"
+    committed_store(theirs, 1)
+    os.chown(theirs, 4242, 4242)
+    link = tmp_path / "store.json"
+    link.symlink_to(theirs)
+    with pytest.raises(StoreDamaged, match="owned by uid 4242"):
+        Store(link)
+
+
+def test_a_store_path_linking_to_nothing_is_refused(tmp_path: Path) -> None:
+    link = tmp_path / "store.json"
+    link.symlink_to(tmp_path / "gone.json")
+    with pytest.raises(StoreDamaged, match="does not exist"):
+        Store(link)
+
+
+def test_an_own_symlinked_store_is_rewritten_where_it_lies(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    real = tmp_path / "real" / "store.json"
+    committed_store(real, 1)
+    link = tmp_path / "store.json"
+    link.symlink_to(real)
+    s = Store(link)
+    s.put_case(a_case(s, "<m2@x>"))
+    s.commit()
+    s.snapshot()
+    assert link.is_symlink() and len(json.loads(real.read_text())["cases"]) == 2
+    assert [p.name for p in real.parent.iterdir()] == ["store.json"]  # no temp file left
+    assert (tmp_path / "store.json.journal").exists()  # the sidecars stay beside the path

@@ -41,6 +41,8 @@ COMMANDS = {
     "check": ["--rules", "--templates"],
     "classify": ["files", "--rules", "--format"],
     "init": ["folder"],
+    "store check": [],
+    "store repair": ["--new-store"],
 }
 
 
