@@ -3,7 +3,8 @@
 Customer text is only ever template *data*: templates run in a sandbox with StrictUndefined (a
 typo in a template is an error, not a silent blank), and every value that ends up in a header is
 stripped of CR/LF so a crafted subject cannot inject headers. Automatic mail carries the RFC 3834
-markers so that other robots do not answer it.
+markers so that other robots do not answer it. Every mail must cross SMTP: lines of at most
+998 octets, CRLF only (`smtp_lines`); what we attach is checked and re-encoded to fit.
 
 No file I/O: the templates come in as text (daemon.adapters.config reads the folder). The one
 thing drawn from outside is randomness, `uuid4`, for Message-IDs and attachment placeholders.
@@ -19,7 +20,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.policy import SMTP, EmailPolicy
 from typing import Any
 
@@ -150,15 +151,32 @@ def wire(msg: EmailMessage) -> str:
     return out.decode("utf-8")
 
 
+class LineTooLong(ValueError):
+    """Bytes that cannot cross SMTP as they are: a line over 998 octets or a bare CR."""
+
+
+def smtp_lines(raw: bytes) -> bool:
+    """Whether `raw` consists of CRLF-ended lines that SMTP carries: at most 998 octets each
+    (RFC 5321 §4.5.3.1.6, RFC 5322 §2.1.1; a server answers "500 Line too long") and no bare CR
+    or LF, which is no line end on the wire and which servers refuse or rewrite."""
+    lines = raw.split(b"\r\n")
+    return lines[-1] == b"" and all(
+        len(line) <= MAX_LINE and b"\r" not in line and b"\n" not in line for line in lines
+    )
+
+
 def verbatim_message(raw: bytes, filename: str) -> EmailMessage:
     """A message/rfc822 attachment holding `raw` (UTF-8 or ASCII) byte for byte.
 
     The stdlib would parse the message and write it out again, which costs more than the rest
     of the mail and may alter what the sender wrote; `wire` puts the bytes in place of a
-    placeholder instead."""
+    placeholder instead. Line ends become CRLF; a line SMTP cannot carry raises LineTooLong
+    (the caller re-encodes the message, see `reencoded`, or attaches it as a file)."""
     raw = _LINE_END.sub(b"\r\n", raw)
     if not raw.endswith(b"\r\n"):
         raw += b"\r\n"
+    if not smtp_lines(raw):
+        raise LineTooLong(f"{filename}: a line over {MAX_LINE} octets or a bare CR")
     text = raw.decode("utf-8")  # UnicodeDecodeError: the caller attaches it some other way
     part = EmailMessage(policy=SMTP)
     part["Content-Type"] = "message/rfc822"
@@ -170,12 +188,59 @@ def verbatim_message(raw: bytes, filename: str) -> EmailMessage:
     return part
 
 
+def reencoded(raw: bytes) -> bytes:
+    """The message parsed and written again, fit for SMTP: 8-bit text parts re-encoded as
+    base64/QP, a part with a line over 998 octets as base64, bare CRs made CRLF, long header
+    lines folded. Raises UnicodeError, LookupError or LineTooLong (with ValueError, TypeError
+    from the stdlib) when the mail cannot be written so: a charset Python does not know, 8-bit
+    text that is not in its declared charset, a damaged part, a header that will not fold."""
+    msg = email.message_from_bytes(raw, policy=SMTP)
+    for part in msg.walk():
+        if not part.is_multipart() and _has_long_line(part.get_payload()):
+            data = part.get_payload(decode=True)  # decoding notes any damage in `defects`
+            if part.defects or not isinstance(data, bytes):  # re-encoding would lose bytes
+                raise LineTooLong("a damaged part with a line over 998 octets")
+            del part["Content-Transfer-Encoding"]
+            part["Content-Transfer-Encoding"] = "base64"
+            part.set_payload(base64.encodebytes(data).decode("ascii"))
+    out = msg.as_string().encode("utf-8", "surrogateescape")
+    if not smtp_lines(out):
+        raise LineTooLong("a header line over 998 octets that does not fold")
+    return out
+
+
 def seven_bit(raw: bytes) -> bytes:
-    """For a server without 8BITMIME (RFC 6152): 8-bit text parts re-encoded as base64/QP."""
-    return email.message_from_bytes(raw, policy=SMTP).as_string().encode("utf-8", "surrogateescape")
+    """For a server without 8BITMIME (RFC 6152): our mail with its 8-bit text parts re-encoded
+    as base64/QP (`reencoded`). An attached message that cannot be re-encoded (a broken charset,
+    an unfoldable header) goes as an application/octet-stream .eml file, its bytes unchanged."""
+    try:
+        return reencoded(raw)
+    except (UnicodeError, LookupError, ValueError, TypeError):
+        pass
+    msg = email.message_from_bytes(raw, policy=SMTP)
+    for part in [p for p in msg.walk() if p.get_content_type() == "message/rfc822"]:
+        inner = part.get_payload(0)
+        if not isinstance(inner, Message):
+            continue
+        data = inner.as_bytes(policy=_AS_READ)
+        name = part.get_filename() or "original.eml"
+        part.set_content(
+            data, "application", "octet-stream", disposition="attachment", filename=name
+        )
+    return reencoded(msg.as_bytes(policy=_AS_READ))
 
 
+def _has_long_line(payload: object) -> bool:
+    return isinstance(payload, str) and any(
+        len(line) > MAX_LINE for line in _ANY_LINE_END.split(payload)
+    )
+
+
+MAX_LINE = 998  # octets in a line of mail, CRLF not counted (RFC 5322 §2.1.1)
 _LINE_END = re.compile(rb"\r?\n")
+_ANY_LINE_END = re.compile(r"\r\n|\r|\n")
+#: Writes a parsed message back as it was read: headers as in the source, 8-bit bytes as such.
+_AS_READ = SMTP.clone(refold_source="none", cte_type="8bit")
 
 
 def new_message_id(domain: str) -> str:

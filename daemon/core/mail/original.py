@@ -1,8 +1,10 @@
 """The customer's original, attached to staff mail so the owner can open it and quote it.
 
-Byte for byte where it can be (message/rfc822, 8-bit); a legacy 8-bit charset gets its text
-parts re-encoded; what still is not text travels as an .eml file; over the cap, the headers only
-(the outbox keeps mail as text, and a 40 MB attachment must not ride on every reminder).
+Byte for byte where it can be (message/rfc822, 8-bit); a legacy 8-bit charset, or a line SMTP
+would refuse (over 998 octets: "500 Line too long", and the owner never hears of the case), gets
+its parts re-encoded; what still cannot travel so goes as an application/octet-stream .eml
+file, base64; over the cap, the headers only (the outbox keeps mail as text, and a 40 MB
+attachment must not ride on every reminder).
 """
 
 from __future__ import annotations
@@ -10,23 +12,23 @@ from __future__ import annotations
 from email.message import EmailMessage
 from email.policy import SMTP
 
-from daemon.core.mail.compose import seven_bit, verbatim_message
+from daemon.core.mail.compose import LineTooLong, reencoded, verbatim_message
 
 MAX_ATTACHMENT = 10 * 1024 * 1024  # bytes of the original attached in full; above: headers only
 
 
 def attach_original(raw: bytes, cap: int, case_id: str) -> EmailMessage:
     """The original as a message/rfc822 part, so the owner can open and quote it; 8-bit mail
-    in a legacy charset with its text parts re-encoded, and what still is not text as an .eml
-    file (the outbox keeps mail as text); over `cap`, its headers only."""
+    in a legacy charset or with lines SMTP cannot carry re-encoded, and what still cannot
+    travel so as an .eml file (the outbox keeps mail as text); over `cap`, its headers only."""
     if len(raw) <= cap:
         try:
             return verbatim_message(raw, f"{case_id}.eml")
-        except UnicodeDecodeError:  # 8-bit text in a legacy charset: its parts re-encoded
+        except (UnicodeDecodeError, LineTooLong):  # legacy 8-bit text, lines SMTP refuses
             pass
         try:
-            return verbatim_message(seven_bit(raw), f"{case_id}.eml")
-        except (UnicodeError, ValueError, TypeError, LookupError):
+            return verbatim_message(reencoded(raw), f"{case_id}.eml")
+        except (UnicodeError, ValueError, TypeError, LookupError):  # LineTooLong among them
             part = EmailMessage(policy=SMTP)
             part.set_content(
                 raw,

@@ -11,7 +11,15 @@ import pytest
 from support import REPO
 
 from daemon.adapters.config import load_templates
-from daemon.core.mail.compose import Rendered, Templates, build_mail, header_safe, seven_bit, wire
+from daemon.core.mail.compose import (
+    Rendered,
+    Templates,
+    build_mail,
+    header_safe,
+    seven_bit,
+    verbatim_message,
+    wire,
+)
 from daemon.errors import ConfigError
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -116,6 +124,38 @@ def test_mail_is_kept_8bit_and_made_7bit_for_a_server_without_8bitmime() -> None
         parsed = message_from_bytes(data, policy=default)
         assert parsed.get_content().replace("\r\n", "\n") == "Ваше обращение принято.\n"
         assert parsed["Subject"] == "[FB-1] Спасибо"
+
+
+def test_an_attached_message_the_stdlib_cannot_make_7bit_goes_as_a_file() -> None:
+    """For a server without 8BITMIME: an attached original whose 8-bit Subject and body are in
+    no known charset cannot be re-encoded; it travels as an application/octet-stream .eml,
+    its bytes unchanged, and every line of the mail fits SMTP."""
+    original = (
+        "From: anna@customer.test\r\nSubject: Ваше сообщение не доставлено\r\n"
+        "Content-Type: text/plain; charset=x-unknown\r\nContent-Transfer-Encoding: 8bit\r\n"
+        "\r\nМы не смогли доставить письмо.\r\n"
+    ).encode()
+    msg = build_mail(
+        sender="fb@x.test",
+        sender_name="Центр",
+        to="owner@x.test",
+        rendered=Rendered("[FB-1] Новое обращение", "Во вложении.\n"),
+        message_id="<3@x>",
+        now=NOW,
+    )
+    msg.make_mixed()
+    msg.attach(verbatim_message(original, "FB-1.eml"))
+    seven = seven_bit(wire(msg).encode("utf-8"))
+    assert seven.isascii()
+    lines = seven.split(b"\r\n")
+    assert lines[-1] == b"" and all(len(x) <= 998 and b"\r" not in x for x in lines)
+    parsed = message_from_bytes(seven, policy=default)
+    [part] = list(parsed.iter_attachments())
+    assert part.get_content_type() == "application/octet-stream"
+    assert part.get_filename() == "FB-1.eml"
+    assert part.get_content() == original
+    body = parsed.get_body(("plain",))
+    assert body is not None and "Во вложении." in body.get_content()
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import email
 import re
 import shutil
@@ -191,6 +192,66 @@ def test_an_oversized_original_is_attached_as_headers_only_and_the_notice_says_s
     headers = next(mail.iter_attachments()).get_content()
     assert "Message-ID: <m1@customer.test>" in headers and "xxxx" not in headers
     assert "too large to attach" in body(mail)
+
+
+def long_line_original(part_head: bytes, part_body: bytes) -> bytes:
+    """A customer's mail: a short text and one more part as the sender's program wrote it."""
+    return (
+        b"From: anna@customer.test\r\nTo: feedback@company.example\r\nSubject: photo\r\n"
+        b"Message-ID: <long@customer.test>\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n'
+        b"--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSee the attachment.\r\n"
+        b"--b1\r\n" + part_head + b"\r\n\r\n" + part_body + b"\r\n--b1--\r\n"
+    )
+
+
+LONG_PARTS = {
+    # One base64 line of 4,000 characters, as some webmail and scripts write attachments.
+    "base64": (
+        "application/pdf",
+        b"Content-Type: application/pdf; name=scan.pdf\r\nContent-Transfer-Encoding: base64",
+        base64.b64encode(bytes(range(256)) * 12)[:4000],
+    ),
+    # HTML written on one line of 5,000 characters, 7bit.
+    "html": (
+        "text/html",
+        b"Content-Type: text/html; charset=utf-8",
+        b"<html><body>" + b"<p>too late again</p>" * 240 + b"</body></html>",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(LONG_PARTS))
+def test_an_original_with_a_line_over_998_octets_is_reencoded_and_deliverable(kind: str) -> None:
+    ctype, head, data = LONG_PARTS[kind]
+    assert max(len(x) for x in data.split(b"\r\n")) > 998
+    raw = long_line_original(head, data)
+    msg = parse(raw)
+    mail = reparse(owner_notice(DESK, new_case(msg), msg, raw, message_id="<n@x>", now=NOW))
+    [part] = list(mail.iter_attachments())
+    assert part.get_content_type() == "message/rfc822"
+    original = part.get_content()
+    assert original["Message-ID"] == "<long@customer.test>"
+    [inner] = [p for p in original.walk() if p.get_content_type() == ctype]
+    decoded = base64.b64decode(data) if kind == "base64" else data
+    assert inner.get_payload(decode=True) == decoded  # what the sender sent, line for line
+
+
+def test_an_original_that_cannot_be_reencoded_is_attached_as_an_eml_file() -> None:
+    """A long base64 line that is damaged (cut one character short): decoding and encoding it
+    again would change it, so the original goes as application/octet-stream, base64, every
+    byte kept."""
+    raw = long_line_original(
+        b"Content-Type: application/pdf; name=scan.pdf\r\nContent-Transfer-Encoding: base64",
+        base64.b64encode(b"%PDF-1.4 " * 300)[:-1],
+    )
+    msg = parse(raw)
+    mail = reparse(owner_notice(DESK, new_case(msg), msg, raw, message_id="<n@x>", now=NOW))
+    [part] = list(mail.iter_attachments())
+    assert part.get_content_type() == "application/octet-stream"
+    assert part["Content-Transfer-Encoding"] == "base64"
+    assert part.get_filename() == "FB-2026-000001.eml"
+    assert part.get_content() == raw
 
 
 def test_an_8bit_original_in_a_legacy_charset_is_attached_and_serialisable() -> None:
