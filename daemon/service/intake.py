@@ -7,17 +7,28 @@ anything logged. The commit stays the cycle's, once per batch, so the whole outc
 before any mail is sent or moved. A message whose triage raises is quarantined with a plan of its
 own (nothing else decided for it is written); a ConfigError is raised and writes nothing, so the
 message waits in INBOX until the rules or templates are fixed.
+
+One mail must never stop a mailbox, so deciding has a guard: a message whose deciding takes
+longer than `TIME_BUDGET` is interrupted and quarantined with that reason, and a message that
+killed the process twice while being decided (out of memory, the watchdog) is quarantined on the
+next start without being decided a third time (daemon.adapters.taking keeps the count).
 """
 
 from __future__ import annotations
 
 import logging
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from types import FrameType
 
 from daemon.adapters.imap import Fetched
 from daemon.adapters.store import Store
+from daemon.adapters.taking import IntakeMarker
 from daemon.core.followups import Level
 from daemon.core.mail.compose import Templates, new_message_id
 from daemon.core.mail.notices import NoticeDesk
@@ -35,6 +46,12 @@ _LEVELS = {Level.INFO: logging.INFO, Level.WARNING: logging.WARNING}
 #: What `intake` returns: the plan it applied (outcome, case_id, reason, and the rest).
 Intake = Plan
 
+#: Seconds one message may take to be decided; an ordinary one takes milliseconds. Well under
+#: systemd's WatchdogSec=60, so the guard quarantines the message before the watchdog kills us.
+TIME_BUDGET = 20.0
+#: Unfinished attempts after which a message is quarantined instead of being taken again.
+CRASH_LIMIT = 2
+
 
 @dataclass
 class Desk:
@@ -45,6 +62,7 @@ class Desk:
     templates: Templates
     address: str
     backfill_before: datetime | None = None  # first run: older mail is recorded, not answered
+    time_budget: float = TIME_BUDGET  # seconds to decide one message (0: no limit)
 
     @property
     def domain(self) -> str:
@@ -53,6 +71,10 @@ class Desk:
     @cached_property
     def calendar(self) -> WorkCalendar:
         return calendar_for(self.book)
+
+    @cached_property
+    def marker(self) -> IntakeMarker:
+        return IntakeMarker.beside(self.store.path, self.store.read_only)
 
     @cached_property
     def notices(self) -> NoticeDesk:
@@ -69,20 +91,72 @@ class Desk:
 
 
 def intake(desk: Desk, uidvalidity: int, fetched: Fetched, now: datetime) -> Plan:
-    """Decide one message, then record the decision. A message that trips a bug is quarantined,
-    not allowed to stop the mailbox: `feedbackd reprocess` takes it again once the bug is fixed."""
+    """Decide one message, then record the decision. A message that trips a bug, runs over the
+    time budget or killed the daemon twice is quarantined, not allowed to stop the mailbox:
+    `feedbackd reprocess` takes it again once the bug is fixed."""
     arrival = Arrival(
         uidvalidity, fetched.uid, fetched.raw, fetched.internaldate, fetched.truncated
     )
+    marker = desk.marker
+    crashes = marker.unfinished(uidvalidity, fetched.uid)
+    if crashes >= CRASH_LIMIT:
+        log.error("uid %s quarantined: it stopped the daemon %s times", fetched.uid, crashes)
+        why = (
+            f"taking it in stopped the daemon {crashes} times (killed: out of memory, the"
+            " watchdog or a crash); not taken again"
+        )
+        plan = quarantined(arrival, why, now)
+        apply(desk.store, plan)
+        return plan  # its marker stays: the ledger now knows the message
+    marker.begin(uidvalidity, fetched.uid)
     try:
-        plan = triage(arrival, desk.frame(), desk.store, now)
+        plan = _decide(desk, arrival, now)
+        apply(desk.store, plan)
+    finally:
+        marker.end(uidvalidity, fetched.uid)  # any exception ends the attempt; only death does not
+    return plan
+
+
+def _decide(desk: Desk, arrival: Arrival, now: datetime) -> Plan:
+    try:
+        with _time_budget(desk.time_budget):
+            return triage(arrival, desk.frame(), desk.store, now)
     except ConfigError:
         raise  # a template or rule problem: the message stays in INBOX until it is fixed
+    except _Overtime:
+        log.error("uid %s quarantined: over the %g s budget", arrival.uid, desk.time_budget)
+        why = f"deciding it took longer than the {desk.time_budget:g} s budget; interrupted"
+        return quarantined(arrival, why, now)
     except Exception as exc:
-        log.exception("uid %s quarantined after an internal error", fetched.uid)
-        plan = quarantined(arrival, f"internal error: {type(exc).__name__}: {exc}"[:300], now)
-    apply(desk.store, plan)
-    return plan
+        log.exception("uid %s quarantined after an internal error", arrival.uid)
+        return quarantined(arrival, f"internal error: {type(exc).__name__}: {exc}"[:300], now)
+
+
+class _Overtime(BaseException):
+    """The time budget ran out. A BaseException, so that no `except Exception` on the way
+    (a parser's fallback, say) can swallow it and carry on."""
+
+
+@contextmanager
+def _time_budget(seconds: float) -> Iterator[None]:
+    """Raise `_Overtime` in the block after `seconds` (SIGALRM; the main thread only, where
+    the daemon decides; elsewhere, e.g. under a test runner's thread, there is no limit)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: FrameType | None) -> None:
+        raise _Overtime
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        finally:
+            signal.signal(signal.SIGALRM, previous)
 
 
 def apply(store: Store, plan: Plan) -> None:

@@ -23,6 +23,12 @@ from daemon.errors import BadMessage
 
 #: Largest body text kept for classification; rules never need more, and it bounds memory.
 MAX_TEXT = 200_000
+#: Most addresses read from one header (To, Cc, Reply-To); the rest are ignored, with a defect.
+MAX_ADDRESSES = 500
+#: Most characters of one address header parsed: room for MAX_ADDRESSES long addresses.
+MAX_ADDRESS_TEXT = 100_000
+#: Headers whose addresses are parsed from the raw value, before any encoded-word is decoded.
+_ADDRESS_HEADERS = ("from", "to", "cc", "reply-to", "return-path")
 
 
 @dataclass(frozen=True)
@@ -77,25 +83,28 @@ def parse(raw: bytes) -> Message:
         msg = email.message_from_bytes(raw, policy=compat32)
     except Exception as exc:  # the stdlib parser is lenient; this is truly unreadable
         raise BadMessage(f"unparseable MIME: {exc}") from exc
-    headers = _headers(msg)
+    headers, raw_addresses = _headers(msg)
     if not headers:
         raise BadMessage("no headers: not an RFC 5322 message")
-    from_name, from_addr = _first_address(headers.get("from", ()))
+    from_name, from_addr = _first_address(raw_addresses.get("from", ()))
     text, attachments, defects = _walk(msg)
+    to, cc, reply_to = (
+        _addresses(raw_addresses.get(h, ()), defects) for h in ("to", "cc", "reply-to")
+    )
     subject = headers.get("subject", ("",))[0]
     return Message(
         message_id=_message_id(headers.get("message-id", ("",))[0]),
         from_addr=from_addr,
         from_name=from_name,
-        to=_addresses(headers.get("to", ())),
-        cc=_addresses(headers.get("cc", ())),
-        reply_to=_addresses(headers.get("reply-to", ())),
+        to=to,
+        cc=cc,
+        reply_to=reply_to,
         subject=subject,
         text=text,
         date=_date(headers.get("date", ("",))[0]),
         in_reply_to=_message_id(headers.get("in-reply-to", ("",))[0]),
         references=tuple(re.findall(r"<[^<>\s]+>", " ".join(headers.get("references", ())))),
-        return_path=_return_path(headers.get("return-path")),
+        return_path=_return_path(raw_addresses.get("return-path")),
         content_type=msg.get_content_type(),
         headers=headers,
         attachments=tuple(attachments),
@@ -207,29 +216,80 @@ def _charset_alias(cs: str) -> str:
     }.get(cs, cs)
 
 
-def _headers(msg: StdMessage) -> dict[str, tuple[str, ...]]:
+def _headers(msg: StdMessage) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    """Every header decoded, and the address headers' raw values (see `_address_text`)."""
     out: dict[str, list[str]] = {}
+    raw: dict[str, list[str]] = {}
     for name, value in msg.raw_items():  # raw: keeps 8-bit (RFC 6532) bytes decodable
         key = str(name).strip().lower()
         if not key:
             continue
         out.setdefault(key, []).append(decode_header(value))
-    return {k: tuple(v) for k, v in out.items()}
+        if key in _ADDRESS_HEADERS:
+            raw.setdefault(key, []).append(_address_text(value))
+    return {k: tuple(v) for k, v in out.items()}, {k: tuple(v) for k, v in raw.items()}
 
 
-def _addresses(values: tuple[str, ...]) -> tuple[str, ...]:
-    found = []
-    for _, addr in email.utils.getaddresses(list(values)):
-        addr = addr.strip().lower()
-        if addr and addr not in found:
-            found.append(addr)
+#: A quoted string (kept as it is) or an encoded-word outside one (RFC 2047 §2).
+_QUOTED_OR_WORD = re.compile(r'"(?:[^"\\]|\\.)*"|=\?[^?\s"]+\?[bBqQ]\?[^?\s"]*\?=')
+
+
+def _address_text(value: object) -> str:
+    """An address header as sent, unfolded, each encoded-word shut inside a quoted string.
+
+    RFC 2047 §5: an encoded-word may stand only in a display name, and is decoded after the
+    addresses are parsed. Quoting every encoded-word first keeps whatever it hides (a comma,
+    an @, "x: victim@example.net,") inside the display name, never an address of its own.
+    Raw 8-bit bytes (RFC 6532) are read as text; that is a charset, not an encoded-word."""
+    s = str(value)[:MAX_ADDRESS_TEXT]
+    if any("\udc80" <= c <= "\udcff" for c in s):
+        s = _decode_bytes(s.encode("ascii", "surrogateescape"), None)
+    s = re.sub(r"[\r\n\x00]", "", s)
+    return _QUOTED_OR_WORD.sub(lambda m: m[0] if m[0][0] == '"' else f'"{m[0]}"', s)
+
+
+def _parsed(values: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(display name decoded, address lower-cased) of every address in the raw values."""
+    return [
+        (decode_header(name).strip(), addr.strip().lower())
+        for name, addr in email.utils.getaddresses(list(values))
+    ]
+
+
+def _addresses(values: tuple[str, ...], defects: list[str]) -> tuple[str, ...]:
+    """Distinct addresses in order, at most MAX_ADDRESSES (a dict keeps the removal linear)."""
+    values, cut = _budget(values)
+    found: dict[str, None] = {}
+    for _, addr in _parsed(values):
+        if addr:
+            found[addr] = None
+            if len(found) > MAX_ADDRESSES:
+                cut = True
+                break
+    if cut:
+        defects.append("TooManyAddresses")
+        # the last one read may be cut in half by the text limit; the cap drops it anyway
+        return tuple(found)[: min(len(found) - 1, MAX_ADDRESSES)]
     return tuple(found)
 
 
+def _budget(values: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
+    """The values that fit MAX_ADDRESS_TEXT together (the last one cut), and whether any was."""
+    kept: list[str] = []
+    room = MAX_ADDRESS_TEXT
+    for value in values:
+        if len(value) >= room:
+            kept.append(value[:room])
+            return tuple(kept), True
+        kept.append(value)
+        room -= len(value)
+    return tuple(kept), False
+
+
 def _first_address(values: tuple[str, ...]) -> tuple[str, str]:
-    for name, addr in email.utils.getaddresses(list(values)):
+    for name, addr in _parsed(_budget(values)[0]):
         if addr:
-            return name.strip(), addr.strip().lower()
+            return name, addr
     return "", ""
 
 

@@ -15,7 +15,14 @@ from functools import cached_property
 
 from daemon.core.mail.message import Message
 from daemon.core.mail.quoting import Letter, split
-from daemon.core.rules.textmatch import Negation, Pattern, Text, normalize
+from daemon.core.rules.textmatch import Negation, Pattern, Text, normalize, stem_groups
+
+#: Most characters of a body field (body, said, closing, quoted) the conditions read.
+BODY_BUDGET = 200_000
+#: Most characters of one header value (Subject, a name, `header:<Name>`) the conditions read,
+#: and most values of one header: a 1 MB Subject is read as its first 4,000 characters.
+HEADER_BUDGET = 4_000
+HEADER_VALUES = 100
 
 
 @dataclass(frozen=True)
@@ -31,14 +38,14 @@ class Reason:
 #: default, is the subject and what the sender wrote now (`said`), without the quoted history
 #: and the sign-off (daemon.letter).
 FIELDS: dict[str, Callable[[Context], tuple[str, ...]]] = {
-    "text": lambda c: (c.message.subject, c.letter.said),
-    "subject": lambda c: (c.message.subject,),
-    "body": lambda c: (c.message.text,),
+    "text": lambda c: (c.subject, c.letter.said),
+    "subject": lambda c: (c.subject,),
+    "body": lambda c: (c.body,),
     "said": lambda c: (c.letter.said,),
     "closing": lambda c: (c.letter.closing,),
     "quoted": lambda c: (c.letter.quoted,),
-    "from": lambda c: (c.message.from_addr,),
-    "from_name": lambda c: (c.message.from_name,),
+    "from": lambda c: (c.message.from_addr[:HEADER_BUDGET],),
+    "from_name": lambda c: (c.message.from_name[:HEADER_BUDGET],),
     "sender_domain": lambda c: (c.message.sender_domain,),
     "to": lambda c: c.message.to,
     "cc": lambda c: c.message.cc,
@@ -50,7 +57,8 @@ FIELDS: dict[str, Callable[[Context], tuple[str, ...]]] = {
 
 
 class Context:
-    """One message as the conditions see it; each field is read and normalised at most once."""
+    """One message as the conditions see it; each field is read and normalised at most once,
+    within its budget (`BODY_BUDGET`, `HEADER_BUDGET`), so no field costs more than a letter."""
 
     def __init__(self, message: Message, negation: Negation):
         self.message: Message = message
@@ -62,17 +70,26 @@ class Context:
         self.memo: dict[tuple[int, str], object] = {}
 
     @cached_property
+    def subject(self) -> str:
+        return self.message.subject[:HEADER_BUDGET]
+
+    @cached_property
+    def body(self) -> str:
+        return self.message.text[:BODY_BUDGET]
+
+    @cached_property
     def letter(self) -> Letter:
-        return split(self.message.text)
+        return split(self.body)
+
+    def header(self, name: str) -> tuple[str, ...]:
+        values = self.message.headers.get(name.lower(), ())[:HEADER_VALUES]
+        return tuple(v[:HEADER_BUDGET] for v in values)
 
     def values(self, field: str) -> tuple[str, ...]:
         """Normalised, non-empty values of a field."""
         got = self._values.get(field)
         if got is None:
-            if field.startswith("header:"):
-                raw = self.message.headers.get(field[7:].lower(), ())
-            else:
-                raw = FIELDS[field](self)
+            raw = self.header(field[7:]) if field.startswith("header:") else FIELDS[field](self)
             got = self._values[field] = tuple(normalize(v) for v in raw if v)
         return got
 
@@ -80,7 +97,7 @@ class Context:
         got = self._texts.get(field)
         if got is None:
             if field.startswith("header:"):
-                raw = "\n".join(self.message.headers.get(field[7:].lower(), ()))
+                raw = "\n".join(self.header(field[7:]))
             else:
                 raw = "\n".join(FIELDS[field](self))
             got = self._texts[field] = Text(raw)
@@ -122,6 +139,7 @@ class Words(Condition):
         single = [p for p in self.patterns if len(p.parts) == 1]
         self.exact = frozenset(p.parts[0][0] for p in single if not p.parts[0][1])
         self.prefixes = frozenset(p.parts[0][0] for p in single if p.parts[0][1])
+        self.prefix_groups = stem_groups(self.prefixes)
         self.multi = [p for p in self.patterns if len(p.parts) > 1]
         self.single = {p.parts[0]: p for p in single}
         self.fast = negation == "ignore" and at_least == 1 and not self.except_
@@ -131,7 +149,7 @@ class Words(Condition):
         if self.fast:
             if not self.exact.isdisjoint(text.word_set):
                 return True
-            if self.prefixes and not self.prefixes.isdisjoint(text.stems):
+            if self.prefixes and text.any_stem(self.prefix_groups):
                 return True
             return any(p.could_match(text) and p.find(text) for p in self.multi)
         return len(self._hits(ctx, text, limit=self.at_least)) >= self.at_least
@@ -157,7 +175,7 @@ class Words(Condition):
         """Patterns that may occur, found by set intersection, in rule order."""
         found = {self.single[(w, False)] for w in self.exact & text.word_set}
         if self.prefixes:
-            found.update(self.single[(w, True)] for w in self.prefixes & text.stems)
+            found.update(self.single[(w, True)] for w in text.stem_hits(self.prefix_groups))
         found.update(p for p in self.multi if p.could_match(text))
         return [p for p in self.patterns if p in found]
 

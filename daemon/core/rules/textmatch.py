@@ -5,14 +5,25 @@ and curly apostrophes. Matching must not care, so every field is reduced once �
 case-folded, ё → е, ’ → ' — and split into words. Rules are normalised the same way when the
 file loads, so a rule and a message always meet in the same alphabet. Word forms are handled
 by prefixes (`претензи*` matches претензия, претензию, претензией).
+
+Every cost here is linear in the text, because the text is a stranger's: a run of letters longer
+than `MAX_WORD` is not a word (no rule can name it), a `Text` keeps at most `MAX_CHARS`, and a
+prefix lookup slices each distinct word once per prefix length the rules use — never every
+prefix of every word, which a 200,000-letter "word" turned into 20 GB.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
+
+#: Longest word the matchers see; a longer run of letters (base64, a hostile blob) is skipped.
+MAX_WORD = 64
+#: Most characters of one field's text the matchers see: the body budget plus a subject.
+MAX_CHARS = 210_000
 
 _APOSTROPHES = str.maketrans(
     {"\u2019": "'", "\u02bc": "'", "\u2018": "'", "`": "'", "ё": "е", "\u0301": ""}
@@ -46,13 +57,22 @@ def split_words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
+def stem_groups(prefixes: Iterable[str]) -> tuple[tuple[int, frozenset[str]], ...]:
+    """Prefixes grouped by length, as `Text.stem_hits` takes them (built once, at load)."""
+    by_length: dict[int, set[str]] = {}
+    for prefix in prefixes:
+        by_length.setdefault(len(prefix), set()).add(prefix)
+    return tuple((n, frozenset(group)) for n, group in sorted(by_length.items()))
+
+
 class Text:
     """One field of one message, normalised and tokenised lazily, each step at most once."""
 
-    __slots__ = ("__dict__", "raw")
+    __slots__ = ("__dict__", "_stems", "raw")
 
     def __init__(self, raw: str):
-        self.raw = raw
+        self.raw = raw[:MAX_CHARS]
+        self._stems: dict[int, frozenset[str]] = {}
 
     @cached_property
     def norm(self) -> str:
@@ -60,7 +80,7 @@ class Text:
 
     @cached_property
     def words(self) -> list[str]:
-        return _WORD.findall(self.norm)
+        return [w for w in _WORD.findall(self.norm) if len(w) <= MAX_WORD]
 
     @cached_property
     def clauses(self) -> list[int]:
@@ -69,7 +89,8 @@ class Text:
         clause = 0
         for word in _WORD_OR_END.findall(self.norm):
             if word:
-                out.append(clause)
+                if len(word) <= MAX_WORD:  # the same words as `words`
+                    out.append(clause)
             else:
                 clause += 1
         return out
@@ -78,10 +99,28 @@ class Text:
     def word_set(self) -> frozenset[str]:
         return frozenset(self.words)
 
-    @cached_property
-    def stems(self) -> frozenset[str]:
-        """Every prefix (2+ letters) of every distinct word: one set lookup answers `прет*`."""
-        return frozenset(w[:i] for w in self.word_set for i in range(2, len(w) + 1))
+    def stems(self, length: int) -> frozenset[str]:
+        """The first `length` letters (2+) of every distinct word that long: `прет*` is one
+        lookup in `stems(4)`. Built once per length a rule asks for, one slice per word."""
+        got = self._stems.get(length)
+        if got is None:
+            words = self.word_set if length >= 2 else ()
+            got = self._stems[length] = frozenset(w[:length] for w in words if len(w) >= length)
+        return got
+
+    def has_stem(self, prefix: str) -> bool:
+        """Does some word start with `prefix` (2+ letters)?"""
+        return prefix in self.stems(len(prefix))
+
+    def stem_hits(self, groups: tuple[tuple[int, frozenset[str]], ...]) -> set[str]:
+        """The prefixes of `stem_groups(...)` that start some word."""
+        return {p for length, group in groups for p in group & self.stems(length)}
+
+    def any_stem(self, groups: tuple[tuple[int, frozenset[str]], ...]) -> bool:
+        for length, group in groups:  # noqa: SIM110 (hot path, see `negated`)
+            if not group.isdisjoint(self.stems(length)):
+                return True
+        return False
 
     @cached_property
     def positions(self) -> dict[str, list[int]]:
@@ -129,8 +168,8 @@ class Pattern:
 
     def could_match(self, text: Text) -> bool:
         """Cheap necessary condition: every part occurs somewhere in the text."""
-        for word, prefix in self.parts:  # noqa: SIM110 (hot path, see `Text.negated`)
-            if word not in (text.stems if prefix else text.word_set):
+        for word, prefix in self.parts:  # a plain loop: the hot path, see `Text.negated`
+            if not (text.has_stem(word) if prefix else word in text.word_set):
                 return False
         return True
 
