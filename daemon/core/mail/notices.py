@@ -35,7 +35,7 @@ from daemon.core.mail.wording import CATEGORY_LABELS, format_duration, format_mo
 from daemon.core.owner_commands import Authorization, Command, commanders
 from daemon.core.reminders import Reminder
 from daemon.core.rules import Owner, RuleBook
-from daemon.core.tokens import case_token, command_address
+from daemon.core.tokens import answer_address, case_token, command_address
 
 QUOTE_LINES = 60
 STAFF_HEADERS = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
@@ -54,17 +54,40 @@ class NoticeDesk:
     def reply_address(self, case_id: str) -> str:
         return command_address(self.address, case_id, case_token(self.secret, case_id))
 
+    def answer_address(self, case_id: str) -> str:
+        """What an owner's answer to the customer has in Cc, so that it counts as the answer."""
+        return answer_address(self.address, self.secret, case_id)
+
+
+@dataclass(frozen=True)
+class SummaryLine:
+    """One mail an owner was not sent one by one, as the hourly summary lists it."""
+
+    at: datetime
+    what: str  # notice | joined | refusal | unproven
+    case_id: str
+    source: str  # the address it came from
+    subject: str
+
 
 def owner_notice(
-    desk: NoticeDesk, case: Case, original: Message, raw: bytes, *, message_id: str, now: datetime
+    desk: NoticeDesk,
+    case: Case,
+    original: Message,
+    raw: bytes,
+    *,
+    message_id: str,
+    now: datetime,
+    linked_case: str = "",
 ) -> EmailMessage:
-    """The new-case notice to the case owner, the customer's original attached."""
+    """The new-case notice to the case owner, the customer's original attached. `linked_case`:
+    a case the message named but could not join (it came from someone else)."""
     to = _owner(desk, case.owner)
     part = attach_original(raw, desk.max_attachment, case.id)
     ctx = (
         _staff_context(desk, case, to, now)
         | _quote(original.text)
-        | {"original_attached": attached_whole(part)}
+        | {"original_attached": attached_whole(part), "linked_case": linked_case}
     )
     return _staff_mail(desk, case, to, "notice_owner", ctx, message_id, now, part=part)
 
@@ -229,6 +252,63 @@ def command_reply(
     )
 
 
+def unproven_answer_notice(
+    desk: NoticeDesk, case: Case, claimed: Message, *, message_id: str, now: datetime
+) -> EmailMessage:
+    """A mail in the case's thread with a staff From that did not come to the answer address:
+    recorded as a note, and the real owner (not the From) is told why it did not count."""
+    to = _owner(desk, case.owner)
+    ctx = _staff_context(desk, case, to, now) | {
+        "claimed_from": claimed.from_addr,
+        "new_subject": _short(claimed.subject),
+    }
+    return _staff_mail(desk, case, to, "unproven_answer", ctx, message_id, now)
+
+
+def summary_notice(
+    desk: NoticeDesk,
+    to: Owner,
+    lines: tuple[SummaryLine, ...],
+    *,
+    until: datetime,
+    message_id: str,
+    now: datetime,
+    shown: int = 100,
+) -> EmailMessage:
+    """The hourly summary of what an owner was not mailed one by one (core/throttle)."""
+    items = [
+        {
+            "at": format_moment(line.at, to.language, desk.book.timezone),
+            "what": line.what,
+            "case_id": line.case_id,
+            "source": header_safe(line.source),
+            "subject": _short(line.subject, 120),
+        }
+        for line in lines[:shown]
+    ]
+    ctx: dict[str, Any] = {
+        "recipient_name": to.name,
+        "center_name": _center_name(desk),
+        "feedback_address": desk.address,
+        "items": items,
+        "count": len(lines),
+        "more": max(0, len(lines) - shown),
+        "until": format_moment(until, to.language, desk.book.timezone),
+    }
+    rendered = desk.templates.render("notice_summary", to.language, ctx)
+    center = desk.book.owners.get(desk.book.center)
+    return build_mail(
+        sender=desk.address,
+        sender_name=ctx["center_name"],
+        to=email.utils.formataddr((header_safe(to.name), to.email)),
+        rendered=rendered,
+        message_id=message_id,
+        now=now,
+        automatic=False,
+        extra_headers=STAFF_HEADERS | {"Reply-To": center.email if center else desk.address},
+    )
+
+
 def thanks_recipients(case: Case, book: RuleBook) -> tuple[Owner, ...]:
     """Who earned the thanks: the owner a matching rule named, else the category's
     `forward_to`; unknown keys are skipped (`feedbackd check` reports them)."""
@@ -268,13 +348,15 @@ def _staff_context(desk: NoticeDesk, case: Case, to: Owner, now: datetime) -> di
     reply_subject = f"Re: [{case.id}] {ctx['subject']}"
     link = (
         (
-            f"mailto:{quote(case.sender, safe='@')}?cc={quote(desk.address, safe='@')}"
+            f"mailto:{quote(case.sender, safe='@')}"
+            f"?cc={quote(desk.answer_address(case.id), safe='@+')}"
             f"&subject={quote(reply_subject)}"
         )
         if case.sender
         else ""
     )
     return ctx | {
+        "answer_address": desk.answer_address(case.id),
         "recipient_name": to.name,
         "overdue": overdue,
         "time_left": "" if overdue else format_duration(left, to.language),

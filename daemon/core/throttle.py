@@ -1,0 +1,146 @@
+"""How often an owner is mailed about one source: the first few at once, the rest in one summary.
+
+A flood of 500 mails from one address opened 500 cases and mailed the owner 500 notices, and
+every forged command drew a refusal to the owner whose From it borrowed. An owner who gets
+hundreds of mails an hour stops reading them, and a forger learns he can bury the real notice.
+So per owner and per hour (a window that starts with the first mail), each *source* — the
+address a mail came from, or "refusals" for refused commands — gets `LIMIT` mails of its own.
+What comes after is held: listed in one summary per owner per window, queued at once to go
+out when the window ends, and rewritten (the same Message-ID) with every line held until then.
+One source flooding never holds back the notices of another. The cases themselves are opened
+and kept as ever; only the mail about them waits.
+
+Pure: the window is a document in the store's meta (`notice_window:<owner address>`), and
+`now` and fresh Message-IDs are arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Any, Protocol
+
+from daemon.core.mail.compose import wire
+from daemon.core.mail.notices import NoticeDesk, SummaryLine, summary_notice
+from daemon.core.records import OutMail, outmail, parse_stamp, stamp
+from daemon.core.rules import Owner
+
+#: Mails one source may cause one owner per window before the rest are held for the summary.
+LIMIT = 3
+WINDOW = timedelta(hours=1)
+REFUSALS = "refusals"  # the source of refused commands, whatever From they carried
+
+
+class Meta(Protocol):
+    def meta(self, key: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Window:
+    """One owner's hour: what each source was sent, what was held, the summary's id."""
+
+    start: datetime
+    sent: Mapping[str, int] = field(default_factory=dict)
+    held: tuple[SummaryLine, ...] = ()
+    summary_id: str = ""
+
+    @property
+    def end(self) -> datetime:
+        return self.start + WINDOW
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "start": stamp(self.start),
+            "sent": dict(self.sent),
+            "held": [
+                {
+                    "at": stamp(h.at),
+                    "what": h.what,
+                    "case_id": h.case_id,
+                    "source": h.source,
+                    "subject": h.subject,
+                }
+                for h in self.held
+            ],
+            "summary_id": self.summary_id,
+        }
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> Window:
+        held = tuple(
+            SummaryLine(
+                parse_stamp(h["at"], "held notice"),
+                h["what"],
+                h["case_id"],
+                h["source"],
+                h["subject"],
+            )
+            for h in doc.get("held", ())
+        )
+        start = parse_stamp(doc["start"], "notice window")
+        return cls(start, dict(doc.get("sent", {})), held, str(doc.get("summary_id", "")))
+
+
+def window_key(owner: Owner) -> str:
+    return f"notice_window:{owner.email.lower()}"
+
+
+def current(known: Meta, owner: Owner, now: datetime) -> Window:
+    """The owner's window at `now`: the one in the store, or a new one if it ended."""
+    doc = known.meta(window_key(owner))
+    window = Window.from_doc(doc) if isinstance(doc, Mapping) else None
+    return window if window is not None and now < window.end else Window(now)
+
+
+@dataclass(frozen=True)
+class Told:
+    """The mail to queue for one owner mail (itself, or the summary it joined), the window as
+    it becomes, and the Message-ID the case's event names (None: held for the summary)."""
+
+    mail: OutMail
+    meta: Mapping[str, Any]
+    message_id: str | None
+
+
+def tell(
+    known: Meta,
+    desk: NoticeDesk,
+    owner: Owner,
+    line: SummaryLine,
+    compose: Callable[[str], EmailMessage],
+    *,
+    kind: str,
+    now: datetime,
+    new_id: Callable[[], str],
+) -> Told:
+    """Send `compose(message_id)` to `owner` now, or hold `line` for the window's summary."""
+    window = current(known, owner, now)
+    source = line.source.lower()
+    count = window.sent.get(source, 0)
+    if count < LIMIT:
+        mid = new_id()
+        mail = _owed(desk, compose(mid), kind, line.case_id, owner.email, now)
+        window = replace(window, sent={**window.sent, source: count + 1})
+        return Told(mail, {window_key(owner): window.to_doc()}, mid)
+    window = replace(window, held=(*window.held, line), summary_id=window.summary_id or new_id())
+    summary = summary_notice(
+        desk, owner, window.held, until=window.end, message_id=window.summary_id, now=now
+    )
+    mail = replace(_owed(desk, summary, "summary", None, owner.email, now), next_try=window.end)
+    return Told(mail, {window_key(owner): window.to_doc()}, None)
+
+
+def _owed(
+    desk: NoticeDesk, msg: EmailMessage, kind: str, case_id: str | None, to: str, now: datetime
+) -> OutMail:
+    return outmail(
+        mail_id=str(msg["Message-ID"]),
+        kind=kind,
+        sender=desk.address,
+        to=(to,),
+        raw=wire(msg),
+        now=now,
+        case_id=case_id,
+    )
