@@ -35,7 +35,6 @@ from daemon.core.mail.compose import wire
 from daemon.core.mail.message import Message
 from daemon.core.mail.notices import (
     NoticeDesk,
-    SummaryLine,
     added_to_case_notice,
     bounce_notice,
     command_reply,
@@ -46,7 +45,7 @@ from daemon.core.owner_commands import Command, authorize, parse_command
 from daemon.core.records import OutMail, outmail, stamp
 from daemon.core.rules import Owner, RuleBook
 from daemon.core.threads import CaseView, parties, staff
-from daemon.core.throttle import REFUSALS, tell
+from daemon.core.throttle import REFUSALS, SummaryLine, tell
 from daemon.core.tokens import parse_command_address, proven_answer, valid_token
 
 #: A fresh Message-ID of ours, angle brackets included (the caller owns the entropy).

@@ -16,14 +16,16 @@ Pure: the window is a document in the store's meta (`notice_window:<owner addres
 
 from __future__ import annotations
 
+import email.utils
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, Protocol
 
-from daemon.core.mail.compose import wire
-from daemon.core.mail.notices import NoticeDesk, SummaryLine, summary_notice
+from daemon.core.mail.compose import build_mail, header_safe, wire
+from daemon.core.mail.notices import STAFF_HEADERS, NoticeDesk, builtin
+from daemon.core.mail.wording import format_moment
 from daemon.core.records import OutMail, outmail, parse_stamp, stamp
 from daemon.core.rules import Owner
 
@@ -31,6 +33,77 @@ from daemon.core.rules import Owner
 LIMIT = 3
 WINDOW = timedelta(hours=1)
 REFUSALS = "refusals"  # the source of refused commands, whatever From they carried
+
+
+@dataclass(frozen=True)
+class SummaryLine:
+    """One mail an owner was not sent one by one, as the hourly summary lists it."""
+
+    at: datetime
+    what: str  # notice | joined | refusal | unproven
+    case_id: str
+    source: str  # the address it came from
+    subject: str
+
+
+def summary_notice(
+    desk: NoticeDesk,
+    to: Owner,
+    lines: tuple[SummaryLine, ...],
+    *,
+    until: datetime,
+    message_id: str,
+    now: datetime,
+    shown: int = 100,
+) -> EmailMessage:
+    """The hourly summary of what an owner was not mailed one by one (core/throttle)."""
+    center = desk.book.owners.get(desk.book.center)
+    items = [
+        {
+            "at": format_moment(line.at, to.language, desk.book.timezone),
+            "what": line.what,
+            "case_id": line.case_id,
+            "source": header_safe(line.source),
+            "subject": header_safe(line.subject)[:120],
+        }
+        for line in lines[:shown]
+    ]
+    ctx: dict[str, Any] = {
+        "recipient_name": to.name,
+        "center_name": center.name if center else desk.address,
+        "feedback_address": desk.address,
+        "items": items,
+        "count": len(lines),
+        "more": max(0, len(lines) - shown),
+        "until": format_moment(until, to.language, desk.book.timezone),
+    }
+    ctx["lines"] = "\n".join(
+        f"{i['at']}  {i['case_id']}  {i['what']}  {i['source']}: {i['subject']}" for i in items
+    )
+    rendered = builtin(desk, "notice_summary", ctx, BUILTIN) or desk.templates.render(
+        "notice_summary", to.language, ctx
+    )
+    return build_mail(
+        sender=desk.address,
+        sender_name=ctx["center_name"],
+        to=email.utils.formataddr((header_safe(to.name), to.email)),
+        rendered=rendered,
+        message_id=message_id,
+        now=now,
+        automatic=False,
+        extra_headers=STAFF_HEADERS | {"Reply-To": center.email if center else desk.address},
+    )
+
+
+#: The summary's wording for a template folder that has no `notice_summary` yet.
+BUILTIN = {
+    "notice_summary": (
+        "feedbackd: {count} more mails for you, in one summary",
+        "{recipient_name}, {count} more mails came within the hour after the first few from the "
+        "same source; they are not sent one by one (`feedbackd cases list` shows the cases).\n\n"
+        "{lines}\n\n--\n{center_name}\n",
+    )
+}
 
 
 class Meta(Protocol):

@@ -45,7 +45,6 @@ from daemon.core.frame import Known as Known
 from daemon.core.mail.compose import build_mail, wire
 from daemon.core.mail.message import Message, message_id_of, parse
 from daemon.core.mail.notices import (
-    SummaryLine,
     base_context,
     owner_notice,
     thanks_forward,
@@ -55,7 +54,7 @@ from daemon.core.mail.policy import SenderHistory, Verdict, reply_target, should
 from daemon.core.records import LedgerEntry, OutMail, outmail
 from daemon.core.rules import Decision, FirstRun
 from daemon.core.threads import thread_case, thread_of
-from daemon.core.throttle import tell
+from daemon.core.throttle import SummaryLine, tell
 from daemon.errors import BadMessage
 
 QUARANTINE = "Quarantine"

@@ -16,6 +16,7 @@ into a reply to a command from an address that may not command the case. Staff m
 from __future__ import annotations
 
 import email.utils
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -57,17 +58,6 @@ class NoticeDesk:
     def answer_address(self, case_id: str) -> str:
         """What an owner's answer to the customer has in Cc, so that it counts as the answer."""
         return answer_address(self.address, self.secret, case_id)
-
-
-@dataclass(frozen=True)
-class SummaryLine:
-    """One mail an owner was not sent one by one, as the hourly summary lists it."""
-
-    at: datetime
-    what: str  # notice | joined | refusal | unproven
-    case_id: str
-    source: str  # the address it came from
-    subject: str
 
 
 def owner_notice(
@@ -179,7 +169,7 @@ def thanks_forward(
     ctx = (
         _staff_context(desk, case, to, now)
         | _quote(original.text)
-        | {"customer_email": "", "answer_link": ""}
+        | {"customer_email": "", "answer_link": "", "answer_address": ""}
     )  # the team gets the words, not the address
     center = desk.book.owners.get(desk.book.center)
     msg = _staff_mail(desk, case, to, "thanks_forward", ctx, message_id, now)
@@ -265,48 +255,16 @@ def unproven_answer_notice(
     return _staff_mail(desk, case, to, "unproven_answer", ctx, message_id, now)
 
 
-def summary_notice(
-    desk: NoticeDesk,
-    to: Owner,
-    lines: tuple[SummaryLine, ...],
-    *,
-    until: datetime,
-    message_id: str,
-    now: datetime,
-    shown: int = 100,
-) -> EmailMessage:
-    """The hourly summary of what an owner was not mailed one by one (core/throttle)."""
-    items = [
-        {
-            "at": format_moment(line.at, to.language, desk.book.timezone),
-            "what": line.what,
-            "case_id": line.case_id,
-            "source": header_safe(line.source),
-            "subject": _short(line.subject, 120),
-        }
-        for line in lines[:shown]
-    ]
-    ctx: dict[str, Any] = {
-        "recipient_name": to.name,
-        "center_name": _center_name(desk),
-        "feedback_address": desk.address,
-        "items": items,
-        "count": len(lines),
-        "more": max(0, len(lines) - shown),
-        "until": format_moment(until, to.language, desk.book.timezone),
-    }
-    rendered = desk.templates.render("notice_summary", to.language, ctx)
-    center = desk.book.owners.get(desk.book.center)
-    return build_mail(
-        sender=desk.address,
-        sender_name=ctx["center_name"],
-        to=email.utils.formataddr((header_safe(to.name), to.email)),
-        rendered=rendered,
-        message_id=message_id,
-        now=now,
-        automatic=False,
-        extra_headers=STAFF_HEADERS | {"Reply-To": center.email if center else desk.address},
-    )
+#: A template this release added, for a folder `feedbackd init` wrote before it existed.
+BUILTIN = {
+    "unproven_answer": (
+        "[{case_id}] Not counted as the answer: {new_subject}",
+        "A mail from {claimed_from} in the thread of case {case_id} did not have the case's "
+        "answer address {answer_address} in Cc, so it was kept only as a note: the case is "
+        "still {status}. If you answered, send the answer again with that address in Cc, or "
+        "close the case with the close command.\n\n--\n{center_name}\n",
+    ),
+}
 
 
 def thanks_recipients(case: Case, book: RuleBook) -> tuple[Owner, ...]:
@@ -410,8 +368,19 @@ def _staff_mail(
     return msg
 
 
+def builtin(
+    desk: NoticeDesk, name: str, ctx: dict[str, Any], wording: Mapping[str, tuple[str, str]]
+) -> Rendered | None:
+    """The built-in `wording` of a template the admin's folder does not have (yet): mail must
+    not stop at an upgrade because the folder `feedbackd init` wrote lacks a new template."""
+    if name not in wording or any(f.startswith(name + ".") for f in desk.templates.sources):
+        return None
+    subject, text = wording[name]
+    return Rendered(header_safe(subject.format(**ctx)), text.format(**ctx))
+
+
 def _render(desk: NoticeDesk, name: str, lang: str, ctx: dict[str, Any], case_id: str) -> Rendered:
-    rendered = desk.templates.render(name, lang, ctx)
+    rendered = builtin(desk, name, ctx, BUILTIN) or desk.templates.render(name, lang, ctx)
     if f"[{case_id}]" in rendered.subject:
         return rendered
     return Rendered(f"[{case_id}] {rendered.subject}".strip(), rendered.text)

@@ -24,6 +24,7 @@ from twins import incoming
 from daemon.adapters.config import load_rulebook, load_templates
 from daemon.core.cases import Case, CaseStatus
 from daemon.core.followups import Level
+from daemon.core.mail.compose import Templates
 from daemon.core.mail.message import Message
 from daemon.core.mail.notices import NoticeDesk
 from daemon.core.records import LedgerEntry, OutMail
@@ -625,3 +626,21 @@ def test_a_flood_from_one_address_tells_the_owner_a_few_times_then_sums_up(frame
     # Another customer in the same hour is told at once: one flood hides nobody else.
     plan = desk.take(incoming(ANNA, *COMPLAINT))
     assert ("notice", OWNER) in kinds(plan)
+
+
+def test_a_template_folder_from_before_the_summary_still_gets_one(frame: Frame) -> None:
+    templates = frame.notices.templates
+    older = {
+        name: text
+        for name, text in templates.sources.items()
+        if not name.startswith(("notice_summary.", "unproven_answer."))
+    }
+    notices = replace(frame.notices, templates=Templates(older, templates.label))
+    desk = Desk(replace(frame, notices=notices))
+    first = desk.take(incoming(ANNA, *COMPLAINT))
+    for n in range(4):
+        desk.take(incoming(MALLORY, f"Жалоба {n}", COMPLAINT[1]))
+    [summary] = held(desk.view, OWNER)
+    assert "1 more mails" in text_of(summary.raw) and MALLORY in text_of(summary.raw)
+    forged = incoming(OWNER, f"Re: [{first.case_id}]", "Ответ.", to=ANNA, headers={"Cc": FB})
+    assert "Not counted" in desk.take(forged).mail[0].raw
