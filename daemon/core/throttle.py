@@ -32,6 +32,7 @@ from daemon.core.rules import Owner
 #: Mails one source may cause one owner per window before the rest are held for the summary.
 LIMIT = 3
 WINDOW = timedelta(hours=1)
+SHOWN = 100  # lines a summary lists; the rest are counted
 REFUSALS = "refusals"  # the source of refused commands, whatever From they carried
 
 
@@ -54,7 +55,7 @@ def summary_notice(
     until: datetime,
     message_id: str,
     now: datetime,
-    shown: int = 100,
+    more: int = 0,
 ) -> EmailMessage:
     """The hourly summary of what an owner was not mailed one by one (core/throttle)."""
     center = desk.book.owners.get(desk.book.center)
@@ -66,15 +67,15 @@ def summary_notice(
             "source": header_safe(line.source),
             "subject": header_safe(line.subject)[:120],
         }
-        for line in lines[:shown]
+        for line in lines
     ]
     ctx: dict[str, Any] = {
         "recipient_name": to.name,
         "center_name": center.name if center else desk.address,
         "feedback_address": desk.address,
         "items": items,
-        "count": len(lines),
-        "more": max(0, len(lines) - shown),
+        "count": len(lines) + more,
+        "more": more,
         "until": format_moment(until, to.language, desk.book.timezone),
     }
     ctx["lines"] = "\n".join(
@@ -116,7 +117,8 @@ class Window:
 
     start: datetime
     sent: Mapping[str, int] = field(default_factory=dict)
-    held: tuple[SummaryLine, ...] = ()
+    held: tuple[SummaryLine, ...] = ()  # the first SHOWN of them
+    more: int = 0  # held beyond those: counted, not listed (a flood stays linear)
     summary_id: str = ""
 
     @property
@@ -138,6 +140,7 @@ class Window:
                 for h in self.held
             ],
             "summary_id": self.summary_id,
+            "more": self.more,
         }
 
     @classmethod
@@ -153,7 +156,8 @@ class Window:
             for h in doc.get("held", ())
         )
         start = parse_stamp(doc["start"], "notice window")
-        return cls(start, dict(doc.get("sent", {})), held, str(doc.get("summary_id", "")))
+        summary_id, more = str(doc.get("summary_id", "")), int(doc.get("more", 0))
+        return cls(start, dict(doc.get("sent", {})), held, more=more, summary_id=summary_id)
 
 
 def window_key(owner: Owner) -> str:
@@ -197,9 +201,19 @@ def tell(
         mail = _owed(desk, compose(mid), kind, line.case_id, owner.email, now)
         window = replace(window, sent={**window.sent, source: count + 1})
         return Told(mail, {window_key(owner): window.to_doc()}, mid)
-    window = replace(window, held=(*window.held, line), summary_id=window.summary_id or new_id())
+    summary_id = window.summary_id or new_id()
+    if len(window.held) < SHOWN:
+        window = replace(window, held=(*window.held, line), summary_id=summary_id)
+    else:
+        window = replace(window, more=window.more + 1, summary_id=summary_id)
     summary = summary_notice(
-        desk, owner, window.held, until=window.end, message_id=window.summary_id, now=now
+        desk,
+        owner,
+        window.held,
+        more=window.more,
+        until=window.end,
+        message_id=window.summary_id,
+        now=now,
     )
     mail = replace(_owed(desk, summary, "summary", None, owner.email, now), next_try=window.end)
     return Told(mail, {window_key(owner): window.to_doc()}, None)

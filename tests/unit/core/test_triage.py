@@ -644,3 +644,15 @@ def test_a_template_folder_from_before_the_summary_still_gets_one(frame: Frame) 
     assert "1 more mails" in text_of(summary.raw) and MALLORY in text_of(summary.raw)
     forged = incoming(OWNER, f"Re: [{first.case_id}]", "Ответ.", to=ANNA, headers={"Cc": FB})
     assert "Not counted" in desk.take(forged).mail[0].raw
+
+
+def test_a_summary_lists_a_hundred_lines_and_counts_the_rest(frame: Frame) -> None:
+    desk = Desk(frame)
+    for n in range(3 + 100 + 5):
+        desk.take(incoming(MALLORY, f"Жалоба {n}", COMPLAINT[1]))
+    [summary] = held(desk.view, OWNER)
+    text = text_of(summary.raw)
+    assert text.count(MALLORY) == 100 and "ещё 5" in text
+    subject = email.message_from_string(summary.raw, policy=email.policy.default)["Subject"]
+    assert "105" in subject
+    assert len(desk.view.marks[f"notice_window:{OWNER}"]["held"]) == 100  # the store stays small
