@@ -7,17 +7,26 @@ customer, a robot's reply, or the customer writing again? Each answer is a `Foll
 case as it becomes, the mail it owes, the marks it leaves in the store's meta, the lines to log.
 Nothing here writes or logs; the service applies the whole plan at once, so a message whose
 handling fails half-way leaves no mail owed for it. Fresh Message-IDs come from the caller.
+
+Case ids are sequential and printed in every acknowledgment, and a From is whatever the sender
+wrote, so neither proves anything. A message joins a case only from a party to it (the
+customer, or someone who joined before) or as a reply to mail we sent in that case; anything
+else naming the case opens its own (`Thread.claimed` links the two for the owner). A staff
+answer counts only with the case's answer address (`tokens.answer_address`) among its
+recipients; without it, it is a note and the real owner is told. A command acts once: the same
+command, From and Date for a case again (a replay under a new Message-ID) is refused. What the
+owners are mailed about goes through `throttle`, so no source mails anyone hundreds of times.
 """
 
 from __future__ import annotations
 
-import re
+import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.message import EmailMessage
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from daemon.core import cases as lifecycle
 from daemon.core.cases import Case
@@ -30,17 +39,21 @@ from daemon.core.mail.notices import (
     bounce_notice,
     command_reply,
     joined_notice_to_owner,
+    unproven_answer_notice,
 )
-from daemon.core.owner_commands import authorize, parse_command
+from daemon.core.owner_commands import Command, authorize, parse_command
 from daemon.core.records import OutMail, outmail, stamp
-from daemon.core.rules import RuleBook
-from daemon.core.tokens import parse_command_address, valid_token
+from daemon.core.rules import Owner, RuleBook
+from daemon.core.threads import CaseView, parties, staff
+from daemon.core.throttle import REFUSALS, SummaryLine, tell
+from daemon.core.tokens import parse_command_address, proven_answer, valid_token
 
-CASE_ID = re.compile(r"\bFB-\d{4}-\d{6}\b")
 #: A fresh Message-ID of ours, angle brackets included (the caller owns the entropy).
 NewId = Callable[[], str]
 #: The logger of owner commands, as before they were decided here.
 _TOPIC = "feedbackd.casework"
+#: What a plan may keep in the store's meta: counters, times (kept as times), documents.
+MetaValue = int | datetime | Mapping[str, Any]
 
 
 class Level(StrEnum):
@@ -67,27 +80,8 @@ class Followup:
     case_id: str | None
     case: Case | None = None
     mail: tuple[OutMail, ...] = ()
-    meta: Mapping[str, datetime] = field(default_factory=dict)  # times kept under these keys
+    meta: Mapping[str, MetaValue] = field(default_factory=dict)  # times kept as times
     log: tuple[LogLine, ...] = ()
-
-
-class CaseView(Protocol):
-    """The store's reads a follow-up needs (the Store satisfies it; tests use a dict)."""
-
-    def case(self, cid: str) -> Case | None: ...
-
-    def case_for_message_id(self, message_id: str) -> Case | None: ...
-
-    def outmail(self, mail_id: str) -> OutMail | None: ...
-
-    def meta(self, key: str) -> Any: ...
-
-    def meta_time(self, key: str) -> datetime | None: ...
-
-
-def staff(book: RuleBook) -> frozenset[str]:
-    """The owners' addresses: their mail in a thread is an answer, not the customer's."""
-    return frozenset(o.email.lower() for o in book.owners.values())
 
 
 def owed(
@@ -103,15 +97,6 @@ def owed(
         now=now,
         case_id=case_id,
     )
-
-
-def thread_case(known: CaseView, msg: Message) -> Case | None:
-    """The case this message continues: by its thread (theirs or ours), else by the case id."""
-    for mid in (msg.in_reply_to, *reversed(msg.references)):
-        if mid and (case := known.case_for_message_id(mid)) is not None:
-            return case
-    m = CASE_ID.search(msg.subject)
-    return known.case(m.group(0)) if m else None
 
 
 def command(
@@ -139,27 +124,62 @@ def command(
         return Followup(case_id)
     case = known.case(case_id)
     parsed = parse_command(msg.text)
+    once = command_key(case_id, msg, parsed)
     auth = authorize(
-        parsed, case, msg.from_addr, valid_token(desk.secret, case_id, token), desk.book
+        parsed,
+        case,
+        msg.from_addr,
+        valid_token(desk.secret, case_id, token),
+        desk.book,
+        replayed=known.meta_time(once) is not None,
     )
     changed = None
+    meta: dict[str, MetaValue] = {}
     if auth.allowed and case is not None:
         event = lifecycle.event_kind(auth.event)
         changed = lifecycle.apply(
             case, event, now, who=auth.actor, message_id=msg.message_id, **auth.data
         )
+        meta[once] = now
         line = LogLine(Level.INFO, f"command {auth.event} by {auth.actor}", case_id, _TOPIC)
     else:
         said = f"command refused ({auth.code}) from {msg.from_addr}"
         line = LogLine(Level.WARNING, said, case_id, _TOPIC)
     mail: tuple[OutMail, ...] = ()
-    if auth.allowed or msg.from_addr in staff(desk.book):  # reasons go to staff, not to forgers
-        now_case = changed if changed is not None else case
-        mid = new_id()
-        reply = command_reply(desk, case_id, now_case, msg, parsed, auth, message_id=mid, now=now)
-        to_case = case_id if case else None
-        mail = (owed(desk, reply, "command_reply", to_case, msg.from_addr, now),)
-    return Followup(case_id, changed, mail, log=(line,))
+    sender = msg.from_addr.lower()
+    to_case = case_id if case else None
+    now_case = changed if changed is not None else case
+
+    def reply(mid: str) -> EmailMessage:
+        return command_reply(desk, case_id, now_case, msg, parsed, auth, message_id=mid, now=now)
+
+    if auth.allowed:
+        mail = (owed(desk, reply(new_id()), "command_reply", to_case, msg.from_addr, now),)
+    elif (me := _owner_by_address(desk.book, sender)) is not None:
+        # Reasons go to staff, not to forgers; a forger borrowing an owner's From makes the
+        # owner's refusals few: the first ones at once, the rest in the hourly summary.
+        held = SummaryLine(now, "refusal", case_id, REFUSALS, parsed.line if parsed else "")
+        told = tell(known, desk, me, held, reply, kind="command_reply", now=now, new_id=new_id)
+        mail, meta = (
+            (replace(told.mail, case_id=to_case) if told.message_id else told.mail,),
+            {
+                **meta,
+                **told.meta,
+            },
+        )
+    return Followup(case_id, changed, mail, meta, log=(line,))
+
+
+def command_key(case_id: str, msg: Message, parsed: Command | None) -> str:
+    """What makes a command the same command again: case, From, command and Date. A replay
+    under a new Message-ID has all four; an owner closing again later has another Date."""
+    what = parsed.kind + "\n" + parsed.argument if parsed else ""
+    text = "\n".join((case_id, msg.from_addr.lower(), what, stamp(msg.date)))
+    return f"command:{case_id}:{hashlib.sha256(text.encode()).hexdigest()[:24]}"
+
+
+def _owner_by_address(book: RuleBook, address: str) -> Owner | None:
+    return next((o for o in book.owners.values() if o.email.lower() == address), None)
 
 
 def bounce_of_ours(
@@ -224,7 +244,7 @@ def in_thread(
     """A message in a case's thread: an owner answering, a robot (`automatic` names its kind,
     "" for a person), or the customer writing again (`reply_to`: whom we may tell so)."""
     if msg.from_addr in staff(desk.book):
-        joined = staff_answer(case, msg, now)
+        joined = staff_answer(known, desk, case, msg, now, new_id)
     elif automatic:  # a robot answering our mail: kept with the case, nobody is told
         note = f"automatic reply ({automatic})"
         joined = Followup(
@@ -249,8 +269,19 @@ def quiet_join(case: Case, msg: Message, now: datetime) -> Followup:
     return Followup(case.id, joined)
 
 
-def staff_answer(case: Case, msg: Message, now: datetime) -> Followup:
-    """An owner wrote to the customer with the feedback address in Cc/Bcc: answered."""
+def staff_answer(
+    known: CaseView, desk: NoticeDesk, case: Case, msg: Message, now: datetime, new_id: NewId
+) -> Followup:
+    """An owner wrote to the customer with the case's answer address in Cc: answered. Without
+    it the From proves nothing: a note, and the case's real owner is told it did not count."""
+    recipients = (
+        *msg.to,
+        *msg.cc,
+        *msg.headers.get("delivered-to", ()),
+        *msg.headers.get("x-original-to", ()),
+    )
+    if not proven_answer(recipients, desk.address, desk.secret, case.id):
+        return unproven_answer(known, desk, case, msg, now, new_id)
     if case.status == lifecycle.OPEN:
         at = stamp(msg.date or now)
         changed = lifecycle.apply(
@@ -268,6 +299,27 @@ def staff_answer(case: Case, msg: Message, now: datetime) -> Followup:
     return Followup(case.id, changed)
 
 
+def unproven_answer(
+    known: CaseView, desk: NoticeDesk, case: Case, msg: Message, now: datetime, new_id: NewId
+) -> Followup:
+    """A staff From without the answer address: kept as a note, never as the answer."""
+    text = "not counted as the answer: it did not come to the case's answer address"
+    changed = lifecycle.apply(
+        case, "note", now, who=msg.from_addr, message_id=msg.message_id, text=text, unproven=True
+    )
+    owner = desk.book.owners.get(case.owner) or desk.book.owners.get(desk.book.center)
+    said = LogLine(Level.WARNING, f"unproven answer from {msg.from_addr}: a note", case.id)
+    if owner is None:
+        return Followup(case.id, changed, log=(said,))
+
+    def notice(mid: str) -> EmailMessage:
+        return unproven_answer_notice(desk, changed, msg, message_id=mid, now=now)
+
+    line = SummaryLine(now, "unproven", case.id, msg.from_addr, msg.subject)
+    told = tell(known, desk, owner, line, notice, kind="unproven", now=now, new_id=new_id)
+    return Followup(case.id, changed, (told.mail,), told.meta, (said,))
+
+
 def customer_reply(
     known: CaseView,
     desk: NoticeDesk,
@@ -280,18 +332,26 @@ def customer_reply(
 ) -> Followup:
     """The customer wrote again: joined to the case, the owner told, and the customer gets a
     short notice — at most once a day per case, and only if the policy allows answering."""
+    on_it = parties(case)  # before this message: only they may hear the case named
     case = lifecycle.apply(case, "reply_joined", now, who=msg.from_addr, message_id=msg.message_id)
     mail = []
+    meta: dict[str, MetaValue] = {}
     owner = desk.book.owners.get(case.owner)
     if owner is not None:
-        notice = joined_notice_to_owner(desk, case, msg, raw, message_id=new_id(), now=now)
-        mail.append(owed(desk, notice, "joined", case.id, owner.email, now))
+        joined = case
+
+        def notice(mid: str) -> EmailMessage:
+            return joined_notice_to_owner(desk, joined, msg, raw, message_id=mid, now=now)
+
+        line = SummaryLine(now, "joined", case.id, msg.from_addr, msg.subject)
+        told = tell(known, desk, owner, line, notice, kind="joined", now=now, new_id=new_id)
+        mail.append(told.mail)
+        meta.update(told.meta)
     day_key = f"added:{case.id}:{now.date().isoformat()}"
-    meta = {}
-    if reply_to and known.meta_time(day_key) is None:
+    if reply_to and reply_to.lower() in on_it and known.meta_time(day_key) is None:
         mid = new_id()
-        notice = added_to_case_notice(desk, case, msg, reply_to, message_id=mid, now=now)
-        mail.append(owed(desk, notice, "ack", case.id, reply_to, now))
+        added = added_to_case_notice(desk, case, msg, reply_to, message_id=mid, now=now)
+        mail.append(owed(desk, added, "ack", case.id, reply_to, now))
         meta[day_key] = now
         case = lifecycle.apply(case, "added_notice", now, message_id=mid)
     return Followup(case.id, case, tuple(mail), meta)

@@ -7,6 +7,9 @@ command touches a case, because each alone is forgeable or leakable:
 - the sender is the case owner, that owner's supervisor, or the feedback center (the From);
 - the reply came to the per-case token address that only the notice carried (`daemon.tokens`).
 
+A command acts once: the caller says whether the same command (case, From, command, Date) was
+carried out before, and a replay of it under a new Message-ID is refused (`replayed`).
+
 Only the first non-empty line counts, and `close` / `reopen` must stand alone on it, so a
 sentence that happens to begin with "Close to done, …" or a quoted notice never acts. The
 result says which lifecycle event to apply; applying it (and refusing an illegal one) stays
@@ -56,8 +59,8 @@ class Authorization:
     the person who sent the command, in their language)."""
 
     allowed: bool
-    code: str  # ok | no_command | no_case | bad_token | not_allowed | unknown_owner |
-    #            same_owner | illegal
+    code: str  # ok | no_command | no_case | bad_token | not_allowed | replayed |
+    #            unknown_owner | same_owner | illegal
     reason: str
     event: str = ""  # the `cases.apply` event when allowed: closed | reopened | reassigned | note
     data: dict[str, str] = field(default_factory=dict)  # owner=… for reassigned, text=… for note
@@ -101,10 +104,17 @@ def parse_command(text: str) -> Command | None:
 
 
 def authorize(
-    command: Command | None, case: Case | None, sender: str, token_ok: bool, book: RuleBook
+    command: Command | None,
+    case: Case | None,
+    sender: str,
+    token_ok: bool,
+    book: RuleBook,
+    *,
+    replayed: bool = False,
 ) -> Authorization:
     """May `sender` do `command` to `case`? `token_ok` is `tokens.valid_token(...)` for the
-    address the reply came to; without it nothing is allowed, whoever the From claims to be."""
+    address the reply came to; without it nothing is allowed, whoever the From claims to be.
+    `replayed`: this very command (same From and Date) was carried out before."""
     sender = sender.strip().lower()
     me = next((o for o in book.owners.values() if o.email.lower() == sender), None)
     center = book.owners.get(book.center)
@@ -123,6 +133,8 @@ def authorize(
         return no("bad_token", case=case.id)
     if sender not in commanders(case, book):
         return no("not_allowed", case=case.id)
+    if replayed:
+        return no("replayed", case=case.id)
     data: dict[str, str] = {}
     if command.kind == REASSIGN:
         target = _find_owner(command.argument, book)
@@ -170,6 +182,9 @@ _REASONS = {
         "само уведомление («Ответить»), не меняя адрес получателя.",
         "not_allowed": "Команды по обращению {case} принимаются только от его владельца, "
         "руководителя владельца и центра обратной связи.",
+        "replayed": "Эта команда по обращению {case} уже выполнена: повтор того же письма "
+        "(тот же отправитель и та же дата) не выполняется ещё раз. Чтобы повторить команду, "
+        "отправьте новое письмо.",
         "unknown_owner": "Владелец «{who}» не найден. Известные владельцы: {known}.",
         "same_owner": "Обращение уже у владельца «{who}».",
         "illegal": "Обращение {case} сейчас {status}: эта команда к нему неприменима.",
@@ -183,6 +198,9 @@ _REASONS = {
         "to the notice itself without changing the recipient.",
         "not_allowed": "Commands for {case} are accepted only from its owner, the owner's "
         "supervisor and the feedback center.",
+        "replayed": "This command for {case} was carried out already: a copy of the same mail "
+        "(same sender, same Date) does not act again. To give the command again, write a new "
+        "reply.",
         "unknown_owner": "There is no owner '{who}'. Known owners: {known}.",
         "same_owner": "The case is already owned by '{who}'.",
         "illegal": "{case} is {status}: this command does not apply to it.",

@@ -19,34 +19,32 @@ command secret are arguments (`now`, `Frame`), so the same message always gets t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from email.message import EmailMessage
 from enum import StrEnum
-from functools import cached_property
-from typing import Protocol
 
 from daemon.core import cases as lifecycle
 from daemon.core.cases import Case
 from daemon.core.deadlines import due_at
 from daemon.core.followups import (
-    CaseView,
     Followup,
     Level,
     LogLine,
-    NewId,
+    MetaValue,
     bounce_of_ours,
     command,
     in_thread,
     owed,
     quiet_join,
-    staff,
-    thread_case,
 )
+from daemon.core.frame import Arrival as Arrival
+from daemon.core.frame import Frame as Frame
+from daemon.core.frame import Known as Known
 from daemon.core.mail.compose import build_mail, wire
 from daemon.core.mail.message import Message, message_id_of, parse
 from daemon.core.mail.notices import (
-    NoticeDesk,
     base_context,
     owner_notice,
     thanks_forward,
@@ -54,8 +52,9 @@ from daemon.core.mail.notices import (
 )
 from daemon.core.mail.policy import SenderHistory, Verdict, reply_target, should_acknowledge
 from daemon.core.records import LedgerEntry, OutMail, outmail
-from daemon.core.rules import Decision, FirstRun, RuleBook, classify
-from daemon.core.workdays import WorkCalendar
+from daemon.core.rules import Decision, FirstRun
+from daemon.core.threads import thread_case, thread_of
+from daemon.core.throttle import SummaryLine, tell
 from daemon.errors import BadMessage
 
 QUARANTINE = "Quarantine"
@@ -83,60 +82,6 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True)
-class Arrival:
-    """One message as the mailbox handed it over: its bytes and the facts that came with them."""
-
-    uidvalidity: int
-    uid: int
-    raw: bytes
-    internaldate: datetime | None = None  # when the server received it; None: not reported
-    truncated: bool = False  # over the size limit: its header and the start of its body only
-
-
-class Known(CaseView, Protocol):
-    """What triage reads of the store: our mail, the ledger by Message-ID, cases, rate limits."""
-
-    def ledger_by_message_id(self, message_id: str) -> LedgerEntry | None: ...
-
-    def ack_times(self, recipient: str) -> Sequence[datetime]: ...
-
-
-#: The rule engine's entry point; a parameter so a caller may put another classifier in front.
-Classifier = Callable[[Message, RuleBook], Decision]
-
-
-@dataclass(frozen=True)
-class Frame:
-    """What triage decides with, the same for every message of a cycle."""
-
-    notices: NoticeDesk  # the templates, the rules, our address and the command secret
-    calendar: WorkCalendar
-    new_id: NewId
-    backfill_before: datetime | None = None  # first run: older mail is recorded, not answered
-    classify: Classifier = classify
-
-    @property
-    def book(self) -> RuleBook:
-        return self.notices.book
-
-    def is_history(self, arrival: Arrival, now: datetime) -> bool:
-        """Old mail of a first run (or an import) that nobody is to hear about: `first_run`
-        history or skip, and received before the horizon (`triage` answers it as new mail)."""
-        received = arrival.internaldate or now
-        return (
-            self.backfill_before is not None
-            and received < self.backfill_before
-            and self.book.policy.first_run is not FirstRun.TRIAGE
-        )
-
-    @cached_property
-    def own_addresses(self) -> frozenset[str]:
-        """Ours and our staff's: never acknowledged (an owner cc'ing us is answering)."""
-        book = self.notices.book
-        return frozenset({self.notices.address, *staff(book), *book.policy.own_addresses})
-
-
-@dataclass(frozen=True)
 class Plan:
     """Everything one message changes, to be applied at once (service/intake.apply)."""
 
@@ -144,7 +89,7 @@ class Plan:
     ledger: LedgerEntry
     cases: tuple[Case, ...] = ()  # each case as it is to be written, new or changed
     mail: tuple[OutMail, ...] = ()  # to queue, in this order
-    meta: Mapping[str, int | datetime] = field(default_factory=dict)  # times kept as times
+    meta: Mapping[str, MetaValue] = field(default_factory=dict)  # times kept as times
     log: tuple[LogLine, ...] = ()
 
     @property
@@ -208,9 +153,10 @@ def _answer(msg: Message, arrival: Arrival, frame: Frame, known: Known, now: dat
         bounced = bounce_of_ours(known, notices, msg, arrival.raw, now, new_id)
         if bounced is not None:
             return _planned(Outcome.BOUNCE, BOUNCES, bounced, arrival, msg, now)
-    existing = thread_case(known, msg)
+    thread = thread_of(known, frame.book, notices.address, msg)
+    existing = thread.case
     if existing is None:
-        return _open(msg, arrival, verdict, frame, known, now)
+        return _open(msg, arrival, verdict, frame, known, now, thread.claimed)
     folder = frame.book.categories[existing.category].folder
     joined = in_thread(
         known,
@@ -230,7 +176,7 @@ def _history(msg: Message, arrival: Arrival, frame: Frame, known: Known, now: da
     """Old mail: classified and kept for the reports; no command obeyed, no bounce handled, no
     mail to anyone. A message in the thread of a case already recorded joins it quietly."""
     skip = frame.book.policy.first_run is FirstRun.SKIP
-    existing = None if skip else thread_case(known, msg)
+    existing = None if skip else thread_case(known, frame.book, frame.notices.address, msg)
     if existing is not None:
         folder = frame.book.categories[existing.category].folder
         return _planned(Outcome.JOINED, folder, quiet_join(existing, msg, now), arrival, msg, now)
@@ -260,9 +206,16 @@ def sender_history(known: Known, address: str) -> SenderHistory:
 
 
 def _open(
-    msg: Message, arrival: Arrival, verdict: Verdict, frame: Frame, known: Known, now: datetime
+    msg: Message,
+    arrival: Arrival,
+    verdict: Verdict,
+    frame: Frame,
+    known: Known,
+    now: datetime,
+    claimed: Case | None = None,
 ) -> Plan:
-    """A new case: numbered, due, acknowledged (or why not), its owner told."""
+    """A new case: numbered, due, acknowledged (or why not), its owner told. `claimed`: a case
+    the message named but may not join; both cases get a note naming the other."""
     decision = frame.classify(msg, frame.book)
     received = arrival.internaldate or now
     seq = f"case_seq:{received.year}"
@@ -283,18 +236,27 @@ def _open(
         reasons = list(skip_reasons(category.acknowledge, verdict, backfill))
         unsaid = f" (not acknowledged: {verdict.kind})"
         case = lifecycle.apply(case, "ack_skipped", now, reasons=reasons)
-    case, told = on_open(frame, case, msg, arrival.raw, now)
+    linked: tuple[Case, ...] = ()
+    if claimed is not None:
+        case = lifecycle.apply(case, "note", now, text=_NAMES.format(claimed.id), linked=claimed.id)
+        other = lifecycle.apply(claimed, "note", now, text=_NAMED.format(case.id), linked=case.id)
+        linked = (other,)
+    case, told, marks = on_open(frame, known, case, msg, arrival.raw, now, claimed)
     reason = TRUNCATED if arrival.truncated else ""
     entry = _entry(arrival, now, Outcome.CASE, category.folder, case.id, reason, msg.message_id)
     said = f"opened: {case.category} by rule {decision.rule}{unsaid}"
     return Plan(
         Outcome.CASE,
         entry,
-        cases=(case,),
+        cases=(case, *linked),
         mail=(*mail, *told),
-        meta={seq: number},
+        meta={seq: number, **marks},
         log=(LogLine(Level.INFO, said, case.id),),
     )
+
+
+_NAMES = "names {} but is not from its customer nor a reply to our mail in it: a case of its own"
+_NAMED = "named by {}, which came from someone else: opened as a case of its own"
 
 
 def skip_reasons(category_acks: bool, verdict: Verdict, backfill: bool) -> tuple[str, ...]:
@@ -348,22 +310,37 @@ def acknowledgment(frame: Frame, msg: Message, case: Case, to: str, now: datetim
 
 
 def on_open(
-    frame: Frame, case: Case, msg: Message, raw: bytes, now: datetime
-) -> tuple[Case, tuple[OutMail, ...]]:
-    """A new case: its owner is told (original attached); thanks go to whoever earned them.
+    frame: Frame,
+    known: Known,
+    case: Case,
+    msg: Message,
+    raw: bytes,
+    now: datetime,
+    claimed: Case | None = None,
+) -> tuple[Case, tuple[OutMail, ...], Mapping[str, MetaValue]]:
+    """A new case: its owner is told (original attached; after the first few from one sender
+    in an hour, in the hourly summary); thanks go to whoever earned them.
 
     An owner who also earned the thanks gets one mail, the thanks, not a new-case notice beside
     it: two mails for one thank-you teach people to ignore the second (its Reply-To still takes
     commands, like every staff mail)."""
     desk, mail = frame.notices, []
+    marks: dict[str, MetaValue] = {}
     owner = desk.book.owners.get(case.owner)
     teams = thanks_recipients(case, desk.book) if case.category == "thanks" else ()
     thanked = {team.email.lower() for team in teams}
     if owner is not None and owner.email.lower() not in thanked:
-        mid = frame.new_id()
-        notice = owner_notice(desk, case, msg, raw, message_id=mid, now=now)
-        mail.append(owed(desk, notice, "notice", case.id, owner.email, now))
-        case = lifecycle.apply(case, "owner_notified", now, message_id=mid, to=owner.key)
+        new, linked = case, claimed.id if claimed else ""
+
+        def notice(mid: str) -> EmailMessage:
+            return owner_notice(desk, new, msg, raw, message_id=mid, now=now, linked_case=linked)
+
+        line = SummaryLine(now, "notice", case.id, msg.from_addr, msg.subject)
+        told = tell(known, desk, owner, line, notice, kind="notice", now=now, new_id=frame.new_id)
+        mail.append(told.mail)
+        marks.update(told.meta)
+        sent = {"message_id": told.message_id} if told.message_id else {"summary": told.mail.id}
+        case = lifecycle.apply(case, "owner_notified", now, to=owner.key, **sent)
     for team in teams:
         mid = frame.new_id()
         thanks = thanks_forward(desk, case, msg, team, message_id=mid, now=now)
@@ -371,7 +348,7 @@ def on_open(
         if owner is not None and team.email.lower() == owner.email.lower():
             case = lifecycle.apply(case, "owner_notified", now, message_id=mid, to=owner.key)
         case = lifecycle.apply(case, "thanks_forwarded", now, message_id=mid, to=team.key)
-    return case, tuple(mail)
+    return case, tuple(mail), marks
 
 
 def _planned(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 from support import Desk
@@ -132,12 +134,13 @@ def test_answer_commands_and_threads(desk: Desk) -> None:
     assert desk.feedbackd("once").returncode == 0
     assert show(desk, cid)["status"] == "open"
 
-    # The owner answers the customer with the feedback address in Cc: answered.
+    # The owner answers the customer with the case's answer address (the notice's link) in Cc.
+    answer_cc = unquote(re.search(r"\?cc=([^&\s]+)", notice.text).group(1))  # type: ignore[union-attr]
     reply = EmailMessage()
-    reply["From"], reply["To"], reply["Cc"] = staff["support-lead"], customer, desk.address
+    reply["From"], reply["To"], reply["Cc"] = staff["support-lead"], customer, answer_cc
     reply["Subject"], reply["In-Reply-To"] = "Re: Жалоба на доставку", original
     reply.set_content("Приносим извинения, курьер наказан, стоимость доставки возвращена.")
-    desk.lab.send(reply.as_bytes(), staff["support-lead"], [customer, desk.address])
+    desk.lab.send(reply.as_bytes(), staff["support-lead"], [customer, answer_cc])
     assert desk.feedbackd("once").returncode == 0
     case = show(desk, cid)
     assert case["status"] == "answered"

@@ -16,6 +16,7 @@ into a reply to a command from an address that may not command the case. Staff m
 from __future__ import annotations
 
 import email.utils
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -35,7 +36,7 @@ from daemon.core.mail.wording import CATEGORY_LABELS, format_duration, format_mo
 from daemon.core.owner_commands import Authorization, Command, commanders
 from daemon.core.reminders import Reminder
 from daemon.core.rules import Owner, RuleBook
-from daemon.core.tokens import case_token, command_address
+from daemon.core.tokens import answer_address, case_token, command_address
 
 QUOTE_LINES = 60
 STAFF_HEADERS = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
@@ -54,17 +55,29 @@ class NoticeDesk:
     def reply_address(self, case_id: str) -> str:
         return command_address(self.address, case_id, case_token(self.secret, case_id))
 
+    def answer_address(self, case_id: str) -> str:
+        """What an owner's answer to the customer has in Cc, so that it counts as the answer."""
+        return answer_address(self.address, self.secret, case_id)
+
 
 def owner_notice(
-    desk: NoticeDesk, case: Case, original: Message, raw: bytes, *, message_id: str, now: datetime
+    desk: NoticeDesk,
+    case: Case,
+    original: Message,
+    raw: bytes,
+    *,
+    message_id: str,
+    now: datetime,
+    linked_case: str = "",
 ) -> EmailMessage:
-    """The new-case notice to the case owner, the customer's original attached."""
+    """The new-case notice to the case owner, the customer's original attached. `linked_case`:
+    a case the message named but could not join (it came from someone else)."""
     to = _owner(desk, case.owner)
     part = attach_original(raw, desk.max_attachment, case.id)
     ctx = (
         _staff_context(desk, case, to, now)
         | _quote(original.text)
-        | {"original_attached": attached_whole(part)}
+        | {"original_attached": attached_whole(part), "linked_case": linked_case}
     )
     return _staff_mail(desk, case, to, "notice_owner", ctx, message_id, now, part=part)
 
@@ -156,7 +169,7 @@ def thanks_forward(
     ctx = (
         _staff_context(desk, case, to, now)
         | _quote(original.text)
-        | {"customer_email": "", "answer_link": ""}
+        | {"customer_email": "", "answer_link": "", "answer_address": ""}
     )  # the team gets the words, not the address
     center = desk.book.owners.get(desk.book.center)
     msg = _staff_mail(desk, case, to, "thanks_forward", ctx, message_id, now)
@@ -229,6 +242,31 @@ def command_reply(
     )
 
 
+def unproven_answer_notice(
+    desk: NoticeDesk, case: Case, claimed: Message, *, message_id: str, now: datetime
+) -> EmailMessage:
+    """A mail in the case's thread with a staff From that did not come to the answer address:
+    recorded as a note, and the real owner (not the From) is told why it did not count."""
+    to = _owner(desk, case.owner)
+    ctx = _staff_context(desk, case, to, now) | {
+        "claimed_from": claimed.from_addr,
+        "new_subject": _short(claimed.subject),
+    }
+    return _staff_mail(desk, case, to, "unproven_answer", ctx, message_id, now)
+
+
+#: A template this release added, for a folder `feedbackd init` wrote before it existed.
+BUILTIN = {
+    "unproven_answer": (
+        "[{case_id}] Not counted as the answer: {new_subject}",
+        "A mail from {claimed_from} in the thread of case {case_id} did not have the case's "
+        "answer address {answer_address} in Cc, so it was kept only as a note: the case is "
+        "still {status}. If you answered, send the answer again with that address in Cc, or "
+        "close the case with the close command.\n\n--\n{center_name}\n",
+    ),
+}
+
+
 def thanks_recipients(case: Case, book: RuleBook) -> tuple[Owner, ...]:
     """Who earned the thanks: the owner a matching rule named, else the category's
     `forward_to`; unknown keys are skipped (`feedbackd check` reports them)."""
@@ -268,13 +306,15 @@ def _staff_context(desk: NoticeDesk, case: Case, to: Owner, now: datetime) -> di
     reply_subject = f"Re: [{case.id}] {ctx['subject']}"
     link = (
         (
-            f"mailto:{quote(case.sender, safe='@')}?cc={quote(desk.address, safe='@')}"
+            f"mailto:{quote(case.sender, safe='@')}"
+            f"?cc={quote(desk.answer_address(case.id), safe='@+')}"
             f"&subject={quote(reply_subject)}"
         )
         if case.sender
         else ""
     )
     return ctx | {
+        "answer_address": desk.answer_address(case.id),
         "recipient_name": to.name,
         "overdue": overdue,
         "time_left": "" if overdue else format_duration(left, to.language),
@@ -328,8 +368,19 @@ def _staff_mail(
     return msg
 
 
+def builtin(
+    desk: NoticeDesk, name: str, ctx: dict[str, Any], wording: Mapping[str, tuple[str, str]]
+) -> Rendered | None:
+    """The built-in `wording` of a template the admin's folder does not have (yet): mail must
+    not stop at an upgrade because the folder `feedbackd init` wrote lacks a new template."""
+    if name not in wording or any(f.startswith(name + ".") for f in desk.templates.sources):
+        return None
+    subject, text = wording[name]
+    return Rendered(header_safe(subject.format(**ctx)), text.format(**ctx))
+
+
 def _render(desk: NoticeDesk, name: str, lang: str, ctx: dict[str, Any], case_id: str) -> Rendered:
-    rendered = desk.templates.render(name, lang, ctx)
+    rendered = builtin(desk, name, ctx, BUILTIN) or desk.templates.render(name, lang, ctx)
     if f"[{case_id}]" in rendered.subject:
         return rendered
     return Rendered(f"[{case_id}] {rendered.subject}".strip(), rendered.text)

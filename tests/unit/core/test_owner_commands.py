@@ -245,3 +245,15 @@ def test_commanders_are_owner_supervisor_and_center() -> None:
         "center@company.example",
     }
     assert commanders(case("head2"), BOOK) == {"head2@company.example", "center@company.example"}
+
+
+def test_a_command_carried_out_before_is_refused_as_a_replay_in_the_sender_language() -> None:
+    command = parse_command("note called the customer")
+    auth = authorize(command, case(), "support@company.example", True, BOOK, replayed=True)
+    assert not auth.allowed and auth.code == "replayed" and auth.event == ""
+    assert "FB-2026-000001" in auth.reason and "same Date" in auth.reason
+    legal = authorize(command, case("legal"), "legal@company.example", True, BOOK, replayed=True)
+    assert legal.code == "replayed" and "повтор" in legal.reason
+    # The token and the sender are judged first: a forger learns nothing about replays.
+    forged = authorize(command, case(), "support@company.example", False, BOOK, replayed=True)
+    assert forged.code == "bad_token"

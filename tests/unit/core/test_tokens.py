@@ -8,9 +8,12 @@ import pytest
 
 from daemon.core.tokens import (
     TOKEN_LENGTH,
+    answer_address,
+    answer_case,
     case_token,
     command_address,
     parse_command_address,
+    proven_answer,
     valid_token,
 )
 
@@ -86,3 +89,20 @@ def test_feedback_address_that_already_has_a_plus() -> None:
     address = command_address(fb, CASE, token)
     assert parse_command_address([address], fb) == (CASE, token)
     assert parse_command_address([address], "team@company.example") is None
+
+
+def test_the_answer_address_proves_an_answer_for_its_case_and_commands_nothing() -> None:
+    cc = answer_address(FB, SECRET, CASE)
+    assert cc.startswith("feedback+answer.FB-2026-000001.") and cc.endswith("@company.example")
+    assert proven_answer(["anna@x.test", f"Feedback <{cc}>"], FB, SECRET, CASE)
+    assert proven_answer([cc.upper()], FB, SECRET, CASE)  # survives lower/upper-casing
+    assert answer_case([cc], FB) == CASE
+    assert parse_command_address([cc], FB) is None  # the customer sees it: it must not command
+    assert case_token(SECRET, CASE) not in cc
+    other = answer_address(FB, SECRET, "FB-2026-000002")
+    assert not proven_answer([other], FB, SECRET, CASE)
+    assert not proven_answer([FB], FB, SECRET, CASE)  # the plain address proves nothing
+    assert not proven_answer([cc.replace("@company.example", "@evil.test")], FB, SECRET, CASE)
+    assert not proven_answer([cc], FB, b"another secret", CASE)
+    command = command_address(FB, CASE, case_token(SECRET, CASE))
+    assert not proven_answer([command], FB, SECRET, CASE)  # a command address is no answer

@@ -7,10 +7,15 @@ so a plan is the same every time.
 
 from __future__ import annotations
 
+import email
+import email.policy
+import email.utils
 import itertools
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from support import REPO
@@ -19,6 +24,7 @@ from twins import incoming
 from daemon.adapters.config import load_rulebook, load_templates
 from daemon.core.cases import Case, CaseStatus
 from daemon.core.followups import Level
+from daemon.core.mail.compose import Templates
 from daemon.core.mail.message import Message
 from daemon.core.mail.notices import NoticeDesk
 from daemon.core.records import LedgerEntry, OutMail
@@ -144,7 +150,11 @@ def test_a_new_message_plans_a_case_its_acknowledgment_and_the_owner_notice(
         case.id,
     )
     assert not plan.ledger.filed  # filed by the cycle after the commit
-    assert plan.meta == {"case_seq:2026": 1, "last_mail_at": NOW}
+    assert {k: plan.meta[k] for k in ("case_seq:2026", "last_mail_at")} == {
+        "case_seq:2026": 1,
+        "last_mail_at": NOW,
+    }
+    assert set(plan.meta) == {"case_seq:2026", "last_mail_at", f"notice_window:{OWNER}"}
     [line] = plan.log
     assert line.level is Level.INFO and line.case_id == case.id
     assert line.text == "opened: complaint by rule complaint-ru"
@@ -237,12 +247,13 @@ def test_a_robot_opening_a_case_gets_no_acknowledgment(frame: Frame) -> None:
 def test_a_staff_answer_in_the_thread_marks_the_case_answered(frame: Frame) -> None:
     desk = Desk(frame)
     first = desk.take(incoming(ANNA, *COMPLAINT))
+    cc = answer_cc(first)  # the Cc of the notice's answer link
     answer = incoming(
         OWNER,
         "Re: Жалоба",
         "Разобрались.",
         to=ANNA,
-        headers={"Cc": FB, "In-Reply-To": first.ledger.message_id},
+        headers={"Cc": cc, "In-Reply-To": first.ledger.message_id},
     )
     plan = desk.take(answer)
     assert plan.outcome is Outcome.JOINED and plan.mail == ()
@@ -458,3 +469,190 @@ def test_thanks_for_a_team_that_does_not_own_the_case_still_tell_the_owner(frame
     center, team = other.owners["center"].email, other.owners["team"].email
     assert case.owner == "center"
     assert kinds(plan) == [("ack", ANNA), ("notice", center), ("thanks", team)]
+
+
+# -- who may change a case (issue #14: items 1, 2, 4 and 13) --------------------------------
+
+MALLORY = "mallory@evil.test"
+
+
+def text_of(raw: str) -> str:
+    """The text a person reads in one of our mails (its own parts, not the attached original)."""
+    msg = email.message_from_bytes(
+        raw.encode("utf-8", "surrogateescape"), policy=email.policy.default
+    )
+    return "\n".join(
+        str(part.get_content())
+        for part in msg.walk()
+        if part.get_content_type() == "text/plain" and not part.get_filename()
+    )
+
+
+def notice_of(plan: Plan) -> str:
+    [notice] = [m.raw for m in plan.mail if m.kind == "notice"]
+    return text_of(notice)
+
+
+def answer_cc(plan: Plan) -> str:
+    """The Cc of the answer link in the owner's notice, as the owner's mail client reads it."""
+    found = re.search(r"mailto:[^?\s]+\?cc=([^&\s]+)", notice_of(plan))
+    assert found is not None
+    return unquote(found.group(1))
+
+
+def test_a_forged_owner_answer_is_a_note_and_the_real_owner_is_told(frame: Frame) -> None:
+    desk = Desk(frame)
+    first = desk.take(incoming(ANNA, *COMPLAINT))
+    forged = incoming(
+        OWNER,  # anyone can write this From; the case id is in every acknowledgment
+        f"Re: [{first.case_id}] Жалоба",
+        "Разобрались.",
+        to=ANNA,
+        headers={"Cc": FB, "In-Reply-To": first.ledger.message_id},
+    )
+    plan = desk.take(forged)
+    assert plan.outcome is Outcome.JOINED and plan.case_id == first.case_id
+    [case] = plan.cases
+    assert case.status is CaseStatus.OPEN  # the reminders go on
+    assert case.events[-1].what == "note" and case.events[-1].data["unproven"] is True
+    assert kinds(plan) == [("unproven", OWNER)]  # the owner in rules.yaml, not the From
+    assert plan.log[0].level is Level.WARNING
+
+
+def test_the_answer_address_of_the_notice_proves_the_answer_and_only_for_its_case(
+    frame: Frame,
+) -> None:
+    desk = Desk(frame)
+    first = desk.take(incoming(ANNA, *COMPLAINT))
+    other = desk.take(incoming("boris@customer.test", *COMPLAINT))
+    cc = answer_cc(first)
+    assert cc.startswith("feedback+answer.") and cc != FB
+    wrong = incoming(  # in the thread of Boris's case, with Anna's case's answer address
+        OWNER, "Re: Жалоба", "Ответ.", headers={"Cc": cc, "In-Reply-To": other.ledger.message_id}
+    )
+    plan = desk.take(wrong)
+    assert plan.case_id == other.case_id and plan.cases[0].status is CaseStatus.OPEN
+    right = incoming(OWNER, "Re: Жалоба", "Разобрались.", to=ANNA, headers={"Cc": cc})
+    plan = desk.take(right)  # the answer address alone finds the case
+    assert plan.case_id == first.case_id and plan.cases[0].status is CaseStatus.ANSWERED
+    assert plan.mail == ()
+
+
+def test_an_outsider_naming_a_case_opens_a_case_of_its_own_and_learns_no_name(
+    frame: Frame,
+) -> None:
+    desk = Desk(frame)
+    anna = email.utils.formataddr(("Анна Иванова", ANNA), charset="utf-8")
+    first = desk.take(incoming(anna, *COMPLAINT, message_id="<anna-1@customer.test>"))
+    cid = first.case_id or ""
+    by_subject = incoming(MALLORY, f"Re: [{cid}] Жалоба", "Я тоже жалуюсь.")
+    plan = desk.take(by_subject)
+    assert plan.outcome is Outcome.CASE and plan.case_id != cid
+    mine, theirs = plan.cases
+    assert (mine.sender, theirs.id) == (MALLORY, cid)
+    assert [e.data["linked"] for e in mine.events if e.what == "note"] == [cid]
+    assert theirs.events[-1].data["linked"] == mine.id and theirs.sender == ANNA
+    [ack] = [m for m in plan.mail if m.kind == "ack"]
+    assert ack.recipients[0] == MALLORY
+    assert "Анна" not in text_of(ack.raw) and ANNA not in ack.raw
+    assert cid in notice_of(plan)  # linked for the owner
+    # Her own thread, not ours: In-Reply-To her Message-ID proves nothing either.
+    quoted = incoming(MALLORY, "Re", "Ещё.", headers={"In-Reply-To": first.ledger.message_id})
+    assert desk.take(quoted).outcome is Outcome.CASE
+    assert len(desk.view.cases[cid].events) == len(theirs.events) + 1  # one more link note
+
+
+def test_a_reply_to_our_mail_joins_but_only_a_party_is_told_so(frame: Frame) -> None:
+    desk = Desk(frame)
+    first = desk.take(incoming(ANNA, *COMPLAINT))
+    [ack] = [m.id for m in first.mail if m.kind == "ack"]
+    desk.view.acks.clear()
+    colleague = incoming("olga@customer.test", "Re", "Подтверждаю.", headers={"In-Reply-To": ack})
+    plan = desk.take(colleague)
+    assert plan.outcome is Outcome.JOINED and plan.case_id == first.case_id
+    assert kinds(plan) == [("joined", OWNER)]  # no "added" note naming Anna's case to Olga
+    again = desk.take(incoming("olga@customer.test", f"[{first.case_id}]", "И ещё."))
+    assert again.outcome is Outcome.JOINED  # she is a party now
+
+
+def command_mail(cid: str, text: str, date: str, sender: str = OWNER) -> bytes:
+    to = command_address(FB, cid, case_token(SECRET, cid))
+    return incoming(sender, "Re: notice", text, to=to, headers={"Date": date})
+
+
+def test_a_replayed_command_under_a_new_message_id_does_not_act_again(frame: Frame) -> None:
+    desk = Desk(frame)
+    cid = desk.take(incoming(ANNA, *COMPLAINT)).case_id or ""
+    close = command_mail(cid, "close\n", "Tue, 03 Mar 2026 08:00:00 +0300")
+    assert desk.take(close).cases[0].status is CaseStatus.CLOSED
+    desk.take(command_mail(cid, "reopen\n", "Tue, 03 Mar 2026 08:05:00 +0300"))
+    replay = close.replace(b"Message-ID: <", b"Message-ID: <replayed.")
+    plan = desk.take(replay)
+    assert plan.outcome is Outcome.COMMAND and plan.cases == ()
+    assert desk.view.cases[cid].status is CaseStatus.OPEN
+    assert "replayed" in plan.log[0].text
+    later = desk.take(command_mail(cid, "close\n", "Tue, 03 Mar 2026 08:10:00 +0300"))
+    assert later.cases[0].status is CaseStatus.CLOSED  # the owner closing again still works
+
+
+def held(view: View, owner: str) -> list[OutMail]:
+    return [m for m in view.mail.values() if m.kind == "summary" and m.recipients[0] == owner]
+
+
+def test_forged_commands_give_the_owner_a_few_refusals_then_one_summary(frame: Frame) -> None:
+    desk = Desk(frame)
+    cid = desk.take(incoming(ANNA, *COMPLAINT)).case_id or ""
+    forged = command_address(FB, cid, "a" * 16)
+    for n in range(10):
+        desk.take(incoming(OWNER, "Re", "close\n", to=forged, headers={"Date": f"{n}"}))
+    replies = [m for m in desk.view.mail.values() if m.kind == "command_reply"]
+    assert len(replies) == 3 and all(m.recipients[0] == OWNER for m in replies)
+    [summary] = held(desk.view, OWNER)
+    assert summary.next_try == NOW + timedelta(hours=1)  # at the end of the owner's hour
+    assert text_of(summary.raw).count("команда отклонена") == 7
+
+
+def test_a_flood_from_one_address_tells_the_owner_a_few_times_then_sums_up(frame: Frame) -> None:
+    desk = Desk(frame)
+    for n in range(20):
+        desk.take(incoming(MALLORY, f"Жалоба {n}", COMPLAINT[1]))
+    mail = list(desk.view.mail.values())
+    assert [m.kind for m in mail].count("ack") == 1  # the acknowledgment limit holds
+    assert [m.kind for m in mail].count("notice") == 3
+    [summary] = held(desk.view, OWNER)
+    assert text_of(summary.raw).count(MALLORY) == 17
+    notified = [c.events[-1] for c in desk.view.cases.values()]
+    assert sum("summary" in e.data for e in notified) == 17
+    # Another customer in the same hour is told at once: one flood hides nobody else.
+    plan = desk.take(incoming(ANNA, *COMPLAINT))
+    assert ("notice", OWNER) in kinds(plan)
+
+
+def test_a_template_folder_from_before_the_summary_still_gets_one(frame: Frame) -> None:
+    templates = frame.notices.templates
+    older = {
+        name: text
+        for name, text in templates.sources.items()
+        if not name.startswith(("notice_summary.", "unproven_answer."))
+    }
+    notices = replace(frame.notices, templates=Templates(older, templates.label))
+    desk = Desk(replace(frame, notices=notices))
+    first = desk.take(incoming(ANNA, *COMPLAINT))
+    for n in range(4):
+        desk.take(incoming(MALLORY, f"Жалоба {n}", COMPLAINT[1]))
+    [summary] = held(desk.view, OWNER)
+    assert "1 more mails" in text_of(summary.raw) and MALLORY in text_of(summary.raw)
+    forged = incoming(OWNER, f"Re: [{first.case_id}]", "Ответ.", to=ANNA, headers={"Cc": FB})
+    assert "Not counted" in desk.take(forged).mail[0].raw
+
+
+def test_a_summary_lists_a_hundred_lines_and_counts_the_rest(frame: Frame) -> None:
+    desk = Desk(frame)
+    for n in range(3 + 100 + 5):
+        desk.take(incoming(MALLORY, f"Жалоба {n}", COMPLAINT[1]))
+    [summary] = held(desk.view, OWNER)
+    text = text_of(summary.raw)
+    assert text.count(MALLORY) == 100 and "ещё 5" in text
+    subject = email.message_from_string(summary.raw, policy=email.policy.default)["Subject"]
+    assert "105" in subject
+    assert len(desk.view.marks[f"notice_window:{OWNER}"]["held"]) == 100  # the store stays small

@@ -137,7 +137,8 @@ def test_owner_notice_structure() -> None:
     text = body(mail)
     assert "> Верните деньги.\n> close" in text
     assert "12.03.2026 10:00" in text and "официальное обращение" in text
-    assert "close" in text and "reassign" in text and f"в копию {FB}" in text
+    answer_to = DESK.answer_address("FB-2026-000001")  # the copy that proves the answer
+    assert "close" in text and "reassign" in text and f"в копию {answer_to}" in text
     attached = [p for p in mail.iter_attachments() if p.get_content_type() == "message/rfc822"]
     assert len(attached) == 1
     original = attached[0].get_content()
