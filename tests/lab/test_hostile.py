@@ -41,7 +41,7 @@ def test_refused_for_good_marks_failed_and_tells_the_center(desk: Desk) -> None:
         again = desk.feedbackd("once")
     finally:
         desk.lab._smtp.handler.reject.clear()  # type: ignore[union-attr]
-    assert again.returncode == 0 and "0 sent" in again.stdout  # a 5xx is not retried
+    assert again.returncode == 0 and "0 mails sent" in again.stdout  # a 5xx is not retried
     assert desk.messages(customer) == []
     alerts = [m for m in desk.messages(staff["center"]) if m.subject == "feedbackd alert: failed"]
     assert len(alerts) == 1 and customer in alerts[0].text
