@@ -15,7 +15,10 @@
 
 Every pass is idempotent, so a crash anywhere repeats only idempotent steps on restart: the
 ledger knows every UID it has seen, the outbox knows every mail it owes and whether it may
-already have gone, and filing a message twice is a no-op. Without a sender the cycle is a dry
+already have gone, and filing a message twice is a no-op. A folder the server will not create
+(or cannot spell) leaves its messages in INBOX, unfiled, with one log line and an alert to the
+feedback center (at most every ALERT_EVERY); the other folders are filed and the cycle goes
+on, and every cycle tries that folder again. Without a sender the cycle is a dry
 run: passes that send or move do nothing, and the INBOX is read once.
 """
 
@@ -29,7 +32,8 @@ from datetime import datetime
 from pathlib import Path
 
 from daemon.adapters.store import Store
-from daemon.service.alerts import queue_alert
+from daemon.core.folders import FolderUnavailable
+from daemon.service.alerts import ALERT_EVERY, queue_alert
 from daemon.service.duties import run_duties
 from daemon.service.intake import QUARANTINE, Desk, intake
 from daemon.service.outbox import Courier
@@ -76,6 +80,7 @@ class Cycle:
     uidvalidity: int
     report: CycleReport = field(default_factory=CycleReport)
     stopped: bool = False
+    alerted: set[str] = field(default_factory=set)  # folder problems told in this cycle
 
     def stop_requested(self) -> bool:
         """Asked once, remembered: a stop seen inside a pass also ends the passes after it."""
@@ -115,7 +120,7 @@ def recover_owed_mail(cycle: Cycle) -> None:
 def file_unfiled(cycle: Cycle) -> None:
     """Originals a crash left recorded but unmoved go to their folders."""
     if cycle.courier is not None:
-        cycle.report.filed += file_messages(cycle.desk.store, cycle.mailbox, cycle.uidvalidity)
+        _file(cycle)
 
 
 def intake_new(cycle: Cycle) -> None:
@@ -183,7 +188,7 @@ def _batch(cycle: Cycle, uids: list[int]) -> None:
     desk.store.commit()
     cycle.hooks.after_commit()
     if cycle.courier is not None:
-        report.filed += file_messages(desk.store, cycle.mailbox, cycle.uidvalidity)
+        _file(cycle)
     _send(cycle)  # goes out while the next batch is read
 
 
@@ -213,17 +218,58 @@ def _send(cycle: Cycle, wait: bool = False) -> None:
     cycle.report.failed += d.failed
 
 
-def file_messages(store: Store, mailbox: MailboxPort, uidvalidity: int) -> int:
-    """Move every recorded but unfiled message to its folder, then record that it was moved."""
+@dataclass
+class Filing:
+    filed: int = 0
+    refused: list[tuple[FolderUnavailable, int]] = field(default_factory=list)  # (why, how many)
+
+
+def file_messages(store: Store, mailbox: MailboxPort, uidvalidity: int) -> Filing:
+    """Move every recorded but unfiled message to its folder, then record that it was moved.
+
+    A folder the mailbox refuses keeps its messages where they are (unfiled: tried again)."""
     pending = store.unfiled(uidvalidity)
+    filing = Filing()
     if not pending:
-        return 0
+        return filing
     by_folder: dict[str, list[int]] = defaultdict(list)
     for entry in pending:
         by_folder[entry.folder].append(entry.uid)
+    moved: set[str] = set()
     for folder, uids in by_folder.items():
-        mailbox.move(sorted(uids), folder)
+        try:
+            mailbox.move(sorted(uids), folder)
+        except FolderUnavailable as exc:
+            filing.refused.append((exc, len(uids)))
+            continue
+        moved.add(folder)
     for entry in pending:
-        store.put_ledger(replace(entry, filed=True))
+        if entry.folder in moved:
+            store.put_ledger(replace(entry, filed=True))
+            filing.filed += 1
     store.commit()
-    return len(pending)
+    return filing
+
+
+def _file(cycle: Cycle) -> None:
+    """File what is owed; say once (and mail the center) which folder the server refused."""
+    desk = cycle.desk
+    filing = file_messages(desk.store, cycle.mailbox, cycle.uidvalidity)
+    cycle.report.filed += filing.filed
+    for exc, count in filing.refused:
+        kind = f"folder {exc.folder}"
+        if kind in cycle.alerted:
+            continue
+        cycle.alerted.add(kind)
+        log.error("%s; %d messages stay in INBOX", exc, count)
+        last = desk.store.meta_time(f"alert:{kind}")
+        if last is None or last <= cycle.now - ALERT_EVERY:
+            queue_alert(
+                desk.store,
+                desk.book,
+                desk.address,
+                kind,
+                f"{exc} ({count} messages stay in INBOX until it can be made)",
+                cycle.now,
+            )
+            desk.store.commit()
