@@ -23,7 +23,6 @@ import ssl
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 
 from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
@@ -31,6 +30,9 @@ from imap_tools.errors import MailboxFolderCreateError
 from imap_tools.imap_utf7 import utf7_encode
 
 from daemon.adapters.folders import discover
+from daemon.adapters.imap_fetch import LARGE_HEAD as LARGE_HEAD
+from daemon.adapters.imap_fetch import Fetched as Fetched
+from daemon.adapters.imap_fetch import fetch_messages
 from daemon.adapters.settings import Server
 from daemon.adapters.tls import tls_context
 from daemon.core.folders import FolderUnavailable, Layout
@@ -40,19 +42,8 @@ log = logging.getLogger("feedbackd.imap")
 
 FILED = "$Filed"  # our keyword on an original copied to its folder where it cannot be expunged
 TIMEOUT = 30.0  # seconds for every network call: a hung server must not hang the daemon
-FETCH_CHUNK = 200
-LARGE_HEAD = 256 * 1024  # of a message over the size limit, this much of the body is read
 #: One element of an imaplib answer: a line, or a (line, literal) pair for FETCH bodies.
 _Item = bytes | tuple[bytes, bytes]
-
-
-@dataclass(frozen=True)
-class Fetched:
-    uid: int
-    raw: bytes
-    size: int
-    internaldate: datetime | None  # when the server received it: the legal "received" time
-    truncated: bool = False  # over the size limit: headers and the start of the body only
 
 
 class Mailbox:
@@ -177,48 +168,8 @@ class Mailbox:
         return sorted(self._search("ALL"))
 
     def fetch(self, uids: list[int], max_size: int | None = None) -> list[Fetched]:
-        """Raw bytes of the messages, in chunks; BODY.PEEK so nothing is marked read.
-
-        A message over `max_size` is read as its header plus the first LARGE_HEAD bytes of its
-        body, so a 2 GB attachment never enters memory; the text it starts with still is."""
-        out: list[Fetched] = []
-        for i in range(0, len(uids), FETCH_CHUNK):
-            chunk = uids[i : i + FETCH_CHUNK]
-            large: set[int] = set()
-            if max_size:
-                sizes = self._items(chunk, "(UID RFC822.SIZE)")
-                large = {uid for uid, head, _ in sizes if _size(head) > max_size}
-            small = [u for u in chunk if u not in large]
-            if small:
-                whole = "(UID RFC822.SIZE INTERNALDATE BODY.PEEK[])"
-                for uid, head, body in self._items(small, whole):
-                    out.append(Fetched(uid, body, _size(head) or len(body), _internaldate(head)))
-            for uid in sorted(large):
-                parts = self._cmd(
-                    "FETCH",
-                    str(uid),
-                    f"(UID RFC822.SIZE INTERNALDATE "
-                    f"BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.{LARGE_HEAD}>)",
-                )
-                chunks = [p for p in parts if isinstance(p, tuple)]
-                head = b" ".join(p[0] for p in chunks)
-                raw = b"".join(p[1] for p in chunks)
-                out.append(Fetched(uid, raw, _size(head), _internaldate(head), truncated=True))
-        out.sort(key=lambda f: f.uid)
-        return out
-
-    def _items(self, uids: list[int], what: str) -> list[tuple[int, bytes, bytes]]:
-        items = []
-        for item in self._cmd("FETCH", ",".join(map(str, uids)), what):
-            if isinstance(item, tuple):
-                m = re.search(rb"UID (\d+)", item[0])
-                if m:
-                    items.append((int(m.group(1)), item[0], item[1]))
-            elif isinstance(item, bytes):
-                m = re.search(rb"UID (\d+)", item)
-                if m:
-                    items.append((int(m.group(1)), item, b""))
-        return items
+        """Raw bytes of the messages, by ascending UID, without marking them read."""
+        return fetch_messages(self._cmd, uids, max_size)
 
     def count(self, folder: str) -> int:
         """Messages in a folder (0 when it does not exist)."""
@@ -371,21 +322,6 @@ class Mailbox:
         """UIDs of the selected folder matching `criteria` (one untagged SEARCH line)."""
         first = self._cmd("SEARCH", *criteria)[0]
         return [int(x) for x in first.split()] if isinstance(first, bytes) else []
-
-
-def _size(head: bytes) -> int:
-    m = re.search(rb"RFC822\.SIZE (\d+)", head)
-    return int(m.group(1)) if m else 0
-
-
-def _internaldate(head: bytes) -> datetime | None:
-    m = re.search(rb'INTERNALDATE "([^"]+)"', head)
-    if not m:
-        return None
-    try:
-        return datetime.strptime(m.group(1).decode(), "%d-%b-%Y %H:%M:%S %z")
-    except ValueError:
-        return None
 
 
 def _said(exc: Exception) -> str:
