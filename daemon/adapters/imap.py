@@ -95,7 +95,13 @@ class Mailbox:
         if typ == "OK" and data and data[-1]:
             self.capabilities = frozenset(data[-1].decode().upper().split())
         with self._guard("reading the folder layout"):
-            self.layout, listed = discover(box.client, self.capabilities)
+            try:
+                self.layout, listed = discover(box.client, self.capabilities)
+            except imaplib.IMAP4.abort:
+                raise
+            except imaplib.IMAP4.error as exc:  # a BAD to NAMESPACE or LIST: assume the default
+                log.warning("IMAP folder layout not readable (%s): assuming '/', no prefix", exc)
+                self.layout, listed = Layout(), []
         self._folders = {f.name for f in listed if "\\noselect" not in {x.lower() for x in f.flags}}
         return self
 
