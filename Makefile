@@ -8,7 +8,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Dovecot + openssl: the local mail lab; systemd: systemd-analyze for the unit tests.
 APT_PACKAGES := dovecot-imapd dovecot-lmtpd openssl systemd ca-certificates python3-venv
 
-.PHONY: setup system venv test unit lab lint format typecheck ci demo bench check clean
+.PHONY: setup system venv test unit lab lint format typecheck ci demo bench check clean systemd-test
 
 setup: system venv
 
@@ -58,6 +58,12 @@ demo: setup
 
 bench: setup
 	$(PY) bench/run_all.py
+
+# The units booted under a real systemd (a minimal Debian tree in systemd-nspawn); not part of
+# `make test`: it needs root and a Debian mirror. The tree is cached in
+# FEEDBACKD_SYSTEMD_CACHE (default /var/cache/feedbackd-systemd-test).
+systemd-test: setup
+	$(SUDO) bash tests/systemd/container-test.sh $(PY)
 
 check: venv
 	$(VENV)/bin/feedbackd check

@@ -15,7 +15,8 @@ import json
 import os
 import shutil
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
 from daemon.adapters.config import load_rulebook
 from daemon.adapters.files import StoreLock
@@ -25,7 +26,7 @@ from daemon.adapters.store import Store
 from daemon.cli.case_views import case_card, case_table
 from daemon.core.cases import is_overdue
 from daemon.errors import AlreadyRunning, ConfigError
-from daemon.service.case_changes import apply_request
+from daemon.service.case_changes import CLOSE_ALL, apply_request
 
 #: The changes, each with the one argument it needs besides the case id.
 CHANGES = (
@@ -54,7 +55,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     show.set_defaults(handler=show_command)
     for action, extra in CHANGES:
         change = csub.add_parser(action, help=f"{action} a case (safe beside a running daemon)")
-        change.add_argument("id")
+        change.add_argument("id", nargs="?" if action == "close" else None)
+        if action == "close":
+            _bulk_arguments(change)
         if extra:
             change.add_argument(extra)
         change.add_argument(
@@ -62,7 +65,40 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             default=os.environ.get("USER", "cli"),
             help="who does it, for the audit trail (default: $USER)",
         )
-        change.set_defaults(handler=change_command)
+        change.set_defaults(handler=close_command if action == "close" else change_command)
+
+
+def _bulk_arguments(close: argparse.ArgumentParser) -> None:
+    """`cases close --all --before DATE [--category C]`: many cases, one commit."""
+    close.add_argument(
+        "--all", action="store_true", help="every case not yet closed received before --before"
+    )
+    close.add_argument(
+        "--before", type=date.fromisoformat, metavar="DATE", help="with --all: YYYY-MM-DD"
+    )
+    close.add_argument("--category", help="with --all: only cases of this category")
+
+
+def close_command(args: argparse.Namespace) -> int:
+    """One case by id, or with --all every case received before a day, in one commit."""
+    if not args.all:
+        if args.id is None or args.before or args.category:
+            return _usage("cases close: give a case id, or --all --before YYYY-MM-DD")
+        return change_command(args)
+    if args.id is not None or args.before is None:
+        return _usage("cases close --all: give --before YYYY-MM-DD and no case id")
+    req = {
+        "action": CLOSE_ALL,
+        "before": args.before.isoformat(),
+        "category": args.category,
+        "who": f"cli:{args.by}",
+    }
+    return _submit(_settings(), req)
+
+
+def _usage(sentence: str) -> int:
+    print(f"feedbackd: {sentence}", file=sys.stderr)
+    return 2
 
 
 def _settings() -> Settings:
@@ -122,6 +158,10 @@ def change_command(args: argparse.Namespace) -> int:
         "owner": getattr(args, "owner", None),
         "text": getattr(args, "text", None),
     }
+    return _submit(settings, req)
+
+
+def _submit(settings: Settings, req: dict[str, Any]) -> int:
     lock = StoreLock(settings.db)
     try:
         lock.acquire()

@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 from datetime import datetime
 
+from daemon import __version__
 from daemon.adapters.logs import register_secret, setup_logging
+from daemon.adapters.reload_state import daemon_pid, request_reload
 from daemon.adapters.sd_notify import Notifier
 from daemon.adapters.settings import Settings, load_settings
 from daemon.service.loop import Service
@@ -41,6 +43,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     once.set_defaults(handler=once_command)
     run = sub.add_parser("run", help="run as a service: IDLE/poll, reconnect, reload on SIGHUP")
     run.set_defaults(handler=run_command)
+    reload = sub.add_parser(
+        "reload",
+        help="make the running daemon reload rules and templates; exit when it has "
+        "(0, or 78 if it refused them)",
+    )
+    reload.add_argument("--pid", type=int, help="the daemon's pid (default: from the store lock)")
+    reload.set_defaults(handler=reload_command)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -66,5 +75,13 @@ def once_command(args: argparse.Namespace) -> int:
 
 def run_command(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    Service(settings, notifier=Notifier.from_env()).run()
+    Service(settings, notifier=Notifier.from_env()).run(version=__version__)
+    return 0
+
+
+def reload_command(args: argparse.Namespace) -> int:
+    """The unit's ExecReload=: signal the daemon, wait for its outcome; no procps needed."""
+    db = load_settings(need_servers=False).db
+    request_reload(db, args.pid or daemon_pid(db))
+    print(f"reloaded rules and templates (store {db})")
     return 0

@@ -46,6 +46,7 @@ EventKind = Literal[
     "escalated",
     "bounce",
     "mail_failed",
+    "imported",
 ]
 EVENT_KINDS: frozenset[str] = frozenset(get_args(EventKind))
 
@@ -79,6 +80,9 @@ LIFECYCLE: dict[tuple[CaseStatus, EventKind], CaseStatus] = {
     (OPEN, "mail_failed"): OPEN,
     (ANSWERED, "mail_failed"): ANSWERED,
     (CLOSED, "mail_failed"): CLOSED,
+    # History: mail from before the daemon's first run (or `feedbackd import --before`), never
+    # handled by it; closed at once, counted in reports, judged on no deadline (core/report).
+    (OPEN, "imported"): CLOSED,
 }
 
 
@@ -170,6 +174,11 @@ def overdue(status: CaseStatus, due: datetime, now: datetime) -> bool:
 
 def is_overdue(case: Case, now: datetime) -> bool:
     return overdue(case.status, case.due, now)
+
+
+def is_history(case: Case) -> bool:
+    """Imported history: recorded for the reports, never answered, reminded or escalated."""
+    return any(e.what == "imported" for e in case.events)
 
 
 def case_id(year: int, number: int) -> str:

@@ -239,6 +239,16 @@ def in_thread(
     return Followup(joined.case_id, joined.case, joined.mail, joined.meta, (*joined.log, line))
 
 
+def quiet_join(case: Case, msg: Message, now: datetime) -> Followup:
+    """Old mail in a recorded case's thread (a history import): kept with the case, so the
+    thread stays whole, and nobody is told: the case was never the daemon's to handle."""
+    what: lifecycle.EventKind = "note" if case.status is lifecycle.ANSWERED else "reply_joined"
+    joined = lifecycle.apply(
+        case, what, now, who=msg.from_addr, message_id=msg.message_id, history=True
+    )
+    return Followup(case.id, joined)
+
+
 def staff_answer(case: Case, msg: Message, now: datetime) -> Followup:
     """An owner wrote to the customer with the feedback address in Cc/Bcc: answered."""
     if case.status == lifecycle.OPEN:

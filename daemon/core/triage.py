@@ -9,6 +9,10 @@ ledger entry, the cases to write, the mail to queue, the store's meta to set and
 log. Nothing here writes: the service applies a plan through one function, so the store holds
 all of a message's outcome or none of it, and a test or a dry run can read the plan itself.
 
+Mail older than the first run's horizon (or `feedbackd import --before`) is history unless
+`first_run: triage` says otherwise: a closed case (its `imported` event says why) classified and
+counted, or, with `skip`, only a ledger entry; no mail to anyone either way.
+
 The store is seen through `Known`, the few reads triage needs; time, fresh Message-IDs and the
 command secret are arguments (`now`, `Frame`), so the same message always gets the same plan.
 """
@@ -35,6 +39,7 @@ from daemon.core.followups import (
     command,
     in_thread,
     owed,
+    quiet_join,
     staff,
     thread_case,
 )
@@ -49,7 +54,7 @@ from daemon.core.mail.notices import (
 )
 from daemon.core.mail.policy import SenderHistory, Verdict, reply_target, should_acknowledge
 from daemon.core.records import LedgerEntry, OutMail, outmail
-from daemon.core.rules import Decision, RuleBook, classify
+from daemon.core.rules import Decision, FirstRun, RuleBook, classify
 from daemon.core.workdays import WorkCalendar
 from daemon.errors import BadMessage
 
@@ -60,6 +65,7 @@ COMMANDS = "Feedback/Commands"
 #: Verdict kinds that mean a machine wrote: never answered, never obeyed, never a "reply".
 AUTOMATIC = frozenset({"bounce", "auto_reply", "list", "bulk", "report", "noreply", "no_sender"})
 TRUNCATED = "over the size limit: attachments not read"
+HISTORY = "received before the daemon's first run (or an import): history, nobody was mailed"
 
 
 class Outcome(StrEnum):
@@ -72,6 +78,8 @@ class Outcome(StrEnum):
     OWN = "own"
     BOUNCE = "bounce"
     QUARANTINED = "quarantined"
+    HISTORY = "history"  # older than the first run's horizon: a closed history case
+    SKIPPED = "skipped"  # older than the horizon, `first_run: skip`: filed, no case
 
 
 @dataclass(frozen=True)
@@ -110,6 +118,16 @@ class Frame:
     @property
     def book(self) -> RuleBook:
         return self.notices.book
+
+    def is_history(self, arrival: Arrival, now: datetime) -> bool:
+        """Old mail of a first run (or an import) that nobody is to hear about: `first_run`
+        history or skip, and received before the horizon (`triage` answers it as new mail)."""
+        received = arrival.internaldate or now
+        return (
+            self.backfill_before is not None
+            and received < self.backfill_before
+            and self.book.policy.first_run is not FirstRun.TRIAGE
+        )
 
     @cached_property
     def own_addresses(self) -> frozenset[str]:
@@ -176,6 +194,8 @@ def _decide(arrival: Arrival, frame: Frame, known: Known, now: datetime) -> Plan
 
 def _answer(msg: Message, arrival: Arrival, frame: Frame, known: Known, now: datetime) -> Plan:
     """A message of someone else's, seen for the first time."""
+    if frame.is_history(arrival, now):
+        return _history(msg, arrival, frame, known, now)
     policy = frame.book.policy
     target = reply_target(msg, policy, frame.own_addresses)
     history = sender_history(known, target) if target else SenderHistory()
@@ -204,6 +224,31 @@ def _answer(msg: Message, arrival: Arrival, frame: Frame, known: Known, now: dat
         new_id=new_id,
     )
     return _planned(Outcome.JOINED, folder, joined, arrival, msg, now)
+
+
+def _history(msg: Message, arrival: Arrival, frame: Frame, known: Known, now: datetime) -> Plan:
+    """Old mail: classified and kept for the reports; no command obeyed, no bounce handled, no
+    mail to anyone. A message in the thread of a case already recorded joins it quietly."""
+    skip = frame.book.policy.first_run is FirstRun.SKIP
+    existing = None if skip else thread_case(known, msg)
+    if existing is not None:
+        folder = frame.book.categories[existing.category].folder
+        return _planned(Outcome.JOINED, folder, quiet_join(existing, msg, now), arrival, msg, now)
+    decision = frame.classify(msg, frame.book)
+    folder = frame.book.categories[decision.category].folder
+    if skip:
+        why = "older than the first run's backfill horizon (first_run: skip)"
+        entry = _entry(arrival, now, Outcome.SKIPPED, folder, None, why, msg.message_id)
+        return Plan(Outcome.SKIPPED, entry)
+    received = arrival.internaldate or now
+    seq = f"case_seq:{received.year}"
+    number = int(known.meta(seq) or 0) + 1
+    case = open_case(frame, msg, decision, received, lifecycle.case_id(received.year, number))
+    before = frame.backfill_before or now
+    case = lifecycle.apply(case, "imported", now, reason=HISTORY, before=before.isoformat())
+    reason = TRUNCATED if arrival.truncated else ""
+    entry = _entry(arrival, now, Outcome.HISTORY, folder, case.id, reason, msg.message_id)
+    return Plan(Outcome.HISTORY, entry, cases=(case,), meta={seq: number})
 
 
 def sender_history(known: Known, address: str) -> SenderHistory:
@@ -305,20 +350,27 @@ def acknowledgment(frame: Frame, msg: Message, case: Case, to: str, now: datetim
 def on_open(
     frame: Frame, case: Case, msg: Message, raw: bytes, now: datetime
 ) -> tuple[Case, tuple[OutMail, ...]]:
-    """A new case: its owner is told (original attached); thanks go to whoever earned them."""
+    """A new case: its owner is told (original attached); thanks go to whoever earned them.
+
+    An owner who also earned the thanks gets one mail, the thanks, not a new-case notice beside
+    it: two mails for one thank-you teach people to ignore the second (its Reply-To still takes
+    commands, like every staff mail)."""
     desk, mail = frame.notices, []
     owner = desk.book.owners.get(case.owner)
-    if owner is not None:
+    teams = thanks_recipients(case, desk.book) if case.category == "thanks" else ()
+    thanked = {team.email.lower() for team in teams}
+    if owner is not None and owner.email.lower() not in thanked:
         mid = frame.new_id()
         notice = owner_notice(desk, case, msg, raw, message_id=mid, now=now)
         mail.append(owed(desk, notice, "notice", case.id, owner.email, now))
         case = lifecycle.apply(case, "owner_notified", now, message_id=mid, to=owner.key)
-    if case.category == "thanks":
-        for team in thanks_recipients(case, desk.book):
-            mid = frame.new_id()
-            thanks = thanks_forward(desk, case, msg, team, message_id=mid, now=now)
-            mail.append(owed(desk, thanks, "thanks", case.id, team.email, now))
-            case = lifecycle.apply(case, "thanks_forwarded", now, message_id=mid, to=team.key)
+    for team in teams:
+        mid = frame.new_id()
+        thanks = thanks_forward(desk, case, msg, team, message_id=mid, now=now)
+        mail.append(owed(desk, thanks, "thanks", case.id, team.email, now))
+        if owner is not None and team.email.lower() == owner.email.lower():
+            case = lifecycle.apply(case, "owner_notified", now, message_id=mid, to=owner.key)
+        case = lifecycle.apply(case, "thanks_forwarded", now, message_id=mid, to=team.key)
     return case, tuple(mail)
 
 

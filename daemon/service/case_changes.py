@@ -8,9 +8,10 @@ the same thing, is checked the same way and is refused with the same sentence in
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from daemon.adapters import spool
 from daemon.adapters.spool import Outcome
@@ -18,6 +19,8 @@ from daemon.adapters.store import Store
 from daemon.core import cases as lifecycle
 from daemon.core.rules import RuleBook
 
+#: The bulk action: every case received before a day (and of a category) closed at once.
+CLOSE_ALL = "close_all"
 ACTIONS: dict[str, lifecycle.EventKind] = {
     "close": "closed",
     "reopen": "reopened",
@@ -29,6 +32,8 @@ ACTIONS: dict[str, lifecycle.EventKind] = {
 
 def apply_request(store: Store, book: RuleBook, req: dict[str, Any], now: datetime) -> Outcome:
     """Validate and apply one request; the caller commits."""
+    if req.get("action") == CLOSE_ALL:
+        return close_all(store, book, req, now)
     case = store.case(str(req.get("case", "")))
     if case is None:
         return Outcome(False, f"no case {req.get('case')}")
@@ -53,6 +58,32 @@ def apply_request(store: Store, book: RuleBook, req: dict[str, Any], now: dateti
         return Outcome(False, str(exc))
     store.put_case(new)
     return Outcome(True, f"{case.id}: {ACTIONS[action]} (now {new.status}, owner {new.owner})")
+
+
+def close_all(store: Store, book: RuleBook, req: dict[str, Any], now: datetime) -> Outcome:
+    """Close every case not yet closed (open or answered) received before `req["before"]`
+    (a day in the rules' timezone), of `req["category"]` if given: an event per case, one
+    commit (the caller's), so a cleanup after `first_run: triage` is one step to undo or audit."""
+    try:
+        before = date.fromisoformat(str(req.get("before", "")))
+    except ValueError:
+        return Outcome(False, f"--before {req.get('before')!r} is not a day like 2026-01-31")
+    category = req.get("category") or None
+    if category is not None and category not in book.categories:
+        known = ", ".join(sorted(book.categories))
+        return Outcome(False, f"unknown category {category!r}: use one of {known}")
+    zone, who = ZoneInfo(book.timezone), str(req.get("who", "cli"))
+    reason = f"bulk close: received before {before}"
+    closed = 0
+    for case in store.cases():
+        if case.status is lifecycle.CLOSED or case.received.astimezone(zone).date() >= before:
+            continue
+        if category is not None and case.category != category:
+            continue
+        store.put_case(lifecycle.apply(case, "closed", now, who=who, reason=reason))
+        closed += 1
+    which = f" of category {category}" if category else ""
+    return Outcome(True, f"closed {closed} case(s){which} received before {before}")
 
 
 def serve(store: Store, book: RuleBook, db: Path, now: datetime) -> int:

@@ -34,10 +34,11 @@ from pathlib import Path
 from daemon.adapters.store import Store
 from daemon.core.folders import FolderUnavailable
 from daemon.service.alerts import ALERT_EVERY, queue_alert
-from daemon.service.duties import run_duties
+from daemon.service.duties import FIRST_CYCLE, run_duties
 from daemon.service.intake import QUARANTINE, Desk, intake
 from daemon.service.outbox import Courier
 from daemon.service.ports import NO_HOOKS, CycleHooks, MailboxPort, SenderPort
+from daemon.service.progress import Progress, Reporter, Silent, reporter
 
 log = logging.getLogger("feedbackd.cycle")
 
@@ -58,13 +59,38 @@ class CycleReport:
     duties: list[str] = field(default_factory=list)  # timed duties done (digest, archive, ...)
 
     def summary(self) -> str:
-        parts = [f"{self.new} new"] + [f"{n} {k}" for k, n in sorted(self.outcomes.items())]
-        parts += [f"{self.sent} sent", f"{self.filed} filed"]
+        """One line that says what its numbers are: messages by what they turned out to be,
+        then the mail that went out and the originals filed."""
+        taken = [
+            _count(self.outcomes[kind], *words)
+            for kind, words in OUTCOME_WORDS.items()
+            if self.outcomes.get(kind)
+        ]
+        head = f"{self.new} new message{'' if self.new == 1 else 's'}"
+        sent = [_count(self.sent, "mail sent", "mails sent"), f"{self.filed} filed"]
         if self.deferred:
-            parts.append(f"{self.deferred} deferred")
+            sent.append(f"{self.deferred} deferred")
         if self.failed:
-            parts.append(f"{self.failed} failed")
-        return ", ".join(parts)
+            sent.append(f"{self.failed} failed")
+        return f"{head}{': ' + ', '.join(taken) if taken else ''}; {', '.join(sent)}"
+
+
+#: How the summary names each outcome, singular and plural.
+OUTCOME_WORDS = {
+    "case": ("new case", "new cases"),
+    "joined": ("joined its case", "joined their cases"),
+    "own": ("our own copy", "our own copies"),
+    "command": ("owner command", "owner commands"),
+    "bounce": ("bounce of our mail", "bounces of our mail"),
+    "duplicate": ("duplicate", "duplicates"),
+    "history": ("history case", "history cases"),
+    "skipped": ("old message skipped", "old messages skipped"),
+    "quarantined": ("quarantined", "quarantined"),
+}
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 @dataclass
@@ -81,6 +107,7 @@ class Cycle:
     report: CycleReport = field(default_factory=CycleReport)
     stopped: bool = False
     alerted: set[str] = field(default_factory=set)  # folder problems told in this cycle
+    progress: Reporter = field(default_factory=lambda: reporter(least=BATCH))
 
     def stop_requested(self) -> bool:
         """Asked once, remembered: a stop seen inside a pass also ends the passes after it."""
@@ -95,13 +122,17 @@ def run_cycle(
     now: datetime,
     hooks: CycleHooks | None = None,
     db: Path | None = None,
+    progress: Reporter | None = None,
 ) -> CycleReport:
-    """One cycle. Without a sender it is a dry run: decide everything, send and move nothing."""
+    """One cycle. Without a sender it is a dry run: decide everything, send and move nothing.
+    A backlog of more than a batch (a first run) reports its progress (service/progress)."""
     courier = Courier(desk.store, sender, desk.book.policy) if sender is not None else None
     try:
         uidvalidity = mailbox.uidvalidity()
         desk.backfill_before = backfill_horizon(desk, now)
         cycle = Cycle(desk, mailbox, courier, now, hooks or NO_HOOKS, db, uidvalidity)
+        if progress is not None:
+            cycle.progress = progress
         for i, step in enumerate(PASSES):
             if i and cycle.stop_requested():
                 break  # SIGTERM: the pass in hand is done; the rest waits for the restart
@@ -133,11 +164,15 @@ def intake_new(cycle: Cycle) -> None:
         if not new or look == LOOKS - 1:
             return
         report.new += len(new)
-        for i in range(0, len(new), BATCH):
-            if cycle.stop_requested():
-                _send(cycle, wait=True)
-                return  # the batch in hand is done; the rest waits for the restart
-            _batch(cycle, new[i : i + BATCH])
+        shown = cycle.progress(len(new), "messages taken in") if look == 0 else Silent()
+        try:
+            for i in range(0, len(new), BATCH):
+                if cycle.stop_requested():
+                    _send(cycle, wait=True)
+                    return  # the batch in hand is done; the rest waits for the restart
+                _batch(cycle, new[i : i + BATCH], shown)
+        finally:
+            shown.close()
         _send(cycle, wait=True)  # our copies, for the next look
 
 
@@ -170,21 +205,26 @@ def backfill_horizon(desk: Desk, now: datetime) -> datetime | None:
     """On a mailbox never seen before, mail older than the horizon is recorded, not answered.
 
     The horizon is fixed (durably) by the very first cycle, so a crash during the first backlog
-    does not turn the rest of it into acknowledgments."""
+    does not turn the rest of it into acknowledgments; what older mail becomes is the rules'
+    `first_run` (history, triage or skip). The first cycle's moment is kept too: the digest
+    reports nothing from before it."""
     store = desk.store
     if store.meta("backfill_before") is None:  # never decided ("" is decided: no horizon)
         first_run = not store.ledger_entries()
         horizon = now - desk.book.policy.backfill_older_than if first_run else None
         store.set_meta_time("backfill_before", horizon)
+        if first_run:
+            store.set_meta_time(FIRST_CYCLE, now)
         store.commit()
     return store.meta_time("backfill_before")
 
 
-def _batch(cycle: Cycle, uids: list[int]) -> None:
+def _batch(cycle: Cycle, uids: list[int], shown: Progress) -> None:
     desk, report = cycle.desk, cycle.report
     for fetched in cycle.mailbox.fetch(uids, desk.book.policy.max_message_size):
         result = intake(desk, cycle.uidvalidity, fetched, cycle.now)
         report.outcomes[result.outcome] += 1
+        shown.advance()
     desk.store.commit()
     cycle.hooks.after_commit()
     if cycle.courier is not None:
@@ -218,20 +258,20 @@ def _send(cycle: Cycle, wait: bool = False) -> None:
     cycle.report.failed += d.failed
 
 
-@dataclass
-class Filing:
-    filed: int = 0
-    refused: list[tuple[FolderUnavailable, int]] = field(default_factory=list)  # (why, how many)
+#: A folder the mailbox refused, and how many messages stay in INBOX for it.
+Refusal = tuple[FolderUnavailable, int]
 
 
-def file_messages(store: Store, mailbox: MailboxPort, uidvalidity: int) -> Filing:
+def file_messages(
+    store: Store, mailbox: MailboxPort, uidvalidity: int, refused: list[Refusal] | None = None
+) -> int:
     """Move every recorded but unfiled message to its folder, then record that it was moved.
 
-    A folder the mailbox refuses keeps its messages where they are (unfiled: tried again)."""
+    A folder the mailbox refuses keeps its messages where they are (unfiled: tried again);
+    each refusal is added to `refused` when the caller wants to tell someone."""
     pending = store.unfiled(uidvalidity)
-    filing = Filing()
     if not pending:
-        return filing
+        return 0
     by_folder: dict[str, list[int]] = defaultdict(list)
     for entry in pending:
         by_folder[entry.folder].append(entry.uid)
@@ -240,23 +280,23 @@ def file_messages(store: Store, mailbox: MailboxPort, uidvalidity: int) -> Filin
         try:
             mailbox.move(sorted(uids), folder)
         except FolderUnavailable as exc:
-            filing.refused.append((exc, len(uids)))
+            if refused is not None:
+                refused.append((exc, len(uids)))
             continue
         moved.add(folder)
-    for entry in pending:
-        if entry.folder in moved:
-            store.put_ledger(replace(entry, filed=True))
-            filing.filed += 1
+    filed = [entry for entry in pending if entry.folder in moved]
+    for entry in filed:
+        store.put_ledger(replace(entry, filed=True))
     store.commit()
-    return filing
+    return len(filed)
 
 
 def _file(cycle: Cycle) -> None:
     """File what is owed; say once (and mail the center) which folder the server refused."""
     desk = cycle.desk
-    filing = file_messages(desk.store, cycle.mailbox, cycle.uidvalidity)
-    cycle.report.filed += filing.filed
-    for exc, count in filing.refused:
+    refused: list[Refusal] = []
+    cycle.report.filed += file_messages(desk.store, cycle.mailbox, cycle.uidvalidity, refused)
+    for exc, count in refused:
         kind = f"folder {exc.folder}"
         if kind in cycle.alerted:
             continue

@@ -4,7 +4,9 @@ The scheduled digest and the daily move of old records to the archive run here (
 escalations join them). Each duty is keyed by its period in the store's meta table and recorded
 in the same commit as the mail it queues, so it happens once however often the daemon restarts,
 and a daemon that was down catches up at its next tick. Time is an argument: `once --now`
-previews next week's duties with the same code.
+previews next week's duties with the same code. History (mail from before the first run) is
+closed on arrival, so it gets no reminder or escalation, and the digest leaves it out; the
+digest's first period starts on the day of the first cycle, never in a week before it.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from daemon.service.casework import queue
 from daemon.service.intake import Desk
 
 log = logging.getLogger("feedbackd.duties")
+#: The store's meta key of the first cycle's moment (written by service/cycle's first run).
+FIRST_CYCLE = "first_cycle_at"
 
 
 def run_duties(desk: Desk, db: Path | None, now: datetime) -> list[str]:
@@ -110,8 +114,13 @@ def queue_digest(desk: Desk, db: Path | None, now: datetime) -> str | None:
     key = f"digest:{start}:{end}"
     if desk.store.meta_time(key) is not None:
         return None
+    if (began := desk.store.meta_time(FIRST_CYCLE)) is not None:  # none before the daemon
+        first_day = began.astimezone(tz).date()
+        if end < first_day:
+            return None
+        start = max(start, first_day)
     cases = all_cases(desk.store, db) if db is not None else desk.store.cases()
-    report = build_report(cases, start, end, now, desk.book.timezone)
+    report = build_report(cases, start, end, now, desk.book.timezone, history=False)
     to = digest_recipients(settings.to or (desk.book.center,), desk.book)
     msg = compose_digest(report, desk.book, now, desk.address, to)
     desk.store.put_outmail(

@@ -2,8 +2,12 @@
 
 `once()` is one cycle; `run()` loops — IMAP IDLE when the server has it (acting about a second
 after new mail), polling otherwise — and survives server outages by reconnecting with capped
-exponential backoff instead of exiting (an exit would make systemd restart-loop). Rules and
-templates are reloaded on SIGHUP; a broken file is reported and the last good ones stay.
+exponential backoff instead of exiting (an exit would make systemd restart-loop). It tells
+systemd READY=1 as soon as settings, rules, templates and the store are loaded — a mail server
+that is away at boot is an outage reported through STATUS=, `feedbackd status` and alerts, not
+a failed start. Rules and templates are reloaded on SIGHUP (RELOADING=1 ... READY=1, and the
+outcome in STORE.reload for `feedbackd reload`); a broken file is reported and the last good
+ones stay.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import schedule
 from daemon.adapters.config import load_rulebook, load_templates
 from daemon.adapters.files import StoreLock
 from daemon.adapters.imap import Mailbox
+from daemon.adapters.reload_state import ReloadOutcome, monotonic_usec, write_outcome
 from daemon.adapters.settings import Settings
 from daemon.adapters.smtp import Sender
 from daemon.adapters.spool import waiting
@@ -30,7 +35,7 @@ from daemon.adapters.status_file import PollState, write_poll_state
 from daemon.adapters.store import Store
 from daemon.core.mail.message import decode_header
 from daemon.core.records import PENDING
-from daemon.errors import ConfigError
+from daemon.errors import ConfigError, Problem
 from daemon.service.alerts import due_alerts, queue_alert
 from daemon.service.case_changes import serve
 from daemon.service.cycle import CycleReport, run_cycle
@@ -67,6 +72,7 @@ class Service:
         self.lock = StoreLock(settings.db)
         self.stopping = False
         self.reload_requested = False
+        self.refused_reload = ""  # while set, the status line says the last good rules run
         # `schedule` only ticks the loop: the duties themselves take `now` and are keyed per
         # period in the store, so a tick early, late or twice changes nothing.
         self.scheduler = schedule.Scheduler()
@@ -92,17 +98,34 @@ class Service:
         assert self.store is not None
         return Desk(self.store, self.book, self.templates, self.settings.address)
 
-    def reload(self) -> bool:
-        """Load rules and templates anew; keep the running ones if anything is wrong."""
+    def reload(self) -> list[Problem]:
+        """Load rules and templates anew; keep the running ones if anything is wrong.
+
+        Returns the problems that made it refuse the new files: none when it switched."""
         try:
             book = load_rulebook(self.settings.rules)
             templates = load_templates(self.settings.templates)
         except ConfigError as exc:
             log.error("reload refused, keeping the last good rules: %s", exc)
-            return False
+            return exc.problems
         self.book, self.templates = book, templates
         log.info("reloaded rules from %s", self.settings.rules)
-        return True
+        return []
+
+    def _reload_for_manager(self) -> None:
+        """A SIGHUP: RELOADING=1, the reload, its outcome for `feedbackd reload`, READY=1.
+
+        The outcome is written before READY=1, so whoever waits on either sees the same end."""
+        self.reload_requested = False
+        began = monotonic_usec()
+        self._notify("reloading")
+        problems = self.reload()
+        write_outcome(self.settings.db, ReloadOutcome(os.getpid(), began, not problems, problems))
+        self.refused_reload = (
+            f"reload refused ({problems[0]}), the last good rules run; " if problems else ""
+        )
+        if self.notifier is not None:
+            self._notify("ready", self.status_line())
 
     def _connect(self) -> tuple[Mailbox, Sender]:
         if self.mailbox is None or not self.mailbox.is_connected:
@@ -187,30 +210,32 @@ class Service:
         finally:
             self.close()
 
-    def run(self, max_cycles: int | None = None) -> None:
+    def run(self, max_cycles: int | None = None, version: str = "") -> None:
+        """The service: `version` (the CLI's, one string in daemon/__init__) opens its log."""
         self._install_signals()
         self.open()
+        log.info("%s", self.start_line(version))
+        # Ready means settings, rules, templates and the store are loaded: a mail server that
+        # is away at boot is an outage to report (STATUS=, `feedbackd status`, an alert), not a
+        # start that times out and ends, after a few tries, in a unit failed for good.
+        self._notify("ready", "started; connecting to the mail server")
         delay = BACKOFF_FIRST
         cycles = 0
-        ready = False
         try:
             while not self.stopping and (max_cycles is None or cycles < max_cycles):
                 if self.reload_requested:
-                    self.reload_requested = False
-                    self._notify("reloading")
-                    self.reload()
-                    self._notify("ready", self.status_line())
+                    self._reload_for_manager()
                 try:
                     self.cycle()
                     cycles += 1
                     delay = BACKOFF_FIRST
                     if self.notifier is not None:  # the status line reads every case
-                        self._notify("status" if ready else "ready", self.status_line())
-                    ready = True
+                        self._notify("status", self.status_line())
                     self._wait_for_mail(self._next_wait())
                 except OSError as exc:  # TransientError and AuthRefused are ConnectionErrors
                     log.warning("mail server trouble, retrying in %.0fs: %s", delay, exc)
                     self._disconnect()
+                    self._notify("status", self.outage_line(delay))
                     self._sleep(delay)
                     delay = min(BACKOFF_MAX, delay * 2)
         finally:
@@ -218,12 +243,36 @@ class Service:
             self.close()
             log.info("stopped")
 
+    def start_line(self, version: str = "") -> str:
+        """The one line `run` logs first: what runs, on which mailbox, with which rules, and
+        whether it waits with IDLE or polls (known once connected; an outage says so)."""
+        imap = self.settings.imap
+        try:
+            mailbox, _ = self._connect()
+            waits = "IMAP IDLE" if mailbox.has_idle else f"polling every {POLL_INTERVAL:.0f} s"
+        except OSError as exc:  # the loop retries with backoff; the line still goes out
+            waits = f"IDLE or polling once connected (not yet: {exc})"
+        return (
+            f"feedbackd {version or '?'} started: mailbox {self.settings.address} on "
+            f"{imap.host}:{imap.port}, rules {self.settings.rules} ({len(self.book.rules)} "
+            f"rules, {len(self.book.categories)} categories), {waits}"
+        )
+
     def status_line(self) -> str:
         assert self.store is not None
         h = assess(self.store, self.poll, self.clock())
-        return (
+        return self.refused_reload + (
             f"last poll {self.poll.last_success or 'never'}; {h.open_cases} open, "
             f"{h.overdue_cases} overdue; outbox {h.outbox_pending} pending"
+        )
+
+    def outage_line(self, retry_in: float) -> str:
+        """STATUS= while the mail server cannot be reached: since when, why, what next."""
+        p = self.poll
+        return (
+            f"mail server unreachable, {p.consecutive_failures} failed poll(s) in a row, "
+            f"retrying in {retry_in:.0f}s: {p.last_error}; "
+            f"last good poll {p.last_success or 'never'}"
         )
 
     def _next_wait(self) -> float:

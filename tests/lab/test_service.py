@@ -12,6 +12,8 @@ from pathlib import Path
 
 from support import REPO, Desk
 
+from daemon.lab.dovecot import free_port
+
 
 def start(desk: Desk, env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
@@ -152,3 +154,67 @@ def test_sighup_applies_a_good_change_and_keeps_the_last_good_rules(
         _, err = proc.communicate(timeout=15)
     assert "reload refused" in err and "rules.yaml" in err
     assert proc.returncode == 0
+
+
+def status_texts(listener: Listener) -> list[str]:
+    return [
+        line[len("STATUS=") :]
+        for d in listener.drain()
+        for line in d.splitlines()
+        if line.startswith("STATUS=")
+    ]
+
+
+def test_ready_while_the_mail_server_is_down_and_the_outage_is_reported(
+    desk: Desk, tmp_path: Path
+) -> None:
+    """A mail outage at boot: READY=1 as soon as settings, rules and store are loaded, so
+    systemd's start does not time out; the outage shows in STATUS=, `status` and an alert."""
+    center = desk.customer("center")
+    desk.rules.write_text(desk.rules.read_text().replace("center@example.test", center))
+    listener = Listener(tmp_path / "notify.sock")
+    env = dict(desk.env, NOTIFY_SOCKET=str(tmp_path / "notify.sock"))
+    env["FEEDBACKD_IMAP_PORT"] = str(free_port())  # nobody listens there
+    proc = start(desk, env)
+    try:
+        assert wait_for(lambda: listener.seen("READY=1"), seconds=10), "no READY=1 while IMAP down"
+        assert wait_for(
+            lambda: any("mail server unreachable, 3 failed" in t for t in status_texts(listener)),
+            seconds=20,
+        ), status_texts(listener)
+        health = json.loads(desk.feedbackd("status", "--format", "json", env=env).stdout)
+        assert health["poll"]["consecutive_failures"] >= 3
+        assert any("failed polls in a row" in p for p in health["problems"])
+        assert wait_for(lambda: bool(desk.messages(center)))
+        assert [m.subject for m in desk.messages(center)] == ["feedbackd alert: polls"]
+        assert proc.poll() is None
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0, err
+
+
+def test_reload_command_returns_after_the_reload_and_fails_when_refused(
+    desk: Desk, tmp_path: Path
+) -> None:
+    """`feedbackd reload` is the units' ExecReload=: no /bin/kill, and `systemctl reload`
+    gets the reload's own result (0, or 78 with the problems) once it is done."""
+    listener = Listener(tmp_path / "notify.sock")
+    env = dict(desk.env, NOTIFY_SOCKET=str(tmp_path / "notify.sock"))
+    proc = start(desk, env)
+    try:
+        assert wait_for(lambda: listener.seen("READY=1"))
+        done = desk.feedbackd("reload", "--pid", str(proc.pid), timeout=30)
+        assert done.returncode == 0, done.stderr
+        assert any("RELOADING=1" in d for d in listener.drain())  # the daemon got the signal
+
+        desk.rules.write_text(desk.rules.read_text() + "\n  this: is [broken\n")
+        refused = desk.feedbackd("reload", timeout=30)  # the pid from the store lock
+        assert refused.returncode == 78, refused.stderr
+        assert "reload refused" in refused.stderr and "rules.yaml" in refused.stderr
+        assert any("reload refused" in t for t in status_texts(listener))
+        assert proc.poll() is None
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0, err

@@ -56,6 +56,7 @@ def runnable_copy(unit: str, dest: Path, name: str | None = None) -> Path:
     text = (UNITS / unit).read_text(encoding="utf-8")
     text, count = re.subn(r"(?m)^ExecStart=\S+", f"ExecStart={program}", text)
     assert count == 1, f"{unit} must have exactly one ExecStart="
+    text = re.sub(r"(?m)^ExecReload=\S+", f"ExecReload={program}", text)
     out = dest / (name or unit)
     out.write_text(text, encoding="utf-8")
     return out
@@ -195,3 +196,51 @@ def test_env_example_loads_with_credentials_as_systemd_passes_them(tmp_path) -> 
     assert settings.smtp.password.reveal() == "smtp-secret"
     assert (settings.imap.tls, settings.imap.port) == ("imaps", 993)
     assert (settings.smtp.tls, settings.smtp.port) == ("starttls", 587)
+
+
+def service_key(unit: str, key: str) -> str:
+    values = [v for k, v in service_lines(unit) if k == key]
+    assert len(values) == 1, f"{unit} must set {key}= exactly once"
+    return values[0]
+
+
+@pytest.mark.parametrize("unit", ["feedbackd.service", "feedbackd@.service"])
+def test_reload_needs_no_external_program(unit) -> None:
+    """`/bin/kill` is procps, absent on minimal Debian and in containers (203/EXEC): the unit
+    reloads with the daemon's own program, which also waits for the outcome."""
+    program = service_key(unit, "ExecStart").split()[0]
+    reload = service_key(unit, "ExecReload").split()
+    assert reload[0] == program, f"ExecReload= must run {program}, not {reload[0]}"
+    assert reload[1:] == ["reload", "--pid", "$MAINPID"]
+    assert "kill" not in " ".join(reload)
+
+
+def state_directory(unit: str, instance: str | None = None) -> Path:
+    value = service_key(unit, "StateDirectory")
+    return Path("/var/lib") / (value.replace("%i", instance) if instance else value)
+
+
+def nests(a: Path, b: Path) -> bool:
+    return a == b or a in b.parents or b in a.parents
+
+
+@pytest.mark.parametrize("instance", ["sales", "support", "feedbackd"])
+def test_state_directories_do_not_nest(instance) -> None:
+    """feedbackd.service and feedbackd@NAME.service run side by side on one host: with
+    DynamicUser= each state directory belongs to another user, so none may hold another
+    (systemd refuses the start with status=238/STATE_DIRECTORY)."""
+    single = state_directory("feedbackd.service")
+    mine = state_directory("feedbackd@.service", instance)
+    other = state_directory("feedbackd@.service", instance + "-2")
+    assert not nests(single, mine), (single, mine)
+    assert not nests(mine, other), (mine, other)
+
+
+@pytest.mark.parametrize("unit", ["feedbackd.service", "feedbackd@.service"])
+def test_the_default_store_lies_in_the_state_directory(unit) -> None:
+    """The only writable place is the state directory: the default store must be in it."""
+    env = service_key(unit, "Environment")
+    key, _, value = env.partition("=")
+    assert key == "FEEDBACKD_DB"
+    store = Path(value.replace("%S", "/var/lib").replace("%i", "sales"))
+    assert store.parent == state_directory(unit, "sales")

@@ -56,9 +56,10 @@ class CaseLine:
     due: datetime
     answered: datetime | None
     closed: datetime | None
-    on_time: bool | None  # None: no answer yet
+    on_time: bool | None  # None: no answer yet, or history (never judged)
     rule: str
     subject: str
+    history: bool = False  # imported history: counted, never judged on its deadline
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class Report:
     late: int
     overdue_unanswered: int  # received in the period, unanswered, past due
     pending: int  # received in the period, unanswered, not yet due
+    history: int  # received in the period, imported as history: never judged
     on_time_pct: float | None  # on_time / (on_time + late + overdue_unanswered) * 100
     first_response: Timing
     resolution: Timing
@@ -142,6 +144,23 @@ def case_line(case: Case, now: datetime, zone: ZoneInfo) -> CaseLine:
             last_close = when
     answered = first_answer or first_close
     due = case.due.astimezone(zone)
+    imported = next((e for e in case.events if e.what == "imported"), None)
+    if imported is not None:  # history: the daemon never had it, so nothing to judge
+        closed = imported.at.astimezone(zone) if status == CLOSED else None
+        return CaseLine(
+            case.id,
+            case.category,
+            owner,
+            status,
+            case.received.astimezone(zone),
+            due,
+            None,
+            closed,
+            None,
+            case.rule,
+            case.subject,
+            history=True,
+        )
     return CaseLine(
         id=case.id,
         category=case.category,
@@ -168,7 +187,7 @@ def _add(table: dict[str, Tally], key: str, line: CaseLine, now: datetime) -> No
         t.count + 1,
         t.on_time + (line.on_time is True),
         t.late + (line.on_time is False),
-        t.overdue + (line.answered is None and line.due < now),
+        t.overdue + (line.answered is None and line.due < now and not line.history),
     )
 
 
@@ -179,11 +198,14 @@ def build_report(
     now: datetime,
     tz: str,
     forward_to: Mapping[str, Iterable[str]] | None = None,
+    history: bool = True,
 ) -> Report:
     """Every figure of the period review; see docs/reports.md for each definition.
 
     `forward_to` maps a category to the owner keys that also hear its thanks (rules.yaml
     `categories.thanks.forward_to`); pass `{name: cat.forward_to for ...}` from the rule book.
+    History cases (imported, `imported` event) are counted unless `history` is False (the
+    digest: what the daemon handled), and never judged on time, late, overdue or pending.
     """
     zone = ZoneInfo(tz)
     now = now.astimezone(zone) if now.tzinfo else now.replace(tzinfo=zone)
@@ -191,7 +213,7 @@ def build_report(
     all_lines: list[tuple[Case, CaseLine]] = []
     for case in cases:
         line = case_line(case, now, zone)
-        if line.received <= now:
+        if line.received <= now and (history or not line.history):
             all_lines.append((case, line))
     in_period = [(c, ln) for c, ln in all_lines if start <= ln.received.date() <= end]
 
@@ -209,9 +231,9 @@ def build_report(
         _add(by["rule"], line.rule, line, now)
         for tag in dict.fromkeys(case.tags):
             _add(by["tag"], tag, line, now)
-        if line.answered is not None:
+        if line.answered is not None:  # never for history: its times say nothing of ours
             responses.append((line.answered - line.received).total_seconds())
-        if line.closed is not None:
+        if line.closed is not None and not line.history:
             resolutions.append((line.closed - line.received).total_seconds())
         if line.category == "thanks":
             thanks_owner[line.owner] += 1
@@ -225,7 +247,8 @@ def build_report(
     lines = [ln for _, ln in in_period]
     on_time = sum(ln.on_time is True for ln in lines)
     late = sum(ln.on_time is False for ln in lines)
-    overdue_unanswered = sum(ln.answered is None and ln.due < now for ln in lines)
+    judged_lines = [ln for ln in lines if not ln.history]
+    overdue_unanswered = sum(ln.answered is None and ln.due < now for ln in judged_lines)
     judged = on_time + late + overdue_unanswered
     open_now = sorted(
         (ln for _, ln in all_lines if ln.status == OPEN), key=lambda ln: (ln.due, ln.id)
@@ -243,7 +266,8 @@ def build_report(
         on_time=on_time,
         late=late,
         overdue_unanswered=overdue_unanswered,
-        pending=sum(ln.answered is None and ln.due >= now for ln in lines),
+        pending=sum(ln.answered is None and ln.due >= now for ln in judged_lines),
+        history=len(lines) - len(judged_lines),
         on_time_pct=round(100 * on_time / judged, 1) if judged else None,
         first_response=timing(responses),
         resolution=timing(resolutions),

@@ -103,6 +103,7 @@ def report_doc(report: Report, by: str = "category") -> dict[str, Any]:
         "late": report.late,
         "overdue_unanswered": report.overdue_unanswered,
         "pending": report.pending,
+        "history": report.history,
         "on_time_pct": report.on_time_pct,
         "first_response": _timing_doc(report.first_response),
         "resolution": _timing_doc(report.resolution),
@@ -133,7 +134,9 @@ def render_csv(report: Report, by: str = "category") -> str:
     w.writerow(["section", "key", "metric", "value"])
     for k, v in doc["period"].items():
         w.writerow(["period", "", k, v])
-    for k in ("total", "on_time", "late", "overdue_unanswered", "pending", "on_time_pct"):
+    for k in ("total", "on_time", "late", "overdue_unanswered", "pending", "history"):
+        w.writerow(["summary", "", k, doc[k]])
+    for k in ("on_time_pct",):
         w.writerow(["summary", "", k, "" if doc[k] is None else doc[k]])
     for section in ("first_response", "resolution"):
         for k, v in doc[section].items():

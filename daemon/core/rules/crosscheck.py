@@ -14,7 +14,9 @@ from daemon.core.rules.model import (
     Category,
     DigestSettings,
     Example,
+    FirstRun,
     Owner,
+    PolicySettings,
     Rule,
     Term,
     WorkingHours,
@@ -135,6 +137,18 @@ def cross_check(report: Report, sections: Sections) -> None:
                     lines.get("digest:to"),
                     f"digest.to: {item!r} is neither an owner key in `owners:` nor an address",
                 )
+
+
+def first_run_conflicts(report: Report, policy: PolicySettings, line: int | None) -> None:
+    """`backfill_acknowledge: true` answers the old mail of a first run; only `first_run: triage`
+    answers anything of it (history and skip mail nobody), so any other pairing contradicts."""
+    if policy.backfill_acknowledge and policy.first_run is not FirstRun.TRIAGE:
+        report.add(
+            line,
+            f"policy.backfill_acknowledge is true but policy.first_run is "
+            f"{policy.first_run.value}, which never acknowledges old mail: set first_run: "
+            f"triage, or backfill_acknowledge: false",
+        )
 
 
 def _supervisor_cycles(report: Report, lines: dict[str, int], owners: dict[str, Owner]) -> None:

@@ -12,11 +12,13 @@ from datetime import date, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from daemon.core.rules.crosscheck import first_run_conflicts
 from daemon.core.rules.model import (
     DIGEST_EVERY,
     TERM_UNITS,
     CalendarSettings,
     DigestSettings,
+    FirstRun,
     PolicySettings,
     Term,
     WorkingHours,
@@ -101,6 +103,15 @@ def flag(report: Report, value: Any, line: int, key: str) -> bool | None:
         report.add(line, f"{key} must be true or false, got '{value}'")
         return None
     return value
+
+
+def first_run(report: Report, value: Any, line: int) -> FirstRun | None:
+    """`policy.first_run`: history | triage | skip."""
+    if isinstance(value, str) and value in {m.value for m in FirstRun}:
+        return FirstRun(value)
+    choices = " | ".join(m.value for m in FirstRun)
+    report.add(line, f"first_run: '{value}' is not one of {choices} (history is the default)")
+    return None
 
 
 def parse_settings(report: Report, node: Any, line: int) -> tuple[str | None, str, WorkingHours]:
@@ -205,6 +216,10 @@ def parse_policy(report: Report, node: Any, line: int) -> PolicySettings:
             )
         else:
             values["ack_burst_per_hour"] = v
+    if "first_run" in m:
+        mode = first_run(report, m["first_run"], m.line_of("first_run"))
+        if mode is not None:
+            values["first_run"] = mode
     if "noreply_patterns" in m:
         pats = str_list(
             report, m["noreply_patterns"], m.line_of("noreply_patterns"), "noreply_patterns"
@@ -221,7 +236,9 @@ def parse_policy(report: Report, node: Any, line: int) -> PolicySettings:
             if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", addr):
                 report.add(addr_line, f"'{addr}' is not an e-mail address")
         values["own_addresses"] = tuple(a.lower() for a, _ in addrs)
-    return PolicySettings(**values)
+    policy = PolicySettings(**values)
+    first_run_conflicts(report, policy, m.line_of("backfill_acknowledge"))
+    return policy
 
 
 DIGEST_KEYS = ("every", "at", "to")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
+from enum import StrEnum
 
 from daemon.core.mail.message import Message
 from daemon.core.rules.conditions import Condition, Reason
@@ -82,6 +83,15 @@ class CalendarSettings:
     extra_working_days: tuple[date, ...] = ()
 
 
+class FirstRun(StrEnum):
+    """What the very first cycle does with mail older than `backfill_older_than` (rules.yaml
+    `policy.first_run`); `feedbackd import --before` takes the `history` path on demand."""
+
+    HISTORY = "history"  # closed history cases: classified and counted, nobody is mailed
+    TRIAGE = "triage"  # open cases with owner notices, for the feedback center to sort
+    SKIP = "skip"  # recorded in the ledger and filed, no case
+
+
 @dataclass(frozen=True)
 class PolicySettings:
     """RFC 3834 and loop protection knobs (rules.yaml `policy:`)."""
@@ -96,6 +106,7 @@ class PolicySettings:
     hard_bounce_quiet: timedelta = timedelta(days=30)
     backfill_older_than: timedelta = timedelta(days=7)
     backfill_acknowledge: bool = False
+    first_run: FirstRun = FirstRun.HISTORY
     max_message_size: int = 25 * 1024 * 1024  # larger: headers and text only, no attachments
     retry_first: timedelta = timedelta(seconds=30)  # SMTP retry backoff, doubling ...
     retry_max: timedelta = timedelta(hours=1)  # ... up to this

@@ -22,7 +22,7 @@ from daemon.core.followups import Level
 from daemon.core.mail.message import Message
 from daemon.core.mail.notices import NoticeDesk
 from daemon.core.records import LedgerEntry, OutMail
-from daemon.core.rules import Decision, RuleBook
+from daemon.core.rules import Decision, FirstRun, Rule, RuleBook
 from daemon.core.tokens import case_token, command_address
 from daemon.core.triage import Arrival, Frame, Outcome, Plan, triage
 from daemon.core.workdays import calendar_for
@@ -190,7 +190,7 @@ def test_a_reply_in_the_thread_plans_an_event_on_the_existing_case_and_no_new_ca
 
 
 def test_a_customer_writing_again_is_told_it_joined_the_case_once_a_day(frame: Frame) -> None:
-    old = replace(frame, backfill_before=NOW)  # the case was opened without an acknowledgment
+    old = first_run(frame, FirstRun.TRIAGE, NOW)  # the case was opened without an ack
     desk = Desk(old)
     first = desk.take(incoming(ANNA, *COMPLAINT), internaldate=NOW - timedelta(days=1))
     subject = f"Re: [{first.case_id}] Жалоба"  # the case id in the subject finds the case
@@ -250,9 +250,21 @@ def test_a_staff_answer_in_the_thread_marks_the_case_answered(frame: Frame) -> N
     assert case.status is CaseStatus.ANSWERED and case.events[-1].what == "answered"
 
 
-def test_a_backfilled_old_message_plans_a_case_without_an_acknowledgment(frame: Frame) -> None:
-    first_run = replace(frame, backfill_before=NOW - timedelta(days=3))
-    plan = Desk(first_run).take(incoming(ANNA, *COMPLAINT), internaldate=NOW - timedelta(days=30))
+def first_run(frame: Frame, mode: FirstRun, before: datetime) -> Frame:
+    """The frame of a first run whose rules say `first_run: mode`, with this horizon."""
+    book = frame.book
+    policy = replace(book.policy, first_run=mode)
+    notices = replace(frame.notices, book=replace(book, policy=policy))
+    return replace(frame, notices=notices, backfill_before=before)
+
+
+def test_with_first_run_triage_an_old_message_plans_an_open_case_without_an_ack(
+    frame: Frame,
+) -> None:
+    first_run_frame = first_run(frame, FirstRun.TRIAGE, NOW - timedelta(days=3))
+    plan = Desk(first_run_frame).take(
+        incoming(ANNA, *COMPLAINT), internaldate=NOW - timedelta(days=30)
+    )
     assert plan.outcome is Outcome.CASE
     [case] = plan.cases
     assert case.received == NOW - timedelta(days=30)  # its age is the server's, not ours
@@ -260,6 +272,47 @@ def test_a_backfilled_old_message_plans_a_case_without_an_acknowledgment(frame: 
     assert skipped.what == "ack_skipped"
     assert skipped.data["reasons"] == ["older than the first run's backfill horizon"]
     assert kinds(plan) == [("notice", OWNER)]
+
+
+def test_with_first_run_history_old_mail_is_a_closed_history_case_and_nobody_is_mailed(
+    frame: Frame,
+) -> None:
+    desk = Desk(first_run(frame, FirstRun.HISTORY, NOW - timedelta(days=7)))
+    plan = desk.take(incoming(ANNA, *COMPLAINT), internaldate=NOW - timedelta(days=30))
+    assert plan.outcome is Outcome.HISTORY and plan.mail == () and plan.log == ()
+    [case] = plan.cases
+    assert (case.category, case.owner, case.status) == ("complaint", "support", CaseStatus.CLOSED)
+    assert events(case) == ["opened", "imported"]
+    assert case.received == NOW - timedelta(days=30)
+    assert plan.ledger.folder == "Feedback/Complaints" and plan.meta["case_seq:2026"] == 1
+    # The old customer's second mail in the same thread joins it, quietly.
+    again = incoming(ANNA, "Re: Жалоба", "Напоминаю.", headers={"In-Reply-To": case.message_id})
+    joined = desk.take(again, internaldate=NOW - timedelta(days=29))
+    assert joined.outcome is Outcome.JOINED and joined.mail == ()
+    assert joined.cases[0].status is CaseStatus.CLOSED
+    # Mail newer than the horizon is new mail: acknowledged, its owner told.
+    fresh = desk.take(incoming("bob@customer.test", *COMPLAINT), internaldate=NOW)
+    assert fresh.outcome is Outcome.CASE and kinds(fresh) == [
+        ("ack", "bob@customer.test"),
+        ("notice", OWNER),
+    ]
+
+
+def test_with_first_run_history_an_old_command_is_not_obeyed_nor_answered(frame: Frame) -> None:
+    desk = Desk(first_run(frame, FirstRun.HISTORY, NOW - timedelta(days=7)))
+    token = command_address(FB, "FB-2026-000001", case_token(SECRET, "FB-2026-000001"))
+    old = incoming(OWNER, "close", "close", to=token)
+    plan = desk.take(old, internaldate=NOW - timedelta(days=30))
+    assert plan.outcome is Outcome.HISTORY and plan.mail == ()
+
+
+def test_with_first_run_skip_old_mail_is_filed_with_no_case(frame: Frame) -> None:
+    desk = Desk(first_run(frame, FirstRun.SKIP, NOW - timedelta(days=7)))
+    plan = desk.take(incoming(ANNA, *COMPLAINT), internaldate=NOW - timedelta(days=30))
+    assert plan.outcome is Outcome.SKIPPED
+    assert plan.cases == () and plan.mail == () and plan.case_id is None
+    assert plan.ledger.folder == "Feedback/Complaints"
+    assert "first_run: skip" in plan.reason
 
 
 def test_an_address_acknowledged_a_moment_ago_is_not_acknowledged_again(frame: Frame) -> None:
@@ -369,3 +422,39 @@ def dsn(original: str) -> bytes:
         "--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
         f"Message-ID: {original}\r\nTo: {ANNA}\r\nSubject: ack\r\n\r\n--B--\r\n"
     ).encode()
+
+
+THANKS = ("Спасибо!", "Огромное спасибо курьеру Ивану за быструю и вежливую доставку!")
+
+
+def test_thanks_to_a_team_that_owns_the_case_is_one_mail_not_a_notice_beside_it(
+    frame: Frame,
+) -> None:
+    plan = Desk(frame).take(incoming(ANNA, *THANKS))
+    [case] = plan.cases
+    assert case.category == "thanks" and case.owner == "team"
+    team = frame.notices.book.owners["team"].email
+    assert kinds(plan) == [("ack", ANNA), ("thanks", team)]
+    assert events(case) == ["opened", "ack_sent", "owner_notified", "thanks_forwarded"]
+
+
+def test_thanks_for_a_team_that_does_not_own_the_case_still_tell_the_owner(frame: Frame) -> None:
+    book = frame.notices.book
+    thanks = replace(book.categories["thanks"], owner="center")
+
+    def ownerless(rules: tuple[Rule, ...]) -> tuple[Rule, ...]:
+        return tuple(replace(r, owner=None) if r.category == "thanks" else r for r in rules)
+
+    other = replace(
+        book,
+        categories={**book.categories, "thanks": thanks},
+        rules=ownerless(book.rules),
+        ordered_rules=ownerless(book.ordered_rules),
+    )
+    plan = Desk(replace(frame, notices=replace(frame.notices, book=other))).take(
+        incoming(ANNA, *THANKS)
+    )
+    [case] = plan.cases
+    center, team = other.owners["center"].email, other.owners["team"].email
+    assert case.owner == "center"
+    assert kinds(plan) == [("ack", ANNA), ("notice", center), ("thanks", team)]
