@@ -25,9 +25,9 @@ CORPUS = Path(os.environ.get("FEEDBACKD_CORPUS", REPO.parent / "shared" / "corpu
 _counter = itertools.count(1)
 
 
-def started_lab() -> MailLab:
+def started_lab(flavour: str = "dovecot") -> MailLab:
     """A running lab, or a failure under CI=true, or a skip elsewhere."""
-    mail_lab = MailLab()
+    mail_lab = MailLab(flavour=flavour)
     try:
         mail_lab.start()
     except LabUnavailable as exc:

@@ -1,14 +1,15 @@
 """In-memory twins of the mail servers, so the service's order can be tested in milliseconds.
 
-`MemoryMailbox` keeps the contract of daemon.adapters.imap.Mailbox (the service's MailboxPort):
-UIDs ascending per folder and never reused, a UIDVALIDITY, folders created on first use, a move
-that takes exactly the UIDs named, a case-insensitive header search, INTERNALDATE, and a fetch
-that reads a message over the size limit as its header plus the first LARGE_HEAD bytes of its
-body. `RecordingSender` keeps the contract of daemon.adapters.smtp.Sender (SenderPort): one
-result per envelope, PermanentSendError for a 5xx, TransientError otherwise, `maybe_sent` when
-the transaction broke after the data went out; it records every envelope, and delivers what it
-accepts for an address it serves into that address's MemoryMailbox, as the real lab does (so
-our own copies come back to the INBOX). The lab tests remain the proof on real servers.
+`MemoryMailbox` keeps the contract of daemon.adapters.imap.Mailbox (the service's MailboxPort): UIDs
+ascending per folder and never reused, a UIDVALIDITY, folders created on first use (or refused,
+`refuse_folder`: a move there raises FolderUnavailable and moves nothing), a move that takes exactly
+the UIDs named, a case-insensitive header search (none in a missing folder), INTERNALDATE, and a
+fetch that reads a message over the size limit as its header plus the first LARGE_HEAD bytes of its
+body. `RecordingSender` keeps the contract of daemon.adapters.smtp.Sender (SenderPort): one result
+per envelope, PermanentSendError for a 5xx, TransientError otherwise, `maybe_sent` when the
+transaction broke after the data went out; it records every envelope, and delivers what it accepts
+for an address it serves into that address's MemoryMailbox, as the real lab does (so our own copies
+come back to the INBOX). The lab tests remain the proof on real servers.
 
 `Tripwire` counts the steps a cycle takes that touch the world and raises `Crash` at the N-th:
 `Crash` is a BaseException, so like a SIGKILL nothing in the daemon catches it; what the store
@@ -29,6 +30,7 @@ from typing import TypeVar
 
 from daemon.adapters.imap import LARGE_HEAD, Fetched
 from daemon.adapters.smtp import Envelope
+from daemon.core.folders import FolderUnavailable
 from daemon.errors import PermanentSendError, TransientError
 from daemon.service.ports import CycleHooks, MailboxPort, SenderPort
 
@@ -118,6 +120,7 @@ class MemoryMailbox:
         self._uidvalidity = uidvalidity
         self.tripwire = tripwire
         self.folders: dict[str, Folder] = {"INBOX": Folder()}
+        self.refused: dict[str, str] = {}  # folder -> why the server will not create it
         self._lock = threading.RLock()
 
     # -- the test's side: mail arriving, what is where -----------------------------------------
@@ -137,6 +140,10 @@ class MemoryMailbox:
     def counts(self) -> dict[str, int]:
         with self._lock:
             return {name: len(f.messages) for name, f in self.folders.items()}
+
+    def refuse_folder(self, folder: str, reason: str = "Invalid mailbox name") -> None:
+        """The server will not create `folder` (as Courier refuses a `/` in a name)."""
+        self.refused[folder] = reason
 
     def renumber(self, uidvalidity: int) -> None:
         """The server lost its UID state: a new UIDVALIDITY and fresh UIDs for INBOX."""
@@ -176,13 +183,17 @@ class MemoryMailbox:
         self.tripwire.step("mailbox.move:before")
         if uids:
             with self._lock:
+                if folder in self.refused and folder not in self.folders:
+                    raise FolderUnavailable(folder, folder, self.refused[folder])
                 self._move("INBOX", uids, folder)
         self.tripwire.step("mailbox.move:after")
 
     def search_header(self, folder: str, name: str, value: str) -> list[int]:
         self.tripwire.step("mailbox.search_header")
         with self._lock:
-            box = self._folder(folder)  # the adapter creates the folder it searches
+            box = self.folders.get("INBOX" if folder.upper() == "INBOX" else folder)
+            if box is None:
+                return []  # a folder that does not exist holds nothing (and is not created)
             return [uid for uid, m in sorted(box.messages.items()) if _has(m.raw, name, value)]
 
     def count(self, folder: str) -> int:

@@ -3,43 +3,47 @@
 imap-tools opens the connection, logs in and idles; the operations that can lose mail are done
 by hand (see shared lab facts): Dovecot announces MOVE only after login, so the capabilities are
 refreshed then; a move is `UID MOVE`, or where the server has no MOVE, `UID COPY` followed by
-`UID EXPUNGE` of exactly those UIDs — never a folder-wide EXPUNGE that would also remove
-messages someone else marked \\Deleted. Nothing here ever deletes mail.
+`UID EXPUNGE` of exactly those UIDs (UIDPLUS). Without UIDPLUS the originals are flagged
+`\\Deleted $Filed`, and a folder-wide EXPUNGE is sent only when no message in INBOX is
+\\Deleted without also being `$Filed` by us: never would it remove a message someone else marked
+\\Deleted. Nothing here ever deletes mail.
+
+Every folder name the service passes is ours (`Feedback/Thanks`, `Sent`): the layout read at
+login (adapters/folders) maps it to the server's prefix, separator and \\Sent folder. A folder
+the server will not create is a FolderUnavailable, for the caller to leave the mail in INBOX.
 """
 
 from __future__ import annotations
 
 import contextlib
 import imaplib
+import logging
 import re
 import ssl
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 
 from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
+from imap_tools.errors import MailboxFolderCreateError
 from imap_tools.imap_utf7 import utf7_encode
 
+from daemon.adapters.folders import discover
+from daemon.adapters.imap_fetch import LARGE_HEAD as LARGE_HEAD
+from daemon.adapters.imap_fetch import Fetched as Fetched
+from daemon.adapters.imap_fetch import fetch_messages
 from daemon.adapters.settings import Server
 from daemon.adapters.tls import tls_context
+from daemon.core.folders import FolderUnavailable, Layout
 from daemon.errors import AuthRefused, ConfigError, TransientError
 
+log = logging.getLogger("feedbackd.imap")
+
+FILED = "$Filed"  # our keyword on an original copied to its folder where it cannot be expunged
 TIMEOUT = 30.0  # seconds for every network call: a hung server must not hang the daemon
-FETCH_CHUNK = 200
-LARGE_HEAD = 256 * 1024  # of a message over the size limit, this much of the body is read
 #: One element of an imaplib answer: a line, or a (line, literal) pair for FETCH bodies.
 _Item = bytes | tuple[bytes, bytes]
-
-
-@dataclass(frozen=True)
-class Fetched:
-    uid: int
-    raw: bytes
-    size: int
-    internaldate: datetime | None  # when the server received it: the legal "received" time
-    truncated: bool = False  # over the size limit: headers and the start of the body only
 
 
 class Mailbox:
@@ -51,6 +55,7 @@ class Mailbox:
         self._box: BaseMailBox | None = None
         self._folders: set[str] = set()
         self.capabilities: frozenset[str] = frozenset()
+        self.layout = Layout()
         self._quick_empty = 0
 
     # -- connection ------------------------------------------------------------------------------
@@ -89,6 +94,15 @@ class Mailbox:
         typ, data = box.client.capability()
         if typ == "OK" and data and data[-1]:
             self.capabilities = frozenset(data[-1].decode().upper().split())
+        with self._guard("reading the folder layout"):
+            try:
+                self.layout, listed = discover(box.client, self.capabilities)
+            except imaplib.IMAP4.abort:
+                raise
+            except imaplib.IMAP4.error as exc:  # a BAD to NAMESPACE or LIST: assume the default
+                log.warning("IMAP folder layout not readable (%s): assuming '/', no prefix", exc)
+                self.layout, listed = Layout(), []
+        self._folders = {f.name for f in listed if "\\noselect" not in {x.lower() for x in f.flags}}
         return self
 
     def close(self) -> None:
@@ -160,61 +174,23 @@ class Mailbox:
         return sorted(self._search("ALL"))
 
     def fetch(self, uids: list[int], max_size: int | None = None) -> list[Fetched]:
-        """Raw bytes of the messages, in chunks; BODY.PEEK so nothing is marked read.
-
-        A message over `max_size` is read as its header plus the first LARGE_HEAD bytes of its
-        body, so a 2 GB attachment never enters memory; the text it starts with still is."""
-        out: list[Fetched] = []
-        for i in range(0, len(uids), FETCH_CHUNK):
-            chunk = uids[i : i + FETCH_CHUNK]
-            large: set[int] = set()
-            if max_size:
-                sizes = self._items(chunk, "(UID RFC822.SIZE)")
-                large = {uid for uid, head, _ in sizes if _size(head) > max_size}
-            small = [u for u in chunk if u not in large]
-            if small:
-                whole = "(UID RFC822.SIZE INTERNALDATE BODY.PEEK[])"
-                for uid, head, body in self._items(small, whole):
-                    out.append(Fetched(uid, body, _size(head) or len(body), _internaldate(head)))
-            for uid in sorted(large):
-                parts = self._cmd(
-                    "FETCH",
-                    str(uid),
-                    f"(UID RFC822.SIZE INTERNALDATE "
-                    f"BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.{LARGE_HEAD}>)",
-                )
-                chunks = [p for p in parts if isinstance(p, tuple)]
-                head = b" ".join(p[0] for p in chunks)
-                raw = b"".join(p[1] for p in chunks)
-                out.append(Fetched(uid, raw, _size(head), _internaldate(head), truncated=True))
-        out.sort(key=lambda f: f.uid)
-        return out
-
-    def _items(self, uids: list[int], what: str) -> list[tuple[int, bytes, bytes]]:
-        items = []
-        for item in self._cmd("FETCH", ",".join(map(str, uids)), what):
-            if isinstance(item, tuple):
-                m = re.search(rb"UID (\d+)", item[0])
-                if m:
-                    items.append((int(m.group(1)), item[0], item[1]))
-            elif isinstance(item, bytes):
-                m = re.search(rb"UID (\d+)", item)
-                if m:
-                    items.append((int(m.group(1)), item, b""))
-        return items
+        """Raw bytes of the messages, by ascending UID, without marking them read."""
+        return fetch_messages(self._cmd, uids, max_size)
 
     def count(self, folder: str) -> int:
         """Messages in a folder (0 when it does not exist)."""
+        name = self._existing(folder)
+        if name is None:
+            return 0
         with self._guard():
-            if not self.box.folder.exists(folder):
-                return 0
-            return int(self.box.folder.status(folder, ["MESSAGES"])["MESSAGES"])
+            return int(self.box.folder.status(name, ["MESSAGES"])["MESSAGES"])
 
     def take_back(self, folder: str, message_ids: list[str] | None = None) -> int:
         """Move messages from `folder` back to INBOX (all, or those with these Message-IDs)."""
-        if not self.box.folder.exists(folder):
+        name = self._existing(folder)
+        if name is None:
             return 0
-        self._select(folder)
+        self._select(name)
         try:
             if message_ids:
                 uids: list[int] = []
@@ -228,9 +204,12 @@ class Mailbox:
         return len(set(uids))
 
     def search_header(self, folder: str, name: str, value: str) -> list[int]:
-        """UIDs in `folder` whose header `name` contains `value` (e.g. our Message-ID)."""
-        self.ensure_folder(folder)
-        self._select(folder)
+        """UIDs in `folder` whose header `name` contains `value` (e.g. our Message-ID); none
+        when the folder does not exist."""
+        where = self._existing(folder)
+        if where is None:
+            return []
+        self._select(where)
         try:
             return self._search("HEADER", name, _quote(value))
         finally:
@@ -238,38 +217,76 @@ class Mailbox:
 
     # -- writing ---------------------------------------------------------------------------------
 
-    def ensure_folder(self, folder: str) -> None:
-        if folder in self._folders or folder.upper() == "INBOX":
-            return
-        if not self.box.folder.exists(folder):
-            self.box.folder.create(folder)
-            # Subscribing only shows the folder in mail clients; the daemon works without it.
-            with contextlib.suppress(Exception):
-                self.box.folder.subscribe(folder, True)
-        self._folders.add(folder)
+    def _existing(self, folder: str) -> str | None:
+        """The server's name of our `folder`, or None when it does not exist there."""
+        try:
+            name = self.layout.server_name(folder)
+        except FolderUnavailable:
+            return None
+        if name in self._folders or name == "INBOX":
+            return name
+        with self._guard():
+            found = self.box.folder.exists(name)
+        if found:
+            self._folders.add(name)
+        return name if found else None
+
+    def ensure_folder(self, folder: str) -> str:
+        """The server's name of our `folder`, created if missing; FolderUnavailable if the
+        server will not have it (the caller leaves the mail where it is)."""
+        name = self.layout.server_name(folder)
+        if name in self._folders or name == "INBOX":
+            return name
+        with self._guard("creating a folder"):
+            if not self.box.folder.exists(name):
+                try:
+                    self.box.folder.create(name)
+                except MailboxFolderCreateError as exc:  # the server said NO
+                    if not self.box.folder.exists(name):  # made meanwhile by someone else?
+                        raise FolderUnavailable(folder, name, _said(exc)) from None
+                # Subscribing only shows the folder in mail clients; the daemon works without.
+                with contextlib.suppress(Exception):
+                    self.box.folder.subscribe(name, True)
+        self._folders.add(name)
+        return name
 
     def move(self, uids: list[int], folder: str) -> None:
         """Move exactly these messages; never expunge anything else."""
         if not uids:
             return
-        self.ensure_folder(folder)
         uidset = ",".join(map(str, uids))
-        target = _quote(utf7_encode(folder).decode())
+        target = _quote(utf7_encode(self.ensure_folder(folder)).decode())
         if "MOVE" in self.capabilities:
             self._cmd("MOVE", uidset, target)
             return
         self._cmd("COPY", uidset, target)
-        self._cmd("STORE", uidset, "+FLAGS.SILENT", r"(\Deleted)")
         if "UIDPLUS" in self.capabilities:
+            self._cmd("STORE", uidset, "+FLAGS.SILENT", r"(\Deleted)")
             self._cmd("EXPUNGE", uidset)
-        # Without UIDPLUS the copies are safe in `folder`; the originals stay flagged \Deleted
-        # for the mail client's own expunge rather than risking other messages here.
+            return
+        # The copies are safe in `folder`. Ours are marked $Filed besides \Deleted, so that a
+        # plain EXPUNGE is sent only when it can remove nothing but what we filed.
+        try:
+            self._cmd("STORE", uidset, "+FLAGS.SILENT", rf"(\Deleted {FILED})")
+        except TransientError:  # a server that keeps no keywords: \Deleted alone
+            self._cmd("STORE", uidset, "+FLAGS.SILENT", r"(\Deleted)")
+        others = set(self._search("DELETED", "UNKEYWORD", FILED)) - set(uids)
+        if others:
+            log.warning(
+                "%d filed messages stay in INBOX flagged \\Deleted: %d other messages there "
+                "are \\Deleted by someone else and this server has no UID EXPUNGE (UIDPLUS)",
+                len(uids),
+                len(others),
+            )
+            return
+        with self._guard("during EXPUNGE"):
+            self.box.client.expunge()
 
     def append(self, folder: str, raw: bytes, flags: str = r"(\Seen)") -> None:
-        self.ensure_folder(folder)
+        name = self.ensure_folder(folder)
         with self._guard("during APPEND"):
             typ, data = self.box.client.append(
-                _quote(utf7_encode(folder).decode()),
+                _quote(utf7_encode(name).decode()),
                 flags,
                 imaplib.Time2Internaldate(datetime.now().astimezone()),
                 raw,
@@ -313,19 +330,10 @@ class Mailbox:
         return [int(x) for x in first.split()] if isinstance(first, bytes) else []
 
 
-def _size(head: bytes) -> int:
-    m = re.search(rb"RFC822\.SIZE (\d+)", head)
-    return int(m.group(1)) if m else 0
-
-
-def _internaldate(head: bytes) -> datetime | None:
-    m = re.search(rb'INTERNALDATE "([^"]+)"', head)
-    if not m:
-        return None
-    try:
-        return datetime.strptime(m.group(1).decode(), "%d-%b-%Y %H:%M:%S %z")
-    except ValueError:
-        return None
+def _said(exc: Exception) -> str:
+    """The server's words from an imap-tools error (its repr carries the NO line)."""
+    found = re.findall(r"b['\"](.*?)['\"]", str(exc))
+    return "the server said: " + (found[-1] if found else str(exc))
 
 
 def _quote(value: str) -> str:

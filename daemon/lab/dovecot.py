@@ -8,6 +8,12 @@ recipient at a time, so an acknowledgment really lands in the customer's mailbox
 
 Every address at any domain has a mailbox (static userdb) and logs in with the lab password.
 Nothing here listens anywhere but 127.0.0.1.
+
+Flavours (`MailLab(flavour=...)`, `FLAVOURS`) are the layouts servers really have, so the same
+tests run on each: today's Dovecot (`/`, no prefix, \\Sent on "Sent"); the Maildir++ layout of
+Courier and hosting panels (`INBOX.` prefix, `.` separator, \\Sent on "Sent Items"); a `|`
+separator with a Russian \\Sent folder; and a server that announces no IDLE, MOVE, UIDPLUS,
+CONDSTORE or NAMESPACE (Dovecot's `imap_capability`), as old or minimal servers do.
 """
 
 from __future__ import annotations
@@ -24,12 +30,47 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from daemon.core.folders import Layout, Role
 from daemon.errors import FeedbackdError
 from daemon.lab.lmtp import lmtp_deliver
 from daemon.lab.smtp import LabSMTP, start_smtp_server
 
 MAIL_UID = 5000  # Dovecot refuses to store mail as root
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+
+
+@dataclass(frozen=True)
+class Flavour:
+    """One IMAP server layout the lab can be."""
+
+    name: str
+    prefix: str = ""
+    separator: str = "/"
+    sent: str = "Sent"  # the folder marked \\Sent, below the prefix
+    capability: str = ""  # what the server announces after login ("" = Dovecot's own list)
+
+    @property
+    def layout(self) -> Layout:
+        """How the daemon should see this server: tests map folder names through it."""
+        return Layout(self.prefix, self.separator, {Role.SENT: self.prefix + self.sent})
+
+
+#: Dovecot 2.3's capabilities after login, less IDLE, MOVE, UIDPLUS, CONDSTORE/QRESYNC, NAMESPACE.
+MINIMAL = (
+    "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE SORT SORT=DISPLAY THREAD=REFERENCES "
+    "THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE UNSELECT CHILDREN "
+    "LIST-EXTENDED I18NLEVEL=1 ESEARCH ESORT SEARCHRES WITHIN CONTEXT=SEARCH LIST-STATUS "
+    "BINARY SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW STATUS=SIZE SAVEDATE LITERAL+ SPECIAL-USE"
+)
+FLAVOURS: dict[str, Flavour] = {
+    f.name: f
+    for f in (
+        Flavour("dovecot"),
+        Flavour("maildir-dots", prefix="INBOX.", separator=".", sent="Sent Items"),
+        Flavour("pipe-russian", separator="|", sent="Отправленные"),
+        Flavour("minimal", capability=MINIMAL),
+    )
+}
 
 
 class LabUnavailable(FeedbackdError):
@@ -54,7 +95,10 @@ class MailLab:
 
     password = "lab-secret-pw"
 
-    def __init__(self, root: str | Path | None = None):
+    def __init__(self, root: str | Path | None = None, flavour: str = "dovecot"):
+        if flavour not in FLAVOURS:
+            raise ValueError(f"no lab flavour {flavour!r}: one of {', '.join(FLAVOURS)}")
+        self.flavour = FLAVOURS[flavour]
         base = "/dev/shm" if os.path.isdir("/dev/shm") else None  # tmpfs: ~8x faster appends
         self.root = Path(root or tempfile.mkdtemp(prefix="feedbackd-lab-", dir=base))
         self.ports = LabPorts(free_port(), free_port(), free_port())
@@ -210,8 +254,14 @@ class MailLab:
         )
         os.chmod(self.root / "key.pem", 0o600)
 
+    def folder(self, name: str) -> str:
+        """The server's name of one of feedbackd's folders (`Feedback/Thanks`, `Sent`)."""
+        return self.flavour.layout.server_name(name)
+
     def _config(self) -> str:
         r = self.root
+        f = self.flavour
+        capability = f"imap_capability = {f.capability}" if f.capability else ""
         return f"""
 protocols = imap lmtp
 listen = 127.0.0.1
@@ -231,6 +281,7 @@ mail_gid = {MAIL_UID}
 first_valid_uid = {MAIL_UID}
 mail_max_userip_connections = 200
 imap_idle_notify_interval = 1 mins
+{capability}
 passdb {{
   driver = static
   args = password={self.password}
@@ -241,8 +292,9 @@ userdb {{
 }}
 namespace inbox {{
   inbox = yes
-  separator = /
-  mailbox Sent {{
+  prefix = {f.prefix}
+  separator = {f.separator}
+  mailbox "{f.sent}" {{
     special_use = \\Sent
     auto = subscribe
   }}

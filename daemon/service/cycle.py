@@ -15,7 +15,10 @@
 
 Every pass is idempotent, so a crash anywhere repeats only idempotent steps on restart: the
 ledger knows every UID it has seen, the outbox knows every mail it owes and whether it may
-already have gone, and filing a message twice is a no-op. Without a sender the cycle is a dry
+already have gone, and filing a message twice is a no-op. A folder the server will not create
+(or cannot spell) leaves its messages in INBOX, unfiled, with one log line and an alert to the
+feedback center (at most every ALERT_EVERY); the other folders are filed and the cycle goes
+on, and every cycle tries that folder again. Without a sender the cycle is a dry
 run: passes that send or move do nothing, and the INBOX is read once.
 """
 
@@ -29,7 +32,8 @@ from datetime import datetime
 from pathlib import Path
 
 from daemon.adapters.store import Store
-from daemon.service.alerts import queue_alert
+from daemon.core.folders import FolderUnavailable
+from daemon.service.alerts import ALERT_EVERY, queue_alert
 from daemon.service.duties import FIRST_CYCLE, run_duties
 from daemon.service.intake import QUARANTINE, Desk, intake
 from daemon.service.outbox import Courier
@@ -102,6 +106,7 @@ class Cycle:
     uidvalidity: int
     report: CycleReport = field(default_factory=CycleReport)
     stopped: bool = False
+    alerted: set[str] = field(default_factory=set)  # folder problems told in this cycle
     progress: Reporter = field(default_factory=lambda: reporter(least=BATCH))
 
     def stop_requested(self) -> bool:
@@ -146,7 +151,7 @@ def recover_owed_mail(cycle: Cycle) -> None:
 def file_unfiled(cycle: Cycle) -> None:
     """Originals a crash left recorded but unmoved go to their folders."""
     if cycle.courier is not None:
-        cycle.report.filed += file_messages(cycle.desk.store, cycle.mailbox, cycle.uidvalidity)
+        _file(cycle)
 
 
 def intake_new(cycle: Cycle) -> None:
@@ -223,7 +228,7 @@ def _batch(cycle: Cycle, uids: list[int], shown: Progress) -> None:
     desk.store.commit()
     cycle.hooks.after_commit()
     if cycle.courier is not None:
-        report.filed += file_messages(desk.store, cycle.mailbox, cycle.uidvalidity)
+        _file(cycle)
     _send(cycle)  # goes out while the next batch is read
 
 
@@ -253,17 +258,58 @@ def _send(cycle: Cycle, wait: bool = False) -> None:
     cycle.report.failed += d.failed
 
 
-def file_messages(store: Store, mailbox: MailboxPort, uidvalidity: int) -> int:
-    """Move every recorded but unfiled message to its folder, then record that it was moved."""
+#: A folder the mailbox refused, and how many messages stay in INBOX for it.
+Refusal = tuple[FolderUnavailable, int]
+
+
+def file_messages(
+    store: Store, mailbox: MailboxPort, uidvalidity: int, refused: list[Refusal] | None = None
+) -> int:
+    """Move every recorded but unfiled message to its folder, then record that it was moved.
+
+    A folder the mailbox refuses keeps its messages where they are (unfiled: tried again);
+    each refusal is added to `refused` when the caller wants to tell someone."""
     pending = store.unfiled(uidvalidity)
     if not pending:
         return 0
     by_folder: dict[str, list[int]] = defaultdict(list)
     for entry in pending:
         by_folder[entry.folder].append(entry.uid)
+    moved: set[str] = set()
     for folder, uids in by_folder.items():
-        mailbox.move(sorted(uids), folder)
-    for entry in pending:
+        try:
+            mailbox.move(sorted(uids), folder)
+        except FolderUnavailable as exc:
+            if refused is not None:
+                refused.append((exc, len(uids)))
+            continue
+        moved.add(folder)
+    filed = [entry for entry in pending if entry.folder in moved]
+    for entry in filed:
         store.put_ledger(replace(entry, filed=True))
     store.commit()
-    return len(pending)
+    return len(filed)
+
+
+def _file(cycle: Cycle) -> None:
+    """File what is owed; say once (and mail the center) which folder the server refused."""
+    desk = cycle.desk
+    refused: list[Refusal] = []
+    cycle.report.filed += file_messages(desk.store, cycle.mailbox, cycle.uidvalidity, refused)
+    for exc, count in refused:
+        kind = f"folder {exc.folder}"
+        if kind in cycle.alerted:
+            continue
+        cycle.alerted.add(kind)
+        log.error("%s; %d messages stay in INBOX", exc, count)
+        last = desk.store.meta_time(f"alert:{kind}")
+        if last is None or last <= cycle.now - ALERT_EVERY:
+            queue_alert(
+                desk.store,
+                desk.book,
+                desk.address,
+                kind,
+                f"{exc} ({count} messages stay in INBOX until it can be made)",
+                cycle.now,
+            )
+            desk.store.commit()

@@ -39,11 +39,16 @@ class MailboxPort(Protocol):
         ...
 
     def move(self, uids: list[int], folder: str) -> None:
-        """Move exactly these INBOX messages to `folder` (created if missing); no other mail."""
+        """Move exactly these INBOX messages to `folder` (created if missing); no other mail.
+
+        `folder` is written as in rules.yaml (`Feedback/Thanks`, `Sent`); the mailbox maps it to
+        the server's layout. FolderUnavailable if the server will not have that folder: then
+        nothing moved."""
         ...
 
     def search_header(self, folder: str, name: str, value: str) -> list[int]:
-        """UIDs in `folder` whose header `name` contains `value` (our copy, by Message-ID)."""
+        """UIDs in `folder` whose header `name` contains `value` (our copy, by Message-ID);
+        none when the folder does not exist."""
         ...
 
     def count(self, folder: str) -> int:

@@ -1,4 +1,10 @@
-"""Issue #2 acceptance: mail flows end to end on the real lab (Dovecot + SMTP on loopback)."""
+"""Issue #2 acceptance: mail flows end to end on the real lab (Dovecot + SMTP on loopback).
+
+The three-message flow and the acknowledgment while `run` waits take `flavoured_desk`, so they
+run on every server layout of the lab (issue #15): folders are looked up by the server's name
+of each of ours (`desk.lab.folder`), and the acknowledgment's latency is printed per flavour
+(`pytest -s -k latency tests/lab/test_flow.py`). The longer tests run on today's Dovecot.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,11 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from support import REPO, Desk
+
+from daemon.service.loop import POLL_INTERVAL
 
 THANKS = (
     "Спасибо!",
@@ -35,7 +44,11 @@ def cases(desk: Desk) -> list[dict]:
     return [json.loads(line) for line in out.stdout.splitlines()]
 
 
-def test_three_messages_three_cases_three_acks_and_a_quiet_second_run(desk: Desk) -> None:
+def test_three_messages_three_cases_three_acks_and_a_quiet_second_run(
+    flavoured_desk: Desk,
+) -> None:
+    desk = flavoured_desk
+    name = desk.lab.folder
     senders = {
         "thanks": desk.customer("anna"),
         "complaint": desk.customer("bob"),
@@ -73,12 +86,15 @@ def test_three_messages_three_cases_three_acks_and_a_quiet_second_run(desk: Desk
 
     folders = desk.folders()
     assert folders["INBOX"] == 0
-    assert folders["Feedback/Thanks"] == 1
-    assert folders["Feedback/Complaints"] == 1
-    assert folders["Feedback/Official"] == 1
+    assert folders[name("Feedback/Thanks")] == 1
+    assert folders[name("Feedback/Complaints")] == 1
+    assert folders[name("Feedback/Official")] == 1
     # Our copy of each mail: 3 acknowledgments, 2 owner notices, and the thanks passed to the
-    # team, which owns the thanks case too: one mail to it, not a notice beside the thanks.
-    assert folders["Sent"] == 6
+    # team, which owns the thanks case too: one mail to it, not a notice beside the thanks;
+    # in the server's own \Sent folder and in no second one of ours.
+    assert folders[name("Sent")] == 6
+    ours = {name(f"Feedback/{f}") for f in ("Thanks", "Complaints", "Official")}
+    assert sorted(folders) == sorted({"INBOX", name("Sent")} | ours)
 
     journal = desk.db.with_name(desk.db.name + ".journal")
     store_before = desk.db.read_bytes() + (journal.read_bytes() if journal.exists() else b"")
@@ -93,7 +109,11 @@ def test_three_messages_three_cases_three_acks_and_a_quiet_second_run(desk: Desk
         assert len(desk.messages(sender)) == 1
 
 
-def test_run_acknowledges_mail_that_arrives_while_idling(desk: Desk) -> None:
+def test_run_acknowledges_mail_that_arrives_while_idling_latency(flavoured_desk: Desk) -> None:
+    """Within a few seconds where the server has IDLE; within the poll interval without."""
+    desk = flavoured_desk
+    idle = "IDLE" in (desk.lab.flavour.capability or "IDLE")
+    limit = 5.0 if idle else POLL_INTERVAL + 5.0
     proc = subprocess.Popen(
         [sys.executable, "-m", "daemon", "run"],
         env=desk.env,
@@ -108,13 +128,14 @@ def test_run_acknowledges_mail_that_arrives_while_idling(desk: Desk) -> None:
         sent_at = time.monotonic()
         desk.send(customer, *THANKS)
         waited = None
-        for _ in range(100):  # at most ~10 s
+        while time.monotonic() - sent_at < limit * 2:
             if desk.messages(customer):
                 waited = time.monotonic() - sent_at
                 break
             time.sleep(0.1)
-        assert waited is not None, "no acknowledgment within 10 s"
-        assert waited < 5.0
+        assert waited is not None, f"no acknowledgment within {limit * 2:.0f} s"
+        print(f"\n[{desk.lab.flavour.name}] acknowledged by `run` in {waited:.2f} s")
+        assert waited < limit
         assert proc.poll() is None, "the daemon exited"
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -126,10 +147,10 @@ CRASH_BEFORE_FILING = """
 import os, sys
 import daemon.service.cycle
 original = daemon.service.cycle.file_messages
-def file_messages(store, mailbox, uidvalidity):
+def file_messages(store, mailbox, uidvalidity, *rest):
     if store.unfiled(uidvalidity):
         os.kill(os.getpid(), 9)  # the case and its ack are stored, the move has not happened
-    return original(store, mailbox, uidvalidity)
+    return original(store, mailbox, uidvalidity, *rest)
 daemon.service.cycle.file_messages = file_messages
 from daemon.cli import main
 sys.exit(main(["once"]))
@@ -206,3 +227,59 @@ def test_weekly_digest_goes_out_once_on_monday(desk: Desk) -> None:
     ]
     assert len(digests) == 1, [m.subject for m in desk.messages("center@example.test")]
     assert {p.get_content_type() for p in digests[0].obj.walk()} >= {"text/plain", "text/html"}
+
+
+def _refuse_complaints_folder(desk: Desk) -> None:
+    """A folder name the server will not create ("Mailbox name too long")."""
+    rules = desk.rules.read_text(encoding="utf-8")
+    desk.rules.write_text(
+        rules.replace("folder: Feedback/Complaints", "folder: Feedback/" + "x" * 300),
+        encoding="utf-8",
+    )
+
+
+def test_a_folder_the_server_refuses_leaves_the_mail_in_inbox_and_one_alert(desk: Desk) -> None:
+    _refuse_complaints_folder(desk)
+    complainer, thanker = desk.customer("refused"), desk.customer("filed")
+    desk.send(complainer, *COMPLAINT)
+    desk.send(thanker, *THANKS)
+    first = desk.feedbackd("once")
+    assert first.returncode == 0, first.stderr
+    told = [line for line in first.stderr.splitlines() if "Mailbox name too long" in line]
+    assert len(told) == 1, first.stderr
+    assert "stay in INBOX" in told[0] and "rules.yaml" in told[0]
+    folders = desk.folders()
+    assert folders["INBOX"] == 1  # the complaint, where it was
+    assert folders["Feedback/Thanks"] == 1
+    assert len(desk.messages(complainer)) == 1 and len(desk.messages(thanker)) == 1
+    second = desk.feedbackd("once")
+    assert second.returncode == 0, second.stderr
+    alerts = [
+        m for m in desk.messages("center@example.test") if m.subject == "feedbackd alert: folder"
+    ]
+    assert len(alerts) == 1
+    assert "Mailbox name too long" in alerts[0].text
+
+
+def test_without_uidplus_a_message_someone_else_deleted_is_never_expunged(
+    labs: object, tmp_path: Path
+) -> None:
+    desk = Desk(labs["minimal"], tmp_path)  # type: ignore[index]  # conftest's Labs
+    _refuse_complaints_folder(desk)
+    desk.send(desk.customer("stays"), *COMPLAINT)
+    assert desk.feedbackd("once").returncode == 0
+    assert desk.folders()["INBOX"] == 1  # our copies were expunged: nothing else was \Deleted
+    with desk.lab.mailbox(desk.address) as mb:  # a person deletes it in a mail client
+        # By hand: imap-tools' flag() sends a folder-wide EXPUNGE after every STORE.
+        assert mb.client.uid("STORE", "1:*", "+FLAGS", r"(\Deleted)")[0] == "OK"
+    thanker = desk.customer("thanks")
+    desk.send(thanker, *THANKS)
+    run = desk.feedbackd("once")
+    assert run.returncode == 0, run.stderr
+    assert "other messages there are \\Deleted by someone else" in run.stderr
+    inbox = desk.messages(desk.address)
+    theirs = [m for m in inbox if "$Filed" not in m.flags]
+    assert [m.subject for m in theirs] == [COMPLAINT[0]]  # still there, still \Deleted
+    assert all("\\Deleted" in m.flags for m in inbox)
+    assert desk.folders()["Feedback/Thanks"] == 1
+    assert len(desk.messages(thanker)) == 1
