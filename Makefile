@@ -8,7 +8,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Dovecot + openssl: the local mail lab; systemd: systemd-analyze for the unit tests.
 APT_PACKAGES := dovecot-imapd dovecot-lmtpd openssl systemd ca-certificates python3-venv
 
-.PHONY: setup system venv test unit lab lint format typecheck ci demo bench check clean systemd-test
+.PHONY: setup system venv test unit corpus lab lint format typecheck ci demo bench check clean systemd-test
 
 setup: system venv
 
@@ -33,9 +33,13 @@ $(VENV)/.installed: pyproject.toml
 test: setup
 	$(PY) -m pytest -q
 
-# The fast half: no servers, no root (tests/unit and tests/corpus).
+# The fast half: no servers, no root.
 unit: venv
-	$(PY) -m pytest -q tests/unit tests/corpus
+	$(PY) -m pytest -q tests/unit
+
+# Real-world mail from ../shared/corpus, read in place (no servers either).
+corpus: venv
+	$(PY) -m pytest -q tests/corpus
 
 lab: setup
 	$(PY) -m pytest -q tests/lab
