@@ -32,8 +32,8 @@ from common import FEEDBACK, REPO, machine, make_samples, median, spread, table
 
 def measure(n: int) -> dict:
     from daemon.adapters.config import load_rulebook, load_templates
-    from daemon.adapters.imap import Fetched
-    from daemon.adapters.store import Store
+    from daemon.adapters.mail.imap import Fetched
+    from daemon.adapters.storage.store import Store
     from daemon.core.mail.message import parse
     from daemon.core.rules import classify
     from daemon.service.intake import Desk, intake

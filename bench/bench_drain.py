@@ -66,8 +66,8 @@ def daemon_mail(samples) -> list[tuple[list[str], bytes]]:
     from datetime import datetime
 
     from daemon.adapters.config import load_rulebook, load_templates
-    from daemon.adapters.imap import Fetched
-    from daemon.adapters.store import Store
+    from daemon.adapters.mail.imap import Fetched
+    from daemon.adapters.storage.store import Store
     from daemon.service.intake import Desk, intake
 
     store = Store(None)
@@ -205,7 +205,7 @@ def run_daemon(lab, db: Path, profile: str = "") -> dict:
 
 def check_daemon(lab, n: int, db: Path, samples) -> dict:
     """Everything the drain should have done, checked on the store and the servers."""
-    from daemon.adapters.store import Store
+    from daemon.adapters.storage.store import Store
 
     # Read through the daemon's Store: the snapshot (db) alone misses what is still in the
     # journal (db.journal) since the last fold.

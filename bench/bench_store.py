@@ -71,8 +71,8 @@ def desk_for(store):  # type: ignore[no-untyped-def]
 
 def template_docs(k: int = 64) -> tuple[list[dict], list[dict], list[dict]]:
     """Real documents: intake of k messages into an in-memory store."""
-    from daemon.adapters.imap import Fetched
-    from daemon.adapters.store import Store
+    from daemon.adapters.mail.imap import Fetched
+    from daemon.adapters.storage.store import Store
     from daemon.service.intake import intake
 
     store = Store(None)
@@ -181,9 +181,9 @@ def retain(path: Path, compact: bool = True) -> dict:
     times, so its snapshot holds the live set only: compact=True writes the snapshot once after
     archiving. compact=False leaves the store as the *first* archive() of an old store leaves
     it: the big snapshot plus a journal of removals (see docs/performance.md)."""
-    from daemon.adapters.archive import Retention, archive
-    from daemon.adapters.files import StorePaths
-    from daemon.adapters.store import Store
+    from daemon.adapters.storage.archive import Retention, archive
+    from daemon.adapters.storage.files import StorePaths
+    from daemon.adapters.storage.store import Store
 
     now = datetime.now(UTC)
     store = Store(path)
@@ -218,8 +218,8 @@ def store_mb(path: Path) -> tuple[float, float]:
 def child(path: str, size: int) -> None:
     from dataclasses import replace
 
-    from daemon.adapters.imap import Fetched
-    from daemon.adapters.store import Store
+    from daemon.adapters.mail.imap import Fetched
+    from daemon.adapters.storage.store import Store
     from daemon.core.records import PENDING, OutState
     from daemon.service.intake import intake
 

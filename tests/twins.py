@@ -1,15 +1,16 @@
 """In-memory twins of the mail servers, so the service's order can be tested in milliseconds.
 
-`MemoryMailbox` keeps the contract of daemon.adapters.imap.Mailbox (the service's MailboxPort): UIDs
-ascending per folder and never reused, a UIDVALIDITY, folders created on first use (or refused,
-`refuse_folder`: a move there raises FolderUnavailable and moves nothing), a move that takes exactly
-the UIDs named, a case-insensitive header search (none in a missing folder), INTERNALDATE, and a
-fetch that reads a message over the size limit as its header plus the first LARGE_HEAD bytes of its
-body. `RecordingSender` keeps the contract of daemon.adapters.smtp.Sender (SenderPort): one result
-per envelope, PermanentSendError for a 5xx, TransientError otherwise, `maybe_sent` when the
-transaction broke after the data went out; it records every envelope, and delivers what it accepts
-for an address it serves into that address's MemoryMailbox, as the real lab does (so our own copies
-come back to the INBOX). The lab tests remain the proof on real servers.
+`MemoryMailbox` keeps the contract of daemon.adapters.mail.imap.Mailbox (the service's
+MailboxPort): UIDs ascending per folder and never reused, a UIDVALIDITY, folders created on first
+use (or refused, `refuse_folder`: a move there raises FolderUnavailable and moves nothing), a move
+that takes exactly the UIDs named, a case-insensitive header search (none in a missing folder),
+INTERNALDATE, and a fetch that reads a message over the size limit as its header plus the first
+LARGE_HEAD bytes of its body. `RecordingSender` keeps the contract of
+daemon.adapters.mail.smtp.Sender (SenderPort): one result per envelope, PermanentSendError for a
+5xx, TransientError otherwise, `maybe_sent` when the transaction broke after the data went out; it
+records every envelope, and delivers what it accepts for an address it serves into that address's
+MemoryMailbox, as the real lab does (so our own copies come back to the INBOX). The lab tests
+remain the proof on real servers.
 
 `Tripwire` counts the steps a cycle takes that touch the world and raises `Crash` at the N-th:
 `Crash` is a BaseException, so like a SIGKILL nothing in the daemon catches it; what the store
@@ -28,8 +29,8 @@ from datetime import datetime
 from email.message import EmailMessage
 from typing import TypeVar
 
-from daemon.adapters.imap import LARGE_HEAD, Fetched
-from daemon.adapters.smtp import Envelope
+from daemon.adapters.mail.imap import LARGE_HEAD, Fetched
+from daemon.adapters.mail.smtp import Envelope
 from daemon.core.folders import FolderUnavailable
 from daemon.errors import PermanentSendError, TransientError
 from daemon.service.ports import CycleHooks, MailboxPort, SenderPort

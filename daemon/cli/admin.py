@@ -10,12 +10,12 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, date, datetime
 
-from daemon.adapters.archive import purge
 from daemon.adapters.config import load_rulebook
-from daemon.adapters.imap import Mailbox
+from daemon.adapters.mail.imap import Mailbox
 from daemon.adapters.settings import load_settings
-from daemon.adapters.status_file import read_poll_state
-from daemon.adapters.store import Store
+from daemon.adapters.storage.archive import purge
+from daemon.adapters.storage.status_file import read_poll_state
+from daemon.adapters.storage.store import Store
 from daemon.service.health import assess, render_text
 from daemon.service.intake import QUARANTINE
 

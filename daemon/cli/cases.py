@@ -19,10 +19,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from daemon.adapters.config import load_rulebook
-from daemon.adapters.files import StoreLock
 from daemon.adapters.settings import Settings, load_settings
-from daemon.adapters.spool import submit
-from daemon.adapters.store import Store
+from daemon.adapters.storage.files import StoreLock
+from daemon.adapters.storage.spool import submit
+from daemon.adapters.storage.store import Store
 from daemon.cli.case_views import case_card, case_table
 from daemon.core.cases import is_overdue
 from daemon.errors import AlreadyRunning, ConfigError

@@ -13,11 +13,11 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from daemon.adapters.config import load_rulebook, load_templates
-from daemon.adapters.files import StoreLock
-from daemon.adapters.imap import Mailbox
 from daemon.adapters.logs import register_secret, setup_logging
+from daemon.adapters.mail.imap import Mailbox
 from daemon.adapters.settings import load_settings
-from daemon.adapters.store import Store
+from daemon.adapters.storage.files import StoreLock
+from daemon.adapters.storage.store import Store
 from daemon.errors import AlreadyRunning
 from daemon.service.backfill import as_history, import_history
 from daemon.service.intake import Desk

@@ -12,10 +12,10 @@ import sys
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from daemon.adapters.archive import all_cases
 from daemon.adapters.config import load_rulebook
 from daemon.adapters.settings import Settings, load_settings
-from daemon.adapters.store import Store
+from daemon.adapters.storage.archive import all_cases
+from daemon.adapters.storage.store import Store
 from daemon.core.cases import Case
 from daemon.core.report import BREAKDOWNS, FORMATS, build_report, render
 from daemon.core.report.digest import (

@@ -11,9 +11,9 @@ from datetime import datetime
 
 from daemon import __version__
 from daemon.adapters.logs import register_secret, setup_logging
-from daemon.adapters.reload_state import daemon_pid, request_reload
 from daemon.adapters.sd_notify import Notifier
 from daemon.adapters.settings import Settings, load_settings
+from daemon.adapters.storage.reload_state import daemon_pid, request_reload
 from daemon.service.loop import Service
 
 

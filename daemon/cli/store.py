@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 
-from daemon.adapters.files import StoreLock
 from daemon.adapters.settings import load_settings
-from daemon.adapters.store_disk import check, repair
+from daemon.adapters.storage.files import StoreLock
+from daemon.adapters.storage.store_disk import check, repair
 from daemon.errors import EX_CONFIG
 
 

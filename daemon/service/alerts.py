@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from daemon.adapters.status_file import PollState
-from daemon.adapters.store import Store
+from daemon.adapters.storage.status_file import PollState
+from daemon.adapters.storage.store import Store
 from daemon.core.mail.compose import Rendered, build_mail, new_message_id, wire
 from daemon.core.records import OutMail, outmail, stamp
 from daemon.core.rules import RuleBook

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from daemon.adapters import spool
-from daemon.adapters.spool import Outcome
-from daemon.adapters.store import Store
+from daemon.adapters.storage import spool
+from daemon.adapters.storage.spool import Outcome
+from daemon.adapters.storage.store import Store
 from daemon.core import cases as lifecycle
 from daemon.core.rules import RuleBook
 

@@ -12,7 +12,7 @@ import secrets
 from datetime import datetime
 from email.message import EmailMessage
 
-from daemon.adapters.store import Store
+from daemon.adapters.storage.store import Store
 from daemon.core.followups import owed
 from daemon.core.mail.notices import NoticeDesk
 from daemon.core.records import OutMail

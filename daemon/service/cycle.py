@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-from daemon.adapters.store import Store
+from daemon.adapters.storage.store import Store
 from daemon.core.folders import FolderUnavailable
 from daemon.service.alerts import ALERT_EVERY, queue_alert
 from daemon.service.duties import FIRST_CYCLE, run_duties

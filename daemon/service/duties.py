@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from daemon.adapters.archive import all_cases, archive, retention
+from daemon.adapters.storage.archive import all_cases, archive, retention
 from daemon.core import cases as lifecycle
 from daemon.core.mail.compose import new_message_id, wire
 from daemon.core.mail.notices import escalation_mail, reminder_mail

@@ -11,8 +11,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
-from daemon.adapters.status_file import PollState
-from daemon.adapters.store import Store
+from daemon.adapters.storage.status_file import PollState
+from daemon.adapters.storage.store import Store
 from daemon.core.cases import OPEN, is_overdue
 from daemon.core.records import PENDING, OutState
 

@@ -11,7 +11,7 @@ message waits in INBOX until the rules or templates are fixed.
 One mail must never stop a mailbox, so deciding has a guard: a message whose deciding takes
 longer than `TIME_BUDGET` is interrupted and quarantined with that reason, and a message that
 killed the process twice while being decided (out of memory, the watchdog) is quarantined on the
-next start without being decided a third time (daemon.adapters.taking keeps the count).
+next start without being decided a third time (daemon.adapters.storage.taking keeps the count).
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from datetime import datetime
 from functools import cached_property
 from types import FrameType
 
-from daemon.adapters.imap import Fetched
-from daemon.adapters.store import Store
-from daemon.adapters.taking import IntakeMarker
+from daemon.adapters.mail.imap import Fetched
+from daemon.adapters.storage.store import Store
+from daemon.adapters.storage.taking import IntakeMarker
 from daemon.core.followups import Level
 from daemon.core.mail.compose import Templates, new_message_id
 from daemon.core.mail.notices import NoticeDesk

@@ -26,14 +26,14 @@ from zoneinfo import ZoneInfo
 import schedule
 
 from daemon.adapters.config import load_rulebook, load_templates
-from daemon.adapters.files import StoreLock
-from daemon.adapters.imap import Mailbox
-from daemon.adapters.reload_state import ReloadOutcome, monotonic_usec, write_outcome
+from daemon.adapters.mail.imap import Mailbox
+from daemon.adapters.mail.smtp import Sender
 from daemon.adapters.settings import Settings
-from daemon.adapters.smtp import Sender
-from daemon.adapters.spool import waiting
-from daemon.adapters.status_file import PollState, write_poll_state
-from daemon.adapters.store import Store, StoreWriteError
+from daemon.adapters.storage.files import StoreLock
+from daemon.adapters.storage.reload_state import ReloadOutcome, monotonic_usec, write_outcome
+from daemon.adapters.storage.spool import waiting
+from daemon.adapters.storage.status_file import PollState, write_poll_state
+from daemon.adapters.storage.store import Store, StoreWriteError
 from daemon.core.mail.message import decode_header
 from daemon.core.records import PENDING
 from daemon.errors import ConfigError, Problem

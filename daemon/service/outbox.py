@@ -22,8 +22,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from daemon.adapters.smtp import Envelope
-from daemon.adapters.store import Store
+from daemon.adapters.mail.smtp import Envelope
+from daemon.adapters.storage.store import Store
 from daemon.core.records import PENDING, OutMail, OutState
 from daemon.core.rules.model import PolicySettings
 from daemon.errors import PermanentSendError

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from daemon.adapters.imap import Fetched
-from daemon.adapters.smtp import Envelope
+from daemon.adapters.mail.imap import Fetched
+from daemon.adapters.mail.smtp import Envelope
 
 
 class MailboxPort(Protocol):

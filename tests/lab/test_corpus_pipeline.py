@@ -14,7 +14,7 @@ import pytest
 from corpus_manifest import PERSONS, is_automatic
 from support import CORPUS, Desk
 
-from daemon.adapters.store import Store
+from daemon.adapters.storage.store import Store
 
 pytestmark = pytest.mark.corpus
 

@@ -22,11 +22,12 @@ from support import REPO, Desk
 
 KILLER = r"""
 import os, sys
-import daemon.service.cycle, daemon.adapters.imap, daemon.adapters.smtp, daemon.adapters.store
+import daemon.service.cycle, daemon.adapters.mail.imap, daemon.adapters.mail.smtp
+import daemon.adapters.storage.store
 target, when, nth = sys.argv[1], sys.argv[2], int(sys.argv[3])
 owner_name, _, attr = target.rpartition(".")
-owner = {"Store": daemon.adapters.store.Store, "Sender": daemon.adapters.smtp.Sender,
-         "Mailbox": daemon.adapters.imap.Mailbox, "cycle": daemon.service.cycle}[owner_name]
+owner = {"Store": daemon.adapters.storage.store.Store, "Sender": daemon.adapters.mail.smtp.Sender,
+         "Mailbox": daemon.adapters.mail.imap.Mailbox, "cycle": daemon.service.cycle}[owner_name]
 original = getattr(owner, attr)
 calls = [0]
 def armed(*args, **kwargs):

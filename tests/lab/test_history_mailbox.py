@@ -17,7 +17,7 @@ from email.message import EmailMessage
 from support import Desk
 
 from daemon.adapters.config import load_rulebook
-from daemon.adapters.store import Store
+from daemon.adapters.storage.store import Store
 from daemon.core.cases import CLOSED, is_history
 from daemon.core.workdays import calendar_for
 

@@ -14,8 +14,8 @@ from urllib.parse import unquote
 from support import REPO, Desk
 
 from daemon.adapters.config import load_rulebook, load_templates
-from daemon.adapters.imap import Fetched
-from daemon.adapters.store import Store
+from daemon.adapters.mail.imap import Fetched
+from daemon.adapters.storage.store import Store
 from daemon.service.intake import Desk as IntakeDesk
 from daemon.service.intake import intake
 

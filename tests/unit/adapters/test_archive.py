@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from support import REPO
 
-from daemon.adapters.archive import Retention, all_cases, archive, archived_cases, purge
-from daemon.adapters.store import Store
+from daemon.adapters.storage.archive import Retention, all_cases, archive, archived_cases, purge
+from daemon.adapters.storage.store import Store
 from daemon.core import cases as lifecycle
 from daemon.core.records import LedgerEntry, OutMail
 from daemon.core.report.figures import build_report

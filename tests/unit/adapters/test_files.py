@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon.adapters import files
-from daemon.adapters.files import AlreadyRunning, StoreLock, StorePaths, atomic_write
+from daemon.adapters.storage import files
+from daemon.adapters.storage.files import AlreadyRunning, StoreLock, StorePaths, atomic_write
 
 
 def mode_of(path: Path) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from daemon.adapters.folders import Listed, lines, parse_list, parse_namespace
+from daemon.adapters.mail.folders import Listed, lines, parse_list, parse_namespace
 
 SENT_RU = "&BB4EQgQ,BEAEMAQyBDsENQQ9BD0ESwQ1-"  # "Отправленные" in modified UTF-7
 

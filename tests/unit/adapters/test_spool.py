@@ -8,8 +8,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from daemon.adapters.files import StorePaths
-from daemon.adapters.spool import Outcome, serve, submit, waiting
+from daemon.adapters.storage.files import StorePaths
+from daemon.adapters.storage.spool import Outcome, serve, submit, waiting
 
 
 def test_a_submitted_request_is_answered_by_the_serving_side(tmp_path: Path) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon.adapters.files import StorePaths
-from daemon.adapters.status_file import PollState, read_poll_state, write_poll_state
+from daemon.adapters.storage.files import StorePaths
+from daemon.adapters.storage.status_file import PollState, read_poll_state, write_poll_state
 
 
 def test_the_poll_state_round_trips_owner_only(tmp_path: Path) -> None:

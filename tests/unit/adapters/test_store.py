@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon.adapters.store import Store, StoreWriteError
-from daemon.adapters.store_disk import StoreDamaged
+from daemon.adapters.storage.store import Store, StoreWriteError
+from daemon.adapters.storage.store_disk import StoreDamaged
 from daemon.core.cases import CLOSED, OPEN, IllegalTransition, apply, open_case
 from daemon.core.records import LedgerEntry, OutMail, OutState, outmail
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.adapters.store import Store
+from daemon.adapters.storage.store import Store
 
 MSK = timezone(timedelta(hours=3))
 AT = datetime(2026, 3, 2, 1, 0, 5, 123456, tzinfo=MSK)

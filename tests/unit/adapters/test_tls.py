@@ -7,9 +7,9 @@ import ssl
 
 from support import REPO
 
-from daemon.adapters.imap import Mailbox
+from daemon.adapters.mail.imap import Mailbox
+from daemon.adapters.mail.tls import tls_context
 from daemon.adapters.settings import Secret, Server
-from daemon.adapters.tls import tls_context
 
 
 def server(verify: bool = True) -> Server:
@@ -24,10 +24,10 @@ def test_certificates_are_checked_unless_explicitly_turned_off() -> None:
 
 
 def test_the_smtp_adapter_does_not_import_the_imap_adapter() -> None:
-    tree = ast.parse((REPO / "daemon/adapters/smtp.py").read_text(encoding="utf-8"))
+    tree = ast.parse((REPO / "daemon/adapters/mail/smtp.py").read_text(encoding="utf-8"))
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-    assert "daemon.adapters.tls" in imported
-    assert "daemon.adapters.imap" not in imported
+    assert "daemon.adapters.mail.tls" in imported
+    assert "daemon.adapters.mail.imap" not in imported
 
 
 def test_a_mailbox_says_whether_it_is_connected() -> None:

@@ -10,7 +10,7 @@ import pytest
 from support import REPO
 
 from daemon import cli
-from daemon.adapters.store import Store
+from daemon.adapters.storage.store import Store
 from daemon.core.cases import open_case
 
 DAY = datetime(2026, 2, 10, 10, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from daemon import cli
-from daemon.adapters.store import Store
+from daemon.adapters.storage.store import Store
 from daemon.core.cases import Case, apply, open_case
 
 MSK = timezone(timedelta(hours=3))

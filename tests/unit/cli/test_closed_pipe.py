@@ -16,7 +16,7 @@ import pytest
 from support import REPO
 
 from daemon import cli
-from daemon.adapters.store import Store
+from daemon.adapters.storage.store import Store
 from daemon.cli import cases
 from daemon.core.cases import open_case
 

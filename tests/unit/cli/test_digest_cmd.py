@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from daemon import cli
-from daemon.adapters.store import Store
+from daemon.adapters.storage.store import Store
 from daemon.core.cases import open_case
 
 MSK = ZoneInfo("Europe/Moscow")

@@ -11,8 +11,8 @@ import pytest
 from support import REPO
 
 from daemon import cli
-from daemon.adapters.files import StoreLock
-from daemon.adapters.store import Store
+from daemon.adapters.storage.files import StoreLock
+from daemon.adapters.storage.store import Store
 from daemon.core.cases import open_case
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

@@ -8,8 +8,8 @@ import pytest
 from support import REPO
 
 from daemon.adapters.config import load_rulebook
-from daemon.adapters.status_file import PollState
-from daemon.adapters.store import Store
+from daemon.adapters.storage.status_file import PollState
+from daemon.adapters.storage.store import Store
 from daemon.core.rules import RuleBook
 from daemon.errors import AuthRefused, TransientError
 from daemon.service.alerts import FAILED_POLLS, due_alerts

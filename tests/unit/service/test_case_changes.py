@@ -10,8 +10,8 @@ import pytest
 from support import REPO
 
 from daemon.adapters.config import load_rulebook
-from daemon.adapters.files import StorePaths
-from daemon.adapters.store import Store
+from daemon.adapters.storage.files import StorePaths
+from daemon.adapters.storage.store import Store
 from daemon.core.cases import open_case
 from daemon.core.rules import RuleBook
 from daemon.service.case_changes import apply_request, serve

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from twins import RecordingSender, incoming
 
-from daemon.adapters.imap import Fetched
-from daemon.adapters.store import Store
+from daemon.adapters.mail.imap import Fetched
+from daemon.adapters.storage.store import Store
 from daemon.core.mail.compose import Templates
 from daemon.core.rules import RuleBook
 from daemon.service.intake import Desk, intake

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from twins import Crash, MemoryMailbox, RecordingSender, TrippingHooks, Tripwire, incoming
 
-from daemon.adapters.store import Store
+from daemon.adapters.storage.store import Store
 from daemon.core.mail.compose import Templates
 from daemon.core.rules import RuleBook
 from daemon.service import cycle as cycle_module

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from twins import MemoryMailbox, RecordingSender, incoming
 
-from daemon.adapters.store import Store
+from daemon.adapters.storage.store import Store
 from daemon.core.cases import CLOSED, OPEN, is_history
 from daemon.core.mail.compose import Templates
 from daemon.core.rules import FirstRun, RuleBook

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from daemon.adapters.status_file import PollState
-from daemon.adapters.store import Store
+from daemon.adapters.storage.status_file import PollState
+from daemon.adapters.storage.store import Store
 from daemon.core.cases import apply, open_case
 from daemon.service.health import WARNING, assess
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from twins import incoming
 
-from daemon.adapters.imap import Fetched
-from daemon.adapters.store import Store
+from daemon.adapters.mail.imap import Fetched
+from daemon.adapters.storage.store import Store
 from daemon.core.mail.compose import Templates
 from daemon.core.rules import RuleBook
 from daemon.service import intake as intake_module

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
-from daemon.adapters.status_file import PollState
-from daemon.adapters.store import Store
+from daemon.adapters.storage.status_file import PollState
+from daemon.adapters.storage.store import Store
 from daemon.core.mail.compose import Templates
 from daemon.core.records import LedgerEntry
 from daemon.core.rules import RuleBook

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from daemon.adapters.store import Store
+from daemon.adapters.storage.store import Store
 from daemon.core.records import OutMail, OutState
 from daemon.service.outbox import due_mail, next_due
 

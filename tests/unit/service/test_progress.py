@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from twins import MemoryMailbox, RecordingSender, incoming
 
-from daemon.adapters.store import Store
+from daemon.adapters.storage.store import Store
 from daemon.core.mail.compose import Templates
 from daemon.core.rules import RuleBook
 from daemon.service.cycle import BATCH, run_cycle

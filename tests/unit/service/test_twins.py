@@ -1,6 +1,6 @@
 """The twins keep the adapters' contracts, or the fast tests would prove the wrong thing.
 
-Each behaviour here is one that daemon.adapters.imap / smtp document and the service relies
+Each behaviour here is one that daemon.adapters.mail.imap / smtp document and the service relies
 on: the size limit of a fetch, a move of exactly the UIDs named, a header search by substring,
 one result per envelope with the adapter's error types.
 """
@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 from twins import MemoryMailbox, RecordingSender, incoming
 
-from daemon.adapters.imap import LARGE_HEAD
-from daemon.adapters.smtp import Envelope
+from daemon.adapters.mail.imap import LARGE_HEAD
+from daemon.adapters.mail.smtp import Envelope
 from daemon.errors import PermanentSendError, TransientError
 
 WHEN = datetime(2026, 3, 3, 5, 0, tzinfo=UTC)

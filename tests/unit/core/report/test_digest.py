@@ -12,7 +12,7 @@ from support import REPO
 
 from daemon import cli
 from daemon.adapters.config import load_rulebook
-from daemon.adapters.store import Store
+from daemon.adapters.storage.store import Store
 from daemon.core.cases import Case, apply, open_case
 from daemon.core.report.digest import (
     DigestSettings,

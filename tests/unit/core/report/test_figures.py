@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from daemon import cli
-from daemon.adapters.store import Store
+from daemon.adapters.storage.store import Store
 from daemon.core.cases import Case, apply, open_case
 from daemon.core.report import render
 from daemon.core.report.figures import Report, build_report

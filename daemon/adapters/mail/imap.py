@@ -29,12 +29,12 @@ from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
 from imap_tools.errors import MailboxFolderCreateError
 from imap_tools.imap_utf7 import utf7_encode
 
-from daemon.adapters.folders import discover
-from daemon.adapters.imap_fetch import LARGE_HEAD as LARGE_HEAD
-from daemon.adapters.imap_fetch import Fetched as Fetched
-from daemon.adapters.imap_fetch import fetch_messages
+from daemon.adapters.mail.folders import discover
+from daemon.adapters.mail.imap_fetch import LARGE_HEAD as LARGE_HEAD
+from daemon.adapters.mail.imap_fetch import Fetched as Fetched
+from daemon.adapters.mail.imap_fetch import fetch_messages
+from daemon.adapters.mail.tls import tls_context
 from daemon.adapters.settings import Server
-from daemon.adapters.tls import tls_context
 from daemon.core.folders import FolderUnavailable, Layout
 from daemon.errors import AuthRefused, ConfigError, TransientError
 

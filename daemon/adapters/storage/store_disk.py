@@ -24,7 +24,7 @@ from typing import Any
 
 from tinydb.storages import Storage
 
-from daemon.adapters.files import StorePaths, atomic_write
+from daemon.adapters.storage.files import StorePaths, atomic_write
 from daemon.errors import ConfigError, Problem
 
 TABLES = ("cases", "ledger", "outbox", "meta")

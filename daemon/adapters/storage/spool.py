@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from daemon.adapters.files import StorePaths, atomic_write
+from daemon.adapters.storage.files import StorePaths, atomic_write
 
 
 @dataclass(frozen=True)

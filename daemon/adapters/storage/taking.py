@@ -21,6 +21,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from daemon.adapters.storage.store import StoreWriteError
+
 #: Entries kept at most; older ones (messages long since quarantined) are dropped.
 _KEEP = 100
 
@@ -55,17 +57,32 @@ class IntakeMarker:
             self._write()
 
     def _write(self) -> None:
+        """A marker that cannot be written (the disk is full) is a store that cannot be
+        written: the same error, so the loop says so and waits, not "mail server trouble"."""
         if self.path is None:
             return
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)  # 0600
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        except OSError as exc:
+            raise self._unwritable(exc) from exc
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:  # 0600, from mkstemp
                 json.dump(self._attempts, f)
             os.replace(tmp, self.path)
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+            if isinstance(exc, OSError):
+                raise self._unwritable(exc) from exc
             raise
+
+    def _unwritable(self, exc: OSError) -> StoreWriteError:
+        assert self.path is not None
+        return StoreWriteError(
+            f"the store's intake marker {self.path} could not be written "
+            f"({exc.strerror or exc}): nothing was taken in; make room in {self.path.parent}, "
+            "the mail is taken again by itself"
+        )
 
 
 def _read(path: Path) -> dict[str, int]:

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from daemon.adapters.files import StorePaths, atomic_write
-from daemon.adapters.store import Store
+from daemon.adapters.storage.files import StorePaths, atomic_write
+from daemon.adapters.storage.store import Store
 from daemon.core.cases import CLOSED, Case
 from daemon.core.records import aware, parse_optional_stamp, parse_stamp
 from daemon.core.rules.model import PolicySettings

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from daemon.adapters.files import StorePaths, atomic_write
+from daemon.adapters.storage.files import StorePaths, atomic_write
 from daemon.errors import ConfigError, FeedbackdError, Problem, TransientError
 
 WAIT = 80.0  # seconds; below the unit's TimeoutStartSec=90s, which bounds ExecReload= too

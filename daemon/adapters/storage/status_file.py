@@ -11,7 +11,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from daemon.adapters.files import StorePaths, atomic_write
+from daemon.adapters.storage.files import StorePaths, atomic_write
 
 
 @dataclass

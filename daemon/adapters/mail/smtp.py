@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import aiosmtplib
 
+from daemon.adapters.mail.tls import tls_context
 from daemon.adapters.settings import Server
-from daemon.adapters.tls import tls_context
 from daemon.core.mail.compose import seven_bit
 from daemon.errors import ConfigError, PermanentSendError, TransientError
 

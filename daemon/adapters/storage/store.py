@@ -25,8 +25,8 @@ from typing import Any
 from tinydb import TinyDB
 from tinydb.table import Document
 
-from daemon.adapters.files import StorePaths
-from daemon.adapters.store_disk import (
+from daemon.adapters.storage.files import StorePaths
+from daemon.adapters.storage.store_disk import (
     DurableStorage,
     check_store_path,
     journal_line,
@@ -302,16 +302,21 @@ class Store:
             os.truncate(self.journal, self._torn_at)
             self._torn_at = None
         fd = os.open(self.journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "ab") as f:
+        try:
             before = os.fstat(fd).st_size
+            # Unbuffered: a buffered file would write what it still holds when it is closed,
+            # after the truncation below, and leave the torn end of this commit in the journal.
+            rest = memoryview(("\n".join(lines) + "\n").encode("utf-8"))
             try:
-                f.write(("\n".join(lines) + "\n").encode("utf-8"))
-                f.flush()
+                while rest:
+                    rest = rest[os.write(fd, rest) :]
                 os.fsync(fd)
             except OSError:
                 os.ftruncate(fd, before)  # no half commit for the next one to append behind
                 raise
-            size = f.tell()
+            size = os.fstat(fd).st_size
+        finally:
+            os.close(fd)
         if size > max(JOURNAL_MIN, os.path.getsize(self.path)):
             try:
                 self.snapshot()

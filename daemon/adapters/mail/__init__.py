@@ -1,0 +1,2 @@
+"""The mail servers: IMAP (session, fetching, the server's folder layout), SMTP, and the TLS
+both use."""
