@@ -31,7 +31,6 @@ from typing import Any
 from daemon.core import cases as lifecycle
 from daemon.core.cases import Case
 from daemon.core.mail.bounces import detect_bounce
-from daemon.core.mail.compose import wire
 from daemon.core.mail.message import Message
 from daemon.core.mail.notices import (
     NoticeDesk,
@@ -41,8 +40,9 @@ from daemon.core.mail.notices import (
     joined_notice_to_owner,
     unproven_answer_notice,
 )
+from daemon.core.mail.outgoing import owed
 from daemon.core.owner_commands import Command, authorize, parse_command
-from daemon.core.records import OutMail, outmail, stamp
+from daemon.core.records import OutMail, stamp
 from daemon.core.rules import Owner, RuleBook
 from daemon.core.threads import CaseView, parties, staff
 from daemon.core.throttle import REFUSALS, SummaryLine, tell
@@ -82,21 +82,6 @@ class Followup:
     mail: tuple[OutMail, ...] = ()
     meta: Mapping[str, MetaValue] = field(default_factory=dict)  # times kept as times
     log: tuple[LogLine, ...] = ()
-
-
-def owed(
-    desk: NoticeDesk, msg: EmailMessage, kind: str, case_id: str | None, to: str, now: datetime
-) -> OutMail:
-    """A composed mail as owed; it also goes to the feedback address (the copy proves it went)."""
-    return outmail(
-        mail_id=str(msg["Message-ID"]),
-        kind=kind,
-        sender=desk.address,
-        to=(to,),
-        raw=wire(msg),
-        now=now,
-        case_id=case_id,
-    )
 
 
 def command(

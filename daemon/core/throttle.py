@@ -23,10 +23,11 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, Protocol
 
-from daemon.core.mail.compose import build_mail, header_safe, wire
+from daemon.core.mail.compose import build_mail, header_safe
 from daemon.core.mail.notices import STAFF_HEADERS, NoticeDesk, builtin
+from daemon.core.mail.outgoing import owed
 from daemon.core.mail.wording import format_moment
-from daemon.core.records import OutMail, outmail, parse_stamp, stamp
+from daemon.core.records import OutMail, parse_stamp, stamp
 from daemon.core.rules import Owner
 
 #: Mails one source may cause one owner per window before the rest are held for the summary.
@@ -198,7 +199,7 @@ def tell(
     count = window.sent.get(source, 0)
     if count < LIMIT:
         mid = new_id()
-        mail = _owed(desk, compose(mid), kind, line.case_id, owner.email, now)
+        mail = owed(desk, compose(mid), kind, line.case_id, owner.email, now)
         window = replace(window, sent={**window.sent, source: count + 1})
         return Told(mail, {window_key(owner): window.to_doc()}, mid)
     summary_id = window.summary_id or new_id()
@@ -215,19 +216,5 @@ def tell(
         message_id=window.summary_id,
         now=now,
     )
-    mail = replace(_owed(desk, summary, "summary", None, owner.email, now), next_try=window.end)
+    mail = replace(owed(desk, summary, "summary", None, owner.email, now), next_try=window.end)
     return Told(mail, {window_key(owner): window.to_doc()}, None)
-
-
-def _owed(
-    desk: NoticeDesk, msg: EmailMessage, kind: str, case_id: str | None, to: str, now: datetime
-) -> OutMail:
-    return outmail(
-        mail_id=str(msg["Message-ID"]),
-        kind=kind,
-        sender=desk.address,
-        to=(to,),
-        raw=wire(msg),
-        now=now,
-        case_id=case_id,
-    )

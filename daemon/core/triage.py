@@ -36,7 +36,6 @@ from daemon.core.followups import (
     bounce_of_ours,
     command,
     in_thread,
-    owed,
     quiet_join,
 )
 from daemon.core.frame import Arrival as Arrival
@@ -50,6 +49,7 @@ from daemon.core.mail.notices import (
     thanks_forward,
     thanks_recipients,
 )
+from daemon.core.mail.outgoing import owed
 from daemon.core.mail.policy import SenderHistory, Verdict, reply_target, should_acknowledge
 from daemon.core.records import LedgerEntry, OutMail, outmail
 from daemon.core.rules import Decision, FirstRun
