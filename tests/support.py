@@ -80,6 +80,17 @@ class Desk:
         self.lab.send(msg.as_bytes(), sender, [self.address])
         return mid
 
+    def start(self, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        """`feedbackd run` in the background, its output captured: the caller stops it."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "daemon", "run"],
+            env=env or self.env,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
     def feedbackd(
         self, *args: str, timeout: float = 60, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:

@@ -4,11 +4,9 @@ an `auth` alert (the password may be fixed on the server's side)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 
-from support import REPO, Desk
+from support import Desk
 
 
 def test_once_with_a_wrong_password_exits_78_with_one_line(desk: Desk) -> None:
@@ -22,14 +20,7 @@ def test_run_with_a_wrong_password_retries_and_alerts_auth_once(desk: Desk) -> N
     center = desk.customer("center")
     desk.rules.write_text(desk.rules.read_text().replace("center@example.test", center))
     env = dict(desk.env, FEEDBACKD_IMAP_PASSWORD="wrong")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "daemon", "run"],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = desk.start(env)
     try:
         for _ in range(150):  # three refused logins take ~3 s (backoff 1 s, 2 s)
             if desk.messages(center):

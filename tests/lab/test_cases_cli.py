@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 import time
 
-from support import REPO, Desk
+from support import Desk
 
 
 def make_case(desk: Desk, name: str) -> str:
@@ -47,14 +45,7 @@ def test_change_without_a_daemon(desk: Desk) -> None:
 
 def test_change_beside_a_running_daemon_goes_through_the_daemon(desk: Desk) -> None:
     cid = make_case(desk, "cli2")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "daemon", "run"],
-        env=desk.env,
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = desk.start()
     try:
         time.sleep(1.5)
         started = time.monotonic()

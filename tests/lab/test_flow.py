@@ -114,14 +114,7 @@ def test_run_acknowledges_mail_that_arrives_while_idling_latency(flavoured_desk:
     desk = flavoured_desk
     idle = "IDLE" in (desk.lab.flavour.capability or "IDLE")
     limit = 5.0 if idle else POLL_INTERVAL + 5.0
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "daemon", "run"],
-        env=desk.env,
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = desk.start()
     try:
         time.sleep(1.5)  # connected and idling
         customer = desk.customer("idle")

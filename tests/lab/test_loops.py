@@ -5,12 +5,10 @@ from __future__ import annotations
 import email
 import os
 import stat
-import subprocess
-import sys
 import time
 from email.message import EmailMessage
 
-from support import REPO, Desk
+from support import Desk
 
 from daemon.adapters.config import load_rulebook
 
@@ -84,14 +82,7 @@ def test_rfc3834_responder_is_never_answered(desk: Desk) -> None:
 
 
 def test_a_second_daemon_on_the_same_store_refuses_to_start(desk: Desk) -> None:
-    first = subprocess.Popen(
-        [sys.executable, "-m", "daemon", "run"],
-        env=desk.env,
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    first = desk.start()
     try:
         time.sleep(1.5)
         second = desk.feedbackd("once")
@@ -141,14 +132,7 @@ def test_failed_polls_alert_the_feedback_center_once(desk: Desk) -> None:
     from daemon.lab.dovecot import free_port
 
     env = dict(desk.env, FEEDBACKD_IMAP_PORT=str(free_port()))  # nobody listens there
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "daemon", "run"],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = desk.start(env)
     try:
         for _ in range(150):  # three failed polls take ~3 s (backoff 1 s, 2 s)
             if desk.messages(center):

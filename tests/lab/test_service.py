@@ -5,25 +5,12 @@ from __future__ import annotations
 import json
 import signal
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-from support import REPO, Desk
+from support import Desk
 
 from daemon.lab.dovecot import free_port
-
-
-def start(desk: Desk, env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "daemon", "run"],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def wait_for(predicate, seconds: float = 15.0, step: float = 0.1) -> bool:  # type: ignore[no-untyped-def]
@@ -59,7 +46,7 @@ def test_notify_ready_status_watchdog_reloading_stopping_in_order(
 ) -> None:
     listener = Listener(tmp_path / "notify.sock")
     env = dict(desk.env, NOTIFY_SOCKET=str(tmp_path / "notify.sock"), WATCHDOG_USEC="2000000")
-    proc = start(desk, env)
+    proc = desk.start(env)
     try:
         assert wait_for(lambda: listener.seen("READY=1")), "no READY=1"
         desk.send(desk.customer("notify"), "Спасибо", "Спасибо за помощь!")
@@ -107,7 +94,7 @@ def test_sighup_applies_a_good_change_and_keeps_the_last_good_rules(
 ) -> None:
     rules = desk.rules  # the test's own copy, edited below
     env = desk.env
-    proc = start(desk, env)
+    proc = desk.start(env)
     customer = desk.customer("hup")
 
     def category_of_last() -> str:
@@ -175,7 +162,7 @@ def test_ready_while_the_mail_server_is_down_and_the_outage_is_reported(
     listener = Listener(tmp_path / "notify.sock")
     env = dict(desk.env, NOTIFY_SOCKET=str(tmp_path / "notify.sock"))
     env["FEEDBACKD_IMAP_PORT"] = str(free_port())  # nobody listens there
-    proc = start(desk, env)
+    proc = desk.start(env)
     try:
         assert wait_for(lambda: listener.seen("READY=1"), seconds=10), "no READY=1 while IMAP down"
         assert wait_for(
@@ -201,7 +188,7 @@ def test_reload_command_returns_after_the_reload_and_fails_when_refused(
     gets the reload's own result (0, or 78 with the problems) once it is done."""
     listener = Listener(tmp_path / "notify.sock")
     env = dict(desk.env, NOTIFY_SOCKET=str(tmp_path / "notify.sock"))
-    proc = start(desk, env)
+    proc = desk.start(env)
     try:
         assert wait_for(lambda: listener.seen("READY=1"))
         done = desk.feedbackd("reload", "--pid", str(proc.pid), timeout=30)
