@@ -32,6 +32,7 @@ from typing import TypeVar
 from daemon.adapters.mail.imap import LARGE_HEAD, Fetched
 from daemon.adapters.mail.smtp import Envelope
 from daemon.core.folders import FolderUnavailable
+from daemon.core.progress import Reporter, silent
 from daemon.errors import PermanentSendError, TransientError
 from daemon.service.ports import CycleHooks, MailboxPort, SenderPort
 
@@ -202,7 +203,9 @@ class MemoryMailbox:
             box = self.folders.get(folder)
             return len(box.messages) if box else 0
 
-    def take_back(self, folder: str, message_ids: list[str] | None = None) -> int:
+    def take_back(
+        self, folder: str, message_ids: list[str] | None = None, progress: Reporter = silent
+    ) -> int:
         with self._lock:
             box = self.folders.get(folder)
             if box is None:
@@ -218,7 +221,10 @@ class MemoryMailbox:
                 )
             else:
                 uids = sorted(box.messages)
+            shown = progress(len(uids), f"messages moved back from {folder}")
             self._move(folder, uids, "INBOX")
+            shown.advance(len(uids))
+            shown.close()
             return len(uids)
 
     def _folder(self, name: str) -> Folder:

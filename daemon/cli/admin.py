@@ -16,8 +16,10 @@ from daemon.adapters.settings import load_settings
 from daemon.adapters.storage.archive import purge
 from daemon.adapters.storage.status_file import read_poll_state
 from daemon.adapters.storage.store import Store
+from daemon.cli.common import logged_settings
 from daemon.service.health import assess, render_text
 from daemon.service.intake import QUARANTINE
+from daemon.service.progress import LONG, reporter
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -63,10 +65,10 @@ def status_command(args: argparse.Namespace) -> int:
 def reprocess_command(args: argparse.Namespace) -> int:
     """Works over IMAP only, so it is safe beside a running daemon, which picks the messages
     up from INBOX in its next cycle (the quarantine record stays as history)."""
-    settings = load_settings()
+    settings = logged_settings(args)
     mailbox = Mailbox(settings.imap).connect()
     try:
-        moved = mailbox.take_back(QUARANTINE, list(args.message_ids) or None)
+        moved = mailbox.take_back(QUARANTINE, list(args.message_ids) or None, reporter(least=LONG))
     finally:
         mailbox.close()
     print(f"{moved} message(s) moved from {QUARANTINE} back to INBOX")
@@ -74,8 +76,9 @@ def reprocess_command(args: argparse.Namespace) -> int:
 
 
 def purge_command(args: argparse.Namespace) -> int:
-    settings = load_settings(need_servers=False)
-    n = purge(settings.db, args.before, load_rulebook(settings.rules).timezone)
+    settings = logged_settings(args, need_servers=False)
+    tz = load_rulebook(settings.rules).timezone
+    n = purge(settings.db, args.before, tz, reporter(least=LONG))
     print(
         f"{n} archived case(s) received before {args.before} purged of names, addresses "
         "and texts; their counts remain"

@@ -13,11 +13,10 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from daemon.adapters.config import load_rulebook, load_templates
-from daemon.adapters.logs import register_secret, setup_logging
 from daemon.adapters.mail.imap import Mailbox
-from daemon.adapters.settings import load_settings
 from daemon.adapters.storage.files import StoreLock
 from daemon.adapters.storage.store import Store
+from daemon.cli.common import logged_settings
 from daemon.errors import AlreadyRunning
 from daemon.service.backfill import as_history, import_history
 from daemon.service.intake import Desk
@@ -43,10 +42,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def import_command(args: argparse.Namespace) -> int:
-    settings = load_settings()
-    setup_logging(args.log_level or settings.log_level)
-    for secret in settings.secrets:
-        register_secret(secret)
+    settings = logged_settings(args)
     book = as_history(load_rulebook(settings.rules))
     before = datetime.combine(args.before, time(0, 0), ZoneInfo(book.timezone))
     lock = StoreLock(settings.db)

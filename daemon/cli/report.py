@@ -13,9 +13,10 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from daemon.adapters.config import load_rulebook
-from daemon.adapters.settings import Settings, load_settings
+from daemon.adapters.settings import Settings
 from daemon.adapters.storage.archive import all_cases
 from daemon.adapters.storage.store import Store
+from daemon.cli.common import logged_settings
 from daemon.core.cases import Case
 from daemon.core.report import BREAKDOWNS, FORMATS, build_report, render
 from daemon.core.report.digest import (
@@ -26,6 +27,7 @@ from daemon.core.report.digest import (
 )
 from daemon.core.rules import RuleBook
 from daemon.errors import ConfigError
+from daemon.service.progress import LONG, reporter
 
 
 def _now(given: datetime | None, tz: str) -> datetime:
@@ -97,11 +99,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _load(args: argparse.Namespace) -> tuple[Settings, RuleBook, list[Case]]:
     """The settings, the rule book and every case, live and archived."""
-    settings = load_settings(need_servers=False)
+    settings = logged_settings(args, need_servers=False)
     book = load_rulebook(args.rules or settings.rules)
     if not settings.db.exists():
         raise ConfigError(f"no store at {settings.db}: set FEEDBACKD_DB to the daemon's store")
-    return settings, book, all_cases(Store(settings.db), settings.db)
+    return settings, book, all_cases(Store(settings.db), settings.db, reporter(least=LONG))
 
 
 def report_subcommand(args: argparse.Namespace) -> int:

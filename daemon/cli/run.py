@@ -10,10 +10,10 @@ import argparse
 from datetime import datetime
 
 from daemon import __version__
-from daemon.adapters.logs import register_secret, setup_logging
 from daemon.adapters.sd_notify import Notifier
-from daemon.adapters.settings import Settings, load_settings
+from daemon.adapters.settings import load_settings
 from daemon.adapters.storage.reload_state import daemon_pid, request_reload
+from daemon.cli.common import logged_settings
 from daemon.service.loop import Service
 
 
@@ -52,18 +52,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     reload.set_defaults(handler=reload_command)
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    """The settings, with logging set up and every password known to the redactor before
-    the first line is logged."""
-    settings = load_settings()
-    setup_logging(args.log_level or settings.log_level)
-    for secret in settings.secrets:
-        register_secret(secret)
-    return settings
-
-
 def once_command(args: argparse.Namespace) -> int:
-    service = Service(_settings(args))
+    service = Service(logged_settings(args))
     if args.dry_run:
         for line in service.preview(args.now):
             print(line)
@@ -74,7 +64,7 @@ def once_command(args: argparse.Namespace) -> int:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = logged_settings(args)
     Service(settings, notifier=Notifier.from_env()).run(version=__version__)
     return 0
 

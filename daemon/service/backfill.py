@@ -14,11 +14,11 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from daemon.core.progress import Reporter, silent
 from daemon.core.rules import FirstRun, RuleBook
 from daemon.service.cycle import BATCH, file_messages
 from daemon.service.intake import Desk, intake
 from daemon.service.ports import MailboxPort
-from daemon.service.progress import Reporter, silent
 
 
 @dataclass

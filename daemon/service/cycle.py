@@ -33,12 +33,13 @@ from pathlib import Path
 
 from daemon.adapters.storage.store import Store
 from daemon.core.folders import FolderUnavailable
+from daemon.core.progress import Progress, Reporter, Silent
 from daemon.service.alerts import ALERT_EVERY, queue_alert
 from daemon.service.duties import FIRST_CYCLE, run_duties
 from daemon.service.intake import QUARANTINE, Desk, intake
 from daemon.service.outbox import Courier
 from daemon.service.ports import NO_HOOKS, CycleHooks, MailboxPort, SenderPort
-from daemon.service.progress import Progress, Reporter, Silent, reporter
+from daemon.service.progress import reporter
 
 log = logging.getLogger("feedbackd.cycle")
 

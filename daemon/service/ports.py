@@ -19,6 +19,7 @@ from typing import Protocol
 
 from daemon.adapters.mail.imap import Fetched
 from daemon.adapters.mail.smtp import Envelope
+from daemon.core.progress import Reporter, silent
 
 
 class MailboxPort(Protocol):
@@ -55,8 +56,11 @@ class MailboxPort(Protocol):
         """Messages in `folder`; 0 when it does not exist."""
         ...
 
-    def take_back(self, folder: str, message_ids: list[str] | None = None) -> int:
-        """Move messages from `folder` back to INBOX (all, or those with these Message-IDs)."""
+    def take_back(
+        self, folder: str, message_ids: list[str] | None = None, progress: Reporter = silent
+    ) -> int:
+        """Move messages from `folder` back to INBOX (all, or those with these Message-IDs),
+        telling `progress` as they go."""
         ...
 
 

@@ -1,11 +1,12 @@
-"""Progress on long work (a first run's backlog, `import`, `reprocess`, `purge`), for people.
+"""Progress on long work (first run, `import`, `reprocess`, `purge`, `report`), for people.
 
 A first run on a mailbox with years of mail takes minutes; silence for that long looks like a
 hang, and a log line per message buries the journal. So long work reports progress in one of two
 ways, chosen by where stderr goes: on a terminal, tqdm's bar (counts, rate, time left, redrawn in
 place); anywhere else (journald, a pipe, a file) a plain log line every `every` items or every
-`interval` seconds, whichever comes first, and one line at the end. The core never reports
-progress: it decides one message at a time, and the service loops call `advance`.
+`interval` seconds, whichever comes first, and one line at the end. The core decides one
+message at a time and never reports; the loops (the service's, and the adapters' over the
+archive and the quarantine) call `advance` on the types in core/progress.
 """
 
 from __future__ import annotations
@@ -14,43 +15,24 @@ import logging
 import sys
 import time
 from collections.abc import Callable
-from typing import Protocol, TextIO
+from typing import TextIO
 
 from tqdm import tqdm
+
+from daemon.core.progress import Progress, Reporter, Silent
 
 log = logging.getLogger("feedbackd.progress")
 
 EVERY = 500  # items between plain log lines ...
 INTERVAL = 10.0  # ... or seconds, whichever comes first
-
-
-class Progress(Protocol):
-    """What a loop over long work tells: one more item done, and the end."""
-
-    def advance(self, n: int = 1) -> None: ...
-
-    def close(self) -> None: ...
-
-
-#: How a service function starts a report of `total` items of `what` ("messages imported").
-Reporter = Callable[[int, str], Progress]
-
-
-class Silent:
-    """No report at all: short work, and the callers that want none (tests, dry runs)."""
-
-    def advance(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
+LONG = 1000  # items from which a command shows progress: less is over before it would matter
 
 
 class Bar:
     """tqdm's bar on a terminal: counts, percentage, rate and time left, drawn in place."""
 
-    def __init__(self, total: int, what: str, stream: TextIO):
-        self.bar = tqdm(total=total, desc=what, unit=" msg", file=stream, dynamic_ncols=True)
+    def __init__(self, total: int, what: str, stream: TextIO, unit: str = "msg"):
+        self.bar = tqdm(total=total, desc=what, unit=f" {unit}", file=stream, dynamic_ncols=True)
 
     def advance(self, n: int = 1) -> None:
         self.bar.update(n)
@@ -119,17 +101,12 @@ def reporter(stream: TextIO | None = None, least: int = 1) -> Reporter:
     """Progress for work of at least `least` items: a bar when `stream` (default stderr) is a
     terminal, log lines otherwise; less work than that reports nothing."""
 
-    def start(total: int, what: str) -> Progress:
+    def start(total: int, what: str, unit: str = "msg") -> Progress:
         out = stream if stream is not None else sys.stderr
         if total < least:
             return Silent()
         if out.isatty():
-            return Bar(total, what, out)
+            return Bar(total, what, out, unit)
         return Lines(total, what)
 
     return start
-
-
-def silent(total: int, what: str) -> Progress:
-    """The Reporter of callers that want no progress shown."""
-    return Silent()

@@ -36,11 +36,13 @@ from daemon.adapters.mail.imap_fetch import fetch_messages
 from daemon.adapters.mail.tls import tls_context
 from daemon.adapters.settings import Server
 from daemon.core.folders import FolderUnavailable, Layout
+from daemon.core.progress import Reporter, silent
 from daemon.errors import AuthRefused, ConfigError, TransientError
 
 log = logging.getLogger("feedbackd.imap")
 
 FILED = "$Filed"  # our keyword on an original copied to its folder where it cannot be expunged
+TAKE_BACK_SLICE = 200  # messages per MOVE when a quarantine goes back to INBOX
 TIMEOUT = 30.0  # seconds for every network call: a hung server must not hang the daemon
 #: One element of an imaplib answer: a line, or a (line, literal) pair for FETCH bodies.
 _Item = bytes | tuple[bytes, bytes]
@@ -185,8 +187,13 @@ class Mailbox:
         with self._guard():
             return int(self.box.folder.status(name, ["MESSAGES"])["MESSAGES"])
 
-    def take_back(self, folder: str, message_ids: list[str] | None = None) -> int:
-        """Move messages from `folder` back to INBOX (all, or those with these Message-IDs)."""
+    def take_back(
+        self, folder: str, message_ids: list[str] | None = None, progress: Reporter = silent
+    ) -> int:
+        """Move messages from `folder` back to INBOX (all, or those with these Message-IDs).
+
+        In slices of `TAKE_BACK_SLICE`: a quarantine of thousands then shows progress, and a
+        connection lost half-way leaves every message either moved or still in `folder`."""
         name = self._existing(folder)
         if name is None:
             return 0
@@ -198,10 +205,18 @@ class Mailbox:
                     uids += self._search("HEADER", "Message-ID", _quote(mid))
             else:
                 uids = self._search("ALL")
-            self.move(sorted(set(uids)), "INBOX")
+            todo = sorted(set(uids))
+            shown = progress(len(todo), f"messages moved back from {folder}")
+            try:
+                for start in range(0, len(todo), TAKE_BACK_SLICE):
+                    piece = todo[start : start + TAKE_BACK_SLICE]
+                    self.move(piece, "INBOX")
+                    shown.advance(len(piece))
+            finally:
+                shown.close()
         finally:
             self._select("INBOX")
-        return len(set(uids))
+        return len(todo)
 
     def search_header(self, folder: str, name: str, value: str) -> list[int]:
         """UIDs in `folder` whose header `name` contains `value` (e.g. our Message-ID); none

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from daemon.adapters.storage.files import StorePaths, atomic_write
 from daemon.adapters.storage.store import Store
 from daemon.core.cases import CLOSED, Case
+from daemon.core.progress import Progress, Reporter, Silent, silent
 from daemon.core.records import aware, parse_optional_stamp, parse_stamp
 from daemon.core.rules.model import PolicySettings
 
@@ -123,22 +124,43 @@ def _lines(path: Path) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
 
 
-def archived_cases(db: Path) -> list[Case]:
+def _case_files(db: Path) -> list[Path]:
+    return sorted(StorePaths(db).archive.glob("cases-*.jsonl"))
+
+
+def _count_lines(paths: list[Path]) -> int:
+    """Lines in the archive files, counted in bytes before they are parsed: the total a
+    progress report needs costs a fraction of the reading it announces."""
+    total = 0
+    for path in paths:
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                total += chunk.count(b"\n")
+    return total
+
+
+def archived_cases(db: Path, progress: Reporter = silent) -> list[Case]:
     """Every archived case once (the last copy wins: a crash may have written one twice)."""
+    files = _case_files(db)
+    shown = progress(_count_lines(files), "archived cases read", "case") if files else Silent()
     found: dict[str, dict[str, Any]] = {}
-    for path in sorted(StorePaths(db).archive.glob("cases-*.jsonl")):
-        for doc in _lines(path):
-            found[doc["id"]] = doc
+    try:
+        for path in files:
+            for doc in _lines(path):
+                found[doc["id"]] = doc
+                shown.advance()
+    finally:
+        shown.close()
     return [Case.from_doc(d) for d in found.values()]
 
 
-def all_cases(store: Store, db: Path) -> list[Case]:
+def all_cases(store: Store, db: Path, progress: Reporter = silent) -> list[Case]:
     """Live and archived cases, for reports (a case is live or archived, never both)."""
     live = {c.id: c for c in store.cases()}
-    return list(live.values()) + [c for c in archived_cases(db) if c.id not in live]
+    return list(live.values()) + [c for c in archived_cases(db, progress) if c.id not in live]
 
 
-def purge(db: Path, before: date, tz: str | tzinfo) -> int:
+def purge(db: Path, before: date, tz: str | tzinfo, progress: Reporter = silent) -> int:
     """Blank names, addresses, subjects and message texts of archived cases received before
     the day `before`; counts, categories, owners, rules and dates stay for the reports.
 
@@ -148,22 +170,34 @@ def purge(db: Path, before: date, tz: str | tzinfo) -> int:
     the same day only while every stamp was written in the rules' timezone.)"""
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
     with _locked(db):
-        return _purge(db, before, zone)
+        return _purge(db, before, zone, progress)
 
 
-def _purge(db: Path, before: date, zone: tzinfo) -> int:
+def _purge(db: Path, before: date, zone: tzinfo, progress: Reporter) -> int:
     purged = 0
-    for path in sorted(StorePaths(db).archive.glob("cases-*.jsonl")):
-        docs = list(_lines(path))
-        for doc in docs:
-            received = parse_stamp(doc["received"], f"{doc['id']} received")
-            if received.astimezone(zone).date() < before and doc["sender"] != PURGED:
-                for key in PERSONAL:
-                    doc[key] = PURGED
-                for event in doc["events"]:
-                    for k in ("text", "diagnostic", "recipient"):
-                        if k in event["data"]:
-                            event["data"][k] = PURGED
-                purged += 1
-        atomic_write(path, (_line(doc) for doc in docs))  # personal data: owner-only
+    files = _case_files(db)
+    shown = progress(_count_lines(files), "archived cases looked at", "case") if files else Silent()
+    try:
+        for path in files:
+            purged += _purge_file(path, before, zone, shown)
+    finally:
+        shown.close()
+    return purged
+
+
+def _purge_file(path: Path, before: date, zone: tzinfo, shown: Progress) -> int:
+    purged = 0
+    docs = list(_lines(path))
+    for doc in docs:
+        shown.advance()
+        received = parse_stamp(doc["received"], f"{doc['id']} received")
+        if received.astimezone(zone).date() < before and doc["sender"] != PURGED:
+            for key in PERSONAL:
+                doc[key] = PURGED
+            for event in doc["events"]:
+                for k in ("text", "diagnostic", "recipient"):
+                    if k in event["data"]:
+                        event["data"][k] = PURGED
+            purged += 1
+    atomic_write(path, (_line(doc) for doc in docs))  # personal data: owner-only
     return purged

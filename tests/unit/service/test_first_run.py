@@ -13,12 +13,12 @@ from twins import MemoryMailbox, RecordingSender, incoming
 from daemon.adapters.storage.store import Store
 from daemon.core.cases import CLOSED, OPEN, is_history
 from daemon.core.mail.compose import Templates
+from daemon.core.progress import silent
 from daemon.core.rules import FirstRun, RuleBook
 from daemon.service.backfill import as_history, import_history
 from daemon.service.case_changes import apply_request
 from daemon.service.cycle import run_cycle
 from daemon.service.intake import Desk
-from daemon.service.progress import silent
 
 FB = "feedback@example.test"
 NOW = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)  # Tuesday 13:00 in Moscow: working time

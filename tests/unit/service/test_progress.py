@@ -17,10 +17,11 @@ from twins import MemoryMailbox, RecordingSender, incoming
 
 from daemon.adapters.storage.store import Store
 from daemon.core.mail.compose import Templates
+from daemon.core.progress import Silent
 from daemon.core.rules import RuleBook
 from daemon.service.cycle import BATCH, run_cycle
 from daemon.service.intake import Desk
-from daemon.service.progress import Bar, Lines, Silent, reporter
+from daemon.service.progress import Bar, Lines, reporter
 
 FB = "feedback@example.test"
 NOW = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
