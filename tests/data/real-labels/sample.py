@@ -127,9 +127,7 @@ def split(labels_path: Path) -> None:
     if missing:
         sys.exit(f"{len(missing)} sampled ids have no label, e.g. {missing[:5]}")
     for fname, want_dev in (("dev.tsv", True), ("heldout.tsv", False)):
-        rows = sorted(
-            (langs[rid], rid) for rid in labelled if is_dev(rid) == want_dev
-        )
+        rows = sorted((langs[rid], rid) for rid in labelled if is_dev(rid) == want_dev)
         with open(HERE / fname, "w", encoding="utf-8") as fh:
             fh.write("id\tlang\tlabel\tnote\n")
             for lang, rid in rows:
