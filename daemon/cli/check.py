@@ -20,13 +20,16 @@ from jinja2 import TemplateError, TemplateNotFound
 
 from daemon.adapters.config import build_rulebook, load_rulebook, read_template_sources
 from daemon.adapters.packaged import is_packaged_rules, is_placeholder
+from daemon.adapters.settings import load_settings
 from daemon.core.cases import open_case
+from daemon.core.frame import Classifier
 from daemon.core.mail.compose import Templates
 from daemon.core.mail.message import parse
 from daemon.core.mail.notices import NoticeDesk, base_context
 from daemon.core.mail.policy import SenderHistory, should_acknowledge
 from daemon.core.rules import LANGUAGES, RuleBook, classify, run_examples
-from daemon.errors import EX_CONFIG, BadMessage, Problem
+from daemon.errors import EX_CONFIG, BadMessage, ConfigError, Problem
+from daemon.service.learning import classifier
 
 #: The variables of an acknowledgment when the rules themselves do not load (their problems are
 #: reported first); with a rule book, `sample_context` asks the daemon's own `base_context`.
@@ -210,16 +213,27 @@ def placeholder_warnings(book: RuleBook, rules_path: str) -> list[str]:
     return warnings
 
 
+def learned_classifier() -> Classifier:
+    """The daemon's classifier: the rules, then the model learned beside its store (the rules
+    alone when the store's place is not configured)."""
+    try:
+        db = load_settings(need_servers=False).db
+    except ConfigError:
+        return classify
+    return classifier(db)
+
+
 def classify_command(
     files: list[str], rules_path: str, fmt: str = "text", out: TextIO = sys.stdout
 ) -> int:
     """Classify saved messages exactly as the daemon would; 0, or 1 if a file was unusable."""
     book = load_rulebook(rules_path)  # ConfigError reaches the CLI: one line per problem, 78
+    decide = learned_classifier()
     status = 0
     for name in files:
         try:
             message = parse(Path(name).read_bytes())
-            decision = classify(message, book)
+            decision = decide(message, book)
         except (OSError, BadMessage) as exc:
             status = 1
             error = getattr(exc, "strerror", None) or str(exc)
@@ -257,7 +271,12 @@ def classify_command(
                 file=out,
             )
             continue
-        why = "; ".join(f"{r['field']} {r['matcher']}: {r['matched']!r}" for r in reasons)
+        why = "; ".join(
+            f"learned: {r['matched']}"
+            if r["matcher"] == "learned"
+            else f"{r['field']} {r['matcher']}: {r['matched']!r}"
+            for r in reasons
+        )
         print(
             f"{name}: {decision.category} (rule {decision.rule}, owner {decision.owner})"
             + (f" — {why}" if why else ""),

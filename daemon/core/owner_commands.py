@@ -42,6 +42,21 @@ _FIRST_WORD = re.compile(r"^([^\W\d_]+)(?:[.!:]+\s*|\s+|$)(.*)$")
 #: Lines that end a note: blank, quoted, a signature separator or a client's reply divider.
 _END_OF_NOTE = re.compile(r"^\s*$|^\s*>|^--\s*$|^\s*(_{5,}|-{5,})")
 _TRAILING = ".!:;, \t"
+#: `category complaint` / `категория жалоба`: the case to its right category, with its owner,
+#: due date and (once) a corrected acknowledgment (daemon.core.reclassify).
+CATEGORY = "category"
+EVENTS[CATEGORY] = "reclassified"
+ALIASES |= {"category": CATEGORY, "категория": CATEGORY}
+#: Words owners write for a category, besides its key in rules.yaml.
+CATEGORY_WORDS = {
+    "жалоба": "complaint",
+    "благодарность": "thanks",
+    "спасибо": "thanks",
+    "официальное": "official",
+    "претензия": "official",
+    "неразобрано": "unclassified",
+    "разбор": "unclassified",
+}
 
 
 @dataclass(frozen=True)
@@ -60,10 +75,11 @@ class Authorization:
 
     allowed: bool
     code: str  # ok | no_command | no_case | bad_token | not_allowed | replayed |
-    #            unknown_owner | same_owner | illegal
+    #            unknown_owner | same_owner | illegal | unknown_category | same_category
     reason: str
     event: str = ""  # the `cases.apply` event when allowed: closed | reopened | reassigned | note
-    data: dict[str, str] = field(default_factory=dict)  # owner=… for reassigned, text=… for note
+    data: dict[str, str] = field(default_factory=dict)  # owner=… for reassigned, text=… for note,
+    #                                                    category=… for reclassified
     actor: str = ""  # owner key of the sender (or the address), for `cases.apply(who=…)`
     language: str = "ru"  # the sender's language, for the reply
 
@@ -87,6 +103,9 @@ def parse_command(text: str) -> Command | None:
     kind, rest = ALIASES[m.group(1).lower()], m.group(2).strip()
     if kind in (CLOSE, REOPEN):
         return Command(kind, "", first) if not rest.strip(_TRAILING) else None
+    if kind == CATEGORY:
+        words = rest.split()
+        return Command(kind, words[0].strip(_TRAILING).lower(), first) if len(words) == 1 else None
     if kind == REASSIGN:
         words = rest.split()
         if words and words[0].lower() in ("to", "на", "к"):
@@ -145,6 +164,13 @@ def authorize(
         data = {"owner": target.key}
     elif command.kind == NOTE:
         data = {"text": command.argument}
+    elif command.kind == CATEGORY:
+        name = CATEGORY_WORDS.get(command.argument, command.argument)
+        if name not in book.categories:
+            return no("unknown_category", what=command.argument, known=", ".join(book.categories))
+        if name == case.category:
+            return no("same_category", case=case.id, what=name)
+        data = {"category": name}
     event = EVENTS[command.kind]
     if (case.status, event) not in LIFECYCLE:
         status = _STATUS.get(lang, _STATUS["en"]).get(case.status, case.status)
@@ -187,6 +213,9 @@ _REASONS = {
         "отправьте новое письмо.",
         "unknown_owner": "Владелец «{who}» не найден. Известные владельцы: {known}.",
         "same_owner": "Обращение уже у владельца «{who}».",
+        "unknown_category": "Категории «{what}» нет. Категории: {known} (или жалоба, "
+        "благодарность, официальное, неразобрано).",
+        "same_category": "Обращение {case} уже в категории «{what}».",
         "illegal": "Обращение {case} сейчас {status}: эта команда к нему неприменима.",
     },
     "en": {
@@ -203,6 +232,8 @@ _REASONS = {
         "reply.",
         "unknown_owner": "There is no owner '{who}'. Known owners: {known}.",
         "same_owner": "The case is already owned by '{who}'.",
+        "unknown_category": "There is no category '{what}'. Categories: {known}.",
+        "same_category": "{case} is already in the category '{what}'.",
         "illegal": "{case} is {status}: this command does not apply to it.",
     },
 }

@@ -41,6 +41,7 @@ from daemon.core.followups import (
 from daemon.core.frame import Arrival as Arrival
 from daemon.core.frame import Frame as Frame
 from daemon.core.frame import Known as Known
+from daemon.core.learning import WORDS_KEY, message_words
 from daemon.core.mail.compose import build_mail, wire
 from daemon.core.mail.message import Message, message_id_of, parse
 from daemon.core.mail.notices import (
@@ -250,9 +251,15 @@ def _open(
         entry,
         cases=(case, *linked),
         mail=(*mail, *told),
-        meta={seq: number, **marks},
+        meta={seq: number, **marks, WORDS_KEY.format(case.id): _words(msg)},
         log=(LogLine(Level.INFO, said, case.id),),
     )
+
+
+def _words(msg: Message) -> Mapping[str, list[str]]:
+    """The words of a new case's letter, kept for the lesson a person's correction (or
+    confirmation) of the case will teach the learned model (daemon.core.learning)."""
+    return {"words": list(message_words(msg))}
 
 
 _NAMES = "names {} but is not from its customer nor a reply to our mail in it: a case of its own"

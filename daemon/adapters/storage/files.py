@@ -104,6 +104,11 @@ class StorePaths:
         return Path(f"{self.db}.archive")
 
     @property
+    def learned(self) -> Path:
+        """What the center's corrections taught the fallback model (see learned)."""
+        return Path(f"{self.db}.learned.json")
+
+    @property
     def requests(self) -> Path:
         """Folder of case changes handed from the command line to the daemon (see spool)."""
         return Path(f"{self.db}.requests")

@@ -19,6 +19,7 @@ from daemon.core.rules.load_settings import (
     flag,
     parse_calendar,
     parse_digest,
+    parse_learning,
     parse_policy,
     parse_settings,
     term,
@@ -57,6 +58,7 @@ SECTIONS = (
     "rules",
     "examples",
     "digest",
+    "learning",
 )
 REQUIRED_CATEGORIES = ("official", "complaint", "thanks", UNCLASSIFIED)
 CATEGORY_KEYS = (
@@ -114,6 +116,7 @@ def build(text: str, source: str) -> Built:
     precedence = _precedence(report, root.get("precedence"), root.line_of("precedence"))
     examples = parse_examples(report, root.get("examples"), root.line_of("examples"))
     digest = parse_digest(report, root.get("digest"), root.line_of("digest"), center)
+    learning = parse_learning(report, root.get("learning"), root.line_of("learning"))
     if isinstance(root.get("digest"), Map):
         built.lines["digest:to"] = root["digest"].line_of("to")
     built.lines["precedence"] = root.line_of("precedence")
@@ -143,6 +146,7 @@ def build(text: str, source: str) -> Built:
         negation=negation,
         examples=tuple(examples),
         digest=digest,
+        learning=learning,
         ordered_rules=tuple(r for _, r in ordered),
     )
     return built

@@ -134,6 +134,15 @@ class DigestSettings:
 
 
 @dataclass(frozen=True)
+class LearningSettings:
+    """rules.yaml `learning:`: when the model learned from the center's corrections may decide
+    a message no rule decided (daemon.core.learning). Absent: it learns, but never decides."""
+
+    min_confidence: float = 0.9  # posterior probability of its best category, 0.5 .. 1
+    min_examples: int = 30  # lessons (of at least two categories) before it decides anything
+
+
+@dataclass(frozen=True)
 class Owner:
     key: str
     name: str
@@ -188,5 +197,6 @@ class RuleBook:
     negation: Negation = field(default_factory=Negation)
     examples: tuple[Example, ...] = ()
     digest: DigestSettings | None = None  # None: the section is absent, no digest is sent
+    learning: LearningSettings | None = None  # None: the learned model never decides
     #: `rules` sorted by (category precedence, file order): the first that matches decides.
     ordered_rules: tuple[Rule, ...] = ()

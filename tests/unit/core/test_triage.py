@@ -154,7 +154,9 @@ def test_a_new_message_plans_a_case_its_acknowledgment_and_the_owner_notice(
         "case_seq:2026": 1,
         "last_mail_at": NOW,
     }
-    assert set(plan.meta) == {"case_seq:2026", "last_mail_at", f"notice_window:{OWNER}"}
+    words = f"words:{case.id}"  # kept for the lesson a later correction teaches
+    assert set(plan.meta) == {"case_seq:2026", "last_mail_at", f"notice_window:{OWNER}", words}
+    assert "жалоба" in plan.meta[words]["words"]  # type: ignore[index]
     [line] = plan.log
     assert line.level is Level.INFO and line.case_id == case.id
     assert line.text == "opened: complaint by rule complaint-ru"
