@@ -62,8 +62,18 @@ QUARANTINE = "Quarantine"
 SENT = "Sent"
 BOUNCES = "Feedback/Bounces"
 COMMANDS = "Feedback/Commands"
+#: Robots' mail that is no bounce of ours and continues no case: filed here, counted, no case.
+AUTOMATIC_FOLDER = "Feedback/Automatic"
 #: Verdict kinds that mean a machine wrote: never answered, never obeyed, never a "reply".
-AUTOMATIC = frozenset({"bounce", "auto_reply", "list", "bulk", "report", "noreply", "no_sender"})
+AUTOMATIC = frozenset(
+    {"bounce", "auto_reply", "list", "bulk", "report", "spam", "noreply", "no_sender"}
+)
+#: The kinds of those that open no case either: mail systems, autoresponders, lists, bulk,
+#: reports and spam. Not `noreply` (a web form relays a customer from a no-reply sender) and
+#: not `no_sender` (a person's broken mail program): those still reach the center as a case.
+NO_CASE = frozenset({"bounce", "auto_reply", "list", "bulk", "report", "spam"})
+#: The store's meta key counting automatic mail per day (rules' timezone), for the reports.
+AUTOMATIC_DAY = "automatic:{}"
 TRUNCATED = "over the size limit: attachments not read"
 HISTORY = "received before the daemon's first run (or an import): history, nobody was mailed"
 
@@ -77,6 +87,7 @@ class Outcome(StrEnum):
     DUPLICATE = "duplicate"
     OWN = "own"
     BOUNCE = "bounce"
+    AUTOMATIC = "automatic"  # a robot's mail, or a rule's `case: none`: filed, counted, no case
     QUARANTINED = "quarantined"
     HISTORY = "history"  # older than the first run's horizon: a closed history case
     SKIPPED = "skipped"  # older than the horizon, `first_run: skip`: filed, no case
@@ -217,7 +228,13 @@ def _open(
 ) -> Plan:
     """A new case: numbered, due, acknowledged (or why not), its owner told. `claimed`: a case
     the message named but may not join; both cases get a note naming the other."""
+    if verdict.kind in NO_CASE:
+        why = "; ".join(verdict.reasons)
+        return _automatic(arrival, frame, known, now, verdict.kind, why, msg.message_id)
     decision = frame.classify(msg, frame.book)
+    if not decision.opens_case:
+        why = f"rule {decision.rule}: case: none"
+        return _automatic(arrival, frame, known, now, "rule", why, msg.message_id)
     received = arrival.internaldate or now
     seq = f"case_seq:{received.year}"
     number = int(known.meta(seq) or 0) + 1
@@ -254,6 +271,25 @@ def _open(
         meta={seq: number, **marks, WORDS_KEY.format(case.id): _words(msg)},
         log=(LogLine(Level.INFO, said, case.id),),
     )
+
+
+def _automatic(
+    arrival: Arrival,
+    frame: Frame,
+    known: Known,
+    now: datetime,
+    kind: str,
+    why: str,
+    message_id: str = "",
+) -> Plan:
+    """Mail that opens no case and is answered by nobody: a robot's (a bounce not of ours, an
+    auto-reply, a list, bulk, a delivery report, spam) or what a `case: none` rule matched.
+    Filed in `Feedback/Automatic` and counted per day for the reports."""
+    day = AUTOMATIC_DAY.format(frame.calendar.local(arrival.internaldate or now).date())
+    reason = f"{kind}: {why}"[:300]
+    entry = _entry(arrival, now, Outcome.AUTOMATIC, AUTOMATIC_FOLDER, None, reason, message_id)
+    said = LogLine(Level.INFO, f"uid {arrival.uid}: automatic mail, no case ({reason})")
+    return Plan(Outcome.AUTOMATIC, entry, meta={day: int(known.meta(day) or 0) + 1}, log=(said,))
 
 
 def _words(msg: Message) -> Mapping[str, list[str]]:

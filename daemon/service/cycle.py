@@ -83,6 +83,7 @@ OUTCOME_WORDS = {
     "own": ("our own copy", "our own copies"),
     "command": ("owner command", "owner commands"),
     "bounce": ("bounce of our mail", "bounces of our mail"),
+    "automatic": ("automatic mail, no case", "automatic mails, no case"),
     "duplicate": ("duplicate", "duplicates"),
     "history": ("history case", "history cases"),
     "skipped": ("old message skipped", "old messages skipped"),

@@ -34,6 +34,7 @@ KINDS = (
     "auto_reply",
     "list",
     "bulk",
+    "spam",
     "noreply",
     "hard_bounced",
     "rate_limited",
@@ -116,6 +117,7 @@ def automatic_markers(
     found += _bounce_text_markers(message)
     found += _auto_reply_markers(message)
     found += _list_and_bulk_markers(message)
+    found += _spam_markers(message)
     if reply_target(message, settings, own_addresses) is None and not found:
         found.append(Marker("no_sender", "no valid From or Reply-To address to answer"))
     return tuple(found)
@@ -300,6 +302,20 @@ def _auto_reply_markers(message: Message) -> list[Marker]:
     if message.header("x-apple-action").lower() == "vacation":
         out.append(Marker("auto_reply", "X-Apple-Action: VACATION (iCloud vacation reply)"))
     return out
+
+
+#: Verdict headers of the receiving server's spam filter (SpamAssassin, Rspamd): only "yes".
+_SPAM_HEADERS = ("x-spam-flag", "x-spam-status", "x-spam")
+
+
+def _spam_markers(message: Message) -> list[Marker]:
+    """The server's spam filter said yes. Its score alone is not read: filters differ in scale;
+    the verdict is what the admin already trusts for the rest of the mailbox."""
+    for name in _SPAM_HEADERS:
+        for value in message.headers.get(name, ()):
+            if value.strip().lower().startswith("yes"):
+                return [Marker("spam", f"{_title(name)}: {value.strip()[:40]} (the spam filter's)")]
+    return []
 
 
 def _list_and_bulk_markers(message: Message) -> list[Marker]:

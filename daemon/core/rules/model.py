@@ -158,6 +158,7 @@ class Decision:
     owner: str
     tags: tuple[str, ...] = ()
     reasons: tuple[Reason, ...] = ()
+    opens_case: bool = True  # False: the rule said `case: none` (filed as automatic, no case)
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,7 @@ class Rule:
     owner: str | None = None
     tags: tuple[str, ...] = ()
     line: int | None = None
+    opens_case: bool = True  # rules.yaml `case: none`: what it matches opens no case
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from daemon.core.mail.notices import NoticeDesk
 from daemon.core.records import LedgerEntry, OutMail
 from daemon.core.rules import Decision, FirstRun, Rule, RuleBook
 from daemon.core.tokens import case_token, command_address
-from daemon.core.triage import Arrival, Frame, Outcome, Plan, triage
+from daemon.core.triage import AUTOMATIC_FOLDER, Arrival, Frame, Outcome, Plan, triage
 from daemon.core.workdays import calendar_for
 
 FB = "feedback@example.test"
@@ -235,15 +235,27 @@ def test_an_automatic_reply_in_the_thread_plans_no_mail(frame: Frame) -> None:
     assert case.events[-1].data["text"] == "automatic reply (auto_reply)"
 
 
-def test_a_robot_opening_a_case_gets_no_acknowledgment(frame: Frame) -> None:
+def test_a_robots_mail_opens_no_case_sends_nothing_and_is_counted(frame: Frame) -> None:
     robot = incoming(
         "robot@customer.test", "Automatic reply", "I am away.", headers={"Precedence": "bulk"}
     )
     plan = Desk(frame).take(robot)
+    assert plan.outcome is Outcome.AUTOMATIC
+    assert plan.cases == () and plan.mail == ()
+    assert plan.ledger.folder == AUTOMATIC_FOLDER and plan.ledger.case_id is None
+    assert plan.ledger.reason.startswith("bulk: Precedence: bulk")
+    [day] = [k for k in plan.meta if k.startswith("automatic:")]
+    assert plan.meta[day] == 1
+
+
+def test_a_no_reply_sender_still_opens_a_case_without_acknowledgment(frame: Frame) -> None:
+    """A web form relays a customer from a no-reply address: a person wrote, the center sees it."""
+    form = incoming("no-reply@shop.test", "Жалоба", "Заказ не доставлен, верните деньги.")
+    plan = Desk(frame).take(form)
     assert plan.outcome is Outcome.CASE
     assert [kind for kind, _ in kinds(plan)] == ["notice"]  # its owner is told, it is not
     assert plan.cases[0].events[1].what == "ack_skipped"
-    assert plan.log[0].text.endswith("(not acknowledged: bulk)")
+    assert plan.log[0].text.endswith("(not acknowledged: noreply)")
 
 
 def test_a_staff_answer_in_the_thread_marks_the_case_answered(frame: Frame) -> None:
