@@ -158,6 +158,8 @@ def validate_policy_settings(settings: PolicySettings) -> list[str]:
 
 #: Local parts of mail systems' own senders (RFC 5321 postmaster, MAILER-DAEMON, variants).
 _DAEMON_LOCALPART = re.compile(r"^(mailer-?daemon|post_?master)$", re.I)
+#: The same names anywhere in a From header that holds no valid address.
+_DAEMON_WORD = re.compile(r"(^|[^a-z])(mailer-?daemon|post_?master)([^a-z]|$)", re.I)
 #: Envelope senders of list software (RFC 3834 §3.2, RFC 5230 §4.6): `*-request`, `owner-*`,
 #: LISTSERV, Majordomo. Only the Return-Path: a person may well write from `owner-relations@`.
 _LIST_ENVELOPE = re.compile(r"^(.+-request|owner-.+|listserv|majordomo)$", re.I)
@@ -249,6 +251,11 @@ def _sender_markers(message: Message, settings: PolicySettings) -> list[Marker]:
         out.append(Marker("bounce", f'From name "{message.from_name}" is a mail system\'s'))
     elif message.from_addr and _noreply(message.from_addr, settings):
         out.append(Marker("noreply", f"From {message.from_addr} is a no-reply address"))
+    elif not _valid_address(message.from_addr) and _DAEMON_WORD.search(message.header("from")):
+        # `MAILER-DAEMON <>`, `<Postmaster\@host@relay>`: no address to read, but the name of
+        # a mail system — a bounce, not a person without a sender.
+        shown = message.header("from")[:60]
+        out.append(Marker("bounce", f"From {shown!r} names a mail system (no valid address)"))
     return out
 
 
