@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -61,13 +62,17 @@ class AsWritten:
         return word
 
 
+#: Links and @handles name a place or a company, never what the writer means.
+_NOT_WORDS = re.compile(r"https?://\S+|www\.\S+|@\w+")
+
+
 def words_of(text: str, lemmatizer: Lemmatizer | None = None) -> tuple[str, ...]:
     """The features of a text: its words' keys, plus `не_X` for a word after a negator, each
-    once, sorted. Digits and one-letter words carry no intent and are left out."""
+    once, sorted. Links, @handles, digits and one-letter words carry no intent: left out."""
     keys = lemmatizer or AsWritten()
     out: set[str] = set()
     before = ""
-    for word in split_words(normalize(text)):
+    for word in split_words(normalize(_NOT_WORDS.sub(" ", text))):
         if len(word) < 2 or word.isdigit():
             before = word if word in NEGATORS else ""
             continue
@@ -110,14 +115,17 @@ class Model:
     examples: tuple[Example, ...] = ()
 
     @cached_property
-    def _counts(self) -> tuple[dict[str, int], dict[str, Counter[str]], int]:
+    def _counts(self) -> tuple[dict[str, int], dict[str, Counter[str]], dict[str, float]]:
+        """Lessons per category, word counts per category, and each category's smoothing
+        denominator (its word count plus the vocabulary) — computed once per model."""
         docs: dict[str, int] = {}
         words: dict[str, Counter[str]] = {}
         for ex in self.examples:
             docs[ex.category] = docs.get(ex.category, 0) + 1
             words.setdefault(ex.category, Counter()).update(ex.words)
         vocabulary = len({w for c in words.values() for w in c})
-        return docs, words, vocabulary
+        sizes = {c: float(sum(n.values()) + vocabulary) for c, n in words.items()}
+        return docs, words, sizes
 
     @property
     def categories(self) -> dict[str, int]:
@@ -127,16 +135,18 @@ class Model:
     def predict(self, words: Iterable[str], allowed: Iterable[str] | None = None) -> Prediction:
         """The most probable category of a letter with these words, and how sure the model
         is. Words never seen in learning are ignored; no examples: unclassified at 0."""
-        docs, counts, vocabulary = self._counts
-        cats = sorted(c for c in docs if allowed is None or c in set(allowed))
+        docs, counts, sizes = self._counts
+        wanted = None if allowed is None else set(allowed)
+        cats = sorted(c for c in docs if wanted is None or c in wanted)
         if not cats:
             return Prediction(UNCLASSIFIED, 0.0)
         total = sum(docs[c] for c in cats)
-        seen = [w for w in dict.fromkeys(words) if any(w in counts[c] for c in cats)]
+        allowed_set = set(cats)
+        seen = [w for w in dict.fromkeys(words) if any(w in counts[c] for c in allowed_set)]
         logp: dict[str, float] = {}
         per_word: dict[str, dict[str, float]] = {}
         for c in cats:
-            size = sum(counts[c].values()) + vocabulary
+            size = sizes[c]
             per_word[c] = {w: math.log((counts[c][w] + 1) / size) for w in seen}
             logp[c] = math.log(docs[c] / total) + sum(per_word[c].values())
         best = max(cats, key=lambda c: (logp[c], -cats.index(c)))

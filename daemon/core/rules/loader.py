@@ -376,7 +376,7 @@ def _case_action(report: Report, r: Map, name: str) -> bool | None:
     Feedback/Automatic, counted, and opens no case and sends nothing. None: a bad value."""
     value = r.get("case", "open")
     if value in ("open", "none"):
-        return value == "open"
+        return bool(value == "open")
     report.add(r.line_of("case"), f"rule '{name}': case: must be 'none' or 'open', not {value!r}")
     return None
 
