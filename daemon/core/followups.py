@@ -126,6 +126,8 @@ def command(
     if auth.allowed and case is not None and auth.event == "reclassified":
         changed, corrections = _reclassified(known, desk, case, auth, now, new_id)
         meta[once] = now
+        said = f"command reclassified by {auth.actor}: {case.category} -> {changed.category}"
+        line = LogLine(Level.INFO, said, case_id, _TOPIC)
     elif auth.allowed and case is not None:
         event = lifecycle.event_kind(auth.event)
         changed = lifecycle.apply(

@@ -23,12 +23,13 @@ from twins import incoming
 
 from daemon.adapters.config import load_rulebook, load_templates
 from daemon.core.cases import Case, CaseStatus
+from daemon.core.deadlines import due_at
 from daemon.core.followups import Level
 from daemon.core.mail.compose import Templates
 from daemon.core.mail.message import Message
 from daemon.core.mail.notices import NoticeDesk
 from daemon.core.records import LedgerEntry, OutMail
-from daemon.core.rules import Decision, FirstRun, Rule, RuleBook
+from daemon.core.rules import Decision, FirstRun, Rule, RuleBook, build
 from daemon.core.tokens import case_token, command_address
 from daemon.core.triage import AUTOMATIC_FOLDER, Arrival, Frame, Outcome, Plan, triage
 from daemon.core.workdays import calendar_for
@@ -670,3 +671,74 @@ def test_a_summary_lists_a_hundred_lines_and_counts_the_rest(frame: Frame) -> No
     subject = email.message_from_string(summary.raw, policy=email.policy.default)["Subject"]
     assert "105" in subject
     assert len(desk.view.marks[f"notice_window:{OWNER}"]["held"]) == 100  # the store stays small
+
+
+THANKS_WITH_A_PROBLEM = ("Спасибо", "Спасибо, конечно, но заказ так и не пришёл.")
+
+
+def test_category_by_mail_moves_a_thanks_to_complaint_and_corrects_the_ack_once(
+    frame: Frame,
+) -> None:
+    """'Спасибо за добрые слова' went to a complaint: the center moves it, the customer gets
+    one correction, the case its complaint owner and a due date from when it was received."""
+    desk = Desk(frame)
+    first = desk.take(incoming(ANNA, *THANKS_WITH_A_PROBLEM))
+    [case] = first.cases
+    assert case.category == "thanks" and ("ack", ANNA) in kinds(first)
+    center = frame.book.owners["center"].email
+    cid = case.id
+    plan = desk.take(command_mail(cid, "категория жалоба\n", "Tue, 03 Mar 2026 09:00 +0300", center))
+    assert plan.outcome is Outcome.COMMAND
+    [moved] = plan.cases
+    assert (moved.category, moved.owner) == ("complaint", "support")
+    complaint = frame.book.categories["complaint"].deadline
+    assert moved.due == due_at(case.received, complaint, frame.calendar).at
+    reclassified = next(e for e in moved.events if e.what == "reclassified")
+    assert reclassified.who == "center"
+    assert (reclassified.data["from"], reclassified.data["to"]) == ("thanks", "complaint")
+    assert [k for k, _ in kinds(plan)] == ["command_reply", "ack"]
+    correction = next(m for m in plan.mail if m.kind == "ack")
+    assert ANNA in correction.recipients
+    head = email.message_from_string(correction.raw, policy=email.policy.default)
+    assert "Уточнение" in str(head["Subject"]) and f"[{cid}]" in str(head["Subject"])
+    assert "ответ на ваше письмо был ошибочным" in text_of(correction.raw)
+    assert "вы сообщаете о проблеме" in text_of(correction.raw)
+    back = desk.take(command_mail(cid, "category thanks\n", "Tue, 03 Mar 2026 09:10 +0300", center))
+    again = desk.take(
+        command_mail(cid, "category complaint\n", "Tue, 03 Mar 2026 09:20 +0300", center)
+    )
+    assert back.cases[0].category == "thanks" and again.cases[0].category == "complaint"
+    assert [m.kind for m in (*back.mail, *again.mail)] == ["command_reply", "command_reply"]
+
+
+def test_category_by_mail_is_refused_for_an_unknown_category_and_from_a_stranger(
+    frame: Frame,
+) -> None:
+    desk = Desk(frame)
+    cid = desk.take(incoming(ANNA, *COMPLAINT)).case_id or ""
+    bad = desk.take(command_mail(cid, "category praise\n", "Tue, 03 Mar 2026 09:00 +0300"))
+    assert bad.cases == () and [k for k, _ in kinds(bad)] == ["command_reply"]
+    stranger = desk.take(
+        command_mail(cid, "category thanks\n", "Tue, 03 Mar 2026 09:05 +0300", ANNA)
+    )
+    assert stranger.cases == () and stranger.mail == ()  # reasons go to staff, not to forgers
+
+
+def test_a_case_none_rule_files_what_it_matches_as_automatic(notices: NoticeDesk) -> None:
+    """The admin's own rule: the shop's order robot writes from a person-looking address with
+    no automatic headers; `case: none` keeps it out of the cases, before any category rule."""
+    text = (REPO / "rules.yaml").read_text(encoding="utf-8")
+    robot_rule = (
+        "rules:\n  - name: order-robot\n    case: none\n"
+        "    when: {in: from, regex: '^orders@shop\\.test$'}\n"
+    )
+    book = build(text.replace("rules:\n", robot_rule, 1), "rules.yaml").require()
+    ids = (f"<{n}@example.test>" for n in itertools.count(1))
+    frame = Frame(replace(notices, book=book), calendar_for(book), ids.__next__)
+    plan = Desk(frame).take(incoming("orders@shop.test", "Жалоба", "Заказ 17 не доставлен."))
+    assert plan.outcome is Outcome.AUTOMATIC
+    assert plan.cases == () and plan.mail == ()
+    assert plan.ledger.folder == AUTOMATIC_FOLDER
+    assert plan.ledger.reason == "rule: rule order-robot: case: none"
+    person = Desk(frame).take(incoming(ANNA, "Жалоба", "Заказ 17 не доставлен."))
+    assert person.outcome is Outcome.CASE
