@@ -286,6 +286,7 @@ def test_category_moves_to_a_known_category_by_key_or_russian_word() -> None:
         assert auth.allowed and auth.event == "reclassified" and auth.data == {"category": to}
     same = authorize(parse_command("категория жалоба"), case(), "head@company.example", True, book)
     assert not same.allowed and same.code == "same_category"
-    unknown = authorize(parse_command("category praise"), case(), "head@company.example", True, book)
+    praise = parse_command("category praise")
+    unknown = authorize(praise, case(), "head@company.example", True, book)
     assert not unknown.allowed and unknown.code == "unknown_category"
     assert "praise" in unknown.reason and "complaint" in unknown.reason

@@ -139,7 +139,7 @@ def test_no_correction_without_a_first_ack_when_closed_or_quiet(
 def test_an_unknown_or_the_same_category_changes_nothing(
     desk: NoticeDesk, calendar: WorkCalendar
 ) -> None:
-    case, ack = thanked()
+    case, _ = thanked()
     unknown = reclassify(case, "praise", desk, calendar, NOW, who="c", new_id="<1@x>")
     assert not unknown.done and "unknown category 'praise'" in unknown.refused
     same = reclassify(case, "thanks", desk, calendar, NOW, who="c", new_id="<1@x>")

@@ -687,7 +687,8 @@ def test_category_by_mail_moves_a_thanks_to_complaint_and_corrects_the_ack_once(
     assert case.category == "thanks" and ("ack", ANNA) in kinds(first)
     center = frame.book.owners["center"].email
     cid = case.id
-    plan = desk.take(command_mail(cid, "категория жалоба\n", "Tue, 03 Mar 2026 09:00 +0300", center))
+    move = command_mail(cid, "категория жалоба\n", "Tue, 03 Mar 2026 09:00 +0300", center)
+    plan = desk.take(move)
     assert plan.outcome is Outcome.COMMAND
     [moved] = plan.cases
     assert (moved.category, moved.owner) == ("complaint", "support")

@@ -103,7 +103,8 @@ def test_reclassify_from_the_command_line_moves_the_case_and_teaches_the_model(
     db = tmp_path / "store.json"
     store = store_with_a_case(db)
     store.set_meta("words:FB-2026-000001", {"words": ["карта", "не_работает"]})
-    req = {"case": "FB-2026-000001", "action": "reclassify", "category": "official", "who": "cli:ann"}
+    req = {"case": "FB-2026-000001", "action": "reclassify", "category": "official"}
+    req["who"] = "cli:ann"
     outcome = apply_request(store, book, req, NOW, notices_for(book, store))
     assert outcome.ok, outcome.message
     assert "reclassified complaint -> official (owner legal" in outcome.message
