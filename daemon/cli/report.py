@@ -26,6 +26,7 @@ from daemon.core.report.digest import (
     digest_settings,
 )
 from daemon.core.rules import RuleBook
+from daemon.core.triage import automatic_counts
 from daemon.errors import ConfigError
 from daemon.service.progress import LONG, reporter
 
@@ -106,12 +107,24 @@ def _load(args: argparse.Namespace) -> tuple[Settings, RuleBook, list[Case]]:
     return settings, book, all_cases(Store(settings.db), settings.db, reporter(least=LONG))
 
 
+def _automatic(settings: Settings) -> dict[date, int]:
+    """Automatic mail per day, from the store's meta (it opened no case to count)."""
+    store = Store.preview(settings.db)
+    return automatic_counts({d["key"]: d["value"] for d in store.docs("meta")})
+
+
 def report_subcommand(args: argparse.Namespace) -> int:
     if args.end < args.start:
         raise ConfigError(f"--to {args.end} is before --from {args.start}")
-    _, book, cases = _load(args)
+    settings, book, cases = _load(args)
     report = build_report(
-        cases, args.start, args.end, _now(args.now, book.timezone), book.timezone, forward_of(book)
+        cases,
+        args.start,
+        args.end,
+        _now(args.now, book.timezone),
+        book.timezone,
+        forward_of(book),
+        automatic=_automatic(settings),
     )
     owners = {k: o.name or k for k, o in book.owners.items()}
     sys.stdout.write(render(report, args.format, args.by, owners))
@@ -128,7 +141,9 @@ def digest_subcommand(args: argparse.Namespace) -> int:
     conf = digest_settings(book)
     every = args.every or (conf.every if conf else "weekly")
     start, end = digest_period(now, every, book.timezone)
-    report = build_report(cases, start, end, now, book.timezone, forward_of(book))
+    report = build_report(
+        cases, start, end, now, book.timezone, forward_of(book), automatic=_automatic(settings)
+    )
     recipients = digest_recipients(conf.to if conf else (book.center,), book)
     sender = settings.address or "feedback@localhost"
     msg = compose_digest(report, book, now, sender, recipients)

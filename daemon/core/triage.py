@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from email.message import EmailMessage
 from enum import StrEnum
 
@@ -290,6 +290,18 @@ def _automatic(
     entry = _entry(arrival, now, Outcome.AUTOMATIC, AUTOMATIC_FOLDER, None, reason, message_id)
     said = LogLine(Level.INFO, f"uid {arrival.uid}: automatic mail, no case ({reason})")
     return Plan(Outcome.AUTOMATIC, entry, meta={day: int(known.meta(day) or 0) + 1}, log=(said,))
+
+
+def automatic_counts(meta: Mapping[str, object]) -> dict[date, int]:
+    """The store's per-day counts of automatic mail (`AUTOMATIC_DAY`), for the reports."""
+    out: dict[date, int] = {}
+    for key, value in meta.items():
+        if key.startswith("automatic:") and isinstance(value, int):
+            try:
+                out[date.fromisoformat(key.removeprefix("automatic:"))] = value
+            except ValueError:
+                continue
+    return out
 
 
 def _words(msg: Message) -> Mapping[str, list[str]]:

@@ -29,6 +29,7 @@ from daemon.core.report.digest import (
     digest_settings,
 )
 from daemon.core.report.figures import build_report
+from daemon.core.triage import automatic_counts
 from daemon.service.casework import queue
 from daemon.service.intake import Desk
 
@@ -120,7 +121,10 @@ def queue_digest(desk: Desk, db: Path | None, now: datetime) -> str | None:
             return None
         start = max(start, first_day)
     cases = all_cases(desk.store, db) if db is not None else desk.store.cases()
-    report = build_report(cases, start, end, now, desk.book.timezone, history=False)
+    counts = automatic_counts({d["key"]: d["value"] for d in desk.store.docs("meta")})
+    report = build_report(
+        cases, start, end, now, desk.book.timezone, history=False, automatic=counts
+    )
     to = digest_recipients(settings.to or (desk.book.center,), desk.book)
     msg = compose_digest(report, desk.book, now, desk.address, to)
     desk.store.put_outmail(

@@ -86,6 +86,7 @@ class Report:
     complaint_rules: dict[str, int]
     complaint_tags: dict[str, int]
     official: tuple[CaseLine, ...]  # official letters received in the period
+    automatic: int = 0  # robots' mail and `case: none` matches received in the period: no case
 
 
 def parse_time(text: str, zone: ZoneInfo) -> datetime:
@@ -199,6 +200,7 @@ def build_report(
     tz: str,
     forward_to: Mapping[str, Iterable[str]] | None = None,
     history: bool = True,
+    automatic: Mapping[date, int] | None = None,
 ) -> Report:
     """Every figure of the period review; see docs/reports.md for each definition.
 
@@ -206,6 +208,8 @@ def build_report(
     `categories.thanks.forward_to`); pass `{name: cat.forward_to for ...}` from the rule book.
     History cases (imported, `imported` event) are counted unless `history` is False (the
     digest: what the daemon handled), and never judged on time, late, overdue or pending.
+    `automatic` counts, per day, the mail that opened no case (daemon.core.triage's robots and
+    `case: none`); it is never in `total` nor in any category.
     """
     zone = ZoneInfo(tz)
     now = now.astimezone(zone) if now.tzinfo else now.replace(tzinfo=zone)
@@ -278,6 +282,7 @@ def build_report(
         thanks_by_tag=_ranked(thanks_tag),
         complaint_rules=_ranked(complaint_rule),
         complaint_tags=_ranked(complaint_tag),
+        automatic=sum(n for day, n in (automatic or {}).items() if start <= day <= end),
         official=tuple(
             sorted(
                 (ln for ln in lines if ln.category == "official"),

@@ -104,6 +104,7 @@ def report_doc(report: Report, by: str = "category") -> dict[str, Any]:
         "overdue_unanswered": report.overdue_unanswered,
         "pending": report.pending,
         "history": report.history,
+        "automatic": report.automatic,
         "on_time_pct": report.on_time_pct,
         "first_response": _timing_doc(report.first_response),
         "resolution": _timing_doc(report.resolution),
@@ -134,7 +135,7 @@ def render_csv(report: Report, by: str = "category") -> str:
     w.writerow(["section", "key", "metric", "value"])
     for k, v in doc["period"].items():
         w.writerow(["period", "", k, v])
-    for k in ("total", "on_time", "late", "overdue_unanswered", "pending", "history"):
+    for k in ("total", "on_time", "late", "overdue_unanswered", "pending", "history", "automatic"):
         w.writerow(["summary", "", k, doc[k]])
     for k in ("on_time_pct",):
         w.writerow(["summary", "", k, "" if doc[k] is None else doc[k]])
