@@ -80,10 +80,10 @@ def split(
     return order[:n], order[n:]
 
 
-def lessons(chosen: list[tuple[str, str, str, str]]) -> Model:
+def lessons(chosen: list[tuple[str, str, str, str]], book: RuleBook) -> Model:
     model = Model()
     for rid, lang, label, text in chosen:
-        words = message_words(message(lang, text))
+        words = message_words(message(lang, text), book)
         model = learn(model, Example(rid, CATEGORY.get(label, UNCLASSIFIED), words, "reclassified"))
     return model
 
@@ -133,7 +133,7 @@ def main() -> int:
     dev, held = labelled("dev.tsv", text_of), labelled("heldout.tsv", text_of)
     start = time.perf_counter()
     taught, rest = split(dev, args.lessons)
-    model = lessons(taught)
+    model = lessons(taught, book)
     took = time.perf_counter() - start
     print(
         f"lessons: {len(model.examples)} of dev.tsv's {len(dev)} rows ({model.categories}); "

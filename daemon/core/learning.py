@@ -14,9 +14,11 @@ book has, and only when the book's `learning:` section allows it (`min_examples`
 `min_confidence`). Rules always win.
 
 Words are cut by one function, `words_of`, through a `Lemmatizer` (one normalised word to its
-key): the default keeps the lower-cased word; a dictionary lemmatizer handed in by the caller
-makes "не работает" and "не работали" one feature. Pure: no I/O, no clock, deterministic (ties
-are broken by category name, folds by a hash of the example key).
+key); `message_words` takes it from the rule book (`lemmatizer_of`), so the model sees the keys
+the `lemmas:` matchers see: without one, the lower-cased word as written; with a dictionary
+lemmatizer, "не работает" and "не работали" are one feature. Lessons keep their keys: a model
+learned with one lemmatizer should be relearned after switching to another. Pure: no I/O, no
+clock, deterministic (ties are broken by category name, folds by a hash of the example key).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from daemon.core import cases as lifecycle
 from daemon.core.cases import Case
@@ -84,10 +86,17 @@ def words_of(text: str, lemmatizer: Lemmatizer | None = None) -> tuple[str, ...]
     return tuple(sorted(out)[:MAX_WORDS])
 
 
-def message_words(message: Message, lemmatizer: Lemmatizer | None = None) -> tuple[str, ...]:
+def message_words(message: Message, book: RuleBook) -> tuple[str, ...]:
     """What the model reads of a mail: the subject and what the sender wrote now (the rules'
-    `text` field), without quoted history and sign-off."""
-    return words_of(f"{message.subject}\n{split(message.text).said}", lemmatizer)
+    `text` field), without quoted history and sign-off, keyed as the book's rules key words.
+    Every lesson and every prediction goes through here, so both always see the same keys."""
+    return words_of(f"{message.subject}\n{split(message.text).said}", lemmatizer_of(book))
+
+
+def lemmatizer_of(book: RuleBook) -> Lemmatizer | None:
+    """The word keys of the book's `lemmas:` matchers, when the book was built with a
+    dictionary lemmatizer (a `lemmatizer` attribute); else None: words as written."""
+    return cast("Lemmatizer | None", getattr(book, "lemmatizer", None))
 
 
 @dataclass(frozen=True)
@@ -250,7 +259,7 @@ def consult(model: Model, message: Message, book: RuleBook) -> LearnedDecision |
     if settings is None:
         return None
     allowed = list(book.categories)  # lessons of `unclassified` ("neither") count too
-    prediction = model.predict(message_words(message), allowed)
+    prediction = model.predict(message_words(message, book), allowed)
     counts = model.categories
     learned = sum(counts.get(c, 0) for c in allowed)
     if learned < settings.min_examples or len([c for c in allowed if c in counts]) < 2:

@@ -53,7 +53,7 @@ from daemon.core.mail.notices import (
 from daemon.core.mail.outgoing import owed
 from daemon.core.mail.policy import SenderHistory, Verdict, reply_target, should_acknowledge
 from daemon.core.records import LedgerEntry, OutMail, outmail
-from daemon.core.rules import Decision, FirstRun
+from daemon.core.rules import Decision, FirstRun, RuleBook
 from daemon.core.threads import thread_case, thread_of
 from daemon.core.throttle import SummaryLine, tell
 from daemon.errors import BadMessage
@@ -268,7 +268,7 @@ def _open(
         entry,
         cases=(case, *linked),
         mail=(*mail, *told),
-        meta={seq: number, **marks, WORDS_KEY.format(case.id): _words(msg)},
+        meta={seq: number, **marks, WORDS_KEY.format(case.id): _words(msg, frame.book)},
         log=(LogLine(Level.INFO, said, case.id),),
     )
 
@@ -304,10 +304,10 @@ def automatic_counts(meta: Mapping[str, object]) -> dict[date, int]:
     return out
 
 
-def _words(msg: Message) -> Mapping[str, list[str]]:
+def _words(msg: Message, book: RuleBook) -> Mapping[str, list[str]]:
     """The words of a new case's letter, kept for the lesson a person's correction (or
     confirmation) of the case will teach the learned model (daemon.core.learning)."""
-    return {"words": list(message_words(msg))}
+    return {"words": list(message_words(msg, book))}
 
 
 _NAMES = "names {} but is not from its customer nor a reply to our mail in it: a case of its own"

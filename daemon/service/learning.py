@@ -113,7 +113,7 @@ def learn_files(
         for name in files:
             try:
                 raw = Path(name).read_bytes()
-                words = message_words(parse(raw))
+                words = message_words(parse(raw), book)
             except (OSError, BadMessage) as exc:
                 out.unreadable.append((name, getattr(exc, "strerror", None) or str(exc)))
             else:

@@ -22,6 +22,7 @@ from daemon.core.learning import (
     from_doc,
     learn,
     lesson,
+    message_words,
     to_doc,
     words_of,
 )
@@ -71,8 +72,13 @@ class Upper:
         return word.upper()
 
 
-def test_the_one_tokenizer_takes_a_lemmatizer() -> None:
+def test_the_one_tokenizer_takes_a_lemmatizer_and_a_message_the_books(book: RuleBook) -> None:
     assert words_of("карта работает", Upper()) == ("КАРТА", "РАБОТАЕТ")
+    letter = make_message(subject="Карта", body="работает")
+    assert message_words(letter, book) == ("карта", "работает")
+    keyed = replace(book)
+    object.__setattr__(keyed, "lemmatizer", Upper())  # a book built with dictionaries
+    assert message_words(letter, keyed) == ("КАРТА", "РАБОТАЕТ")
 
 
 def test_the_same_key_learned_again_replaces_its_lesson() -> None:
