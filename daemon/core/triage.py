@@ -51,7 +51,14 @@ from daemon.core.mail.notices import (
     thanks_recipients,
 )
 from daemon.core.mail.outgoing import owed
-from daemon.core.mail.policy import SenderHistory, Verdict, reply_target, should_acknowledge
+from daemon.core.mail.policy import (
+    KINDS,
+    SenderHistory,
+    Verdict,
+    automatic_markers,
+    reply_target,
+    should_acknowledge,
+)
 from daemon.core.records import LedgerEntry, OutMail, outmail
 from daemon.core.rules import Decision, FirstRun, RuleBook
 from daemon.core.threads import thread_case, thread_of
@@ -192,6 +199,9 @@ def _history(msg: Message, arrival: Arrival, frame: Frame, known: Known, now: da
     if existing is not None:
         folder = frame.book.categories[existing.category].folder
         return _planned(Outcome.JOINED, folder, quiet_join(existing, msg, now), arrival, msg, now)
+    robot = _robot(msg, frame)
+    if robot is not None:  # robots are no history either: counted as automatic, no case
+        return _automatic(arrival, frame, known, now, *robot, msg.message_id)
     decision = frame.classify(msg, frame.book)
     folder = frame.book.categories[decision.category].folder
     if skip:
@@ -271,6 +281,15 @@ def _open(
         meta={seq: number, **marks, WORDS_KEY.format(case.id): _words(msg, frame.book)},
         log=(LogLine(Level.INFO, said, case.id),),
     )
+
+
+def _robot(msg: Message, frame: Frame) -> tuple[str, str] | None:
+    """(kind, reasons) when the message itself says a robot wrote it (a `NO_CASE` kind)."""
+    markers = automatic_markers(msg, frame.book.policy, frame.own_addresses)
+    kinds = [m.kind for m in markers if m.kind in NO_CASE]
+    if not kinds:
+        return None
+    return min(kinds, key=KINDS.index), "; ".join(m.reason for m in markers)
 
 
 def _automatic(

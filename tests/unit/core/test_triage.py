@@ -324,6 +324,22 @@ def test_with_first_run_history_old_mail_is_a_closed_history_case_and_nobody_is_
     ]
 
 
+def test_with_first_run_history_an_old_bounce_is_automatic_mail_not_a_history_case(
+    frame: Frame,
+) -> None:
+    """A year of old bounces must not become a year of history complaints in the reports."""
+    desk = Desk(first_run(frame, FirstRun.HISTORY, NOW - timedelta(days=7)))
+    bounce = incoming(
+        "MAILER-DAEMON@mx.customer.test",
+        "Undelivered Mail Returned to Sender",
+        "This is the mail system. Your message could not be delivered: user unknown.",
+    )
+    plan = desk.take(bounce, internaldate=NOW - timedelta(days=30))
+    assert plan.outcome is Outcome.AUTOMATIC and plan.cases == () and plan.mail == ()
+    assert plan.ledger.folder == AUTOMATIC_FOLDER
+    assert plan.meta[f"automatic:{(NOW - timedelta(days=30)).date()}"] == 1
+
+
 def test_with_first_run_history_an_old_command_is_not_obeyed_nor_answered(frame: Frame) -> None:
     desk = Desk(first_run(frame, FirstRun.HISTORY, NOW - timedelta(days=7)))
     token = command_address(FB, "FB-2026-000001", case_token(SECRET, "FB-2026-000001"))
