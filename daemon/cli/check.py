@@ -70,6 +70,10 @@ def sample_context(book: RuleBook | None, templates: Templates, lang: str) -> di
     return base_context(desk, case, lang)
 
 
+#: Customer templates no rule names, with a built-in text when the folder lacks them.
+OPTIONAL_TEMPLATES = ("ack_corrected",)
+
+
 def check_templates(
     templates_dir: str | Path,
     refs: list[tuple[str, int]],
@@ -109,6 +113,11 @@ def check_templates(
                 )
                 continue
             if file not in templates.broken:
+                problems += _render_problems(templates, file, sample_context(book, templates, lang))
+    for name in OPTIONAL_TEMPLATES:  # not named in rules.yaml; rendered when the folder has it
+        for lang in LANGUAGES:
+            file = f"{name}.{lang}.j2"
+            if file in templates.sources and file not in templates.broken and file not in seen:
                 problems += _render_problems(templates, file, sample_context(book, templates, lang))
     return problems
 
