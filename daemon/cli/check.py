@@ -22,14 +22,14 @@ from daemon.adapters.config import build_rulebook, load_rulebook, read_template_
 from daemon.adapters.packaged import is_packaged_rules, is_placeholder
 from daemon.adapters.settings import load_settings
 from daemon.core.cases import open_case
-from daemon.core.frame import Classifier
+from daemon.core.learning import Model, consult, fallback
 from daemon.core.mail.compose import Templates
 from daemon.core.mail.message import parse
 from daemon.core.mail.notices import NoticeDesk, base_context
 from daemon.core.mail.policy import SenderHistory, should_acknowledge
-from daemon.core.rules import LANGUAGES, RuleBook, classify, run_examples
+from daemon.core.rules import LANGUAGES, UNCLASSIFIED, RuleBook, classify, run_examples
 from daemon.errors import EX_CONFIG, BadMessage, ConfigError, Problem
-from daemon.service.learning import classifier
+from daemon.service.learning import learned_model
 
 #: The variables of an acknowledgment when the rules themselves do not load (their problems are
 #: reported first); with a rule book, `sample_context` asks the daemon's own `base_context`.
@@ -222,14 +222,13 @@ def placeholder_warnings(book: RuleBook, rules_path: str) -> list[str]:
     return warnings
 
 
-def learned_classifier() -> Classifier:
-    """The daemon's classifier: the rules, then the model learned beside its store (the rules
-    alone when the store's place is not configured)."""
+def learned() -> Model:
+    """The model learned beside the daemon's store (empty when its place is not configured)."""
     try:
         db = load_settings(need_servers=False).db
     except ConfigError:
-        return classify
-    return classifier(db)
+        return Model()
+    return learned_model(db)
 
 
 def classify_command(
@@ -237,7 +236,8 @@ def classify_command(
 ) -> int:
     """Classify saved messages exactly as the daemon would; 0, or 1 if a file was unusable."""
     book = load_rulebook(rules_path)  # ConfigError reaches the CLI: one line per problem, 78
-    decide = learned_classifier()
+    model = learned()
+    decide = fallback(model) if model.examples else classify
     status = 0
     for name in files:
         try:
@@ -297,4 +297,9 @@ def classify_command(
             else f"no acknowledgment ({verdict.kind}: {'; '.join(verdict.reasons)})"
         )
         print(f"    {answer}", file=out)
+        said = consult(model, message, book) if model.examples else None
+        if decision.category == UNCLASSIFIED and said is not None:
+            guess = said.prediction
+            why = said.why_not or "it says: neither"
+            print(f"    learned model: {guess.category} {guess.confidence:.2f}; {why}", file=out)
     return status

@@ -80,3 +80,23 @@ def test_learn_refuses_an_unknown_category_and_says_what_is_missing(
     assert main(["learn", path]) == 2
     assert main(["learn", "--evaluate"]) == 1
     assert "too few for 5-fold" in capsys.readouterr().out
+
+
+def test_classify_says_why_the_model_did_not_decide(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = env / "rules.yaml"
+    rules.write_text(
+        rules.read_text(encoding="utf-8").replace("min_examples: 4 ", "min_examples: 50 "),
+        encoding="utf-8",
+    )
+    complaints = [saved(env, f"c{i}", t) for i, t in enumerate(COMPLAINTS)]
+    neither = [saved(env, f"n{i}", t) for i, t in enumerate(NEITHER)]
+    assert main(["learn", "--category", "complaint", *complaints]) == 0
+    assert main(["learn", "--category", "unclassified", *neither]) == 0
+    capsys.readouterr()
+    assert main(["classify", saved(env, "new", "интернет снова пропадает")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith("unclassified (rule (no rule matched), owner center)")
+    assert out[2].startswith("    learned model: complaint 0.")
+    assert "from 50 examples of at least 2 categories (learning.min_examples)" in out[2]
