@@ -29,9 +29,9 @@ from datetime import datetime
 from daemon.core import cases as lifecycle
 from daemon.core.cases import Case
 from daemon.core.deadlines import due_at
-from daemon.core.mail.compose import build_mail, wire
 from daemon.core.mail.notices import NoticeDesk, base_context, builtin
-from daemon.core.records import OutMail, outmail
+from daemon.core.mail.outgoing import customer_ack
+from daemon.core.records import OutMail
 from daemon.core.workdays import WorkCalendar
 
 CORRECTED = "ack_corrected"
@@ -144,23 +144,13 @@ def _correction(
     rendered = builtin(desk, CORRECTED, ctx, BUILTIN) or desk.templates.render(
         CORRECTED, case.language, ctx
     )
-    book = desk.book
-    mail = build_mail(
-        sender=desk.address,
-        sender_name=book.owners[book.center].name,
-        to=to,
-        rendered=rendered,
+    return customer_ack(
+        desk,
+        rendered,
+        case.id,
+        to,
         message_id=mid,
         now=now,
         in_reply_to=case.message_id,
         references=tuple(m for m in (case.message_id, first) if m),
-    )
-    return outmail(
-        mail_id=mid,
-        kind="ack",
-        sender=desk.address,
-        to=(to,),
-        raw=wire(mail),
-        now=now,
-        case_id=case.id,
     )

@@ -42,7 +42,6 @@ from daemon.core.frame import Arrival as Arrival
 from daemon.core.frame import Frame as Frame
 from daemon.core.frame import Known as Known
 from daemon.core.learning import WORDS_KEY, message_words
-from daemon.core.mail.compose import build_mail, wire
 from daemon.core.mail.message import Message, message_id_of, parse
 from daemon.core.mail.notices import (
     base_context,
@@ -50,7 +49,7 @@ from daemon.core.mail.notices import (
     thanks_forward,
     thanks_recipients,
 )
-from daemon.core.mail.outgoing import owed
+from daemon.core.mail.outgoing import customer_ack, owed
 from daemon.core.mail.policy import (
     KINDS,
     SenderHistory,
@@ -59,7 +58,7 @@ from daemon.core.mail.policy import (
     reply_target,
     should_acknowledge,
 )
-from daemon.core.records import LedgerEntry, OutMail, outmail
+from daemon.core.records import LedgerEntry, OutMail
 from daemon.core.rules import Decision, FirstRun, RuleBook
 from daemon.core.threads import thread_case, thread_of
 from daemon.core.throttle import SummaryLine, tell
@@ -361,25 +360,21 @@ def open_case(frame: Frame, msg: Message, decision: Decision, received: datetime
 
 def acknowledgment(frame: Frame, msg: Message, case: Case, to: str, now: datetime) -> OutMail:
     """The customer's acknowledgment, in their language, in their thread."""
-    book, address = frame.book, frame.notices.address
+    book = frame.book
     rendered = frame.notices.templates.render(
         book.categories[case.category].template,
         msg.language,
         base_context(frame.notices, case, case.language),
     )
-    mid = frame.new_id()
-    mail = build_mail(
-        sender=address,
-        sender_name=book.owners[book.center].name,
-        to=to,
-        rendered=rendered,
-        message_id=mid,
+    return customer_ack(
+        frame.notices,
+        rendered,
+        case.id,
+        to,
+        message_id=frame.new_id(),
         now=now,
         in_reply_to=msg.message_id,
         references=msg.references,
-    )
-    return outmail(
-        mail_id=mid, kind="ack", sender=address, to=(to,), raw=wire(mail), now=now, case_id=case.id
     )
 
 
