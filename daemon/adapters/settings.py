@@ -194,10 +194,15 @@ def _password(env: Mapping[str, str], p: str, kind: str) -> Secret:
     if not path and env.get("CREDENTIALS_DIRECTORY"):  # systemd LoadCredential=
         cand = Path(env["CREDENTIALS_DIRECTORY"]) / f"{kind.lower()}-password"
         path = str(cand) if cand.exists() else None
+    if not path:  # a command beside the service: the file the unit's LoadCredential= reads
+        given = config_dir(env).credential(kind.lower())
+        path = str(given) if given is not None and given.exists() else None
     if not path:
+        where = config_dir(env).credential(kind.lower())
         raise ConfigError(
             f"{p}PASSWORD is not set: set {p}PASSWORD, or {p}PASSWORD_FILE to a "
             f"file holding it, or LoadCredential={kind.lower()}-password:… in the unit"
+            + (f", or write it to {where}" if where is not None else "")
         )
     try:
         return Secret(Path(path).read_text(encoding="utf-8").rstrip("\r\n"))

@@ -43,6 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="DEBUG, INFO, WARNING or ERROR (default: FEEDBACKD_LOG_LEVEL or INFO)",
     )
     p.add_argument("--config", metavar="DIR", help=CONFIG_HELP)
+    p.add_argument(
+        "--instance",
+        metavar="NAME",
+        help="work on feedbackd@NAME: its NAME.env, its store in /var/lib/feedbackd-NAME",
+    )
     sub = p.add_subparsers(dest="command", required=True)
     for module in COMMANDS:
         module.register(sub)
@@ -65,7 +70,7 @@ def _dispatch(argv: Sequence[str] | None) -> int:
     """Run the command; a user error becomes its one line and its exit code."""
     try:
         args = _parse(argv)
-        use_config_option(args.config)  # this run's --config, for every setting read
+        use_config_option(args.config, args.instance)  # for every setting read from here
         return int(args.handler(args))
     except ConfigError as exc:
         for problem in exc.problems:

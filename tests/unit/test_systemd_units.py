@@ -31,6 +31,8 @@ REACHED_EXPOSURE = 1.1  # measured with systemd 252 (Debian 12); see docs/servic
 # Lines in which the per-mailbox template may differ from the single unit.
 INSTANCE_KEYS = {
     "Description",
+    "ExecStart",
+    "ExecReload",
     "Environment",
     "EnvironmentFile",
     "LoadCredential",
@@ -211,8 +213,18 @@ def test_reload_needs_no_external_program(unit) -> None:
     program = service_key(unit, "ExecStart").split()[0]
     reload = service_key(unit, "ExecReload").split()
     assert reload[0] == program, f"ExecReload= must run {program}, not {reload[0]}"
-    assert reload[1:] == ["reload", "--pid", "$MAINPID"]
+    assert reload[-3:] == ["reload", "--pid", "$MAINPID"]
     assert "kill" not in " ".join(reload)
+
+
+def test_the_template_runs_as_its_instance() -> None:
+    """Without `--instance %i` the daemon of feedbackd@sales would read feedbackd.env beneath
+    sales.env, and every value only the main unit's file sets would leak into sales."""
+    single = {k: service_key("feedbackd.service", k).split() for k in ("ExecStart", "ExecReload")}
+    for key in ("ExecStart", "ExecReload"):
+        words = service_key("feedbackd@.service", key).split()
+        assert words[1:3] == ["--instance", "%i"], key
+        assert [words[0], *words[3:]] == single[key], key
 
 
 def state_directory(unit: str, instance: str | None = None) -> Path:

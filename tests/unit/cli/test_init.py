@@ -204,3 +204,42 @@ def test_an_unreadable_env_file_is_named_when_a_setting_is_missing(tmp_path: Pat
         load_settings()
     assert "FEEDBACKD_IMAP_HOST is not set" in str(err.value)
     assert f"{tmp_path / 'feedbackd.env'}: was not read" in str(err.value)
+
+
+def test_an_instance_of_the_template_unit_is_found_by_its_name(
+    hermetic: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--instance sales` is what feedbackd@sales uses: sales.env (never feedbackd.env, whose
+    values would leak into the instance), its store in /var/lib/feedbackd-sales, and the
+    passwords the unit's LoadCredential= reads, so a command needs nothing sourced."""
+    hermetic.mkdir()
+    servers = "FEEDBACKD_IMAP_HOST=imap.example.test\nFEEDBACKD_SMTP_HOST=smtp.example.test\n"
+    (hermetic / "feedbackd.env").write_text(
+        f"FEEDBACKD_ADDRESS=main@example.test\n{servers}FEEDBACKD_IMAP_USER=main\n"
+        "FEEDBACKD_SMTP_USER=main-sender\nFEEDBACKD_LOG_LEVEL=DEBUG\n"
+    )
+    (hermetic / "sales.env").write_text(
+        f"FEEDBACKD_ADDRESS=sales@example.test\n{servers}FEEDBACKD_IMAP_USER=sales\n"
+        "FEEDBACKD_SMTP_USER=sales\n"
+    )
+    (hermetic / "sales.imap-password").write_text("imap-secret\n")
+    (hermetic / "sales.smtp-password").write_text("smtp-secret\n")
+    (hermetic / "imap-password").write_text("the main unit's\n")
+    (hermetic / "smtp-password").write_text("the main unit's too\n")
+    configdir.use_config_option(None, "sales")
+    settings = load_settings()
+    assert settings.address == "sales@example.test"
+    assert settings.log_level == "INFO"  # nothing of the main unit's file
+    assert settings.db == Path("/var/lib/feedbackd-sales/store.json")
+    assert settings.imap.password.reveal() == "imap-secret"
+    assert settings.smtp.password.reveal() == "smtp-secret"
+    configdir.use_config_option(None)
+    assert load_settings().imap.password.reveal() == "the main unit's"
+    assert load_settings().address == "main@example.test"
+
+
+def test_an_instance_name_that_cannot_be_a_unit_is_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["--instance", "../etc", "status"]) == 78
+    assert "is not an instance name" in capsys.readouterr().err

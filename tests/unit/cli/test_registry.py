@@ -77,6 +77,7 @@ def test_the_commands_and_their_options_are_unchanged() -> None:
         "--version",
         "--log-level",
         "--config",
+        "--instance",
     ]
 
 
