@@ -5,8 +5,10 @@ PYTHON  ?= python3
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# Dovecot + openssl: the local mail lab; systemd: systemd-analyze for the unit tests.
-APT_PACKAGES := dovecot-imapd dovecot-lmtpd openssl systemd ca-certificates python3-venv
+# Dovecot + openssl: the local mail lab; postfix: the lab's queueing submission server (its own
+# config dir and ports; the system's Postfix is left unconfigured, so it runs nothing);
+# systemd: systemd-analyze for the unit tests.
+APT_PACKAGES := dovecot-imapd dovecot-lmtpd postfix openssl systemd ca-certificates python3-venv
 
 .PHONY: setup system venv test unit corpus lab lint format typecheck ci demo bench check clean systemd-test
 
@@ -18,6 +20,7 @@ system:
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
+	  echo "postfix postfix/main_mailer_type select No configuration" | $(SUDO) debconf-set-selections; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
