@@ -1,9 +1,10 @@
 """Issue #2 acceptance: mail flows end to end on the real lab (Dovecot + SMTP on loopback).
 
 The three-message flow and the acknowledgment while `run` waits take `flavoured_desk`, so they
-run on every server layout of the lab (issue #15): folders are looked up by the server's name
-of each of ours (`desk.lab.folder`), and the acknowledgment's latency is printed per flavour
-(`pytest -s -k latency tests/lab/test_flow.py`). The longer tests run on today's Dovecot.
+run on every server layout of the lab and on Postfix as the submission server (issue #15):
+folders are looked up by the server's name of each of ours (`desk.lab.folder`), and the
+acknowledgment's latency is printed per flavour (`pytest -s -k latency tests/lab/test_flow.py`).
+The longer tests run on today's Dovecot.
 """
 
 from __future__ import annotations
