@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Container, Iterable
 from datetime import datetime, timedelta
 
-from daemon.core.records import OutMail, OutState
+from daemon.core.records import OutMail, OutState, moment
 
 
 def copies_on_their_way(
@@ -28,16 +28,22 @@ def copies_on_their_way(
     arrived: Container[str],
     now: datetime,
     grace: timedelta,
+    since: datetime | None = None,
 ) -> list[OutMail]:
     """The mail whose copy to our own address may still be in the submission server's queue.
 
     `arrived` holds the Message-IDs the ledger has taken in. A mail counts when the server
     accepted it (sent) or may have (a transaction broken off after the data: still `sending`),
-    within `grace` of `now`; a refused mail is not waited for, its copy may never come."""
+    within `grace` of `now`; a refused mail is not waited for, its copy may never come. With
+    `since`, only mail handed over since then counts (a cycle waits for its own mail's copies,
+    not again for a copy an earlier cycle already waited for in vain)."""
+    first = None if since is None else moment(since, "since")  # as the store keeps times
     out = []
     for m in mail:
         handed = _handed_over(m)
         if handed is None or m.sender.lower() not in {r.lower() for r in m.recipients}:
+            continue
+        if first is not None and handed < first:
             continue
         if now - grace < handed <= now and m.id not in arrived:
             out.append(m)

@@ -197,14 +197,16 @@ def intake_new(cycle: Cycle) -> None:
         _send(cycle, wait=True)  # our copies, for the next look
 
 
-def _copies_on_their_way(cycle: Cycle) -> list[OutMail]:
-    """Our mail whose copy may still be in the submission server's queue (core/copies)."""
+def _copies_on_their_way(cycle: Cycle, own: bool = False) -> list[OutMail]:
+    """Our mail whose copy may still be in the submission server's queue (core/copies); with
+    `own`, only the mail this cycle handed over."""
     store = cycle.desk.store
     return copies_on_their_way(
         store.outbox(OutState.SENT, OutState.SENDING),
         _TakenIn(store),
         cycle.now,
         cycle.desk.book.policy.resend_grace,
+        since=cycle.now if own else None,
     )
 
 
@@ -224,8 +226,8 @@ def _await_copies(cycle: Cycle, listed: int) -> None:
     """Wait (at most COPY_WAIT) until as many messages have come in above `listed` as copies
     of ours are on their way, so that the next look takes them in and files them in Sent.
     A server that answers only once the mail is delivered has them there already; a cycle
-    that sent nothing waits for nothing."""
-    awaited = len(_copies_on_their_way(cycle)) if cycle.report.sent else 0
+    that sent nothing waits for nothing, and none waits for an earlier cycle's copies."""
+    awaited = len(_copies_on_their_way(cycle, own=True)) if cycle.report.sent else 0
     deadline = time.monotonic() + COPY_WAIT
     while awaited and not cycle.stop_requested():
         arrived = sum(1 for uid in cycle.mailbox.inbox_uids() if uid > listed)

@@ -67,6 +67,21 @@ def test_the_copy_is_matched_whatever_the_case_of_our_address() -> None:
     assert ids(copies_on_their_way([shouting], set(), NOW, GRACE)) == ["<1@example.test>"]
 
 
+def test_since_keeps_only_the_mail_handed_over_from_then_on() -> None:
+    sent = [mail(1), mail(2, ago=timedelta(seconds=1)), mail(3, OutState.SENDING)]
+    # The store keeps whole seconds: a cycle that began at NOW + 0.4 s sent its mail "at NOW".
+    assert ids(copies_on_their_way(sent, set(), NOW, GRACE, since=NOW)) == [
+        "<1@example.test>",
+        "<3@example.test>",
+    ]
+    assert ids(
+        copies_on_their_way(sent, set(), NOW, GRACE, since=NOW.replace(microsecond=400_000))
+    ) == [
+        "<1@example.test>",
+        "<3@example.test>",
+    ]
+
+
 def test_unknown_messages_that_copies_on_their_way_explain_are_no_gap() -> None:
     assert unexplained(unknown=3, on_their_way=3) == 0
     assert unexplained(unknown=2, on_their_way=6) == 0
