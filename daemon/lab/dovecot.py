@@ -141,6 +141,11 @@ class MailLab:
             raise LabUnavailable(
                 "dovecot is not installed: apt-get install dovecot-imapd dovecot-lmtpd"
             )
+        if self.postfix is not None:
+            try:
+                self.postfix.check_installed()
+            except PostfixUnavailable as exc:
+                raise LabUnavailable(str(exc)) from None
         if os.geteuid() != 0:
             raise LabUnavailable(
                 "the mail lab starts Dovecot with its own config and must run as root"

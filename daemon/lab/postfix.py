@@ -63,15 +63,20 @@ class PostfixLab:
     def log(self) -> Path:
         return self.root / "maillog"
 
-    def start(self) -> None:
-        if self._proc is not None:
-            return
+    @staticmethod
+    def check_installed() -> None:
+        """Raise PostfixUnavailable unless Debian's Postfix is there (before the lab starts)."""
         if not os.path.exists(POSTFIX):
             raise PostfixUnavailable(
                 "postfix is not installed: `make system` installs it (preseed "
                 '"postfix postfix/main_mailer_type select No configuration", then '
                 "apt-get install postfix)"
             )
+
+    def start(self) -> None:
+        if self._proc is not None:
+            return
+        self.check_installed()
         for sub in ("etc", "queue", "data"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         shutil.chown(self.root / "data", "postfix", "postfix")
@@ -171,6 +176,7 @@ smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
 smtpd_tls_cert_file = {self.cert}
 smtpd_tls_key_file = {self.key}
 smtpd_tls_security_level = may
+smtpd_error_sleep_time = 0
 lmtp_destination_concurrency_limit = 20
 """
 
