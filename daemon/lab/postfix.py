@@ -140,8 +140,7 @@ class PostfixLab:
 
     def _tail(self) -> str:
         text = ""
-        for name in ("postfix.stderr", "maillog"):
-            path = self.root / name
+        for path in (self.root / "postfix.stderr", self.log):
             if path.exists():
                 text += path.read_text(errors="replace")[-1500:]
         return text
