@@ -9,8 +9,10 @@ LARGE_HEAD bytes of its body. `RecordingSender` keeps the contract of
 daemon.adapters.mail.smtp.Sender (SenderPort): one result per envelope, PermanentSendError for a
 5xx, TransientError otherwise, `maybe_sent` when the transaction broke after the data went out; it
 records every envelope, and delivers what it accepts for an address it serves into that address's
-MemoryMailbox, as the real lab does (so our own copies come back to the INBOX). The lab tests
-remain the proof on real servers.
+MemoryMailbox, as the real lab does (so our own copies come back to the INBOX).
+`QueueingSender` answers the same but delivers later (after `delay` seconds, or when released),
+as a queueing MTA such as Postfix does: its 250 means queued. The lab tests remain the proof on
+real servers.
 
 `Tripwire` counts the steps a cycle takes that touch the world and raises `Crash` at the N-th:
 `Crash` is a BaseException, so like a SIGKILL nothing in the daemon catches it; what the store
@@ -332,6 +334,50 @@ class RecordingSender:
         ]
 
 
+class QueueingSender:
+    """A submission server that queues: it answers as `RecordingSender` does (its `server`
+    records and decides), and delivers each accepted mail `delay` seconds later on a timer
+    thread; with `delay=None` it holds everything until `release()` (a queue that is stuck)."""
+
+    def __init__(self, mailboxes: dict[str, MemoryMailbox], delay: float | None = 0.3):
+        self.server = RecordingSender()
+        self.mailboxes = dict(mailboxes)
+        self.delay = delay
+        self.held: list[Envelope] = []
+        self._timers: list[threading.Timer] = []
+        self._lock = threading.Lock()
+
+    def send_many(self, envs: list[Envelope]) -> list[Exception | None]:
+        results = self.server.send_many(envs)
+        for env, error in zip(envs, results, strict=True):
+            if error is None:
+                if self.delay is None:
+                    with self._lock:
+                        self.held.append(env)
+                else:
+                    timer = threading.Timer(self.delay, self._deliver, (env,))
+                    self._timers.append(timer)
+                    timer.start()
+        return results
+
+    def release(self) -> None:
+        """Deliver what is held (the stuck queue moves again)."""
+        with self._lock:
+            held, self.held = self.held, []
+        for env in held:
+            self._deliver(env)
+
+    def drain(self) -> None:
+        """Wait until every timed delivery is done."""
+        for timer in self._timers:
+            timer.join()
+
+    def _deliver(self, env: Envelope) -> None:
+        for rcpt in env.recipients:
+            if rcpt in self.mailboxes:
+                self.mailboxes[rcpt].deliver(env.raw)
+
+
 def incoming(
     sender: str,
     subject: str,
@@ -357,3 +403,7 @@ def _keeps_the_ports(
 ) -> tuple[MailboxPort, SenderPort, CycleHooks]:
     """Never called: mypy checks here that the twins keep the contracts the service uses."""
     return mailbox, sender, hooks
+
+
+def _queueing_keeps_the_port(sender: QueueingSender) -> SenderPort:
+    return sender

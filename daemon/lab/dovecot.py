@@ -13,7 +13,9 @@ Flavours (`MailLab(flavour=...)`, `FLAVOURS`) are the layouts servers really hav
 tests run on each: today's Dovecot (`/`, no prefix, \\Sent on "Sent"); the Maildir++ layout of
 Courier and hosting panels (`INBOX.` prefix, `.` separator, \\Sent on "Sent Items"); a `|`
 separator with a Russian \\Sent folder; and a server that announces no IDLE, MOVE, UIDPLUS,
-CONDSTORE or NAMESPACE (Dovecot's `imap_capability`), as old or minimal servers do.
+CONDSTORE or NAMESPACE (Dovecot's `imap_capability`), as old or minimal servers do. One flavour
+changes the submission server instead of the layout: `postfix` puts Debian's Postfix (lab/postfix)
+between the daemon and Dovecot, a queueing MTA whose 250 means "queued", not "delivered".
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from pathlib import Path
 from daemon.core.folders import Layout, Role
 from daemon.errors import FeedbackdError
 from daemon.lab.lmtp import lmtp_deliver
+from daemon.lab.postfix import PostfixLab, PostfixUnavailable
 from daemon.lab.smtp import LabSMTP, start_smtp_server
 
 MAIL_UID = 5000  # Dovecot refuses to store mail as root
@@ -48,6 +51,9 @@ class Flavour:
     separator: str = "/"
     sent: str = "Sent"  # the folder marked \\Sent, below the prefix
     capability: str = ""  # what the server announces after login ("" = Dovecot's own list)
+    # The daemon's submission server: "lab" (lab/smtp: 250 once the mail is in the mailbox) or
+    # "postfix" (lab/postfix: 250 once queued; customers' mail still comes in through "lab").
+    submission: str = "lab"
 
     @property
     def layout(self) -> Layout:
@@ -69,6 +75,7 @@ FLAVOURS: dict[str, Flavour] = {
         Flavour("maildir-dots", prefix="INBOX.", separator=".", sent="Sent Items"),
         Flavour("pipe-russian", separator="|", sent="Отправленные"),
         Flavour("minimal", capability=MINIMAL),
+        Flavour("postfix", submission="postfix"),
     )
 }
 
@@ -88,6 +95,7 @@ class LabPorts:
     imap: int
     imaps: int
     smtp: int
+    submission: int  # Postfix's, in the `postfix` flavour
 
 
 class MailLab:
@@ -101,9 +109,19 @@ class MailLab:
         self.flavour = FLAVOURS[flavour]
         base = "/dev/shm" if os.path.isdir("/dev/shm") else None  # tmpfs: ~8x faster appends
         self.root = Path(root or tempfile.mkdtemp(prefix="feedbackd-lab-", dir=base))
-        self.ports = LabPorts(free_port(), free_port(), free_port())
+        self.ports = LabPorts(free_port(), free_port(), free_port(), free_port())
         self._dovecot: subprocess.Popen[bytes] | None = None
         self._smtp: LabSMTP | None = None
+        self.postfix: PostfixLab | None = None
+        if self.flavour.submission == "postfix":
+            self.postfix = PostfixLab(
+                self.root / "postfix",
+                self.ports.submission,
+                self.cert,
+                self.root / "key.pem",
+                lmtp_socket=self.root / "run" / "lmtp",
+                auth_socket=self.root / "run" / "auth-postfix",
+            )
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -123,6 +141,11 @@ class MailLab:
             raise LabUnavailable(
                 "dovecot is not installed: apt-get install dovecot-imapd dovecot-lmtpd"
             )
+        if self.postfix is not None:
+            try:
+                self.postfix.check_installed()
+            except PostfixUnavailable as exc:
+                raise LabUnavailable(str(exc)) from None
         if os.geteuid() != 0:
             raise LabUnavailable(
                 "the mail lab starts Dovecot with its own config and must run as root"
@@ -137,8 +160,15 @@ class MailLab:
         self._dovecot = self._spawn_dovecot("wb")
         self._wait_port(self.ports.imap)
         self._start_smtp()
+        if self.postfix is not None:
+            try:
+                self.postfix.start()
+            except PostfixUnavailable as exc:
+                raise LabUnavailable(str(exc)) from None
 
     def stop(self) -> None:
+        if self.postfix is not None:
+            self.postfix.stop()
         self.stop_smtp()
         self.stop_imap()
         shutil.rmtree(self.root, ignore_errors=True)
@@ -174,7 +204,9 @@ class MailLab:
         return ssl.create_default_context(cafile=str(self.cert))
 
     def env(self, address: str = "feedback@example.test", db: str | Path = "") -> dict[str, str]:
-        """The FEEDBACKD_* settings that point the daemon at this lab."""
+        """The FEEDBACKD_* settings that point the daemon at this lab (and its submission
+        server: Postfix in the `postfix` flavour)."""
+        smtp = self.ports.submission if self.postfix is not None else self.ports.smtp
         env = {
             "FEEDBACKD_IMAP_HOST": "127.0.0.1",
             "FEEDBACKD_IMAP_PORT": str(self.ports.imaps),
@@ -183,7 +215,7 @@ class MailLab:
             "FEEDBACKD_IMAP_TLS": "imaps",
             "FEEDBACKD_IMAP_CA_FILE": str(self.cert),
             "FEEDBACKD_SMTP_HOST": "127.0.0.1",
-            "FEEDBACKD_SMTP_PORT": str(self.ports.smtp),
+            "FEEDBACKD_SMTP_PORT": str(smtp),
             "FEEDBACKD_SMTP_USER": address,
             "FEEDBACKD_SMTP_PASSWORD": self.password,
             "FEEDBACKD_SMTP_TLS": "starttls",
@@ -262,6 +294,12 @@ class MailLab:
         r = self.root
         f = self.flavour
         capability = f"imap_capability = {f.capability}" if f.capability else ""
+        # Postfix's SASL asks Dovecot's auth process (smtpd_sasl_type = dovecot).
+        postfix_auth = (
+            "service auth {\n  unix_listener auth-postfix {\n    mode = 0666\n  }\n}"
+            if self.postfix is not None
+            else ""
+        )
         return f"""
 protocols = imap lmtp
 listen = 127.0.0.1
@@ -318,6 +356,7 @@ service lmtp {{
 protocol lmtp {{
   postmaster_address = postmaster@example.test
 }}
+{postfix_auth}
 """
 
     def _wait_port(self, port: int, timeout: float = 15.0) -> None:

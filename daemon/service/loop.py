@@ -200,7 +200,7 @@ class Service:
         self.poll.backlog = report.remaining
         self.poll.quarantined = report.quarantine
         write_poll_state(self.settings.db, self.poll)
-        self._alert(now or self.clock(), report.remaining)
+        self._alert(now or self.clock(), report.gap)  # not our copies still on their way
         if report.new or report.sent or report.filed:
             log.info("cycle: %s", report.summary())
         return report
