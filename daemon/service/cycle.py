@@ -129,9 +129,7 @@ def run_cycle(
     """One cycle. Without a sender it is a dry run: decide everything, send and move nothing.
     A backlog of more than a batch (a first run) reports its progress (service/progress).
     `pacer` carries the send rate from cycle to cycle (the service keeps one)."""
-    courier = (
-        Courier(desk.store, sender, desk.book.policy, pacer) if sender is not None else None
-    )
+    courier = Courier(desk.store, sender, desk.book.policy, pacer) if sender is not None else None
     try:
         uidvalidity = mailbox.uidvalidity()
         desk.backfill_before = backfill_horizon(desk, now)

@@ -59,7 +59,7 @@ def without_attachments(raw: str, note: str) -> str | None:
     refused the mail for its size (the original attached made it too big). Same headers, so the
     same Message-ID (the first attempt was refused: no copy of it exists). None when the mail
     has no attachment to leave out, so a mail too big by itself is not tried forever."""
-    msg = email.message_from_string(raw, policy=SMTP)
+    msg = email.message_from_bytes(raw.encode("utf-8"), policy=SMTP)  # bytes: 8-bit text
     assert isinstance(msg, EmailMessage)
     parts = [p for p in msg.walk() if p is not msg]
     if not any(p.is_attachment() or p.get_content_type() == "message/rfc822" for p in parts):
