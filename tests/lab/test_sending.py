@@ -57,17 +57,6 @@ def test_a_pooled_connection_the_server_closed_is_retried_at_once_on_a_fresh_one
     assert taken(desk.lab, second) == 1 and desk.lab.smtp.drop_at_mail == 0
 
 
-def test_a_server_restarted_between_two_sends_costs_no_maybe_sent(
-    desk: Desk, sender: Sender
-) -> None:
-    first, second = envelope(desk, desk.customer("b"), 1), envelope(desk, desk.customer("b"), 2)
-    assert sender.send_many([first]) == [None]
-    desk.lab.stop_smtp()
-    desk.lab.start_smtp()
-    assert sender.send_many([second]) == [None]
-    assert taken(desk.lab, second) == 1
-
-
 def test_a_fresh_connection_that_breaks_before_data_is_not_maybe_sent(
     desk: Desk, sender: Sender
 ) -> None:
