@@ -47,10 +47,11 @@ class Pacer:
         """The windows as the outbox records left them (module docstring)."""
         if not rates:
             return cls((), clock)
+        since = clock() - max(r.per for r in rates) if clock is not None else None
         uses = []
         for mail in store.outbox(OutState.SENT, OutState.SENDING):
             at = mail.sent_at if mail.state == OutState.SENT else mail.attempted_at
-            if at is not None:
+            if at is not None and (since is None or at > since):
                 uses.append((mail.id, Use(at, len(mail.recipients))))
         return cls(rates, clock, uses)
 

@@ -131,7 +131,7 @@ def test_an_owner_notice_refused_for_size_goes_again_without_the_attachment(
     assert [m.state for m in notices] == [OutState.SENT], [m.error for m in notices]
     [case] = store.cases()
     owner = notices[0].recipients[0]
-    [got] = [m for m in desk.messages(owner) if case.id in m.subject]
+    [got] = [m for m in desk.messages(owner) if notices[0].id in m.headers.get("message-id", ())]
     assert not got.attachments
     assert case.id in got.text and "Feedback/" in got.text
     acks = [m for m in store.outbox() if m.kind == "ack"]
@@ -187,3 +187,15 @@ def test_a_burst_under_a_rate_limit_acknowledges_every_customer_before_any_owner
     store = Store(desk.db, read_only=True)
     assert [m.id for m in store.outbox(OutState.FAILED)] == []
     assert {m.id for m in store.outbox(OutState.SENT)} >= set(ids)
+
+
+def test_a_greylisted_recipient_is_retried_later_without_slowing_everyone(
+    desk: Desk, sender: Sender
+) -> None:
+    customer = desk.customer("grey")
+    desk.lab.smtp.reject[customer] = "450 4.2.0 greylisted, try again in 5 minutes"
+    env = envelope(desk, customer, 1)
+    other = envelope(desk, desk.customer("fine"), 2)
+    first, second = sender.send_many([env, other])
+    assert first is not None and not isinstance(first, (Throttled, PermanentSendError))
+    assert second is None and taken(desk.lab, env) == 0 and taken(desk.lab, other) == 1

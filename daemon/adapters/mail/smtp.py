@@ -131,7 +131,9 @@ class Sender:
                 return exc
             except aiosmtplib.SMTPResponseException as exc:  # e.g. a 421 greeting
                 self._drop(slot)
-                return _refusal(exc.code, exc.message)
+                if is_throttle(exc.code, exc.message):
+                    return Throttled(f"SMTP {exc.code} {exc.message}")
+                return TransientError(f"SMTP {self.server.host}:{self.server.port}: {exc}")
             except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
                 self._drop(slot)
                 return TransientError(f"SMTP {self.server.host}:{self.server.port}: {exc}")
