@@ -7,7 +7,8 @@ a test/demo dependency, imported here at the top: nothing in production imports 
 permanent-failure handling. The other knobs play what real submission servers do:
 `limit` (at most N messages in any window of W seconds, then `limit_reply`, a 450 4.7.0 or a
 421 that also closes the connection, as providers throttle), `drop_at_mail` (close the next N
-connections at MAIL FROM, as a server that restarted or idled a connection out), `max_size`
+connections at MAIL FROM, as a server that restarted or idled a connection out),
+`drop_after_data` (take the message, then close before the reply: the ambiguous case), `max_size`
 (refuse a larger message with 552 5.3.4). `received` lists every message taken, in order.
 """
 
@@ -50,6 +51,7 @@ class LabHandler:
         self.limit: tuple[int, float] | None = None  # (messages, seconds) in any such window
         self.limit_reply = "450 4.7.0 rate limit exceeded, try again later"
         self.drop_at_mail = 0  # close this many of the next connections at MAIL FROM
+        self.drop_after_data = 0  # take this many next messages, then close without a reply
         self.max_size: int | None = None  # octets; a larger message gets 552 5.3.4
         self.received: list[Received] = []
         self.throttled = 0  # replies of `limit_reply` given
@@ -59,6 +61,7 @@ class LabHandler:
         """Every knob back to "take everything" (tests that set one call this when done)."""
         self.reject.clear()
         self.limit, self.drop_at_mail, self.max_size = None, 0, None
+        self.drop_after_data = 0
         self._taken.clear()
 
     async def handle_MAIL(
@@ -111,6 +114,9 @@ class LabHandler:
         self.accepted += 1
         head = email.message_from_bytes(data.split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n")
         self.received.append(Received(str(head.get("Message-ID", "")), tuple(envelope.rcpt_tos)))
+        if self.drop_after_data > 0:  # taken, but the client never hears so: ambiguous
+            self.drop_after_data -= 1
+            server.transport.close()
         return "250 2.0.0 delivered"
 
 

@@ -199,3 +199,11 @@ def test_a_greylisted_recipient_is_retried_later_without_slowing_everyone(
     first, second = sender.send_many([env, other])
     assert first is not None and not isinstance(first, (Throttled, PermanentSendError))
     assert second is None and taken(desk.lab, env) == 0 and taken(desk.lab, other) == 1
+
+
+def test_only_a_break_once_data_went_out_is_maybe_sent(desk: Desk, sender: Sender) -> None:
+    desk.lab.smtp.drop_after_data = 1  # the server takes it and closes before its 250
+    env = envelope(desk, desk.customer("lost-reply"), 1)
+    [result] = sender.send_many([env])
+    assert result is not None and getattr(result, "maybe_sent", False)
+    assert taken(desk.lab, env) == 1  # the outbox's look for our copy will find it
