@@ -273,12 +273,13 @@ def finish(
 def slimmed(store: Store, mail: OutMail, error: PermanentSendError) -> str | None:
     """A staff mail refused for its size, again without the attachment and with a line saying
     where the original is (the case and the folder it is filed in); None when that is not the
-    refusal, the mail is a customer's acknowledgment, or there is no attachment to leave out."""
-    if mail.kind == "ack" or not is_too_big(error.code, error.reason):
+    refusal, the mail is a customer's acknowledgment or about no case, or there is no
+    attachment to leave out."""
+    if mail.kind == "ack" or mail.case_id is None or not is_too_big(error.code, error.reason):
         return None
     folders = sorted({e.folder for e in store.ledger_entries() if e.case_id == mail.case_id})
     where = ", ".join(folders) or "INBOX"
-    case = mail.case_id or "-"
+    case = mail.case_id
     note = (
         f"The original message made this mail too large for the mail server, so it is not "
         f"attached: it is case {case}, filed in {where} in the {mail.sender} mailbox.\n"
