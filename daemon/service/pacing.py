@@ -70,14 +70,15 @@ class Pacer:
         return list(self._uses.values())
 
     def admit(self, mail: OutMail, now: datetime) -> datetime | None:
-        """Take `mail`'s recipients from the allowance, or say when it may go (not now)."""
+        """Take `mail`'s recipients from the allowance, or say when it may go (not now; to the
+        whole second after, as the outbox keeps times, so the wake-up is never too early)."""
         if self.paused_until is not None and now < self.paused_until:
-            return self.paused_until
+            return _whole_second_after(self.paused_until)
         need = len(mail.recipients)
         if self.rates:
             limits, uses = self.limits(now), self._recent(now)
             if not fits(limits, uses, now, need):
-                return opens_at(limits, uses, now, need)
+                return _whole_second_after(opens_at(limits, uses, now, need))
             self._uses[mail.id] = Use(now, need)
         return None
 
@@ -91,7 +92,11 @@ class Pacer:
         self.throttles += 1
         self.paused_until = now + pause(self.throttles)
         self.slow_until = now + SLOW_FOR
-        return self.paused_until
+        return _whole_second_after(self.paused_until)
 
     def went_well(self) -> None:
         self.throttles = 0
+
+
+def _whole_second_after(at: datetime) -> datetime:
+    return at if at.microsecond == 0 else at.replace(microsecond=0) + timedelta(seconds=1)

@@ -141,7 +141,7 @@ def test_an_owner_notice_refused_for_size_goes_again_without_the_attachment(
 def test_a_burst_under_a_rate_limit_acknowledges_every_customer_before_any_owner_notice(
     desk: Desk,
 ) -> None:
-    """Issue #15's acceptance: the lab's SMTP server takes 25 messages in any second and answers
+    """Issue #15's acceptance: the lab's SMTP server takes 25 messages in any 2 s and answers
     `450 4.7.0` beyond; feedbackd is set to twice that (so it is throttled, and halves its
     rate). 50 complaints at once: 50 acknowledgments, then 50 owner notices."""
     burst = 50
@@ -157,10 +157,10 @@ def test_a_burst_under_a_rate_limit_acknowledges_every_customer_before_any_owner
         m["Message-ID"] = f"<burst-{n}-{time.monotonic_ns()}@customer.test>"
         m.set_content("Курьер не приехал, заказ потерян. Прошу разобраться.")
         desk.lab.deliver(m.as_bytes(), desk.address)
-    desk.lab.smtp.limit = (25, 1.0)
+    desk.lab.smtp.limit = (25, 2.0)  # 2 s: throttled even on a loaded machine
     ours = [r for r in desk.lab.smtp.received if desk.address in r.recipients]
     assert ours == []
-    proc = desk.start(dict(desk.env, FEEDBACKD_SMTP_RATE="100/s"))
+    proc = desk.start(dict(desk.env, FEEDBACKD_SMTP_RATE="100/2s"))
 
     def mine() -> list:  # list[Received]
         return [r for r in desk.lab.smtp.received if desk.address in r.recipients]
