@@ -35,7 +35,7 @@ from daemon.adapters.mail.imap import LARGE_HEAD, Fetched
 from daemon.adapters.mail.smtp import Envelope
 from daemon.core.folders import FolderUnavailable
 from daemon.core.progress import Reporter, silent
-from daemon.errors import PermanentSendError, TransientError
+from daemon.errors import PermanentSendError, Throttled, TransientError
 from daemon.service.ports import CycleHooks, MailboxPort, SenderPort
 
 T = TypeVar("T")
@@ -280,6 +280,8 @@ class RecordingSender:
         self.attempts: list[Attempt] = []
         self.refused: dict[str, int] = {}  # address -> 5xx code, for good
         self._transient: list[bool] = []  # the next sends that fail for now (maybe_sent each)
+        self.take_at_most: int | None = None  # then "450 4.7.0 rate limit" (a throttle)
+        self.max_size: int | None = None  # a larger mail gets "552 5.3.4"
         self._lock = threading.Lock()
 
     def refuse(self, address: str, code: int = 550) -> None:
@@ -308,6 +310,10 @@ class RecordingSender:
         return error
 
     def _outcome(self, env: Envelope) -> Exception | None:
+        if self.take_at_most is not None and len(self.sent) >= self.take_at_most:
+            return Throttled("SMTP 450 4.7.0 rate limit exceeded")
+        if self.max_size is not None and len(env.raw) > self.max_size:
+            return PermanentSendError(552, "5.3.4 Message size exceeds fixed maximum")
         if self._transient:
             maybe_sent = self._transient.pop(0)
             return TransientError("SMTP 421 try again later", maybe_sent=maybe_sent)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from daemon.adapters.configdir import config_dir, environment, store_path
+from daemon.core.sendrate import Rate, parse_rates
 from daemon.errors import ConfigError, Problem
 
 TLS_MODES = ("imaps", "starttls", "plain")
@@ -78,6 +79,7 @@ class Settings:
     rules: Path
     templates: Path
     log_level: str = "INFO"
+    smtp_rate: tuple[Rate, ...] = ()  # FEEDBACKD_SMTP_RATE: recipients per window; () no limit
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -132,7 +134,20 @@ def _settings(env: Mapping[str, str], need_servers: bool) -> Settings:
         rules=Path(rules_file(env=env)),
         templates=Path(templates_dir(env=env)),
         log_level=(env.get("FEEDBACKD_LOG_LEVEL") or "INFO").upper(),
+        smtp_rate=smtp_rate(env),
     )
+
+
+def smtp_rate(env: Mapping[str, str]) -> tuple[Rate, ...]:
+    """FEEDBACKD_SMTP_RATE, e.g. `30/min,10000/day`: recipients (our own copy included) the
+    submission server takes from this mailbox in any such window (docs/mailboxes.md)."""
+    text = env.get("FEEDBACKD_SMTP_RATE", "")
+    try:
+        return parse_rates(text)
+    except ValueError as exc:
+        raise ConfigError(
+            f"FEEDBACKD_SMTP_RATE={text!r} is not valid: {exc}; or unset it for no limit"
+        ) from None
 
 
 def rules_file(given: str | None = None, env: Mapping[str, str] | None = None) -> str:

@@ -36,7 +36,7 @@ from daemon.core.folders import Layout, Role
 from daemon.errors import FeedbackdError
 from daemon.lab.lmtp import lmtp_deliver
 from daemon.lab.postfix import PostfixLab, PostfixUnavailable
-from daemon.lab.smtp import LabSMTP, start_smtp_server
+from daemon.lab.smtp import LabHandler, LabSMTP, start_smtp_server
 
 MAIL_UID = 5000  # Dovecot refuses to store mail as root
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
@@ -199,6 +199,12 @@ class MailLab:
             self._start_smtp()
 
     # -- helpers for tests and the demo ------------------------------------------------------
+
+    @property
+    def smtp(self) -> LabHandler:
+        """The running SMTP server's handler: its knobs and the mail it took."""
+        assert self._smtp is not None, "the lab's SMTP server is not running"
+        return self._smtp.handler
 
     def ssl_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.cert))

@@ -4,15 +4,24 @@ Its own module so that the mail lab's two servers read apart: this one only acce
 AUTH and hands over (lab/lmtp.py); Dovecot's child process lives in lab/dovecot.py. aiosmtpd is
 a test/demo dependency, imported here at the top: nothing in production imports the lab.
 `LabHandler.reject` lets a test make the server refuse mail (e.g. 550) to exercise
-permanent-failure handling.
+permanent-failure handling. The other knobs play what real submission servers do:
+`limit` (at most N messages in any window of W seconds, then `limit_reply`, a 450 4.7.0 or a
+421 that also closes the connection, as providers throttle), `drop_at_mail` (close the next N
+connections at MAIL FROM, as a server that restarted or idled a connection out),
+`drop_after_data` (take the message, then close before the reply: the ambiguous case), `max_size`
+(refuse a larger message with 552 5.3.4). `received` lists every message taken, in order.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email
 import logging
 import ssl
+import time
 import warnings
+from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +35,45 @@ warnings.filterwarnings("ignore", message="Session.login_data is deprecated")
 logging.getLogger("mail.log").addFilter(lambda record: "login_data" not in record.getMessage())
 
 
+@dataclass(frozen=True)
+class Received:
+    """One message the server took: its Message-ID and envelope recipients."""
+
+    message_id: str
+    recipients: tuple[str, ...]
+
+
 class LabHandler:
     def __init__(self, lmtp_socket: Path):
         self.lmtp_socket = lmtp_socket
         self.accepted = 0
         self.reject: dict[str, str] = {}  # recipient -> SMTP reply, e.g. "550 5.1.1 no such user"
+        self.limit: tuple[int, float] | None = None  # (messages, seconds) in any such window
+        self.limit_reply = "450 4.7.0 rate limit exceeded, try again later"
+        self.drop_at_mail = 0  # close this many of the next connections at MAIL FROM
+        self.drop_after_data = 0  # take this many next messages, then close without a reply
+        self.max_size: int | None = None  # octets; a larger message gets 552 5.3.4
+        self.received: list[Received] = []
+        self.throttled = 0  # replies of `limit_reply` given
+        self._taken: deque[float] = deque()  # monotonic times of messages taken, for `limit`
+
+    def settle(self) -> None:
+        """Every knob back to "take everything" (tests that set one call this when done)."""
+        self.reject.clear()
+        self.limit, self.drop_at_mail, self.max_size = None, 0, None
+        self.drop_after_data = 0
+        self._taken.clear()
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
+    ) -> str:
+        if self.drop_at_mail > 0:
+            self.drop_at_mail -= 1
+            server.transport.close()  # no reply: the client reads EOF, as from a restart
+            return "421 4.3.2 closing"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
@@ -43,6 +86,19 @@ class LabHandler:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         data = envelope.original_content or envelope.content
+        if self.max_size is not None and len(data) > self.max_size:
+            return "552 5.3.4 Message size exceeds fixed maximum message size"
+        if self.limit is not None:
+            count, window = self.limit
+            now = time.monotonic()
+            while self._taken and self._taken[0] <= now - window:
+                self._taken.popleft()
+            if len(self._taken) >= count:
+                self.throttled += 1
+                if self.limit_reply.startswith("421"):
+                    asyncio.get_running_loop().call_later(0.05, server.transport.close)
+                return self.limit_reply
+            self._taken.append(now)
         loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(
@@ -56,6 +112,11 @@ class LabHandler:
         except Exception as exc:  # noqa: BLE001  # Dovecot down: a 4xx, the client retries
             return f"451 4.3.0 local delivery failed: {exc}"
         self.accepted += 1
+        head = email.message_from_bytes(data.split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n")
+        self.received.append(Received(str(head.get("Message-ID", "")), tuple(envelope.rcpt_tos)))
+        if self.drop_after_data > 0:  # taken, but the client never hears so: ambiguous
+            self.drop_after_data -= 1
+            server.transport.close()
         return "250 2.0.0 delivered"
 
 

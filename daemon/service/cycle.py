@@ -44,6 +44,7 @@ from daemon.service.alerts import ALERT_EVERY, queue_alert
 from daemon.service.duties import FIRST_CYCLE, run_duties
 from daemon.service.intake import QUARANTINE, Desk, intake
 from daemon.service.outbox import Courier
+from daemon.service.pacing import Pacer
 from daemon.service.ports import NO_HOOKS, CycleHooks, MailboxPort, SenderPort
 from daemon.service.progress import reporter
 
@@ -138,10 +139,12 @@ def run_cycle(
     hooks: CycleHooks | None = None,
     db: Path | None = None,
     progress: Reporter | None = None,
+    pacer: Pacer | None = None,
 ) -> CycleReport:
     """One cycle. Without a sender it is a dry run: decide everything, send and move nothing.
-    A backlog of more than a batch (a first run) reports its progress (service/progress)."""
-    courier = Courier(desk.store, sender, desk.book.policy) if sender is not None else None
+    A backlog of more than a batch (a first run) reports its progress (service/progress).
+    `pacer` carries the send rate from cycle to cycle (the service keeps one)."""
+    courier = Courier(desk.store, sender, desk.book.policy, pacer) if sender is not None else None
     try:
         uidvalidity = mailbox.uidvalidity()
         desk.backfill_before = backfill_horizon(desk, now)

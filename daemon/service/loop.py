@@ -43,6 +43,7 @@ from daemon.service.cycle import CycleReport, run_cycle
 from daemon.service.health import assess
 from daemon.service.intake import Desk
 from daemon.service.outbox import deliver, next_due
+from daemon.service.pacing import Pacer
 from daemon.service.ports import CycleHooks
 
 log = logging.getLogger("feedbackd")
@@ -68,6 +69,7 @@ class Service:
         self.book = load_rulebook(settings.rules)
         self.templates = load_templates(settings.templates)
         self.store: Store | None = None
+        self.pacer = Pacer()  # FEEDBACKD_SMTP_RATE's windows, rebuilt from the store in open()
         self.mailbox: Mailbox | None = None
         self.sender: Sender | None = None
         self.lock = StoreLock(settings.db)
@@ -87,6 +89,7 @@ class Service:
     def open(self) -> None:
         self.lock.acquire()
         self.store = Store(self.settings.db)
+        self.pacer = Pacer.from_store(self.store, self.settings.smtp_rate, self.clock)
 
     def close(self) -> None:
         self._disconnect()
@@ -184,7 +187,13 @@ class Service:
         try:
             mailbox, sender = self._connect()
             report = run_cycle(
-                self.desk(), mailbox, sender, now or self.clock(), _Hooks(self), self.settings.db
+                self.desk(),
+                mailbox,
+                sender,
+                now or self.clock(),
+                _Hooks(self),
+                self.settings.db,
+                pacer=self.pacer,
             )
         except Exception as exc:
             self.poll.consecutive_failures += 1
@@ -345,6 +354,7 @@ class Service:
                     self.sender,
                     now,
                     self.book.policy,
+                    self.pacer,
                 )
             except Exception as exc:  # noqa: BLE001 - the outbox keeps it; the next cycle retries
                 log.warning("alert not sent yet: %s", exc)

@@ -169,6 +169,7 @@ def test_env_example_documents_every_setting() -> None:
         "FEEDBACKD_RULES",
         "FEEDBACKD_TEMPLATES",
         "FEEDBACKD_LOG_LEVEL",
+        "FEEDBACKD_SMTP_RATE",
     }
     for kind in ("IMAP", "SMTP"):
         expected |= {

@@ -94,3 +94,13 @@ def test_cli_exits_78_with_one_line_naming_the_variable() -> None:
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "FEEDBACKD_IMAP_HOST" in lines[0]
     assert "imap-pw-123" not in out.stderr
+
+
+def test_smtp_rate_is_read_and_a_bad_one_names_the_variable() -> None:
+    from daemon.core.sendrate import parse_rates
+
+    assert load_settings(BASE).smtp_rate == ()
+    rates = load_settings(dict(BASE, FEEDBACKD_SMTP_RATE="30/min,10000/day")).smtp_rate
+    assert rates == parse_rates("30/min,10000/day")
+    with pytest.raises(ConfigError, match=r"FEEDBACKD_SMTP_RATE='30/minute' is not valid.*30/min"):
+        load_settings(dict(BASE, FEEDBACKD_SMTP_RATE="30/minute"))
