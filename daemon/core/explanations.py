@@ -16,7 +16,7 @@ events, in daemon.core.report.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from daemon.core.cases import Case
@@ -76,21 +76,11 @@ def asks(case: Case) -> list[Ask]:
             continue
         ask = out[index]
         if event.what == "explanation_given" and ask.given_at is None:
-            out[index] = Ask(
-                ask.employee, ask.asked_at, ask.due, ask.asked_by, event.at, ask.sent, ask.request_id
-            )
+            out[index] = replace(ask, given_at=event.at)
         elif event.what in ("explanation_sent", "explanation_reminded"):
             key = str(event.data.get("key", REQUEST))
             mid = str(event.data.get("message_id", "")) if key == REQUEST else ask.request_id
-            out[index] = Ask(
-                ask.employee,
-                ask.asked_at,
-                ask.due,
-                ask.asked_by,
-                ask.given_at,
-                ask.sent | {key},
-                mid or ask.request_id,
-            )
+            out[index] = replace(ask, sent=ask.sent | {key}, request_id=mid or ask.request_id)
     return out
 
 

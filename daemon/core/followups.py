@@ -30,6 +30,7 @@ from typing import Any
 
 from daemon.core import cases as lifecycle
 from daemon.core.cases import Case
+from daemon.core.explanations import explanation_due
 from daemon.core.mail.bounces import detect_bounce
 from daemon.core.mail.message import Message
 from daemon.core.mail.notices import (
@@ -41,7 +42,6 @@ from daemon.core.mail.notices import (
     unproven_answer_notice,
 )
 from daemon.core.mail.outgoing import owed
-from daemon.core.explanations import explanation_due
 from daemon.core.owner_commands import Command, authorize, parse_command
 from daemon.core.records import OutMail, stamp
 from daemon.core.rules import Owner, RuleBook

@@ -175,7 +175,7 @@ def authorize(
     elif command.kind == CLOSE:
         settled = settle(parse_words(command.argument) or Asked(), case, book)
         if isinstance(settled, Refusal):
-            return no(settled.code, **{"outcome": settled.say(lang)})
+            return no(settled.code, outcome=settled.say(lang))
         data = settled
     elif command.kind == EXPLAIN:
         if command.argument in {a.employee for a in outstanding(case)}:

@@ -29,6 +29,7 @@ from daemon.core.mail.method_mail import explanation_given, solved_answer
 from daemon.core.mail.notices import NoticeDesk
 from daemon.core.mail.outgoing import owed
 from daemon.core.mail.quoting import split
+from daemon.core.records import OutMail
 from daemon.core.satisfaction import NO, OPT_OUT, SCORE, STOP, read_answer, waiting
 from daemon.core.threads import CaseView, parties
 from daemon.core.tokens import parse_explanation_address, valid_explanation
@@ -113,7 +114,7 @@ def solved_reply(
         changed = lifecycle.apply(
             changed, "reopened", now, who=msg.from_addr, reason="the customer says not solved"
         )
-    mail = ()
+    mail: tuple[OutMail, ...] = ()
     if answer.tells_owner:
         owner = desk.book.owners.get(case.owner) or desk.book.owners[desk.book.center]
         mid = new_id()

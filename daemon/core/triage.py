@@ -4,10 +4,10 @@ The questions are asked in an order that never answers a machine and never opens
 is it our own mail coming back (filed in Sent)? a message at all (else quarantined)? one already
 seen under another UID (a duplicate)? an owner's command? an employee's explanation? a bounce
 of our mail? a message in a case's thread (joined; the customer's answer to "was it solved?"
-first, daemon.core.replies)? Only then is it a new case: classified, given its due date, acknowledged
-if the policy and the category allow, its owner told. The answer is a `Plan`: the outcome, the
-ledger entry, the cases to write, the mail to queue, the store's meta to set and the lines to
-log. Nothing here writes: the service applies a plan through one function, so the store holds
+first, daemon.core.replies)? Only then is it a new case: classified, given its due date,
+acknowledged if the policy and the category allow, its owner told. The answer is a `Plan`:
+the outcome, the ledger entry, the cases to write, the mail to queue, the store's meta to set
+and the lines to log. Nothing here writes: the service applies a plan through one function, so the store holds
 all of a message's outcome or none of it, and a test or a dry run can read the plan itself.
 
 Mail older than the first run's horizon (or `feedbackd import --before`) is history unless

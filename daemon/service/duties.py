@@ -2,10 +2,11 @@
 
 The scheduled digest and the daily move of old records to the archive run here (reminders and
 escalations join them, and the method's mail: the employees' explanation requests with their
-reminders, and "was it solved?" to the customer of a closed case). Each duty is keyed by its period in the store's meta table and recorded
-in the same commit as the mail it queues, so it happens once however often the daemon restarts,
-and a daemon that was down catches up at its next tick. Time is an argument: `once --now`
-previews next week's duties with the same code. History (mail from before the first run) is
+reminders, and "was it solved?" to the customer of a closed case). Each duty is keyed by its
+period in the store's meta table (or recorded on its case) in the same commit as the mail it
+queues, so it happens once however often the daemon restarts, and a daemon that was down
+catches up at its next tick. Time is an argument: `once --now` previews next week's duties
+with the same code. History (mail from before the first run) is
 closed on arrival, so it gets no reminder or escalation, and the digest leaves it out; the
 digest's first period starts on the day of the first cycle, never in a week before it.
 """
@@ -30,7 +31,6 @@ from daemon.core.mail.method_mail import (
 from daemon.core.mail.notices import escalation_mail, reminder_mail
 from daemon.core.records import outmail
 from daemon.core.reminders import CaseClock, plan_reminders
-from daemon.core.satisfaction import may_ask
 from daemon.core.report.digest import (
     compose_digest,
     digest_period,
@@ -38,6 +38,7 @@ from daemon.core.report.digest import (
     digest_settings,
 )
 from daemon.core.report.figures import build_report
+from daemon.core.satisfaction import may_ask
 from daemon.service.casework import queue
 from daemon.service.intake import Desk
 

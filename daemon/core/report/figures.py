@@ -224,7 +224,8 @@ def _method(case: Case, now: datetime, zone: ZoneInfo) -> dict[str, Any]:
     """What the method recorded on the case by `now`: the last verdict, the answer to "was it
     solved?", the explanations (daemon.core.explanations, daemon.core.satisfaction)."""
     seen = [e for e in case.events if e.at <= now]
-    verdict = next((e for e in reversed(seen) if e.what == "closed" and e.data.get("verdict")), None)
+    closes = [e for e in seen if e.what == "closed" and e.data.get("verdict")]
+    verdict = closes[-1] if closes else None
     solved, score = "", None
     if any(e.what == "satisfaction_asked" for e in seen):
         answer = next((e for e in reversed(seen) if e.what == "satisfaction"), None)

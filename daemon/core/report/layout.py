@@ -64,10 +64,10 @@ def summary_rows(report: Report) -> list[tuple[str, str]]:
         ("justified", str(report.justified)),
         ("unjustified", str(report.unjustified)),
         ("asked whether solved", str(report.satisfaction.asked_solved)),
-        ("solved (yes or 4-5 of answers)", pct(report.satisfaction.satisfaction_pct)),
+        ("solved, of answers", pct(report.satisfaction.satisfaction_pct)),
         ("explanations asked", str(len(report.explanations))),
         ("explanations given", str(sum(x.given is not None for x in report.explanations))),
-        ("explanations outstanding now", str(len(report.outstanding_explanations))),
+        ("explanations waiting", str(len(report.outstanding_explanations))),
     ]
 
 

@@ -19,11 +19,11 @@ from daemon.core.rules.classify import NO_RULE, classify
 from daemon.core.rules.conditions import Condition, Context, Reason
 from daemon.core.rules.loader import Built, build
 from daemon.core.rules.model import (
+    COMPLEXITY_LEVELS,
     DIGEST_EVERY,
     LANGUAGES,
-    UNCLASSIFIED,
-    COMPLEXITY_LEVELS,
     REMEDY_KINDS,
+    UNCLASSIFIED,
     CalendarSettings,
     Category,
     Cause,
@@ -48,9 +48,9 @@ from daemon.core.rules.textmatch import Negation
 __all__ = [
     "COMPLEXITY_LEVELS",
     "DIGEST_EVERY",
-    "REMEDY_KINDS",
     "LANGUAGES",
     "NO_RULE",
+    "REMEDY_KINDS",
     "UNCLASSIFIED",
     "Built",
     "CalendarSettings",

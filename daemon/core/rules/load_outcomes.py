@@ -100,7 +100,9 @@ def verdict_setting(report: Report, value: Any, line: int, where: str) -> bool:
     return False
 
 
-def _unique_words(report: Report, line: int, what: str, aliases: dict[str, tuple[str, ...]]) -> None:
+def _unique_words(
+    report: Report, line: int, what: str, aliases: dict[str, tuple[str, ...]]
+) -> None:
     seen: dict[str, str] = {}
     for key, words in aliases.items():
         for word in (key, *words):

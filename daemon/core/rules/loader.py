@@ -31,10 +31,10 @@ from daemon.core.rules.load_settings import (
     term,
 )
 from daemon.core.rules.model import (
+    COMPLEXITY_LEVELS,
     LANGUAGES,
     UNCLASSIFIED,
     Category,
-    COMPLEXITY_LEVELS,
     Escalation,
     ExplanationSettings,
     Owner,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.message import Message
+from typing import Any
 
 from twins import MemoryMailbox, RecordingSender, incoming
 
@@ -51,6 +52,11 @@ class Center:
     def case(self) -> Case:
         [case] = [c for c in self.store.cases() if c.category == "complaint"]
         return case
+
+    def report(self) -> dict[str, Any]:
+        """`report --format json` of today, as of now."""
+        cases = self.store.cases()
+        return report_doc(build_report(cases, NOW.date(), NOW.date(), self.now, self.book.timezone))
 
     def to(self, address: str) -> list[Message]:
         return self.sender.sent_to(address)
@@ -101,7 +107,7 @@ def test_close_by_mail_with_verdict_cause_and_remedy(book: RuleBook, templates: 
         "employees": [],
         "complexity": "simple",
     }
-    doc = report_doc(build_report(center.store.cases(), NOW.date(), NOW.date(), center.now, book.timezone))
+    doc = center.report()
     assert doc["by"]["category"]["complaint"]["justified"] == 1
     assert doc["by"]["category"]["complaint"]["unjustified"] == 0
     assert doc["by"]["cause"]["delivery"]["justified"] == 1
@@ -145,7 +151,8 @@ def test_an_explanation_asked_reminded_once_and_given(book: RuleBook, templates:
     reply = center.command(f"explain {EMPLOYEE}")
     assert "Команда выполнена" in reply["Subject"]
     [request] = center.to(EMPLOYEE)
-    assert "explain." in request["Reply-To"] and request["Reply-To"] != center.to(OWNER)[0]["Reply-To"]
+    assert "explain." in request["Reply-To"]
+    assert request["Reply-To"] != center.to(OWNER)[0]["Reply-To"]  # no command token
     assert any(p.get_content_type() == "message/rfc822" for p in request.walk())  # the complaint
     center.cycle(1)
     assert len(center.to(EMPLOYEE)) == 1  # the request once, however often the clock ticks
@@ -173,7 +180,7 @@ def test_an_explanation_asked_reminded_once_and_given(book: RuleBook, templates:
     assert "reply_joined" not in events(case)
     center.cycle(72)
     assert len(center.to(EMPLOYEE)) == 2  # no reminder once it is given
-    doc = report_doc(build_report(center.store.cases(), NOW.date(), NOW.date(), center.now, book.timezone))
+    doc = center.report()
     tally = doc["by"]["category"]["complaint"]
     assert (tally["explanations_asked"], tally["explanations_given"]) == (1, 1)
 
@@ -213,13 +220,15 @@ def test_yes_records_satisfaction_and_robots_are_never_asked(
     [asked] = [m for m in center.to(customer) if "решить" in text(m)]
     owner_mail = len(center.to(OWNER))
     center.write(
-        incoming(customer, "Re: вопрос", "Да, спасибо!", headers={"In-Reply-To": asked["Message-ID"]})
+        incoming(
+            customer, "Re: вопрос", "Да, спасибо!", headers={"In-Reply-To": asked["Message-ID"]}
+        )
     )
     center.cycle(0.1)
     case = center.case()
     assert case.status == "closed" and case.events[-1].data["answer"] == "yes"
     assert len(center.to(OWNER)) == owner_mail  # nothing for the owner to do
-    doc = report_doc(build_report(center.store.cases(), NOW.date(), NOW.date(), center.now, book.timezone))
+    doc = center.report()
     assert doc["by"]["category"]["complaint"]["satisfied"] == 1
     assert doc["satisfaction"]["rate_pct"] == 100.0
 
