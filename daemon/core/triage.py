@@ -7,8 +7,9 @@ of our mail? a message in a case's thread (joined; the customer's answer to "was
 first, daemon.core.replies)? Only then is it a new case: classified, given its due date,
 acknowledged if the policy and the category allow, its owner told. The answer is a `Plan`:
 the outcome, the ledger entry, the cases to write, the mail to queue, the store's meta to set
-and the lines to log. Nothing here writes: the service applies a plan through one function, so the store holds
-all of a message's outcome or none of it, and a test or a dry run can read the plan itself.
+and the lines to log. Nothing here writes: the service applies a plan through one function,
+so the store holds all of a message's outcome or none of it, and a test or a dry run can read
+the plan itself.
 
 Mail older than the first run's horizon (or `feedbackd import --before`) is history unless
 `first_run: triage` says otherwise: a closed case (its `imported` event says why) classified and
