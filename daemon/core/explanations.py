@@ -69,9 +69,7 @@ def asks(case: Case) -> list[Ask]:
             due = parse_stamp(str(event.data.get("due", "")), f"{case.id} explanation due")
             out.append(Ask(employee, event.at, due, event.who))
             continue
-        index = next(
-            (i for i in range(len(out) - 1, -1, -1) if out[i].employee == employee), None
-        )
+        index = next((i for i in range(len(out) - 1, -1, -1) if out[i].employee == employee), None)
         if index is None:
             continue
         ask = out[index]

@@ -161,7 +161,7 @@ def queue_explanations(desk: Desk, now: datetime) -> list[str]:
 
 
 def queue_solved_questions(desk: Desk, now: datetime) -> list[str]:
-    """"Was it solved?" to the customer of each case closed since the feature first ran, once
+    """Ask "was it solved?" of the customer of each case closed since the feature first ran, once
     per case (daemon.core.satisfaction says who may be asked)."""
     since = desk.store.meta_time(SOLVED_SINCE)
     if since is None:

@@ -119,7 +119,7 @@ def explanation_given(
 def solved_question(
     desk: NoticeDesk, case: Case, to: str, *, message_id: str, now: datetime, in_reply_to: str
 ) -> EmailMessage:
-    """"Was it solved?" to the customer, in the case's language and thread."""
+    """The question "was it solved?" to the customer, in the case's language and thread."""
     ctx = base_context(desk, case, case.language)
     rendered = _render(desk, "solved_question", case.language, ctx, case.id)
     return build_mail(

@@ -279,11 +279,11 @@ BUILTIN = {
     ),
     "solved_question": (
         "[{case_id}] Was your issue solved?",
-        "Your case {case_id} has been closed. Was your issue solved? Please reply \"yes\" or "
-        "\"no\". Not to be asked again: reply \"stop\".\n\n--\n{center_name}\n",
+        'Your case {case_id} has been closed. Was your issue solved? Please reply "yes" or '
+        '"no". Not to be asked again: reply "stop".\n\n--\n{center_name}\n',
     ),
     "solved_answer": (
-        "[{case_id}] The customer answered \"was it solved?\": {subject}",
+        '[{case_id}] The customer answered "was it solved?": {subject}',
         "{recipient_name}, the customer of case {case_id} answered:\n\n{quoted}\n\n"
         "--\n{center_name}\n",
     ),
