@@ -241,3 +241,42 @@ def test_answers_are_read() -> None:
     assert read_answer("отписаться").kind == "stop"
     assert read_answer("Вопрос решён не до конца, жду звонка").kind == "text"
     assert read_answer("Всё ещё не решено").kind == "no"
+
+
+def test_an_english_customer_is_asked_in_english_and_a_score_is_read(
+    book: RuleBook, templates: Templates
+) -> None:
+    center = Center(book, templates)
+    customer = "beth@customer.test"
+    center.write(incoming(customer, "Late delivery", "The courier was late and rude. Awful."))
+    center.cycle()
+    center.command("close justified cause=staff")
+    [asked] = [m for m in center.to(customer) if "solved" in m["Subject"]]
+    assert "Was your issue solved?" in text(asked)
+    center.write(incoming(customer, "Re", "2 - meh", headers={"In-Reply-To": asked["Message-ID"]}))
+    center.cycle(0.1)
+    case = center.case()
+    assert (case.events[-1].data["answer"], case.events[-1].data["score"]) == ("score", 2)
+    assert case.status == "closed" and "2 - meh" in text(center.to(OWNER)[-1])
+
+
+def test_english_speaking_staff_get_their_mail_in_english(
+    book: RuleBook, templates: Templates
+) -> None:
+    owners = {k: replace(o, language="en") for k, o in book.owners.items()}
+    center = Center(replace(book, owners=owners), templates)
+    customer = "kate@customer.test"
+    complaint_from(center, customer)
+    center.command(f"explain {EMPLOYEE}")
+    [request] = center.to(EMPLOYEE)
+    assert "Your written explanation" in request["Subject"]
+    center.write(incoming(EMPLOYEE, "Re", "I was stuck in traffic.", to=request["Reply-To"]))
+    center.cycle(0.1)
+    assert "Explanation from" in center.to(OWNER)[-1]["Subject"]
+    done = center.command("close unjustified")
+    assert "Outcome: unjustified" in text(done)
+    [asked] = [m for m in center.to(customer) if "решить" in text(m)]
+    center.write(incoming(customer, "Re", "нет", headers={"In-Reply-To": asked["Message-ID"]}))
+    center.cycle(0.1)
+    told = center.to(OWNER)[-1]
+    assert "not solved" in told["Subject"] and "open again" in text(told)
