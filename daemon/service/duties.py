@@ -119,9 +119,7 @@ def queue_explanations(desk: Desk, now: datetime) -> list[str]:
     """The employees' explanation requests and their reminders: each once, recorded on the
     case in the same commit as the mail (daemon.core.explanations)."""
     done = []
-    for case in desk.store.cases():
-        if not any(e.what == "explanation_asked" for e in case.events):
-            continue
+    for case in desk.store.cases_with("explanation_asked"):
         owed_mail = due_mail(case, desk.book, desk.calendar, now)
         notice = next(
             (str(e.data.get("message_id", "")) for e in case.events if e.what == "owner_notified"),
@@ -168,7 +166,10 @@ def queue_solved_questions(desk: Desk, now: datetime) -> list[str]:
         desk.store.set_meta_time(SOLVED_SINCE, now)  # closes from before today are not asked
         return []
     done = []
-    for case in desk.store.cases(lifecycle.CLOSED):
+    closed = desk.store.cases_with(
+        "closed", without="satisfaction_asked", status=lifecycle.CLOSED, since=since
+    )
+    for case in closed:
         if not may_ask(case, desk.book, desk.store.meta_time, since, now):
             continue
         ack = next(

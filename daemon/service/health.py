@@ -67,7 +67,7 @@ def assess(store: Store, poll: PollState, now: datetime) -> Health:
     if overdue:
         problems.append(f"{len(overdue)} cases overdue")
         level = max(level, WARNING)
-    waiting = [a for case in store.cases() for a in outstanding(case)]
+    waiting = [a for case in store.cases_with("explanation_asked") for a in outstanding(case)]
     return Health(
         level,
         poll,
