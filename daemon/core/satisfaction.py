@@ -69,6 +69,8 @@ def read_answer(body: str) -> Answer:
         return Answer(STOP, text)
     if _NOT_SOLVED.search(normalize(said)):
         return Answer(NO, text)
+    if first in _NO and len(words) > 1 and words[1].startswith(("проблем", "problem")):
+        return Answer(YES, text)  # "нет проблем", "no problem": all is well
     if first in _NO:
         return Answer(NO, text)
     if first in _YES:

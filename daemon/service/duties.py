@@ -127,7 +127,7 @@ def queue_explanations(desk: Desk, now: datetime) -> list[str]:
         )
         for item in owed_mail:
             to = employee(case, desk.notices, item.ask.employee)
-            original = complaint_part(desk.store.outmail(notice)) if notice else None
+            original = complaint_part(desk.store.outmail(notice), case.id) if notice else None
             mid = new_message_id(desk.domain)
             mail = explanation_request(
                 desk.notices,

@@ -30,7 +30,7 @@ from daemon.core.mail.notices import (
     _staff_mail,
     base_context,
 )
-from daemon.core.mail.original import attach_original, attached_whole
+from daemon.core.mail.original import MAX_ATTACHMENT, attach_original, attached_whole
 from daemon.core.mail.wording import format_moment
 from daemon.core.records import OutMail
 from daemon.core.rules import Owner
@@ -49,7 +49,7 @@ def employee(case: Case, desk: NoticeDesk, address: str) -> Owner:
     return Owner(address.lower(), address.lower(), address.lower(), lang)
 
 
-def complaint_part(notice: OutMail | None) -> EmailMessage | None:
+def complaint_part(notice: OutMail | None, case_id: str) -> EmailMessage | None:
     """The customer's original as the owner's new-case notice carried it, if the outbox still
     holds that notice (sent mail is kept `keep_sent`); None otherwise."""
     if notice is None:
@@ -60,7 +60,7 @@ def complaint_part(notice: OutMail | None) -> EmailMessage | None:
             inner = part.get_payload(0)
             if isinstance(inner, Message):
                 data = inner.as_bytes(policy=email.policy.SMTP.clone(cte_type="8bit"))
-                return attach_original(data, 10 * 1024 * 1024, "complaint")
+                return attach_original(data, MAX_ATTACHMENT, case_id)
     return None
 
 

@@ -241,6 +241,7 @@ def test_answers_are_read() -> None:
     assert read_answer("отписаться").kind == "stop"
     assert read_answer("Вопрос решён не до конца, жду звонка").kind == "text"
     assert read_answer("Всё ещё не решено").kind == "no"
+    assert read_answer("Нет проблем, всё решили").kind == "yes"
 
 
 def test_an_english_customer_is_asked_in_english_and_a_score_is_read(
