@@ -16,6 +16,7 @@ import email
 import email.policy
 from datetime import datetime
 from email.message import EmailMessage, Message
+from typing import Any
 
 from daemon.core.cases import Case
 from daemon.core.mail.compose import build_mail, header_safe
@@ -106,14 +107,8 @@ def explanation_given(
     now: datetime,
 ) -> EmailMessage:
     """The employee's explanation, quoted and attached, to the case owner."""
-    to = _owner(desk, case.owner)
-    part = attach_original(raw, desk.max_attachment, case.id)
-    ctx = (
-        _staff_context(desk, case, to, now)
-        | _quote(reply.text)
-        | {"employee": reply.from_addr, "late": late, "original_attached": attached_whole(part)}
-    )
-    return _staff_mail(desk, case, to, "explanation_given", ctx, message_id, now, part=part)
+    facts = {"employee": reply.from_addr, "late": late}
+    return _to_owner(desk, case, reply, raw, "explanation_given", facts, message_id, now)
 
 
 def solved_question(
@@ -148,17 +143,32 @@ def solved_answer(
     now: datetime,
 ) -> EmailMessage:
     """The customer's answer to "was it solved?" (no, a low score, free text), to the owner."""
+    facts = {
+        "answer": answer,
+        "score": score or 0,
+        "reopened": reopened,
+        "new_subject": header_safe(reply.subject)[:200],
+    }
+    return _to_owner(desk, case, reply, raw, "solved_answer", facts, message_id, now)
+
+
+def _to_owner(
+    desk: NoticeDesk,
+    case: Case,
+    reply: Parsed,
+    raw: bytes,
+    template: str,
+    facts: dict[str, Any],
+    message_id: str,
+    now: datetime,
+) -> EmailMessage:
+    """A reply someone sent us about the case, quoted and attached, to its owner."""
     to = _owner(desk, case.owner)
     part = attach_original(raw, desk.max_attachment, case.id)
     ctx = (
         _staff_context(desk, case, to, now)
         | _quote(reply.text)
-        | {
-            "answer": answer,
-            "score": score or 0,
-            "reopened": reopened,
-            "new_subject": header_safe(reply.subject)[:200],
-            "original_attached": attached_whole(part),
-        }
+        | facts
+        | {"original_attached": attached_whole(part)}
     )
-    return _staff_mail(desk, case, to, "solved_answer", ctx, message_id, now, part=part)
+    return _staff_mail(desk, case, to, template, ctx, message_id, now, part=part)
