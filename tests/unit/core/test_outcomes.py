@@ -14,6 +14,7 @@ from daemon.core import cases
 from daemon.core.outcomes import Refusal, asked_from, case_complexity, parse_words, settle
 from daemon.core.owner_commands import authorize, parse_command
 from daemon.core.rules import RuleBook, build
+from daemon.core.satisfaction import may_ask
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 OWNER = "support-lead@example.test"
@@ -123,3 +124,37 @@ def test_check_reports_bad_outcome_sections() -> None:
     assert any("kind must be one of apology, present, compensation" in p for p in problems)
     assert any("'hard' is not a complexity level" in p for p in problems)
     assert any("'доставка' names both 'delivery' and 'other'" in p for p in problems)
+
+
+def test_who_is_asked_whether_it_was_solved(book: RuleBook) -> None:
+    acked = cases.apply(complaint(), "ack_sent", NOW, message_id="<ack@fb>")
+    closed = cases.apply(acked, "closed", NOW + timedelta(hours=1), verdict="justified")
+    later = NOW + timedelta(hours=2)
+    quiet: dict[str, datetime] = {}
+
+    def ask(case: cases.Case, the_book: RuleBook = book, since: datetime = NOW) -> bool:
+        return may_ask(case, the_book, quiet.get, since, later)
+
+    assert ask(closed)
+    assert not ask(closed, since=NOW + timedelta(hours=2))  # closed before the feature ran
+    assert not ask(cases.apply(closed, "satisfaction_asked", later))  # once per case
+    assert not ask(cases.apply(closed, "bounce", later, hard=True))  # never after a bounce
+    robot = cases.apply(complaint(), "ack_skipped", NOW, kind="auto_reply", reasons=["x"])
+    assert not ask(cases.apply(robot, "closed", NOW + timedelta(hours=1)))
+    limited = cases.apply(complaint(), "ack_skipped", NOW, kind="rate_limited", reasons=["x"])
+    assert ask(cases.apply(limited, "closed", NOW + timedelta(hours=1)))  # a person all the same
+    bulk = cases.apply(acked, "closed", NOW + timedelta(hours=1), reason="bulk close: received")
+    assert not ask(bulk)
+    off = replace(
+        book,
+        categories={
+            **book.categories,
+            "complaint": replace(book.categories["complaint"], ask_solved=False),
+        },
+    )
+    assert not ask(closed, off)
+    quiet["no_followup:anna@customer.test"] = NOW  # said "stop" once
+    assert not ask(closed)
+    quiet.clear()
+    quiet["hard_bounce:anna@customer.test"] = later + timedelta(days=1)
+    assert not ask(closed)
