@@ -47,6 +47,12 @@ EventKind = Literal[
     "bounce",
     "mail_failed",
     "imported",
+    "explanation_asked",
+    "explanation_sent",
+    "explanation_reminded",
+    "explanation_given",
+    "satisfaction_asked",
+    "satisfaction",
 ]
 EVENT_KINDS: frozenset[str] = frozenset(get_args(EventKind))
 
@@ -84,6 +90,18 @@ LIFECYCLE: dict[tuple[CaseStatus, EventKind], CaseStatus] = {
     # handled by it; closed at once, counted in reports, judged on no deadline (core/report).
     (OPEN, "imported"): CLOSED,
 }
+#: Events that happen beside the case's state, in any state: the employee's explanation (asked,
+#: its request and reminders mailed, given) and the customer's answer to "was it solved?".
+#: A "no" is a `satisfaction` event followed by `reopened`.
+BESIDE: tuple[EventKind, ...] = (
+    "explanation_asked",
+    "explanation_sent",
+    "explanation_reminded",
+    "explanation_given",
+    "satisfaction_asked",
+    "satisfaction",
+)
+LIFECYCLE.update({(state, what): state for state in CaseStatus for what in BESIDE})
 
 
 class IllegalTransition(FeedbackdError):

@@ -30,6 +30,7 @@ from typing import Any
 
 from daemon.core import cases as lifecycle
 from daemon.core.cases import Case
+from daemon.core.explanations import explanation_due
 from daemon.core.mail.bounces import detect_bounce
 from daemon.core.mail.message import Message
 from daemon.core.mail.notices import (
@@ -47,6 +48,7 @@ from daemon.core.rules import Owner, RuleBook
 from daemon.core.threads import CaseView, parties, staff
 from daemon.core.throttle import REFUSALS, SummaryLine, tell
 from daemon.core.tokens import parse_command_address, proven_answer, valid_token
+from daemon.core.workdays import calendar_for
 
 #: A fresh Message-ID of ours, angle brackets included (the caller owns the entropy).
 NewId = Callable[[], str]
@@ -122,8 +124,11 @@ def command(
     meta: dict[str, MetaValue] = {}
     if auth.allowed and case is not None:
         event = lifecycle.event_kind(auth.event)
+        data = dict(auth.data)
+        if event == "explanation_asked":
+            data["due"] = explanation_due(desk.book, calendar_for(desk.book), now).isoformat()
         changed = lifecycle.apply(
-            case, event, now, who=auth.actor, message_id=msg.message_id, **auth.data
+            case, event, now, who=auth.actor, message_id=msg.message_id, **data
         )
         meta[once] = now
         line = LogLine(Level.INFO, f"command {auth.event} by {auth.actor}", case_id, _TOPIC)

@@ -2,12 +2,14 @@
 
 The questions are asked in an order that never answers a machine and never opens a case twice:
 is it our own mail coming back (filed in Sent)? a message at all (else quarantined)? one already
-seen under another UID (a duplicate)? an owner's command? a bounce of our mail? a message in a
-case's thread (joined)? Only then is it a new case: classified, given its due date, acknowledged
-if the policy and the category allow, its owner told. The answer is a `Plan`: the outcome, the
-ledger entry, the cases to write, the mail to queue, the store's meta to set and the lines to
-log. Nothing here writes: the service applies a plan through one function, so the store holds
-all of a message's outcome or none of it, and a test or a dry run can read the plan itself.
+seen under another UID (a duplicate)? an owner's command? an employee's explanation? a bounce
+of our mail? a message in a case's thread (joined; the customer's answer to "was it solved?"
+first, daemon.core.replies)? Only then is it a new case: classified, given its due date,
+acknowledged if the policy and the category allow, its owner told. The answer is a `Plan`:
+the outcome, the ledger entry, the cases to write, the mail to queue, the store's meta to set
+and the lines to log. Nothing here writes: the service applies a plan through one function,
+so the store holds all of a message's outcome or none of it, and a test or a dry run can read
+the plan itself.
 
 Mail older than the first run's horizon (or `feedbackd import --before`) is history unless
 `first_run: triage` says otherwise: a closed case (its `imported` event says why) classified and
@@ -52,6 +54,7 @@ from daemon.core.mail.notices import (
 from daemon.core.mail.outgoing import owed
 from daemon.core.mail.policy import SenderHistory, Verdict, reply_target, should_acknowledge
 from daemon.core.records import LedgerEntry, OutMail, outmail
+from daemon.core.replies import explanation_reply, solved_reply
 from daemon.core.rules import Decision, FirstRun
 from daemon.core.threads import thread_case, thread_of
 from daemon.core.throttle import SummaryLine, tell
@@ -77,6 +80,7 @@ class Outcome(StrEnum):
     OWN = "own"
     BOUNCE = "bounce"
     QUARANTINED = "quarantined"
+    EXPLANATION = "explanation"  # an employee's written explanation, to its case
     HISTORY = "history"  # older than the first run's horizon: a closed history case
     SKIPPED = "skipped"  # older than the horizon, `first_run: skip`: filed, no case
 
@@ -149,6 +153,11 @@ def _answer(msg: Message, arrival: Arrival, frame: Frame, known: Known, now: dat
     notices, new_id = frame.notices, frame.new_id
     if (ordered := command(known, notices, msg, now, automatic, new_id)) is not None:
         return _planned(Outcome.COMMAND, COMMANDS, ordered, arrival, msg, now)
+    given = explanation_reply(known, notices, msg, arrival.raw, now, automatic, new_id)
+    if given is not None:
+        case = known.case(given.case_id or "")
+        folder = frame.book.categories[case.category].folder if case else COMMANDS
+        return _planned(Outcome.EXPLANATION, folder, given, arrival, msg, now)
     if verdict.kind == "bounce":
         bounced = bounce_of_ours(known, notices, msg, arrival.raw, now, new_id)
         if bounced is not None:
@@ -158,6 +167,9 @@ def _answer(msg: Message, arrival: Arrival, frame: Frame, known: Known, now: dat
     if existing is None:
         return _open(msg, arrival, verdict, frame, known, now, thread.claimed)
     folder = frame.book.categories[existing.category].folder
+    answered = None if automatic else solved_reply(notices, existing, msg, arrival.raw, now, new_id)
+    if answered is not None:
+        return _planned(Outcome.JOINED, folder, answered, arrival, msg, now)
     joined = in_thread(
         known,
         notices,
@@ -235,7 +247,8 @@ def _open(
     else:
         reasons = list(skip_reasons(category.acknowledge, verdict, backfill))
         unsaid = f" (not acknowledged: {verdict.kind})"
-        case = lifecycle.apply(case, "ack_skipped", now, reasons=reasons)
+        kind = "backfill" if backfill else verdict.kind  # a person or a robot, for later mail
+        case = lifecycle.apply(case, "ack_skipped", now, reasons=reasons, kind=kind)
     linked: tuple[Case, ...] = ()
     if claimed is not None:
         case = lifecycle.apply(case, "note", now, text=_NAMES.format(claimed.id), linked=claimed.id)

@@ -1,4 +1,5 @@
-"""Case changes asked for from the command line: close, reopen, reassign, note, answer.
+"""Case changes asked for from the command line: close (with its outcome), reopen, reassign,
+note, answer, explain.
 
 One write path either way: when no daemon runs, `feedbackd cases ...` takes the store lock and
 calls `apply_request` itself; when one runs, the request travels through the spool
@@ -17,7 +18,10 @@ from daemon.adapters.storage import spool
 from daemon.adapters.storage.spool import Outcome
 from daemon.adapters.storage.store import Store
 from daemon.core import cases as lifecycle
+from daemon.core.explanations import explanation_due, outstanding
+from daemon.core.outcomes import Refusal, asked_from, settle
 from daemon.core.rules import RuleBook
+from daemon.core.workdays import calendar_for
 
 #: The bulk action: every case received before a day (and of a category) closed at once.
 CLOSE_ALL = "close_all"
@@ -27,6 +31,7 @@ ACTIONS: dict[str, lifecycle.EventKind] = {
     "reassign": "reassigned",
     "note": "note",
     "answer": "answered",
+    "explain": "explanation_asked",
 }
 
 
@@ -52,12 +57,37 @@ def apply_request(store: Store, book: RuleBook, req: dict[str, Any], now: dateti
         data["text"] = str(req.get("text", ""))[:2000]
     if action == "answer":
         data["answered_at"] = now.isoformat(timespec="seconds")
+    if action == "close":
+        asked = asked_from(
+            str(req.get("verdict") or ""),
+            str(req.get("cause") or ""),
+            str(req.get("remedy") or ""),
+            [str(e) for e in req.get("employees") or ()],
+            str(req.get("complexity") or ""),
+        )
+        settled = settle(asked, case, book)
+        if isinstance(settled, Refusal):
+            return Outcome(False, settled.say("en"))
+        data.update(settled)
+    if action == "explain":
+        employee = str(req.get("employee") or "").strip().lower()
+        if "@" not in employee:
+            return Outcome(False, f"--employee {employee!r} is not an e-mail address")
+        if employee in {a.employee for a in outstanding(case)}:
+            return Outcome(False, f"{case.id}: an explanation was asked of {employee} already")
+        due = explanation_due(book, calendar_for(book), now)
+        data |= {"employee": employee, "due": due.isoformat()}
     try:
         new = lifecycle.apply(case, ACTIONS[action], now, who=str(req.get("who", "cli")), **data)
     except lifecycle.IllegalTransition as exc:
         return Outcome(False, str(exc))
     store.put_case(new)
-    return Outcome(True, f"{case.id}: {ACTIONS[action]} (now {new.status}, owner {new.owner})")
+    said = "".join(f", {k} {v}" for k, v in data.items() if k in ("verdict", "cause", "remedy"))
+    if action == "explain":
+        said = f", of {data['employee']}, due {data['due']}"
+    return Outcome(
+        True, f"{case.id}: {ACTIONS[action]}{said} (now {new.status}, owner {new.owner})"
+    )
 
 
 def close_all(store: Store, book: RuleBook, req: dict[str, Any], now: datetime) -> Outcome:

@@ -97,6 +97,7 @@ OUTCOME_WORDS = {
     "joined": ("joined its case", "joined their cases"),
     "own": ("our own copy", "our own copies"),
     "command": ("owner command", "owner commands"),
+    "explanation": ("employee's explanation", "employees' explanations"),
     "bounce": ("bounce of our mail", "bounces of our mail"),
     "duplicate": ("duplicate", "duplicates"),
     "history": ("history case", "history cases"),

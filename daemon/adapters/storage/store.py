@@ -138,6 +138,31 @@ class Store:
             if not statuses or d["status"] in statuses
         ]
 
+    def cases_with(
+        self,
+        event: str,
+        *,
+        without: str = "",
+        status: CaseStatus | None = None,
+        since: datetime | None = None,
+    ) -> list[Case]:
+        """Live cases with an `event` in their trail and none `without` (in `status`, the last
+        `event` at or after `since`), chosen on the documents before any case is built: a
+        clock duty that looks for a few cases each cycle must not build every case there is."""
+        out = []
+        for doc in self._cases.values():
+            if status is not None and doc["status"] != status:
+                continue
+            whats = [e["what"] for e in doc.get("events", ())]
+            if event not in whats or (without and without in whats):
+                continue
+            if since is not None:
+                last = next(e for e in reversed(doc["events"]) if e["what"] == event)
+                if parse_stamp(last["at"], f"{doc.get('id')} {event}") < since:
+                    continue
+            out.append(Case.from_doc(doc))
+        return out
+
     def outbox(self, *states: OutState) -> list[OutMail]:
         return [
             OutMail.from_doc(d) for d in self._outbox.values() if not states or d["state"] in states

@@ -222,6 +222,8 @@ def command_reply(
         "command_line": header_safe(command.line)[:80] if command else "",
         "new_owner_name": new_owner.name if new_owner else "",
         "note_text": auth.data.get("text", ""),
+        "outcome": outcome_line(auth.data) if auth.event == "closed" else "",
+        "employee": auth.data.get("employee", ""),
         "center_name": _center_name(desk),
         "feedback_address": desk.address,
     }
@@ -264,7 +266,37 @@ BUILTIN = {
         "still {status}. If you answered, send the answer again with that address in Cc, or "
         "close the case with the close command.\n\n--\n{center_name}\n",
     ),
+    "explanation_request": (
+        "[{case_id}] Your written explanation, please: {subject}",
+        "{recipient_name}, {owner_name}, who owns case {case_id}, asks for your written "
+        "explanation by {explanation_due}. Reply to this mail without changing the recipient; "
+        "your answer is attached to the case.\n{note}\n\n--\n{center_name}\n",
+    ),
+    "explanation_given": (
+        "[{case_id}] Explanation from {employee}: {subject}",
+        "{recipient_name}, {employee} sent a written explanation of case {case_id}:\n\n"
+        "{quoted}\n\n--\n{center_name}\n",
+    ),
+    "solved_question": (
+        "[{case_id}] Was your issue solved?",
+        'Your case {case_id} has been closed. Was your issue solved? Please reply "yes" or '
+        '"no". Not to be asked again: reply "stop".\n\n--\n{center_name}\n',
+    ),
+    "solved_answer": (
+        '[{case_id}] The customer answered "was it solved?": {subject}',
+        "{recipient_name}, the customer of case {case_id} answered:\n\n{quoted}\n\n"
+        "--\n{center_name}\n",
+    ),
 }
+
+
+def outcome_line(data: Mapping[str, Any]) -> str:
+    """`justified, cause delivery, remedy certificate`: a close's outcome in one line."""
+    parts = [str(data["verdict"])] if data.get("verdict") else []
+    parts += [f"{k} {data[k]}" for k in ("cause", "remedy") if data.get(k)]
+    if data.get("employees"):
+        parts.append("employees " + ", ".join(map(str, data["employees"])))
+    return ", ".join(parts)
 
 
 def thanks_recipients(case: Case, book: RuleBook) -> tuple[Owner, ...]:

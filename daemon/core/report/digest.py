@@ -92,6 +92,15 @@ def overdue_text(report: Report, owners: Mapping[str, str]) -> list[str]:
     return lines
 
 
+def explanations_text(report: Report) -> list[str]:
+    """The employees' written explanations still awaited, overdue ones marked."""
+    lines = [f"Explanations outstanding: {len(report.outstanding_explanations)}"]
+    for x in report.outstanding_explanations:
+        late = "  OVERDUE" if x.overdue else ""
+        lines.append(f"  {x.case_id}  {x.employee}  due {x.due:%Y-%m-%d %H:%M}{late}")
+    return lines
+
+
 def owner_names(book: RuleBook) -> dict[str, str]:
     return {key: o.name or key for key, o in book.owners.items()}
 
@@ -123,6 +132,8 @@ def compose_digest(
             *text_chart(counts),
             "",
             *overdue_text(report, names),
+            "",
+            *explanations_text(report),
             "",
             render_table(report, by, names),
         ]

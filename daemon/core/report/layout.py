@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from daemon.core.report.figures import BREAKDOWNS, CaseLine, Report
+from daemon.core.report.figures import BREAKDOWNS, CaseLine, ExplanationLine, Report
 
 CASE_HEADER = ["ID", "CATEGORY", "OWNER", "STATUS", "RECEIVED", "DUE", "ANSWERED"]
-BREAKDOWN_COLUMNS = ["CASES", "ON TIME", "LATE", "OVERDUE"]
+BREAKDOWN_COLUMNS = ["CASES", "ON TIME", "LATE", "OVERDUE", "JUSTIFIED", "UNJUSTIFIED", "SOLVED"]
+EXPLANATION_HEADER = ["CASE", "EMPLOYEE", "ASKED", "DUE", "OVERDUE"]
 
 
 def breakdown_order(by: str) -> tuple[str, ...]:
@@ -60,6 +61,13 @@ def summary_rows(report: Report) -> list[tuple[str, str]]:
         ("resolution, p90", duration(report.resolution.p90)),
         ("open now", str(len(report.open_cases))),
         ("overdue now", str(len(report.overdue_cases))),
+        ("justified", str(report.justified)),
+        ("unjustified", str(report.unjustified)),
+        ("asked whether solved", str(report.satisfaction.asked_solved)),
+        ("solved, of answers", pct(report.satisfaction.satisfaction_pct)),
+        ("explanations asked", str(len(report.explanations))),
+        ("explanations given", str(sum(x.given is not None for x in report.explanations))),
+        ("explanations waiting", str(len(report.outstanding_explanations))),
     ]
 
 
@@ -72,8 +80,19 @@ def breakdown_rows(report: Report, name: str, owners: Mapping[str, str]) -> list
             str(t.on_time),
             str(t.late),
             str(t.overdue),
+            str(t.justified),
+            str(t.unjustified),
+            pct(t.satisfaction_pct),
         ]
         for k, t in report.by[name].items()
+    ]
+
+
+def explanation_rows(lines: tuple[ExplanationLine, ...]) -> list[list[str]]:
+    """Rows under EXPLANATION_HEADER: the explanations not given yet."""
+    return [
+        [x.case_id, x.employee, stamp(x.asked), stamp(x.due), "yes" if x.overdue else "no"]
+        for x in lines
     ]
 
 

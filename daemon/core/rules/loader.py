@@ -15,6 +15,13 @@ from typing import Any
 from daemon.core.rules.crosscheck import Sections, cross_check
 from daemon.core.rules.load_conditions import Lexicons, compile_condition, parse_lexicons
 from daemon.core.rules.load_examples import parse_examples
+from daemon.core.rules.load_outcomes import (
+    level_of,
+    parse_causes,
+    parse_complexity,
+    parse_remedies,
+    verdict_setting,
+)
 from daemon.core.rules.load_settings import (
     flag,
     parse_calendar,
@@ -24,10 +31,12 @@ from daemon.core.rules.load_settings import (
     term,
 )
 from daemon.core.rules.model import (
+    COMPLEXITY_LEVELS,
     LANGUAGES,
     UNCLASSIFIED,
     Category,
     Escalation,
+    ExplanationSettings,
     Owner,
     ReminderStep,
     Rule,
@@ -57,6 +66,10 @@ SECTIONS = (
     "rules",
     "examples",
     "digest",
+    "complexity",
+    "causes",
+    "remedies",
+    "explanations",
 )
 REQUIRED_CATEGORIES = ("official", "complaint", "thanks", UNCLASSIFIED)
 CATEGORY_KEYS = (
@@ -68,7 +81,12 @@ CATEGORY_KEYS = (
     "reminders",
     "escalate",
     "forward_to",
+    "verdict",
+    "complexity",
+    "ask_solved",
 )
+#: Categories whose cases are asked "was it solved?" after closing unless `ask_solved: false`.
+ASK_SOLVED_BY_DEFAULT = ("official", "complaint")
 
 
 @dataclass
@@ -107,7 +125,15 @@ def build(text: str, source: str) -> Built:
     calendar = parse_calendar(report, root.get("calendar", Map()), root.line_of("calendar"))
     policy = parse_policy(report, root.get("policy", Map()), root.line_of("policy"))
     owners = _owners(report, root.get("owners"), root.line_of("owners"), built.lines)
-    categories = _categories(report, root.get("categories"), root.line_of("categories"), built)
+    levels = parse_complexity(report, root.get("complexity"), root.line_of("complexity"))
+    categories = _categories(
+        report, root.get("categories"), root.line_of("categories"), built, levels
+    )
+    causes = parse_causes(report, root.get("causes"), root.line_of("causes"))
+    remedies = parse_remedies(report, root.get("remedies"), root.line_of("remedies"), levels)
+    explanations = _explanations(
+        report, root.get("explanations"), root.line_of("explanations"), built.lines
+    )
     negation = _negation(report, root.get("negation"), root.line_of("negation"))
     lexicons = parse_lexicons(root.get("lexicons"), root.line_of("lexicons"), report)
     rules = _rules(report, root.get("rules"), root.line_of("rules"), built.lines, lexicons)
@@ -144,6 +170,10 @@ def build(text: str, source: str) -> Built:
         examples=tuple(examples),
         digest=digest,
         ordered_rules=tuple(r for _, r in ordered),
+        complexity=levels,
+        causes=causes,
+        remedies=remedies,
+        explanations=explanations,
     )
     return built
 
@@ -176,7 +206,9 @@ def _owners(report: Report, node: Any, line: int, lines: dict[str, int]) -> dict
     return out
 
 
-def _categories(report: Report, node: Any, line: int, built: Built) -> dict[str, Category]:
+def _categories(
+    report: Report, node: Any, line: int, built: Built, levels: tuple[str, ...] = COMPLEXITY_LEVELS
+) -> dict[str, Category]:
     m = expect_map(report, node, line, "categories") if node is not None else None
     out: dict[str, Category] = {}
     if m is not None:
@@ -226,8 +258,33 @@ def _categories(report: Report, node: Any, line: int, built: Built) -> dict[str,
                 tuple(reminders),
                 escalate,
                 tuple(k for k, _ in forward),
+                verdict_setting(report, cm.get("verdict"), cm.line_of("verdict"), name),
+                level_of(report, cm.get("complexity"), cm.line_of("complexity"), name, levels),
+                bool(
+                    flag(
+                        report,
+                        cm.get("ask_solved", name in ASK_SOLVED_BY_DEFAULT),
+                        cm.line_of("ask_solved"),
+                        "ask_solved",
+                    )
+                ),
             )
     return out
+
+
+def _explanations(
+    report: Report, node: Any, line: int, lines: dict[str, int]
+) -> ExplanationSettings:
+    """`explanations: {due: 3 working_days, reminders: [...]}`: the employee's term."""
+    if node is None:
+        return ExplanationSettings()
+    m = expect_map(report, node, line, "explanations")
+    if m is None:
+        return ExplanationSettings()
+    check_keys(report, m, ("due", "reminders"), "explanations")
+    due = term(report, m.get("due", "3 working_days"), m.line_of("due"), "explanations.due")
+    rungs = _reminders(report, m.get("reminders"), m.line_of("reminders"), "explanations", lines)
+    return ExplanationSettings(due or ExplanationSettings().due, tuple(rungs))
 
 
 def _reminders(

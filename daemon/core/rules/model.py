@@ -66,6 +66,43 @@ class Category:
     reminders: tuple[ReminderStep, ...] = ()
     escalate: Escalation | None = None
     forward_to: tuple[str, ...] = ()  # owner keys that receive thanks
+    verdict_required: bool = False  # `verdict: required`: a close must say justified or not
+    complexity: str = ""  # the level its cases start at ("": the lowest of `complexity:`)
+    ask_solved: bool = False  # after closing, ask the customer once whether it was solved
+
+
+#: The kinds of remedy a catalogue entry may be (rules.yaml `remedies:`).
+REMEDY_KINDS = ("apology", "present", "compensation")
+#: The complexity levels when rules.yaml names none, lowest first.
+COMPLEXITY_LEVELS = ("simple", "medium", "serious")
+
+
+@dataclass(frozen=True)
+class Cause:
+    """rules.yaml `causes: {delivery: [доставка, курьер]}`: a cause and the words for it."""
+
+    key: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Remedy:
+    """rules.yaml `remedies: {certificate: {kind: present, from: medium, aliases: [...]}}`:
+    what may be given to an unhappy customer, agreed in advance, from a complexity level on."""
+
+    key: str
+    kind: str  # apology | present | compensation
+    from_level: str  # the lowest complexity level it may be given at
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExplanationSettings:
+    """rules.yaml `explanations: {due: 3 working_days, reminders: [...]}`: how long an
+    employee has for a written explanation, and the reminder rungs before and after."""
+
+    due: Term = Term(3, "working_days")
+    reminders: tuple[ReminderStep, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -188,5 +225,9 @@ class RuleBook:
     negation: Negation = field(default_factory=Negation)
     examples: tuple[Example, ...] = ()
     digest: DigestSettings | None = None  # None: the section is absent, no digest is sent
+    complexity: tuple[str, ...] = COMPLEXITY_LEVELS  # lowest first
+    causes: dict[str, Cause] = field(default_factory=dict)
+    remedies: dict[str, Remedy] = field(default_factory=dict)
+    explanations: ExplanationSettings = ExplanationSettings()
     #: `rules` sorted by (category precedence, file order): the first that matches decides.
     ordered_rules: tuple[Rule, ...] = ()
