@@ -4,21 +4,28 @@ Its own module so that the mail lab's two servers read apart: this one only acce
 AUTH and hands over (lab/lmtp.py); Dovecot's child process lives in lab/dovecot.py. aiosmtpd is
 a test/demo dependency, imported here at the top: nothing in production imports the lab.
 `LabHandler.reject` lets a test make the server refuse mail (e.g. 550) to exercise
-permanent-failure handling.
+permanent-failure handling. With an OAuth2 endpoint (`start_smtp_server(oauth2=...)`) it
+also takes AUTH XOAUTH2, as Microsoft 365 and Gmail do.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import json
 import logging
 import ssl
+import urllib.request
 import warnings
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from daemon.core.oauth2 import parse_xoauth2, xoauth2_error
 from daemon.lab.lmtp import lmtp_deliver
 
 # aiosmtpd 1.4 warns about its own internals on every AUTH; nothing for us to act on.
@@ -59,6 +66,44 @@ class LabHandler:
         return "250 2.0.0 delivered"
 
 
+class OAuthLabHandler(LabHandler):
+    """Also offers AUTH XOAUTH2, each token checked at the lab's introspection endpoint over
+    HTTPS (as Dovecot's oauth2 passdb checks it); a refused token gets the JSON challenge real
+    servers send, then 535 after the client's empty line."""
+
+    def __init__(self, lmtp_socket: Path, introspection_url: str, ca_file: Path):
+        super().__init__(lmtp_socket)
+        self.introspection_url = introspection_url
+        self.ca_file = ca_file
+
+    async def auth_XOAUTH2(self, server: Any, args: list[str]) -> AuthResult:
+        if len(args) == 2:
+            try:
+                blob = base64.b64decode(args[1], validate=True)
+            except binascii.Error:
+                return AuthResult(success=False, handled=False)
+        else:
+            answer = await server.challenge_auth("")
+            if not isinstance(answer, bytes):
+                return AuthResult(success=False, handled=True)
+            blob = answer
+        user, token = parse_xoauth2(blob)
+        loop = asyncio.get_running_loop()
+        if user and token and await loop.run_in_executor(None, self._active, user, token):
+            return AuthResult(success=True, auth_data=LoginPassword(user.encode(), b""))
+        await server.challenge_auth(xoauth2_error("mail"), encode_to_b64=False)
+        return AuthResult(success=False, handled=False)
+
+    def _active(self, user: str, token: str) -> bool:
+        context = ssl.create_default_context(cafile=str(self.ca_file))
+        request = urllib.request.Request(
+            self.introspection_url, data=urlencode({"token": token}).encode(), method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=10, context=context) as answer:
+            found = json.loads(answer.read())
+        return bool(found.get("active")) and found.get("username") == user
+
+
 class _Auth:
     def __init__(self, password: str):
         self.password = password.encode()
@@ -80,8 +125,17 @@ class LabSMTP:
         self.controller.stop()
 
 
-def start_smtp_server(port: int, tls: ssl.SSLContext, password: str, lmtp_socket: Path) -> LabSMTP:
-    handler = LabHandler(lmtp_socket)
+def start_smtp_server(
+    port: int,
+    tls: ssl.SSLContext,
+    password: str,
+    lmtp_socket: Path,
+    oauth2: tuple[str, Path] | None = None,
+) -> LabSMTP:
+    """`oauth2`: (introspection URL, CA file) to accept AUTH XOAUTH2 besides PLAIN and LOGIN."""
+    handler = (
+        OAuthLabHandler(lmtp_socket, *oauth2) if oauth2 is not None else LabHandler(lmtp_socket)
+    )
     controller = Controller(
         handler,
         hostname="127.0.0.1",
