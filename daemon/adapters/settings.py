@@ -175,8 +175,12 @@ def _settings(env: Mapping[str, str], need_servers: bool) -> Settings:
     )
 
 
-def oauth2_settings(env: Mapping[str, str], db: Path) -> OAuth2Settings:
-    """The FEEDBACKD_OAUTH2_* client; ConfigError naming the variable and what to set."""
+def oauth2_settings(
+    env: Mapping[str, str], db: Path, need_refresh_token: bool = True
+) -> OAuth2Settings:
+    """The FEEDBACKD_OAUTH2_* client; ConfigError naming the variable and what to set.
+
+    `need_refresh_token=False` for `feedbackd oauth2 authorize`, which obtains the first one."""
     p = "FEEDBACKD_OAUTH2_"
     url = env.get(p + "TOKEN_URL", "").strip()
     if not url:
@@ -212,7 +216,8 @@ def oauth2_settings(env: Mapping[str, str], db: Path) -> OAuth2Settings:
     refresh = Secret("")
     if grant == "refresh_token":
         refresh = _secret(env, p + "REFRESH_TOKEN", "oauth2-refresh-token", required=False)
-        if not refresh.reveal() and not StorePaths(db).oauth2.exists():
+        missing = not refresh.reveal() and not StorePaths(db).oauth2.exists()
+        if missing and need_refresh_token:
             raise ConfigError(
                 f"{p}REFRESH_TOKEN is not set: run `feedbackd oauth2 authorize` once to obtain "
                 f"and keep one, or set {p}REFRESH_TOKEN or {p}REFRESH_TOKEN_FILE"
