@@ -130,9 +130,7 @@ class Tokens:
         with self._file_lock():
             presented = ""
             if self.client.grant is Grant.REFRESH_TOKEN:
-                presented = current_refresh_token(
-                    self.settings.refresh_token.reveal(), self.kept()
-                )
+                presented = current_refresh_token(self.settings.refresh_token.reveal(), self.kept())
             body = token_request(self.client, presented)
             status, answer = self.post(self.settings.token_url, body, self.settings.ca_file)
             try:
@@ -211,4 +209,3 @@ def tokens_for(settings: OAuth2Settings) -> Tokens:
         if settings not in _shared:
             _shared[settings] = Tokens(settings)
         return _shared[settings]
-

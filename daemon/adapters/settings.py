@@ -20,7 +20,6 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-
 from urllib.parse import urlsplit
 
 from daemon.adapters.configdir import config_dir, environment, store_path

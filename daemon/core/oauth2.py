@@ -199,9 +199,12 @@ class Kept:
 def current_refresh_token(configured: str, kept: Kept | None) -> str:
     """The refresh token to present: the kept one while it supersedes what is configured; the
     configured one when there is nothing kept or the admin configured a new one since."""
-    if kept is not None and kept.refresh_token:
-        if not configured or kept.supersedes == fingerprint(configured):
-            return kept.refresh_token
+    if (
+        kept is not None
+        and kept.refresh_token
+        and (not configured or kept.supersedes == fingerprint(configured))
+    ):
+        return kept.refresh_token
     return configured
 
 
@@ -314,6 +317,9 @@ def device_url_for(token_url: str) -> str:
         "/oauth2/v2.0/token"
     ):
         return token_url.removesuffix("/token") + "/devicecode"
-    if token_url in ("https://oauth2.googleapis.com/token", "https://accounts.google.com/o/oauth2/token"):
+    if token_url in (
+        "https://oauth2.googleapis.com/token",
+        "https://accounts.google.com/o/oauth2/token",
+    ):
         return "https://oauth2.googleapis.com/device/code"
     return ""

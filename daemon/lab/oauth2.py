@@ -85,8 +85,7 @@ class TokenLab:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 form = {
-                    k: v[0]
-                    for k, v in parse_qs(self.rfile.read(length).decode("utf-8")).items()
+                    k: v[0] for k, v in parse_qs(self.rfile.read(length).decode("utf-8")).items()
                 }
                 status, answer = lab.handle(self.path, form, self.headers.get("Authorization"))
                 body = json.dumps(answer).encode()
@@ -97,7 +96,7 @@ class TokenLab:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 return  # quiet: tests read the record, not a log
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -205,7 +204,9 @@ class TokenLab:
             return None
         return client_id
 
-    def _issue(self, user: str, client_id: str, scope: str, with_refresh: bool) -> dict[str, object]:
+    def _issue(
+        self, user: str, client_id: str, scope: str, with_refresh: bool
+    ) -> dict[str, object]:
         access = "at-" + secrets.token_urlsafe(24)
         self.access[access] = _Issued(user, client_id, scope, time.monotonic() + self.lifetime)
         answer: dict[str, object] = {

@@ -18,6 +18,7 @@ import logging
 import ssl
 import urllib.request
 import warnings
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -88,13 +89,16 @@ class OAuthLabHandler(LabHandler):
                 return AuthResult(success=False, handled=True)
             blob = answer
         user, token = parse_xoauth2(blob)
-        loop = asyncio.get_running_loop()
-        if user and token and await loop.run_in_executor(None, self._active, user, token):
+        active = False
+        if user and token:
+            check = partial(self._active, user, token)
+            active = await asyncio.get_running_loop().run_in_executor(None, check)
+        if active:
             return AuthResult(success=True, auth_data=LoginPassword(user.encode(), b""))
         await server.challenge_auth(xoauth2_error("mail"), encode_to_b64=False)
         return AuthResult(success=False, handled=False)
 
-    def _active(self, user: str, token: str) -> bool:
+    def _active(self, user: str, token: str) -> bool:  # in an executor: urllib blocks
         context = ssl.create_default_context(cafile=str(self.ca_file))
         request = urllib.request.Request(
             self.introspection_url, data=urlencode({"token": token}).encode(), method="POST"

@@ -80,9 +80,13 @@ def authorize(
             poll, token = read_device_poll(status, answer, datetime.now(UTC))
         except TokenRefused as refused:
             if refused.error == "access_denied":
-                raise AuthRefused("the sign-in was declined (access_denied): nothing was kept")
+                raise AuthRefused(
+                    "the sign-in was declined (access_denied): nothing was kept"
+                ) from None
             if refused.error == "expired_token":
-                raise AuthRefused("the code expired before the sign-in: run the command again")
+                raise AuthRefused(
+                    "the code expired before the sign-in: run the command again"
+                ) from None
             raise AuthRefused(f"the token endpoint {host} refused: {refused}") from None
         if poll is Poll.SLOWER:
             interval += SLOW_DOWN

@@ -187,8 +187,15 @@ def read_line(proc: subprocess.Popen[str], containing: str, seconds: float = 20)
 
 def authorize(desk: Desk, env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "daemon", "oauth2", "authorize", "--device-url",
-         server(desk).url + "/device"],
+        [
+            sys.executable,
+            "-m",
+            "daemon",
+            "oauth2",
+            "authorize",
+            "--device-url",
+            server(desk).url + "/device",
+        ],
         env=env,
         cwd=REPO,
         stdout=subprocess.PIPE,

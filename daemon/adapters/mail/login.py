@@ -69,7 +69,7 @@ def _imap_xoauth2(box: BaseMailBox, user: str, token: AccessToken) -> bool:
         raise
     except imaplib.IMAP4.error:
         return False
-    box.login_result = result
+    box.login_result = result  # type: ignore[assignment]  # imap-tools declares it None
     return True
 
 
