@@ -26,10 +26,11 @@ import ssl
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from urllib.parse import parse_qsl, urlsplit
 
 from daemon.adapters.logs import register_secret
 from daemon.adapters.settings import OAuth2Settings
@@ -209,3 +210,56 @@ def tokens_for(settings: OAuth2Settings) -> Tokens:
         if settings not in _shared:
             _shared[settings] = Tokens(settings)
         return _shared[settings]
+
+
+class LoopbackRedirect:
+    """The one redirect of a browser sign-in, caught on http://127.0.0.1:PORT/ (RFC 8252 7.3).
+
+    Loopback only, a free port, one answer: the first request that carries `code` or `error`
+    ends it; anything else (a favicon) is answered 404 and ignored."""
+
+    def __init__(self) -> None:
+        self.answer: dict[str, str] | None = None
+        self._done = threading.Event()
+        catcher = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                query = dict(parse_qsl(urlsplit(self.path).query))
+                if "code" not in query and "error" not in query:
+                    self.send_error(404)
+                    return
+                body = b"feedbackd: signed in. You may close this tab.\n"
+                if "error" in query:
+                    body = b"feedbackd: the sign-in was not completed; see the terminal.\n"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                if catcher.answer is None:
+                    catcher.answer = query
+                    catcher._done.set()
+
+            def log_message(self, format: str, *args: object) -> None:
+                return  # the query holds the one-time code: never print it
+
+        self._server = HTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def redirect_uri(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def wait(self, timeout: float) -> Mapping[str, str] | None:
+        """The redirect's query, once it came within `timeout` seconds; None otherwise."""
+        return self.answer if self._done.wait(timeout) else None
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

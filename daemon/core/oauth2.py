@@ -323,3 +323,72 @@ def device_url_for(token_url: str) -> str:
     ):
         return "https://oauth2.googleapis.com/device/code"
     return ""
+
+
+# -- the authorization code flow with a loopback redirect (RFC 6749 4.1, RFC 8252, RFC 7636) --
+# For providers whose device flow does not offer mail scopes (Google): the admin signs in with
+# a browser, which is sent back to http://127.0.0.1:PORT/ with a one-time code.
+
+
+def pkce_challenge(verifier: str) -> str:
+    """The S256 code challenge of a PKCE verifier (RFC 7636 4.2)."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+
+def authorization_url(
+    endpoint: str, client: Client, redirect_uri: str, state: str, verifier: str
+) -> str:
+    """Where the admin's browser goes to sign in and consent (offline: a refresh token)."""
+    query = {
+        "response_type": "code",
+        "client_id": client.client_id,
+        "redirect_uri": redirect_uri,
+        "scope": client.scope,
+        "state": state,
+        "code_challenge": pkce_challenge(verifier),
+        "code_challenge_method": "S256",
+        "access_type": "offline",  # Google: issue a refresh token
+        "prompt": "consent",  # Google: issue it again when consent was given before
+    }
+    return endpoint + ("&" if "?" in endpoint else "?") + urlencode(query)
+
+
+def code_request(client: Client, code: str, redirect_uri: str, verifier: str) -> bytes:
+    """The form body that trades the one-time code for tokens (RFC 6749 4.1.3)."""
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": redirect_uri,
+        "client_id": client.client_id,
+        "code_verifier": verifier,
+    }
+    if client.client_secret:
+        form["client_secret"] = client.client_secret
+    return urlencode(form).encode("ascii")
+
+
+def read_redirect(query: Mapping[str, str], state: str) -> str:
+    """The code from the redirect's query, or TokenRefused (an error, or a foreign `state`)."""
+    if query.get("error"):
+        raise TokenRefused(query["error"], query.get("error_description", ""))
+    if query.get("state") != state:
+        raise TokenRefused("invalid_request", "the answer is not to this sign-in (state differs)")
+    code = query.get("code", "")
+    if not code:
+        raise TokenRefused("invalid_request", "the answer carries no code")
+    return code
+
+
+def authorization_url_for(token_url: str) -> str:
+    """The authorization endpoint beside a known provider's token endpoint, else ""."""
+    if token_url.startswith("https://login.microsoftonline.com/") and token_url.endswith(
+        "/oauth2/v2.0/token"
+    ):
+        return token_url.removesuffix("/token") + "/authorize"
+    if token_url in (
+        "https://oauth2.googleapis.com/token",
+        "https://accounts.google.com/o/oauth2/token",
+    ):
+        return "https://accounts.google.com/o/oauth2/v2/auth"
+    return ""

@@ -12,6 +12,7 @@ What it does, as providers do or stricter:
 - client_credentials for registered confidential clients, each bound to one mailbox (what
   Microsoft's "service principal with mailbox permission" grants);
 - the device flow of RFC 8628 (`/device`), approved or denied by the test (`approve`, `deny`);
+- the authorization code flow with PKCE, the browser's part played by the test (`sign_in`);
 - revocation of any token (`revoke`, or RFC 7009's `/revoke`);
 - `presented`: every refresh token shown to `/token`, so a test proves an old one never came
   back; `introspected`: every access token Dovecot or the SMTP server asked about.
@@ -28,9 +29,9 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
-from daemon.core.oauth2 import DEVICE_GRANT
+from daemon.core.oauth2 import DEVICE_GRANT, pkce_challenge
 
 
 @dataclass
@@ -72,6 +73,8 @@ class TokenLab:
         self.access: dict[str, _Issued] = {}
         self.refresh: dict[str, _Issued] = {}
         self.devices: dict[str, _Device] = {}
+        #: one-time code -> client id, user, PKCE challenge, redirect URI
+        self.codes: dict[str, tuple[str, str, str, str]] = {}
         self.record = OAuthRecord()
         self.lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -154,6 +157,20 @@ class TokenLab:
             for device in self.devices.values():
                 if device.user_code == user_code:
                     device.denied = True
+
+    def sign_in(self, authorization_url: str, user: str) -> str:
+        """What a browser sign-in and consent at `authorization_url` ends in: the address the
+        browser is sent back to, with a one-time code bound to the PKCE challenge."""
+        query = dict(parse_qsl(urlsplit(authorization_url).query))
+        code = "code-" + secrets.token_urlsafe(16)
+        with self.lock:
+            self.codes[code] = (
+                query["client_id"],
+                user,
+                query["code_challenge"],
+                query["redirect_uri"],
+            )
+        return query["redirect_uri"] + "?" + urlencode({"code": code, "state": query["state"]})
 
     def revoke(self, token: str) -> None:
         with self.lock:
@@ -257,6 +274,17 @@ class TokenLab:
                 return 400, {"error": "slow_down" if too_soon else "authorization_pending"}
             del self.devices[form["device_code"]]
             return 200, self._issue(device.user, client_id, device.scope, with_refresh=True)
+        if grant == "authorization_code":
+            found = self.codes.pop(form.get("code", ""), None)  # one use only
+            if found is None:
+                return 400, {"error": "invalid_grant"}
+            client, user, challenge, redirect_uri = found
+            verifier = form.get("code_verifier", "")
+            if client != client_id or redirect_uri != form.get("redirect_uri"):
+                return 400, {"error": "invalid_grant", "error_description": "not this client's"}
+            if pkce_challenge(verifier) != challenge:
+                return 400, {"error": "invalid_grant", "error_description": "PKCE mismatch"}
+            return 200, self._issue(user, client_id, "mail", with_refresh=True)
         return 400, {"error": "unsupported_grant_type"}
 
     def _device(self, form: dict[str, str]) -> tuple[int, dict[str, object]]:

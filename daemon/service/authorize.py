@@ -8,12 +8,18 @@ interval the endpoint asked for, slower when told `slow_down`, and stops on `acc
 or `expired_token` with one line saying what happened. The refresh token is kept as a rotated
 one is (adapters/oauth2: 0600, atomic, beside the store) and supersedes whatever
 FEEDBACKD_OAUTH2_REFRESH_TOKEN says now, until that setting changes.
+
+Google's device flow offers no mail scope, so `--browser` runs the authorization code flow of
+RFC 8252 instead: a browser signs in and is sent back to a loopback address this command
+listens on (or the admin pastes the address it was sent to), with PKCE (RFC 7636) so that a
+code caught by anyone else is worth nothing.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,15 +28,21 @@ from daemon.adapters.logs import register_secret
 from daemon.adapters.oauth2 import Tokens, client_of, post_form
 from daemon.adapters.settings import OAuth2Settings
 from daemon.core.oauth2 import (
+    AccessToken,
     Grant,
     Poll,
     TokenRefused,
+    authorization_url,
+    authorization_url_for,
+    code_request,
     device_request,
     device_token_request,
     device_url_for,
     fingerprint,
     read_device_poll,
     read_device_start,
+    read_redirect,
+    read_token_response,
 )
 from daemon.core.oauth2 import Kept as Kept
 from daemon.errors import AuthRefused, ConfigError
@@ -47,11 +59,7 @@ def authorize(
     clock: Callable[[], float] = time.monotonic,
 ) -> Path:
     """Run the device flow; keep the refresh token; return the file that holds it."""
-    if settings.grant != Grant.REFRESH_TOKEN.value:
-        raise ConfigError(
-            "FEEDBACKD_OAUTH2_GRANT=client_credentials needs no authorization: the client "
-            "secret is the application's own access (unset the grant for a user's consent)"
-        )
+    _refresh_grant_only(settings)
     url = device_url or device_url_for(settings.token_url)
     if not url:
         raise ConfigError(
@@ -92,14 +100,69 @@ def authorize(
             interval += SLOW_DOWN
         if token is None:
             continue
-        register_secret(token.value)
-        if not token.refresh_token:
-            raise AuthRefused(
-                "the endpoint gave an access token but no refresh token: ask for offline "
-                "access (Microsoft: add offline_access to FEEDBACKD_OAUTH2_SCOPE)"
-            )
-        register_secret(token.refresh_token)
-        configured = settings.refresh_token.reveal()
-        keeper = Tokens(settings, post=post)
-        keeper.keep(Kept(token.refresh_token, fingerprint(configured) if configured else ""))
-        return keeper.paths.oauth2
+        return _keep(settings, token, post)
+
+
+def _keep(
+    settings: OAuth2Settings,
+    token: AccessToken,
+    post: Callable[[str, bytes, str | None], tuple[int, bytes]],
+) -> Path:
+    """Keep the consent's refresh token where the daemon looks first; the file's path."""
+    register_secret(token.value)
+    if not token.refresh_token:
+        raise AuthRefused(
+            "the endpoint gave an access token but no refresh token: ask for offline "
+            "access (Microsoft: add offline_access to FEEDBACKD_OAUTH2_SCOPE)"
+        )
+    register_secret(token.refresh_token)
+    configured = settings.refresh_token.reveal()
+    keeper = Tokens(settings, post=post)
+    keeper.keep(Kept(token.refresh_token, fingerprint(configured) if configured else ""))
+    return keeper.paths.oauth2
+
+
+def authorize_in_browser(
+    settings: OAuth2Settings,
+    auth_url: str,
+    redirect_uri: str,
+    show: Callable[[str], None],
+    answer: Callable[[], Mapping[str, str]],
+    post: Callable[[str, bytes, str | None], tuple[int, bytes]] = post_form,
+) -> Path:
+    """The authorization code flow with PKCE and a loopback redirect (RFC 8252): for providers
+    whose device flow offers no mail scope (Google). `answer` waits for the redirect's query
+    (caught on `redirect_uri`, or pasted by the admin); keep the refresh token it yields."""
+    _refresh_grant_only(settings)
+    url = auth_url or authorization_url_for(settings.token_url)
+    if not url:
+        raise ConfigError(
+            f"no authorization endpoint is known for {settings.token_url}: give it with "
+            "--auth-url (the provider's authorize endpoint)"
+        )
+    client = client_of(settings)
+    verifier, state = secrets.token_urlsafe(48), secrets.token_urlsafe(16)
+    show("Open this address in a browser and sign in as the feedback mailbox:")
+    show(authorization_url(url, client, redirect_uri, state, verifier))
+    try:
+        code = read_redirect(answer(), state)
+    except TokenRefused as refused:
+        raise AuthRefused(f"the sign-in did not complete ({refused}): nothing was kept") from None
+    register_secret(code)
+    host = urlsplit(settings.token_url).netloc
+    status, body = post(
+        settings.token_url, code_request(client, code, redirect_uri, verifier), settings.ca_file
+    )
+    try:
+        token = read_token_response(status, body, datetime.now(UTC))
+    except TokenRefused as refused:
+        raise AuthRefused(f"the token endpoint {host} refused the code: {refused}") from None
+    return _keep(settings, token, post)
+
+
+def _refresh_grant_only(settings: OAuth2Settings) -> None:
+    if settings.grant != Grant.REFRESH_TOKEN.value:
+        raise ConfigError(
+            "FEEDBACKD_OAUTH2_GRANT=client_credentials needs no authorization: the client "
+            "secret is the application's own access (unset the grant for a user's consent)"
+        )

@@ -5,7 +5,9 @@ refresh tokens rotate on every use (the one presented never works again).
 
 The three-message flow runs on this flavour too (tests/lab/test_flow.py, `oauth2`); here:
 tokens expiring under `run`, the rotated refresh token across a restart, client_credentials,
-a revoked consent, the device flow of `feedbackd oauth2 authorize`, and no secret in any log.
+a revoked consent, `feedbackd oauth2 authorize` (device flow, browser sign-in), a token
+refused at login, and no secret in any log. The refused login comes last: Dovecot then delays
+later logins from 127.0.0.1 for seconds (its auth penalty), longer than a lab token lives.
 """
 
 from __future__ import annotations
@@ -239,6 +241,50 @@ def test_authorize_declined_keeps_nothing(oauth_desk: Desk) -> None:
     [line] = err.strip().splitlines()
     assert "access_denied" in line
     assert not os.path.exists(f"{desk.db}.oauth2")
+
+
+@pytest.mark.parametrize("answer", ["redirect", "pasted"])
+def test_authorize_in_a_browser_caught_on_loopback_or_pasted(oauth_desk: Desk, answer: str) -> None:
+    """Google's way (its device flow offers no mail scope): a browser signs in and is sent
+    back to this host; where that browser runs elsewhere, the admin pastes the address."""
+    import urllib.request
+
+    desk = oauth_desk
+    env = {k: v for k, v in desk.env.items() if k != "FEEDBACKD_OAUTH2_REFRESH_TOKEN"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "daemon",
+            "oauth2",
+            "authorize",
+            "--browser",
+            "--auth-url",
+            server(desk).url + "/authorize",
+        ],
+        env=env,
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = read_line(proc, server(desk).url + "/authorize").strip()
+    assert "code_challenge_method=S256" in url
+    back = server(desk).sign_in(url, desk.address)
+    if answer == "redirect":
+        with urllib.request.urlopen(back, timeout=10) as page:  # the browser follows it
+            assert b"signed in" in page.read()
+        out, err = proc.communicate(timeout=30)
+    else:
+        out, err = proc.communicate(back + "\n", timeout=30)
+    assert proc.returncode == 0, err
+    assert "Signed in" in out and "code-" not in out + err
+    customer = desk.customer(f"browser-{answer}")
+    desk.send(customer, *THANKS)
+    done = desk.feedbackd("once", env=env)
+    assert done.returncode == 0, done.stderr
+    assert len(desk.messages(customer)) == 1
 
 
 def test_a_token_refused_at_login_is_renewed_and_the_login_tried_once_more(

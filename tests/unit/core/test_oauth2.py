@@ -18,6 +18,9 @@ from daemon.core.oauth2 import (
     Kept,
     Poll,
     TokenRefused,
+    authorization_url,
+    authorization_url_for,
+    code_request,
     current_refresh_token,
     device_token_request,
     device_url_for,
@@ -27,8 +30,10 @@ from daemon.core.oauth2 import (
     kept_to_json,
     must_renew,
     parse_xoauth2,
+    pkce_challenge,
     read_device_poll,
     read_device_start,
+    read_redirect,
     read_token_response,
     renew_at,
     token_request,
@@ -194,3 +199,41 @@ def test_device_endpoints_of_known_providers() -> None:
         "https://oauth2.googleapis.com/device/code"
     )
     assert device_url_for("https://id.example/token") == ""
+
+
+def test_pkce_s256_of_rfc7636_appendix_b() -> None:
+    # RFC 7636 appendix B: this verifier has this challenge
+    rfc_verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+    assert pkce_challenge(rfc_verifier) == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+
+
+def test_the_authorization_url_asks_for_offline_access_with_pkce() -> None:
+    url = authorization_url(
+        "https://accounts.google.com/o/oauth2/v2/auth", USER, "http://127.0.0.1:5/", "st", "v" * 43
+    )
+    query = form(url.split("?", 1)[1].encode())
+    assert query["response_type"] == "code" and query["state"] == "st"
+    assert query["redirect_uri"] == "http://127.0.0.1:5/"
+    assert query["code_challenge"] == pkce_challenge("v" * 43)
+    assert query["access_type"] == "offline" and query["scope"] == "https://mail.google.com/"
+    sent = form(code_request(USER, "c0de", "http://127.0.0.1:5/", "v" * 43))
+    assert sent["grant_type"] == "authorization_code" and sent["code_verifier"] == "v" * 43
+
+
+def test_the_redirect_gives_the_code_only_for_our_state() -> None:
+    assert read_redirect({"code": "c", "state": "st"}, "st") == "c"
+    for query in ({"code": "c", "state": "other"}, {"error": "access_denied"}, {"state": "st"}):
+        with pytest.raises(TokenRefused):
+            read_redirect(query, "st")
+
+
+def test_authorization_endpoints_of_known_providers() -> None:
+    ms = "https://login.microsoftonline.com/common/oauth2/v2.0/token"
+    assert (
+        authorization_url_for(ms)
+        == "https://login.microsoftonline.com/common/oauth2/v2.0/authorize"
+    )
+    assert authorization_url_for("https://oauth2.googleapis.com/token").startswith(
+        "https://accounts.google.com/"
+    )
+    assert authorization_url_for("https://id.example/token") == ""
