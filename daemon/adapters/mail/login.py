@@ -21,6 +21,7 @@ from datetime import datetime
 
 import aiosmtplib
 from imap_tools import BaseMailBox
+from imap_tools.errors import MailboxLoginError
 
 from daemon.adapters.oauth2 import tokens_for
 from daemon.adapters.settings import Server
@@ -37,7 +38,7 @@ def imap_login(box: BaseMailBox, server: Server) -> datetime | None:
             box.login(server.user, server.password.reveal(), initial_folder=MAILBOX)
         except imaplib.IMAP4.abort:
             raise
-        except imaplib.IMAP4.error:  # imap-tools' MailboxLoginError is one
+        except (imaplib.IMAP4.error, MailboxLoginError):  # the server said NO
             raise AuthRefused(
                 f"IMAP login as {server.user} refused by {server.host}: check "
                 "FEEDBACKD_IMAP_USER and the password"
