@@ -167,20 +167,33 @@ class Tokens:
 
     def keep(self, kept: Kept) -> None:
         """Durably, 0600, before the token is used: a crash after this keeps the new one."""
-        self.paths.oauth2.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(self.paths.oauth2, kept_to_json(kept), mode=0o600)
+        try:
+            self.paths.oauth2.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.paths.oauth2, kept_to_json(kept), mode=0o600)
+        except OSError as exc:
+            raise _unwritable(self.paths.oauth2, exc) from None
 
     @contextmanager
     def _file_lock(self) -> Iterator[None]:
         """One refresh at a time across processes sharing the state folder."""
         path = self.paths.oauth2.with_name(self.paths.oauth2.name + ".lock")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise _unwritable(path, exc) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
         finally:
             os.close(fd)
+
+
+def _unwritable(path: object, exc: OSError) -> ConfigError:
+    return ConfigError(
+        f"{path} cannot be written ({exc.strerror}): run feedbackd as the user that owns the "
+        "state folder (the service's), or fix the folder's permissions"
+    )
 
 
 def _refusal(host: str, grant: Grant, refused: TokenRefused) -> str:

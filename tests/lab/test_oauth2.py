@@ -13,11 +13,11 @@ later logins from 127.0.0.1 for seconds (its auth penalty), longer than a lab to
 from __future__ import annotations
 
 import os
-import select
 import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -176,14 +176,18 @@ def test_a_revoked_consent_is_one_clear_line_status_critical_and_an_alert(
 
 
 def read_line(proc: subprocess.Popen[str], containing: str, seconds: float = 20) -> str:
+    """The first line of the command's output with `containing`; the command is killed when
+    none comes within `seconds` (lines are read one by one: a select on the pipe would not see
+    lines already buffered)."""
     assert proc.stdout is not None
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stdout], [], [], 0.5)
-        if ready:
-            line = proc.stdout.readline()
+    watchdog = threading.Timer(seconds, proc.kill)
+    watchdog.start()
+    try:
+        for line in iter(proc.stdout.readline, ""):
             if containing in line:
                 return line
+    finally:
+        watchdog.cancel()
     raise AssertionError(f"no line with {containing!r}")
 
 

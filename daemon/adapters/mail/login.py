@@ -44,6 +44,8 @@ def imap_login(box: BaseMailBox, server: Server) -> datetime | None:
                 "FEEDBACKD_IMAP_USER and the password"
             ) from None
         return None
+    if "AUTH=XOAUTH2" not in box.client.capabilities:
+        raise AuthRefused(_not_offered("IMAP", server))
     tokens = tokens_for(server.oauth2)
     token = tokens.access_token()
     if not _imap_xoauth2(box, server.user, token):
@@ -87,6 +89,10 @@ async def smtp_login(smtp: aiosmtplib.SMTP, server: Server) -> datetime | None:
                 "FEEDBACKD_SMTP_USER and the password"
             ) from None
         return None
+    if not smtp.server_auth_methods:
+        await smtp.ehlo()
+    if "xoauth2" not in smtp.server_auth_methods:
+        raise AuthRefused(_not_offered("SMTP", server))
     tokens = tokens_for(server.oauth2)
     token = tokens.access_token()
     try:
@@ -98,6 +104,13 @@ async def smtp_login(smtp: aiosmtplib.SMTP, server: Server) -> datetime | None:
         except aiosmtplib.SMTPAuthenticationError:
             raise AuthRefused(_refused("SMTP", server)) from None
     return renew_at(token)
+
+
+def _not_offered(kind: str, server: Server) -> str:
+    return (
+        f"{kind} server {server.host} does not offer AUTH XOAUTH2: set FEEDBACKD_{kind}_AUTH="
+        "password, or check the host (Microsoft 365: outlook.office365.com, smtp.office365.com)"
+    )
 
 
 def _refused(kind: str, server: Server) -> str:

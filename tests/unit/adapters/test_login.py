@@ -57,6 +57,8 @@ class FakeClient:
     """imaplib's authenticate: the server's first challenge is empty; a refused token gets a
     JSON challenge whose answer must be empty, then NO."""
 
+    capabilities = ("IMAP4REV1", "AUTH=PLAIN", "AUTH=XOAUTH2")
+
     def __init__(self, good: set[str]) -> None:
         self.good = good
         self.answers: list[bytes] = []
@@ -106,6 +108,7 @@ class FakeSMTP:
     def __init__(self, good: set[str]) -> None:
         self.good = good
         self.tried: list[str] = []
+        self.server_auth_methods = ["plain", "login", "xoauth2"]
 
     async def auth_xoauth2(self, user: str, token: str) -> None:
         self.tried.append(token)
@@ -125,3 +128,17 @@ def test_the_module_shares_one_token_keeper_per_client(tmp_path: Path) -> None:
     client = server(tmp_path).oauth2
     assert client is not None
     assert oauth2_adapter.tokens_for(client) is oauth2_adapter.tokens_for(client)
+
+
+def test_a_server_without_xoauth2_is_told_before_any_token_is_asked_for(
+    tokens: FakeTokens, tmp_path: Path
+) -> None:
+    box = FakeBox(good={"at-1"})
+    box.client.capabilities = ("IMAP4REV1", "AUTH=PLAIN")  # type: ignore[misc]
+    with pytest.raises(AuthRefused, match="does not offer AUTH XOAUTH2"):
+        imap_login(box, server(tmp_path))  # type: ignore[arg-type]
+    smtp = FakeSMTP(good={"at-1"})
+    smtp.server_auth_methods = ["plain"]
+    with pytest.raises(AuthRefused, match="FEEDBACKD_SMTP_AUTH"):
+        asyncio.run(smtp_login(smtp, server(tmp_path)))  # type: ignore[arg-type]
+    assert tokens.n == 0
