@@ -116,6 +116,10 @@ class Tokens:
         self.paths = StorePaths(settings.db)
         self._token: AccessToken | None = None
         self._lock = threading.Lock()
+        #: A refresh token the endpoint called invalid, and what it said: not sent again (it
+        #: is dead, and hammering an endpoint with it can lock the client out) until another
+        #: one is current (`oauth2 authorize`, a new configured one).
+        self._dead: tuple[str, str] | None = None
 
     def access_token(self, refused: AccessToken | None = None) -> AccessToken:
         """A token to log in with: the current one, or a new one when it is due for renewal or
@@ -132,13 +136,18 @@ class Tokens:
             presented = ""
             if self.client.grant is Grant.REFRESH_TOKEN:
                 presented = current_refresh_token(self.settings.refresh_token.reveal(), self.kept())
+                if self._dead is not None and self._dead[0] == presented:
+                    raise AuthRefused(self._dead[1])
             body = token_request(self.client, presented)
             status, answer = self.post(self.settings.token_url, body, self.settings.ca_file)
             try:
                 token = read_token_response(status, answer, self.clock())
             except TokenRefused as refused:
                 if refused.needs_person:
-                    raise AuthRefused(_refusal(host, self.client.grant, refused)) from None
+                    said = _refusal(host, self.client.grant, refused)
+                    if refused.error == "invalid_grant" and presented:
+                        self._dead = (presented, said)
+                    raise AuthRefused(said) from None
                 raise TransientError(f"OAuth2 token endpoint {host}: {refused}") from None
             register_secret(token.value)
             if self.client.grant is Grant.REFRESH_TOKEN:

@@ -15,6 +15,7 @@ import pytest
 from daemon.adapters.logs import redact
 from daemon.adapters.oauth2 import Tokens
 from daemon.adapters.settings import OAuth2Settings, Secret
+from daemon.core.oauth2 import Kept, fingerprint
 from daemon.errors import AuthRefused, TransientError
 
 
@@ -128,6 +129,21 @@ def test_a_revoked_refresh_token_is_auth_refused_in_one_line(tmp_path: Path) -> 
     assert "invalid_grant" in line and "feedbackd oauth2 authorize" in line
     assert "rt-0" not in line
     assert not (tmp_path / "store.json.oauth2").exists()
+
+
+def test_a_dead_refresh_token_is_not_sent_again_until_another_is_current(
+    tmp_path: Path,
+) -> None:
+    endpoint = Endpoint("rt-other")
+    tokens = Tokens(settings(tmp_path, refresh="rt-0"), Clock(), endpoint)
+    for _ in range(3):  # the daemon's retries
+        with pytest.raises(AuthRefused, match="invalid_grant"):
+            tokens.access_token()
+    assert endpoint.presented() == ["rt-0"]
+    # `feedbackd oauth2 authorize` keeps a new one: the running daemon takes it at once.
+    tokens.keep(Kept("rt-other", fingerprint("rt-0")))
+    assert tokens.access_token().value
+    assert endpoint.presented() == ["rt-0", "rt-other"]
 
 
 def test_an_endpoint_that_is_down_is_transient(tmp_path: Path) -> None:
