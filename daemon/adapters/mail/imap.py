@@ -84,12 +84,17 @@ class Mailbox:
             raise TransientError(f"IMAP {s.host}:{s.port} unreachable: {exc}") from None
         try:
             self.renew_at = imap_login(box, s)
-        except imaplib.IMAP4.abort as exc:
-            raise TransientError(f"IMAP connection dropped at login: {exc}") from None
-        except (TimeoutError, OSError) as exc:
-            if isinstance(exc, TransientError | AuthRefused):
-                raise
-            raise TransientError(f"IMAP connection lost at login: {exc}") from None
+        except BaseException as exc:
+            # Not logged in: the connection goes (a token endpoint away must not leak sockets).
+            with contextlib.suppress(Exception):
+                box.client.shutdown()
+            if isinstance(exc, imaplib.IMAP4.abort):
+                raise TransientError(f"IMAP connection dropped at login: {exc}") from None
+            if isinstance(exc, TimeoutError | OSError) and not isinstance(
+                exc, TransientError | AuthRefused
+            ):
+                raise TransientError(f"IMAP connection lost at login: {exc}") from None
+            raise
         self._box = box
         typ, data = box.client.capability()
         if typ == "OK" and data and data[-1]:
