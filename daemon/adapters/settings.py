@@ -233,6 +233,30 @@ def oauth2_settings(
     return OAuth2Settings(url, client_id, secret, grant, refresh, scope, ca, db)
 
 
+def _secret(env: Mapping[str, str], var: str, credential: str, required: bool = True) -> Secret:
+    """An OAuth2 secret from VAR, else VAR_FILE, else systemd's credential; "" when not
+    required (the passwords keep `_password`, whose words the tests and docs quote)."""
+    if env.get(var):
+        return Secret(env[var])
+    path = env.get(var + "_FILE")
+    if not path and env.get("CREDENTIALS_DIRECTORY"):  # systemd LoadCredential=
+        cand = Path(env["CREDENTIALS_DIRECTORY"]) / credential
+        path = str(cand) if cand.exists() else None
+    if not path:
+        if not required:
+            return Secret("")
+        raise ConfigError(
+            f"{var} is not set: set {var}, or {var}_FILE to a "
+            f"file holding it, or LoadCredential={credential}:… in the unit"
+        )
+    try:
+        return Secret(Path(path).read_text(encoding="utf-8").rstrip("\r\n"))
+    except OSError as exc:
+        raise ConfigError(
+            f"{var}_FILE={path} cannot be read ({exc.strerror}): fix the path or its permissions"
+        ) from None
+
+
 def rules_file(given: str | None = None, env: Mapping[str, str] | None = None) -> str:
     """The rule book to read: `--rules`, else FEEDBACKD_RULES, else the configuration folder's.
 
@@ -286,32 +310,26 @@ def _server(env: Mapping[str, str], kind: str) -> Server:
             f"{p}AUTH={auth!r} is not valid: set password (the default) or oauth2 "
             "(Microsoft 365, Google Workspace; see docs/mailboxes.md)"
         )
-    password = (
-        _secret(env, p + "PASSWORD", f"{kind.lower()}-password")
-        if auth == "password"
-        else Secret("")
-    )
+    password = _password(env, p, kind) if auth == "password" else Secret("")
     return Server(host, int(port_text), user, password, tls, ca, verify_text == "yes", auth)
 
 
-def _secret(env: Mapping[str, str], var: str, credential: str, required: bool = True) -> Secret:
-    """A secret from VAR, else VAR_FILE, else systemd's credential; "" when not required."""
-    if env.get(var):
-        return Secret(env[var])
-    path = env.get(var + "_FILE")
+def _password(env: Mapping[str, str], p: str, kind: str) -> Secret:
+    if env.get(p + "PASSWORD"):
+        return Secret(env[p + "PASSWORD"])
+    path = env.get(p + "PASSWORD_FILE")
     if not path and env.get("CREDENTIALS_DIRECTORY"):  # systemd LoadCredential=
-        cand = Path(env["CREDENTIALS_DIRECTORY"]) / credential
+        cand = Path(env["CREDENTIALS_DIRECTORY"]) / f"{kind.lower()}-password"
         path = str(cand) if cand.exists() else None
     if not path:
-        if not required:
-            return Secret("")
         raise ConfigError(
-            f"{var} is not set: set {var}, or {var}_FILE to a "
-            f"file holding it, or LoadCredential={credential}:… in the unit"
+            f"{p}PASSWORD is not set: set {p}PASSWORD, or {p}PASSWORD_FILE to a "
+            f"file holding it, or LoadCredential={kind.lower()}-password:… in the unit"
         )
     try:
         return Secret(Path(path).read_text(encoding="utf-8").rstrip("\r\n"))
     except OSError as exc:
         raise ConfigError(
-            f"{var}_FILE={path} cannot be read ({exc.strerror}): fix the path or its permissions"
+            f"{p}PASSWORD_FILE={path} cannot be read ({exc.strerror}): "
+            "fix the path or its permissions"
         ) from None
