@@ -146,6 +146,8 @@ def test_client_credentials_needs_no_refresh_token(oauth_desk: Desk) -> None:
 def test_a_revoked_consent_is_one_clear_line_status_critical_and_an_alert(
     oauth_desk: Desk,
 ) -> None:
+    """The running daemon retries, but never sends the dead refresh token again (a new consent
+    is taken up without a restart: tests/unit/adapters/test_oauth2.py)."""
     desk = oauth_desk
     center = desk.customer("center")
     desk.rules.write_text(desk.rules.read_text().replace("center@example.test", center))
@@ -158,6 +160,7 @@ def test_a_revoked_consent_is_one_clear_line_status_critical_and_an_alert(
     assert once.returncode == 78
     [line] = once.stderr.strip().splitlines()
     assert "invalid_grant" in line and "feedbackd oauth2 authorize" in line, line
+    dead = presented_by(desk)[-1]
 
     proc = desk.start(env)
     try:
@@ -166,6 +169,8 @@ def test_a_revoked_consent_is_one_clear_line_status_critical_and_an_alert(
         status = desk.feedbackd("status", env=env)
     finally:
         err = stop(proc)
+    assert err.count("retrying in") >= 3
+    assert presented_by(desk).count(dead) == 2  # by `once`, and by the daemon only once
     assert status.returncode == 2, status.stdout
     assert "invalid_grant" in status.stdout
     alerts = desk.messages(center)
