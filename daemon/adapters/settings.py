@@ -7,6 +7,10 @@ the environment), so the service and every command read the same ones. Every pro
 the variable and what to set, and ends the process with exit 78 so systemd does not
 restart-loop on a typo. Passwords are wrapped in `Secret`, whose repr and str
 never show the value, so they cannot leak through logs, reprs or tracebacks.
+
+`FEEDBACKD_IMAP_AUTH` / `FEEDBACKD_SMTP_AUTH` choose between a password and OAuth2 (SASL
+XOAUTH2, what Microsoft 365 and Gmail take); the OAuth2 client is read once (`OAuth2Settings`)
+and shared by both logins, since one token serves IMAP and SMTP.
 """
 
 from __future__ import annotations
@@ -14,14 +18,18 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from daemon.adapters.configdir import config_dir, environment, store_path
+from daemon.adapters.storage.files import StorePaths
 from daemon.core.sendrate import Rate, parse_rates
 from daemon.errors import ConfigError, Problem
 
 TLS_MODES = ("imaps", "starttls", "plain")
+AUTH_MODES = ("password", "oauth2")
+GRANTS = ("refresh_token", "client_credentials")
 DEFAULT_PORTS = {
     ("IMAP", "imaps"): 993,
     ("IMAP", "starttls"): 143,
@@ -64,10 +72,32 @@ class Server:
     tls: str  # imaps | starttls | plain
     ca_file: str | None
     verify: bool = True  # certificate checks; off only by FEEDBACKD_*_TLS_VERIFY=no
+    auth: str = "password"  # password | oauth2 (FEEDBACKD_*_AUTH)
+    oauth2: OAuth2Settings | None = None  # the client, when auth is oauth2
 
     @property
     def is_loopback(self) -> bool:
         return is_loopback(self.host)
+
+
+@dataclass(frozen=True)
+class OAuth2Settings:
+    """The OAuth2 client both logins use (FEEDBACKD_OAUTH2_*). `refresh_token` is the one the
+    admin configured ("" when `feedbackd oauth2 authorize` stored one instead); a rotated one
+    lives in the state folder (adapters/oauth2), beside the store `db`."""
+
+    token_url: str
+    client_id: str
+    client_secret: Secret
+    grant: str  # refresh_token | client_credentials
+    refresh_token: Secret
+    scope: str
+    ca_file: str | None
+    db: Path
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(x.reveal() for x in (self.client_secret, self.refresh_token) if x.reveal())
 
 
 @dataclass(frozen=True)
@@ -80,10 +110,12 @@ class Settings:
     templates: Path
     log_level: str = "INFO"
     smtp_rate: tuple[Rate, ...] = ()  # FEEDBACKD_SMTP_RATE: recipients per window; () no limit
+    oauth2: OAuth2Settings | None = None  # set when either login is oauth2
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        return tuple(s.password.reveal() for s in (self.imap, self.smtp) if s.password.reveal())
+        found = [s.password.reveal() for s in (self.imap, self.smtp) if s.password.reveal()]
+        return (*found, *(self.oauth2.secrets if self.oauth2 else ()))
 
 
 def is_loopback(host: str) -> bool:
@@ -126,15 +158,22 @@ def _settings(env: Mapping[str, str], need_servers: bool) -> Settings:
             "FEEDBACKD_ADDRESS is not set to an email address: set it to the "
             "feedback address customers write to, e.g. feedback@company.example"
         )
+    db = store_path(env)
+    oauth2 = None
+    if need_servers and "oauth2" in (imap.auth, smtp.auth):
+        oauth2 = oauth2_settings(env, db)
+        imap = replace(imap, oauth2=oauth2) if imap.auth == "oauth2" else imap
+        smtp = replace(smtp, oauth2=oauth2) if smtp.auth == "oauth2" else smtp
     return Settings(
         imap=imap,
         smtp=smtp,
         address=address,
-        db=store_path(env),
+        db=db,
         rules=Path(rules_file(env=env)),
         templates=Path(templates_dir(env=env)),
         log_level=(env.get("FEEDBACKD_LOG_LEVEL") or "INFO").upper(),
         smtp_rate=smtp_rate(env),
+        oauth2=oauth2,
     )
 
 
@@ -147,6 +186,89 @@ def smtp_rate(env: Mapping[str, str]) -> tuple[Rate, ...]:
     except ValueError as exc:
         raise ConfigError(
             f"FEEDBACKD_SMTP_RATE={text!r} is not valid: {exc}; or unset it for no limit"
+        ) from None
+
+
+def oauth2_settings(
+    env: Mapping[str, str], db: Path, need_refresh_token: bool = True
+) -> OAuth2Settings:
+    """The FEEDBACKD_OAUTH2_* client; ConfigError naming the variable and what to set.
+
+    `need_refresh_token=False` for `feedbackd oauth2 authorize`, which obtains the first one."""
+    p = "FEEDBACKD_OAUTH2_"
+    url = env.get(p + "TOKEN_URL", "").strip()
+    if not url:
+        raise ConfigError(
+            f"{p}TOKEN_URL is not set: set it to the token endpoint, e.g. "
+            "https://login.microsoftonline.com/TENANT/oauth2/v2.0/token or "
+            "https://oauth2.googleapis.com/token"
+        )
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ConfigError(
+            f"{p}TOKEN_URL={url} is not an https:// URL: tokens and secrets must not cross "
+            "the network in clear; set the endpoint's https:// address"
+        )
+    client_id = env.get(p + "CLIENT_ID", "").strip()
+    if not client_id:
+        raise ConfigError(
+            f"{p}CLIENT_ID is not set: set it to the application (client) id of the app "
+            "registered at the provider"
+        )
+    grant = (env.get(p + "GRANT") or "refresh_token").strip().lower()
+    if grant not in GRANTS:
+        raise ConfigError(
+            f"{p}GRANT={grant!r} is not valid: set refresh_token (the default; a user's "
+            "consent, see `feedbackd oauth2 authorize`) or client_credentials"
+        )
+    secret = _secret(env, p + "CLIENT_SECRET", "oauth2-client-secret", required=False)
+    if grant == "client_credentials" and not secret.reveal():
+        raise ConfigError(
+            f"{p}CLIENT_SECRET is not set: the client_credentials grant needs the client "
+            f"secret; set {p}CLIENT_SECRET or {p}CLIENT_SECRET_FILE"
+        )
+    refresh = Secret("")
+    if grant == "refresh_token":
+        refresh = _secret(env, p + "REFRESH_TOKEN", "oauth2-refresh-token", required=False)
+        missing = not refresh.reveal() and not StorePaths(db).oauth2.exists()
+        if missing and need_refresh_token:
+            raise ConfigError(
+                f"{p}REFRESH_TOKEN is not set: run `feedbackd oauth2 authorize` once to obtain "
+                f"and keep one, or set {p}REFRESH_TOKEN or {p}REFRESH_TOKEN_FILE"
+            )
+    scope = " ".join(env.get(p + "SCOPE", "").split())
+    if grant == "client_credentials" and not scope:
+        raise ConfigError(
+            f"{p}SCOPE is not set: the client_credentials grant needs it, e.g. "
+            "https://outlook.office365.com/.default for Microsoft 365"
+        )
+    ca = env.get(p + "CA_FILE") or None
+    if ca and not os.path.isfile(ca):
+        raise ConfigError(f"{p}CA_FILE={ca} does not exist: point it at a PEM file or unset it")
+    return OAuth2Settings(url, client_id, secret, grant, refresh, scope, ca, db)
+
+
+def _secret(env: Mapping[str, str], var: str, credential: str, required: bool = True) -> Secret:
+    """An OAuth2 secret from VAR, else VAR_FILE, else systemd's credential; "" when not
+    required (the passwords keep `_password`, whose words the tests and docs quote)."""
+    if env.get(var):
+        return Secret(env[var])
+    path = env.get(var + "_FILE")
+    if not path and env.get("CREDENTIALS_DIRECTORY"):  # systemd LoadCredential=
+        cand = Path(env["CREDENTIALS_DIRECTORY"]) / credential
+        path = str(cand) if cand.exists() else None
+    if not path:
+        if not required:
+            return Secret("")
+        raise ConfigError(
+            f"{var} is not set: set {var}, or {var}_FILE to a "
+            f"file holding it, or LoadCredential={credential}:… in the unit"
+        )
+    try:
+        return Secret(Path(path).read_text(encoding="utf-8").rstrip("\r\n"))
+    except OSError as exc:
+        raise ConfigError(
+            f"{var}_FILE={path} cannot be read ({exc.strerror}): fix the path or its permissions"
         ) from None
 
 
@@ -197,9 +319,14 @@ def _server(env: Mapping[str, str], kind: str) -> Server:
             f"{p}TLS_VERIFY={verify_text!r} is not valid: set yes (the default) "
             "or no (accept any certificate: only for a test server)"
         )
-    return Server(
-        host, int(port_text), user, _password(env, p, kind), tls, ca, verify_text == "yes"
-    )
+    auth = (env.get(p + "AUTH") or "password").strip().lower()
+    if auth not in AUTH_MODES:
+        raise ConfigError(
+            f"{p}AUTH={auth!r} is not valid: set password (the default) or oauth2 "
+            "(Microsoft 365, Google Workspace; see docs/mailboxes.md)"
+        )
+    password = _password(env, p, kind) if auth == "password" else Secret("")
+    return Server(host, int(port_text), user, password, tls, ca, verify_text == "yes", auth)
 
 
 def _password(env: Mapping[str, str], p: str, kind: str) -> Secret:

@@ -10,24 +10,33 @@ permanent-failure handling. The other knobs play what real submission servers do
 connections at MAIL FROM, as a server that restarted or idled a connection out),
 `drop_after_data` (take the message, then close before the reply: the ambiguous case), `max_size`
 (refuse a larger message with 552 5.3.4). `received` lists every message taken, in order.
+With an OAuth2 endpoint (`start_smtp_server(oauth2=...)`) it also takes AUTH XOAUTH2, as
+Microsoft 365 and Gmail do.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import email
+import json
 import logging
 import ssl
 import time
+import urllib.request
 import warnings
 from collections import deque
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from daemon.core.oauth2 import parse_xoauth2, xoauth2_error
 from daemon.lab.lmtp import lmtp_deliver
 
 # aiosmtpd 1.4 warns about its own internals on every AUTH; nothing for us to act on.
@@ -120,6 +129,47 @@ class LabHandler:
         return "250 2.0.0 delivered"
 
 
+class OAuthLabHandler(LabHandler):
+    """Also offers AUTH XOAUTH2, each token checked at the lab's introspection endpoint over
+    HTTPS (as Dovecot's oauth2 passdb checks it); a refused token gets the JSON challenge real
+    servers send, then 535 after the client's empty line."""
+
+    def __init__(self, lmtp_socket: Path, introspection_url: str, ca_file: Path):
+        super().__init__(lmtp_socket)
+        self.introspection_url = introspection_url
+        self.ca_file = ca_file
+
+    async def auth_XOAUTH2(self, server: Any, args: list[str]) -> AuthResult:
+        if len(args) == 2:
+            try:
+                blob = base64.b64decode(args[1], validate=True)
+            except binascii.Error:
+                return AuthResult(success=False, handled=False)
+        else:
+            answer = await server.challenge_auth("")
+            if not isinstance(answer, bytes):
+                return AuthResult(success=False, handled=True)
+            blob = answer
+        user, token = parse_xoauth2(blob)
+        active = False
+        if user and token:
+            check = partial(self._active, user, token)
+            active = await asyncio.get_running_loop().run_in_executor(None, check)
+        if active:
+            return AuthResult(success=True, auth_data=LoginPassword(user.encode(), b""))
+        await server.challenge_auth(xoauth2_error("mail"), encode_to_b64=False)
+        return AuthResult(success=False, handled=False)
+
+    def _active(self, user: str, token: str) -> bool:  # in an executor: urllib blocks
+        context = ssl.create_default_context(cafile=str(self.ca_file))
+        request = urllib.request.Request(
+            self.introspection_url, data=urlencode({"token": token}).encode(), method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=10, context=context) as answer:
+            found = json.loads(answer.read())
+        return bool(found.get("active")) and found.get("username") == user
+
+
 class _Auth:
     def __init__(self, password: str):
         self.password = password.encode()
@@ -141,8 +191,17 @@ class LabSMTP:
         self.controller.stop()
 
 
-def start_smtp_server(port: int, tls: ssl.SSLContext, password: str, lmtp_socket: Path) -> LabSMTP:
-    handler = LabHandler(lmtp_socket)
+def start_smtp_server(
+    port: int,
+    tls: ssl.SSLContext,
+    password: str,
+    lmtp_socket: Path,
+    oauth2: tuple[str, Path] | None = None,
+) -> LabSMTP:
+    """`oauth2`: (introspection URL, CA file) to accept AUTH XOAUTH2 besides PLAIN and LOGIN."""
+    handler = (
+        OAuthLabHandler(lmtp_socket, *oauth2) if oauth2 is not None else LabHandler(lmtp_socket)
+    )
     controller = Controller(
         handler,
         hostname="127.0.0.1",

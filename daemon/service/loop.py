@@ -132,6 +132,11 @@ class Service:
             self._notify("ready", self.status_line())
 
     def _connect(self) -> tuple[Mailbox, Sender]:
+        renewal = self.mailbox.seconds_until_renewal() if self.mailbox is not None else None
+        if self.mailbox is not None and renewal is not None and renewal <= 0:
+            # An OAuth2 login is due for a fresh token: log in anew before the server (Exchange
+            # Online) ends the session in the middle of a move.
+            self.mailbox.close()
         if self.mailbox is None or not self.mailbox.is_connected:
             self.mailbox = Mailbox(self.settings.imap).connect()
         if self.sender is None:
@@ -296,6 +301,9 @@ class Service:
         assert self.store is not None
         due = next_due(self.store)
         longest = IDLE_STRETCH if self.mailbox and self.mailbox.has_idle else POLL_INTERVAL
+        renewal = self.mailbox.seconds_until_renewal() if self.mailbox else None
+        if renewal is not None:  # wake to log in with a fresh OAuth2 token
+            longest = max(0.5, min(longest, renewal))
         if due is None:
             return longest
         return max(0.5, min(longest, (due - self.clock()).total_seconds()))

@@ -162,7 +162,7 @@ def example_values() -> dict[str, str]:
 
 def test_env_example_documents_every_setting() -> None:
     text = ENV_EXAMPLE.read_text(encoding="utf-8")
-    documented = set(re.findall(r"(?m)^#?(FEEDBACKD_[A-Z_]+)=", text))
+    documented = set(re.findall(r"(?m)^#?(FEEDBACKD_[A-Z0-9_]+)=", text))
     expected = {
         "FEEDBACKD_ADDRESS",
         "FEEDBACKD_DB",
@@ -183,8 +183,23 @@ def test_env_example_documents_every_setting() -> None:
                 "TLS",
                 "CA_FILE",
                 "TLS_VERIFY",
+                "AUTH",
             )
         }
+    expected |= {
+        f"FEEDBACKD_OAUTH2_{k}"
+        for k in (
+            "TOKEN_URL",
+            "CLIENT_ID",
+            "CLIENT_SECRET",
+            "CLIENT_SECRET_FILE",
+            "GRANT",
+            "REFRESH_TOKEN",
+            "REFRESH_TOKEN_FILE",
+            "SCOPE",
+            "CA_FILE",
+        )
+    }
     assert documented == expected
 
 

@@ -22,9 +22,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import aiosmtplib
 
+from daemon.adapters.mail.login import smtp_login
 from daemon.adapters.mail.tls import tls_context
 from daemon.adapters.settings import Server
 from daemon.core.mail.compose import seven_bit
@@ -50,6 +52,7 @@ class Sender:
         self._loop = asyncio.new_event_loop()
         self._pool: list[aiosmtplib.SMTP] = []
         self._fresh: set[int] = set()  # slots whose connection has carried no mail yet
+        self._renew_at: dict[int, datetime | None] = {}  # slot -> when its login is due
 
     def close(self) -> None:
         for smtp in self._pool:
@@ -95,19 +98,20 @@ class Sender:
         while len(self._pool) <= slot:
             self._pool.append(self._new_client())
         smtp = self._pool[slot]
+        renew = self._renew_at.get(slot)
+        if smtp.is_connected and renew is not None and datetime.now(UTC) >= renew:
+            # The token this session logged in with is due: Exchange Online would end it.
+            with contextlib.suppress(Exception):
+                await smtp.quit()
+            smtp.close()
         if not smtp.is_connected:
             self._fresh.add(slot)
-            s = self.server
+            await smtp.connect()
             try:
-                await smtp.connect()
-                if s.user:
-                    await smtp.login(s.user, s.password.reveal())
-            except aiosmtplib.SMTPAuthenticationError:
+                self._renew_at[slot] = await smtp_login(smtp, self.server)
+            except BaseException:  # never keep a connection that is not logged in
                 smtp.close()
-                raise ConfigError(
-                    f"SMTP login as {s.user} refused by {s.host}: check "
-                    "FEEDBACKD_SMTP_USER and the password"
-                ) from None
+                raise
         return smtp
 
     def _new_client(self) -> aiosmtplib.SMTP:

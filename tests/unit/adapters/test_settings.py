@@ -104,3 +104,85 @@ def test_smtp_rate_is_read_and_a_bad_one_names_the_variable() -> None:
     assert rates == parse_rates("30/min,10000/day")
     with pytest.raises(ConfigError, match=r"FEEDBACKD_SMTP_RATE='30/minute' is not valid.*30/min"):
         load_settings(dict(BASE, FEEDBACKD_SMTP_RATE="30/minute"))
+
+
+OAUTH = {
+    **BASE,
+    "FEEDBACKD_IMAP_AUTH": "oauth2",
+    "FEEDBACKD_SMTP_AUTH": "oauth2",
+    "FEEDBACKD_IMAP_PASSWORD": "",
+    "FEEDBACKD_SMTP_PASSWORD": "",
+    "FEEDBACKD_OAUTH2_TOKEN_URL": "https://login.microsoftonline.com/t/oauth2/v2.0/token",
+    "FEEDBACKD_OAUTH2_CLIENT_ID": "app-id",
+    "FEEDBACKD_OAUTH2_REFRESH_TOKEN": "rt-configured-1",
+}
+
+
+def test_oauth2_needs_no_password_and_both_logins_share_one_client(tmp_path: Path) -> None:
+    s = load_settings({**OAUTH, "FEEDBACKD_DB": str(tmp_path / "s.json")})
+    assert (s.imap.auth, s.smtp.auth) == ("oauth2", "oauth2")
+    assert s.imap.oauth2 is s.smtp.oauth2 is s.oauth2
+    assert s.oauth2 is not None and s.oauth2.grant == "refresh_token"
+    assert "rt-configured-1" in s.secrets  # taught to the log redactor
+    assert "rt-configured-1" not in repr(s)
+
+
+def test_password_stays_the_default_and_oauth2_is_read_only_when_used() -> None:
+    s = load_settings({**BASE, "FEEDBACKD_OAUTH2_TOKEN_URL": "not a url"})
+    assert s.imap.auth == "password" and s.oauth2 is None
+
+
+def test_client_credentials_from_files(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("cs-from-file\n")
+    env = {
+        **OAUTH,
+        "FEEDBACKD_SMTP_AUTH": "password",
+        "FEEDBACKD_SMTP_PASSWORD": "smtp-pw",
+        "FEEDBACKD_OAUTH2_REFRESH_TOKEN": "",
+        "FEEDBACKD_OAUTH2_GRANT": "client_credentials",
+        "FEEDBACKD_OAUTH2_CLIENT_SECRET_FILE": str(secret),
+        "FEEDBACKD_OAUTH2_SCOPE": "https://outlook.office365.com/.default",
+    }
+    s = load_settings(env)
+    assert s.oauth2 is not None and s.oauth2.client_secret.reveal() == "cs-from-file"
+    assert s.smtp.oauth2 is None and s.imap.oauth2 is s.oauth2
+
+
+def test_a_refresh_token_kept_by_authorize_is_enough(tmp_path: Path) -> None:
+    db = tmp_path / "s.json"
+    env = {**OAUTH, "FEEDBACKD_OAUTH2_REFRESH_TOKEN": "", "FEEDBACKD_DB": str(db)}
+    with pytest.raises(ConfigError) as err:
+        load_settings(env)
+    assert "feedbackd oauth2 authorize" in str(err.value)
+    Path(f"{db}.oauth2").write_text('{"refresh_token": "rt-kept", "supersedes": ""}')
+    assert load_settings(env).oauth2 is not None
+
+
+@pytest.mark.parametrize(
+    "change, variable",
+    [
+        ({"FEEDBACKD_IMAP_AUTH": "xoauth"}, "FEEDBACKD_IMAP_AUTH"),
+        ({"FEEDBACKD_OAUTH2_TOKEN_URL": ""}, "FEEDBACKD_OAUTH2_TOKEN_URL"),
+        ({"FEEDBACKD_OAUTH2_TOKEN_URL": "http://id.example/token"}, "FEEDBACKD_OAUTH2_TOKEN_URL"),
+        ({"FEEDBACKD_OAUTH2_CLIENT_ID": ""}, "FEEDBACKD_OAUTH2_CLIENT_ID"),
+        ({"FEEDBACKD_OAUTH2_GRANT": "password"}, "FEEDBACKD_OAUTH2_GRANT"),
+        ({"FEEDBACKD_OAUTH2_GRANT": "client_credentials"}, "FEEDBACKD_OAUTH2_CLIENT_SECRET"),
+        (
+            {"FEEDBACKD_OAUTH2_GRANT": "client_credentials", "FEEDBACKD_OAUTH2_CLIENT_SECRET": "x"},
+            "FEEDBACKD_OAUTH2_SCOPE",
+        ),
+        ({"FEEDBACKD_OAUTH2_CA_FILE": "/nonexistent/ca.pem"}, "FEEDBACKD_OAUTH2_CA_FILE"),
+        (
+            {"FEEDBACKD_OAUTH2_REFRESH_TOKEN": "", "FEEDBACKD_OAUTH2_REFRESH_TOKEN_FILE": "/nope"},
+            "FEEDBACKD_OAUTH2_REFRESH_TOKEN_FILE",
+        ),
+    ],
+)
+def test_bad_oauth2_setting_names_the_variable(
+    change: dict[str, str], variable: str, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings({**OAUTH, "FEEDBACKD_DB": str(tmp_path / "s.json"), **change})
+    assert variable in str(err.value)
+    assert "rt-configured-1" not in str(err.value)

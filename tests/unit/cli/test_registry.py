@@ -55,6 +55,7 @@ COMMANDS = {
     "init": ["folder"],
     "store check": [],
     "store repair": ["--new-store"],
+    "oauth2 authorize": ["--device-url", "--browser", "--auth-url"],
 }
 
 
