@@ -7,6 +7,7 @@ are the ones that set up logging from the settings and teach the log redactor th
 from __future__ import annotations
 
 import argparse
+import logging
 from datetime import datetime
 
 from daemon import __version__
@@ -15,6 +16,8 @@ from daemon.adapters.sd_notify import Notifier
 from daemon.adapters.settings import Settings, load_settings
 from daemon.adapters.storage.reload_state import daemon_pid, request_reload
 from daemon.service.loop import Service
+
+log = logging.getLogger("feedbackd")
 
 
 def parse_when(text: str) -> datetime:
@@ -75,6 +78,8 @@ def once_command(args: argparse.Namespace) -> int:
 
 def run_command(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    for warning in settings.warnings:  # a FEEDBACKD_IMAP_PROT in the unit's env file
+        log.warning("%s", warning)
     Service(settings, notifier=Notifier.from_env()).run(version=__version__)
     return 0
 

@@ -1,13 +1,13 @@
 """The orchestrator: owns the connections, the loop, the signals and the last good rules.
 
 `once()` is one cycle; `run()` loops — IMAP IDLE when the server has it (acting about a second
-after new mail), polling otherwise — and survives server outages by reconnecting with capped
-exponential backoff instead of exiting (an exit would make systemd restart-loop). It tells
-systemd READY=1 as soon as settings, rules, templates and the store are loaded — a mail server
-that is away at boot is an outage reported through STATUS=, `feedbackd status` and alerts, not
-a failed start. Rules and templates are reloaded on SIGHUP (RELOADING=1 ... READY=1, and the
-outcome in STORE.reload for `feedbackd reload`); a broken file is reported and the last good
-ones stay.
+after new mail), polling every FEEDBACKD_POLL_INTERVAL seconds otherwise — and survives server
+outages by reconnecting with capped exponential backoff instead of exiting (an exit would make
+systemd restart-loop). It tells systemd READY=1 as soon as settings, rules, templates and the
+store are loaded — a mail server that is away at boot is an outage reported through STATUS=,
+`feedbackd status` and alerts, not a failed start. Rules and templates are reloaded on SIGHUP
+(RELOADING=1 ... READY=1, and the outcome in STORE.reload for `feedbackd reload`); a broken
+file is reported and the last good ones stay.
 """
 
 from __future__ import annotations
@@ -48,7 +48,6 @@ from daemon.service.ports import CycleHooks
 log = logging.getLogger("feedbackd")
 
 DUTY_TICK = 60  # seconds between looks at the clock's duties while idling
-POLL_INTERVAL = 30.0  # seconds between cycles on a server without IDLE
 IDLE_STRETCH = 25 * 60.0  # re-issue IDLE within RFC 2177's 29 minutes
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 300.0
@@ -256,7 +255,11 @@ class Service:
         imap = self.settings.imap
         try:
             mailbox, _ = self._connect()
-            waits = "IMAP IDLE" if mailbox.has_idle else f"polling every {POLL_INTERVAL:.0f} s"
+            waits = (
+                "IMAP IDLE"
+                if mailbox.has_idle
+                else f"polling every {self.settings.poll_interval:g} s (no IDLE)"
+            )
         except OSError as exc:  # the loop retries with backoff; the line still goes out
             waits = f"IDLE or polling once connected (not yet: {exc})"
         return (
@@ -286,7 +289,8 @@ class Service:
         """Until the next poll, or sooner when owed mail is due for another try."""
         assert self.store is not None
         due = next_due(self.store)
-        longest = IDLE_STRETCH if self.mailbox and self.mailbox.has_idle else POLL_INTERVAL
+        idle = self.mailbox is not None and self.mailbox.has_idle
+        longest = IDLE_STRETCH if idle else self.settings.poll_interval
         if due is None:
             return longest
         return max(0.5, min(longest, (due - self.clock()).total_seconds()))
