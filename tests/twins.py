@@ -7,7 +7,8 @@ that takes exactly the UIDs named, a case-insensitive header search (none in a m
 INTERNALDATE, and a fetch that reads a message over the size limit as its header plus the first
 LARGE_HEAD bytes of its body. `RecordingSender` keeps the contract of
 daemon.adapters.mail.smtp.Sender (SenderPort): one result per envelope, PermanentSendError for a
-5xx, TransientError otherwise, `maybe_sent` when the transaction broke after the data went out; it
+5xx, AuthRefused while its login is refused (`login_refusal`), TransientError otherwise,
+`maybe_sent` when the transaction broke after the data went out; it
 records every envelope, and delivers what it accepts for an address it serves into that address's
 MemoryMailbox, as the real lab does (so our own copies come back to the INBOX). The lab tests
 remain the proof on real servers.
@@ -32,7 +33,7 @@ from typing import TypeVar
 from daemon.adapters.mail.imap import LARGE_HEAD, Fetched
 from daemon.adapters.mail.smtp import Envelope
 from daemon.core.folders import FolderUnavailable
-from daemon.errors import PermanentSendError, TransientError
+from daemon.errors import AuthRefused, PermanentSendError, TransientError
 from daemon.service.ports import CycleHooks, MailboxPort, SenderPort
 
 T = TypeVar("T")
@@ -272,6 +273,7 @@ class RecordingSender:
         self.attempts: list[Attempt] = []
         self.refused: dict[str, int] = {}  # address -> 5xx code, for good
         self._transient: list[bool] = []  # the next sends that fail for now (maybe_sent each)
+        self.login_refusal = ""  # while set, every send is AuthRefused: no mail reaches us
         self._lock = threading.Lock()
 
     def refuse(self, address: str, code: int = 550) -> None:
@@ -300,6 +302,8 @@ class RecordingSender:
         return error
 
     def _outcome(self, env: Envelope) -> Exception | None:
+        if self.login_refusal:
+            return AuthRefused(self.login_refusal)
         if self._transient:
             maybe_sent = self._transient.pop(0)
             return TransientError("SMTP 421 try again later", maybe_sent=maybe_sent)

@@ -15,6 +15,7 @@ from daemon.adapters.logs import register_secret, setup_logging
 from daemon.adapters.sd_notify import Notifier
 from daemon.adapters.settings import Settings, load_settings
 from daemon.adapters.storage.reload_state import daemon_pid, request_reload
+from daemon.errors import EX_CONFIG
 from daemon.service.loop import Service
 
 log = logging.getLogger("feedbackd")
@@ -73,7 +74,9 @@ def once_command(args: argparse.Namespace) -> int:
         return 0
     report = service.once(args.now)
     print(report.summary())
-    return 0
+    # A refused SMTP login was logged as one line; the mail waits in the outbox. Not 0: a
+    # person must fix the password (as for a refused IMAP login).
+    return EX_CONFIG if report.login_refused else 0
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -32,7 +32,7 @@ from daemon.adapters.settings import Settings
 from daemon.adapters.storage.files import StoreLock
 from daemon.adapters.storage.reload_state import ReloadOutcome, monotonic_usec, write_outcome
 from daemon.adapters.storage.spool import waiting
-from daemon.adapters.storage.status_file import PollState, write_poll_state
+from daemon.adapters.storage.status_file import PollState, read_poll_state, write_poll_state
 from daemon.adapters.storage.store import Store, StoreWriteError
 from daemon.core.mail.message import decode_header
 from daemon.core.records import PENDING
@@ -80,12 +80,16 @@ class Service:
         self.scheduler.every(DUTY_TICK).seconds.do(self._duties_tick)
         self.last_report: CycleReport | None = None
         self.poll = PollState(pid=os.getpid())
+        self._told_refusal = ""  # the SMTP login refusal this process has logged
 
     # -- setup ---------------------------------------------------------------------------------
 
     def open(self) -> None:
         self.lock.acquire()
         self.store = Store(self.settings.db)
+        # A refused SMTP login stays told (status, alert) until a login works, also across
+        # `once` runs and restarts: the next send tries the login and settles it.
+        self.poll.smtp_refused = read_poll_state(self.settings.db).smtp_refused
 
     def close(self) -> None:
         self._disconnect()
@@ -193,6 +197,7 @@ class Service:
             self._alert(now or self.clock(), None, exc)
             raise
         self.last_report = report
+        self._note_smtp_login()
         self.poll.last_success = self.poll.last_attempt
         self.poll.consecutive_failures = 0
         self.poll.last_error = ""
@@ -203,6 +208,22 @@ class Service:
         if report.new or report.sent or report.filed:
             log.info("cycle: %s", report.summary())
         return report
+
+    def _note_smtp_login(self) -> None:
+        """What the SMTP server said to our last login, kept for `status` and the alert until
+        a login works. A refusal is logged once per process as one line with what to fix
+        (not at every retry), and the login working again once."""
+        said = self.sender.login_refused if self.sender is not None else None
+        if said is None:
+            return  # no login tried (nothing was due): what was known stays
+        if said and said != self._told_refusal:
+            assert self.store is not None
+            waiting = len(self.store.outbox(*PENDING))
+            log.error("%s; %d mails wait in the outbox and go out once it works", said, waiting)
+        elif not said and self.poll.smtp_refused:
+            log.info("the SMTP server accepts our login again; the waiting mail goes out")
+        self._told_refusal = said
+        self.poll.smtp_refused = said
 
     def once(self, now: datetime | None = None) -> CycleReport:
         self.open()

@@ -33,7 +33,7 @@ from daemon.adapters.mail.folders import discover
 from daemon.adapters.mail.imap_fetch import LARGE_HEAD as LARGE_HEAD
 from daemon.adapters.mail.imap_fetch import Fetched as Fetched
 from daemon.adapters.mail.imap_fetch import fetch_messages
-from daemon.adapters.mail.tls import tls_context
+from daemon.adapters.mail.tls import certificate_refused, tls_context
 from daemon.adapters.settings import Server
 from daemon.core.folders import FolderUnavailable, Layout
 from daemon.errors import AuthRefused, ConfigError, TransientError
@@ -73,10 +73,7 @@ class Mailbox:
             else:
                 box = MailBoxUnencrypted(s.host, s.port, timeout=self.timeout)
         except ssl.SSLCertVerificationError as exc:
-            raise ConfigError(
-                f"IMAP {s.host}:{s.port}: certificate not trusted ({exc.verify_message}"
-                "): set FEEDBACKD_IMAP_CA_FILE to the CA that signed it"
-            ) from None
+            raise ConfigError(certificate_refused("IMAP", s, exc)) from None
         except (OSError, imaplib.IMAP4.error) as exc:
             raise TransientError(f"IMAP {s.host}:{s.port} unreachable: {exc}") from None
         try:

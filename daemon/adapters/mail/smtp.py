@@ -3,25 +3,36 @@
 aiosmtplib is async and the daemon's loop is not, so this keeps its own event loop and a few
 open connections (sending a backlog over one connection at a time would leave the server idle
 between replies). Outcomes are split the way the outbox needs them: a 5xx is permanent
-(PermanentSendError: mark failed, tell the feedback center), everything else is transient
-(TransientError: back off and retry).
+(PermanentSendError: mark failed, tell the feedback center), a login the server refuses is
+AuthRefused (a person must fix the password: the mail waits, nothing is failed), everything
+else is transient (TransientError: back off and retry).
+
+A refused login is not tried again at once: after a refusal the Sender answers with the same
+AuthRefused, without a word to the server, for LOGIN_BACKOFF seconds (doubling up to
+LOGIN_BACKOFF_MAX), because providers lock an account after a run of failed logins (and a
+new process, e.g. a restart after the password was fixed, tries at once). Logins are made
+one at a time, so a batch over several connections costs one failed login, not one each.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
+import time
 from dataclasses import dataclass
 
 import aiosmtplib
 
-from daemon.adapters.mail.tls import tls_context
+from daemon.adapters.mail.tls import certificate_refused, tls_context
 from daemon.adapters.settings import Server
 from daemon.core.mail.compose import seven_bit
-from daemon.errors import ConfigError, PermanentSendError, TransientError
+from daemon.errors import AuthRefused, ConfigError, PermanentSendError, TransientError
 
 TIMEOUT = 30.0
 CONNECTIONS = 4
+LOGIN_BACKOFF = 60.0  # seconds before a refused login is tried again, doubling ...
+LOGIN_BACKOFF_MAX = 1800.0  # ... up to this
 
 
 @dataclass(frozen=True)
@@ -38,6 +49,13 @@ class Sender:
         self.connections = connections
         self._loop = asyncio.new_event_loop()
         self._pool: list[aiosmtplib.SMTP] = []
+        self._login_lock = asyncio.Lock()
+        #: What the server said to our last login: None before any, "" when it accepted us,
+        #: else the refusal as one line (the service shows it in `status` and alerts on it).
+        self.login_refused: str | None = None
+        self._refused: AuthRefused | None = None
+        self._refusals = 0
+        self._retry_login_at = 0.0
 
     def close(self) -> None:
         for smtp in self._pool:
@@ -73,22 +91,66 @@ class Sender:
         return results
 
     async def _connection(self, slot: int) -> aiosmtplib.SMTP:
+        """A connected, logged-in client for `slot`; AuthRefused when the server will not have
+        our login (or, within the backoff after a refusal, without asking it again)."""
         while len(self._pool) <= slot:
             self._pool.append(self._new_client())
         smtp = self._pool[slot]
-        if not smtp.is_connected:
+        if smtp.is_connected:
+            return smtp
+        async with self._login_lock:
+            if self._refused is not None and time.monotonic() < self._retry_login_at:
+                raise self._refused
             s = self.server
             try:
                 await smtp.connect()
-                if s.user:
-                    await smtp.login(s.user, s.password.reveal())
-            except aiosmtplib.SMTPAuthenticationError:
+            except ssl.SSLCertVerificationError as exc:
                 smtp.close()
-                raise ConfigError(
-                    f"SMTP login as {s.user} refused by {s.host}: check "
-                    "FEEDBACKD_SMTP_USER and the password"
-                ) from None
+                raise ConfigError(certificate_refused("SMTP", s, exc)) from None
+            if s.user:
+                await self._login(smtp)
         return smtp
+
+    async def _login(self, smtp: aiosmtplib.SMTP) -> None:
+        """Log in; a refusal (535, 534, 5.7.8, or no mechanism we share) is AuthRefused, a
+        temporary one (454) TransientError, a broken connection stays what it is."""
+        s = self.server
+        try:
+            await smtp.login(s.user, s.password.reveal())
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            smtp.close()
+            if exc.code < 500:
+                raise TransientError(f"SMTP login at {s.host}: {exc.code} {exc.message}") from None
+            raise self._refuse(
+                f"SMTP login as {s.user} refused by {s.host}:{s.port} ({exc.code} "
+                f"{exc.message}): check FEEDBACKD_SMTP_USER and the password"
+            ) from None
+        except (
+            aiosmtplib.SMTPServerDisconnected,
+            aiosmtplib.SMTPTimeoutError,
+            aiosmtplib.SMTPResponseException,  # EHLO refused: not about our login
+        ):
+            raise
+        except aiosmtplib.SMTPException as exc:  # AUTH not offered, or no mechanism we share
+            offered = smtp.server_auth_methods
+            smtp.close()
+            raise self._refuse(
+                f"SMTP login as {s.user} impossible at {s.host}:{s.port}: {exc} (offered: "
+                f"{' '.join(offered).upper() or 'no AUTH'}); check FEEDBACKD_SMTP_TLS and "
+                "FEEDBACKD_SMTP_PORT (most servers offer AUTH on 587 after STARTTLS)"
+            ) from None
+        self.login_refused = ""
+        self._refused = None
+        self._refusals = 0
+
+    def _refuse(self, line: str) -> AuthRefused:
+        """Remember a refused login, and until when not to try again."""
+        self._refusals += 1
+        wait = min(LOGIN_BACKOFF_MAX, LOGIN_BACKOFF * 2 ** min(10, self._refusals - 1))
+        self._retry_login_at = time.monotonic() + wait
+        self._refused = AuthRefused(line)
+        self.login_refused = line
+        return self._refused
 
     def _new_client(self) -> aiosmtplib.SMTP:
         s = self.server

@@ -155,8 +155,7 @@ def test_check_settings_collects_problems_and_warnings_without_raising() -> None
     [problem] = found.problems
     assert "FEEDBACKD_IMAP_TLS='ssl' is not valid" in problem.message
     assert found.warnings == [
-        "settings: warning: unknown variable FEEDBACKD_SMPT_HOST: did you mean "
-        "FEEDBACKD_SMTP_HOST?"
+        "settings: warning: unknown variable FEEDBACKD_SMPT_HOST: did you mean FEEDBACKD_SMTP_HOST?"
     ]
 
 

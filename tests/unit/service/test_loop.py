@@ -66,3 +66,17 @@ def test_a_config_error_ends_the_loop(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         svc.run(max_cycles=1)
     assert sleeps == []
+
+
+def test_without_idle_the_loop_waits_the_configured_poll_interval(tmp_path: Path) -> None:
+    """FEEDBACKD_POLL_INTERVAL, not a constant: the wait between cycles on a server without
+    IDLE (no mailbox connected counts as no IDLE), when no owed mail is due sooner."""
+    nobody = Server("127.0.0.1", 1, "u", Secret("p"), "plain", None)
+    settings = Settings(nobody, nobody, "feedback@example.test", tmp_path / "store.json",
+                        REPO / "rules.yaml", REPO / "templates", poll_interval=7.0)  # fmt: skip
+    svc = Service(settings)
+    svc.open()
+    try:
+        assert svc._next_wait() == 7.0
+    finally:
+        svc.close()
