@@ -148,6 +148,11 @@ class Mailbox:
     def has_idle(self) -> bool:
         return "IDLE" in self.capabilities
 
+    @property
+    def folders(self) -> frozenset[str]:
+        """The server's names of the selectable folders it listed at login."""
+        return frozenset(self._folders)
+
     def _noop(self) -> None:
         with self._guard():
             self.box.client.noop()

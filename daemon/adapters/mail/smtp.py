@@ -42,6 +42,16 @@ class Envelope:
     raw: bytes
 
 
+@dataclass(frozen=True)
+class Probe:
+    """What a submission server said to `Sender.probe`: its EHLO extensions, and whether it
+    takes mail from (and to) our address."""
+
+    extensions: tuple[str, ...]
+    refused_at: str = ""  # "MAIL FROM" or "RCPT TO" when refused there, else ""
+    said: str = ""  # the refusal's reply
+
+
 class Sender:
     def __init__(self, server: Server, timeout: float = TIMEOUT, connections: int = CONNECTIONS):
         self.server = server
@@ -70,6 +80,35 @@ class Sender:
         result = self.send_many([env])[0]
         if result is not None:
             raise result
+
+    def probe(self, address: str) -> Probe:
+        """Log in as the daemon does, then MAIL FROM and RCPT TO our own `address`, and RSET:
+        whether the server would take our mail, with nothing sent. Raises AuthRefused,
+        ConfigError (a certificate) or TransientError, as sending would."""
+        return self._loop.run_until_complete(self._probe(address))
+
+    async def _probe(self, address: str) -> Probe:
+        try:
+            smtp = await self._connection(0)
+        except ConfigError:
+            raise
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
+            self._drop(0)
+            raise TransientError(f"SMTP {self.server.host}:{self.server.port}: {exc}") from None
+        extensions = tuple(
+            sorted(f"{k} {v}".strip().upper() for k, v in smtp.esmtp_extensions.items())
+        )
+        stage = "MAIL FROM"
+        try:
+            await smtp.mail(address)
+            stage = "RCPT TO"
+            await smtp.rcpt(address)
+        except aiosmtplib.SMTPResponseException as exc:
+            return Probe(extensions, stage, f"{exc.code} {exc.message}")
+        finally:
+            with contextlib.suppress(Exception):  # a server that hung up owes us no RSET
+                await smtp.rset()
+        return Probe(extensions)
 
     def send_many(self, envs: list[Envelope]) -> list[Exception | None]:
         """Send several mails over parallel connections; one result per mail, in order."""
