@@ -65,9 +65,7 @@ class Diagnosis:
         return f"{n} problem(s): fix them and run `feedbackd doctor` again"
 
 
-def unreachable(
-    kind: str, host: str, port: int, reach: Reach, detail: str, timeout: float
-) -> str:
+def unreachable(kind: str, host: str, port: int, reach: Reach, detail: str, timeout: float) -> str:
     """One line for a server that could not be reached, with what to check."""
     p = f"FEEDBACKD_{kind}_"
     if reach is Reach.NO_NAME:
@@ -88,9 +86,7 @@ def unreachable(
 def tls_mismatch(kind: str, tls: str, port: int, said: str) -> str:
     """A server reached but not understood: most often TLS spoken on a plain port or the
     other way round."""
-    return (
-        f"{said}; is FEEDBACKD_{kind}_TLS={tls} what port {port} speaks? ({_ports(kind)})"
-    )
+    return f"{said}; is FEEDBACKD_{kind}_TLS={tls} what port {port} speaks? ({_ports(kind)})"
 
 
 def _ports(kind: str) -> str:

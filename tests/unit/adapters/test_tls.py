@@ -45,9 +45,8 @@ def refusal(code: int, message: str) -> ssl.SSLCertVerificationError:
 
 def test_a_refused_certificate_says_what_to_change_for_its_reason() -> None:
     s = Server("mail.example.com", 993, "u", Secret("p"), "imaps", None)
-    wrong_name = certificate_refused(
-        "IMAP", s, refusal(62, "Hostname mismatch, certificate is not valid for 'mail.example.com'.")
-    )
+    mismatch = "Hostname mismatch, certificate is not valid for 'mail.example.com'."
+    wrong_name = certificate_refused("IMAP", s, refusal(62, mismatch))
     assert wrong_name.startswith("IMAP mail.example.com:993: the certificate is not for ")
     assert wrong_name.endswith("set FEEDBACKD_IMAP_HOST to a name the certificate carries")
     unknown = certificate_refused("SMTP", s, refusal(18, "self-signed certificate"))
