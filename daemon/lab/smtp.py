@@ -4,7 +4,8 @@ Its own module so that the mail lab's two servers read apart: this one only acce
 AUTH and hands over (lab/lmtp.py); Dovecot's child process lives in lab/dovecot.py. aiosmtpd is
 a test/demo dependency, imported here at the top: nothing in production imports the lab.
 `LabHandler.reject` lets a test make the server refuse mail (e.g. 550) to exercise
-permanent-failure handling.
+permanent-failure handling; `reject_from` refuses a sender at MAIL FROM (a login that may not
+send as that address).
 """
 
 from __future__ import annotations
@@ -31,6 +32,17 @@ class LabHandler:
         self.lmtp_socket = lmtp_socket
         self.accepted = 0
         self.reject: dict[str, str] = {}  # recipient -> SMTP reply, e.g. "550 5.1.1 no such user"
+        self.reject_from: dict[str, str] = {}  # sender -> SMTP reply, e.g. "553 5.7.1 not yours"
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
+    ) -> str:
+        reply = self.reject_from.get(address.lower())
+        if reply:
+            return reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]

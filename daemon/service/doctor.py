@@ -49,12 +49,14 @@ def diagnose(
     send_test: str | None = None,
     create_folders: bool = False,
     timeout: float = TIMEOUT,
+    book: RuleBook | None = None,
 ) -> Diagnosis:
-    """Every check, in order; the findings say what was seen and what to fix."""
+    """Every check, in order; the findings say what was seen and what to fix. The rule book
+    (for the folders) is read from the settings' rules file unless given."""
     found = Diagnosis()
     for warning in settings.warnings:
         found.add("settings", Level.NOTE, warning.removeprefix("settings: "))
-    book = _rules(settings, found)
+    book = book or _rules(settings, found)
     folders = _folders_of(book) if book is not None else []
     if _reached(IMAP, settings.imap, found, timeout):
         _imap(settings, folders, create_folders, timeout, found)
