@@ -20,11 +20,11 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from daemon.adapters.configdir import config_dir, environment, store_path
+from daemon.adapters.configdir import Environment, config_dir, environment, store_path
 from daemon.errors import ConfigError, Problem
 
 TLS_MODES = ("imaps", "starttls", "plain")
@@ -131,8 +131,13 @@ def load_settings(env: Mapping[str, str] | None = None, need_servers: bool = Tru
     if env is not None:
         return _settings(env, need_servers)
     found = environment()
+    return _told_unread(found, lambda: _settings(found.values, need_servers))
+
+
+def _told_unread(found: Environment, read: Callable[[], Settings]) -> Settings:
+    """`read()`, its ConfigError completed with the env file it could not read (if any)."""
     try:
-        return _settings(found.values, need_servers)
+        return read()
     except ConfigError as exc:
         if found.unread is None:
             raise
@@ -142,6 +147,20 @@ def load_settings(env: Mapping[str, str] | None = None, need_servers: bool = Tru
             f"was not read ({found.unread}): run the command as a user who may read it",
         )
         raise ConfigError([*exc.problems, hint]) from None
+
+
+def load_settings_as_the_unit() -> Settings:
+    """The settings as the service gets them, for a command typed in a root shell that must
+    log in (`doctor`): where no password is set and no $CREDENTIALS_DIRECTORY exists, the
+    configuration folder's `imap-password` and `smtp-password` are read, the files the unit's
+    LoadCredential= hands over."""
+    found = environment()
+    values = dict(found.values)
+    folder = found.config
+    held = any((folder.path / f"{k}-password").is_file() for k in ("imap", "smtp"))
+    if held and not values.get("CREDENTIALS_DIRECTORY") and folder.env_file is not None:
+        values["CREDENTIALS_DIRECTORY"] = str(folder.path)
+    return _told_unread(found, lambda: _settings(values, need_servers=True))
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """`feedbackd doctor`: test the connection to both mail servers before going live.
 
-Only its place on the command line and its printing are here; the walk is
-service/doctor.py. The settings are read by the daemon's own reader (a bad one is 78 at once,
-every problem named), the passwords are taught to the log redactor first, and the exit status
-is 0 when all is well and 78 (EX_CONFIG) when the admin has something to fix.
+Only its place on the command line and its printing are here; the walk is service/doctor.py.
+The settings are read by the daemon's own reader (a bad one is 78 at once, every problem
+named; the passwords also from the credential files the unit loads), the passwords are taught
+to the log redactor first, and the exit status is 0 when all is well and 78 (EX_CONFIG) when
+the admin has something to fix.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 from datetime import UTC, datetime
 
 from daemon.adapters.logs import register_secret, setup_logging
-from daemon.adapters.settings import load_settings
+from daemon.adapters.settings import load_settings_as_the_unit
 from daemon.service.doctor import diagnose
 
 
@@ -38,7 +39,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def doctor_command(args: argparse.Namespace) -> int:
-    settings = load_settings()
+    settings = load_settings_as_the_unit()  # also the unit's credential files
     setup_logging(args.log_level or "WARNING")  # the adapters' own warnings, redacted
     for secret in settings.secrets:
         register_secret(secret)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,12 @@ from pathlib import Path
 import pytest
 from support import REPO
 
-from daemon.adapters.settings import check_settings, load_settings, unknown_variables
+from daemon.adapters.settings import (
+    check_settings,
+    load_settings,
+    load_settings_as_the_unit,
+    unknown_variables,
+)
 from daemon.errors import ConfigError
 
 BASE = {
@@ -190,3 +196,23 @@ def test_check_settings_of_no_servers_at_all_is_a_note() -> None:
     found = check_settings({"FEEDBACKD_RULES": "/etc/feedbackd/rules.yaml"})
     assert (found.problems, found.settings) == ([], None)
     assert found.warnings[0].startswith("settings: note: no mail servers are set")
+
+
+def test_a_command_that_must_log_in_reads_the_credential_files_the_unit_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`feedbackd doctor` in a root shell: no $CREDENTIALS_DIRECTORY, the passwords in
+    /etc/feedbackd/imap-password and smtp-password, as LoadCredential= names them."""
+    for name in [*os.environ]:
+        if name.startswith("FEEDBACKD_") or name == "CREDENTIALS_DIRECTORY":
+            monkeypatch.delenv(name)
+    env = {k: v for k, v in BASE.items() if not k.endswith("_PASSWORD")}
+    (tmp_path / "feedbackd.env").write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+    (tmp_path / "imap-password").write_text("imap-from-file\n")
+    (tmp_path / "smtp-password").write_text("smtp-from-file\n")
+    monkeypatch.setenv("FEEDBACKD_CONFIG_DIR", str(tmp_path))
+    with pytest.raises(ConfigError):
+        load_settings()  # the service's own reader needs systemd to hand them over
+    settings = load_settings_as_the_unit()
+    assert settings.imap.password.reveal() == "imap-from-file"
+    assert settings.smtp.password.reveal() == "smtp-from-file"
