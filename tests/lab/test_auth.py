@@ -1,12 +1,21 @@
 """A refused login on the real Dovecot: a person must fix the password, so `once` says so and
 exits 78, while the running service keeps retrying with backoff and mails the feedback center
-an `auth` alert (the password may be fixed on the server's side)."""
+an `auth` alert (the password may be fixed on the server's side). A login the lab's SMTP server
+refuses is the same kind of thing: one line, `status` critical, the mail waiting in the outbox
+until the password is fixed, and no second failed login within the backoff."""
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
+import pytest
 from support import Desk
+
+from daemon.adapters.mail.smtp import Envelope, Sender
+from daemon.adapters.settings import load_settings
+from daemon.errors import AuthRefused
+from daemon.lab import smtp as lab_smtp
 
 
 def test_once_with_a_wrong_password_exits_78_with_one_line(desk: Desk) -> None:
@@ -67,3 +76,31 @@ def test_a_refused_smtp_login_is_one_line_status_critical_and_the_mail_waits_for
     assert alerts == ["feedbackd alert: smtp-auth"]  # queued meanwhile, it went out with them
     after = desk.feedbackd("status")
     assert "SMTP login" not in after.stdout and after.returncode != 2, after.stdout
+
+
+def test_a_refused_smtp_login_is_not_tried_again_at_once(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Providers lock an account after a run of failed logins: a batch over several
+    connections costs one failed login, and the next batch, within the backoff, none."""
+    tried: list[str] = []
+    check = lab_smtp._Auth.__call__
+
+    def counted(self: lab_smtp._Auth, *args: Any) -> Any:
+        tried.append(args[-2])  # the mechanism
+        return check(self, *args)
+
+    monkeypatch.setattr(lab_smtp._Auth, "__call__", counted)
+    settings = load_settings(dict(desk.env, FEEDBACKD_SMTP_PASSWORD="not-the-password"))
+    sender = Sender(settings.smtp)
+    mail = Envelope(desk.address, (desk.customer("x"),), b"Subject: x\r\n\r\nx\r\n")
+    try:
+        first = sender.send_many([mail] * 6)
+        logins = len(tried)
+        again = sender.send_many([mail] * 6)
+    finally:
+        sender.close()
+    assert all(isinstance(r, AuthRefused) for r in first + again)
+    assert 1 <= logins <= 2  # one login: aiosmtplib tries LOGIN, then PLAIN
+    assert len(tried) == logins  # none in the second batch
+    assert sender.login_refused and "535" in sender.login_refused

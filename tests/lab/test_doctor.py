@@ -80,6 +80,17 @@ def test_create_folders_makes_them_in_the_servers_layout(
     assert "folder Feedback/Thanks: 'INBOX.Feedback.Thanks' exists" in texts(again, Level.OK)
 
 
+def test_a_folder_the_server_refuses_to_create_is_one_line(desk: Desk) -> None:
+    rules = desk.rules.read_text(encoding="utf-8")
+    long = "Feedback/" + "x" * 300  # "Mailbox name too long"
+    desk.rules.write_text(rules.replace("folder: Feedback/Complaints", f"folder: {long}"))
+    found = doctor(desk, load_rulebook(desk.rules), create_folders=True)
+    [line] = [f.text for f in found.problems]
+    assert line.startswith(f"cannot use folder '{long}'") and "Mailbox name too long" in line
+    assert line.endswith("change the folder's name in rules.yaml")
+    assert "folder Feedback/Thanks: created 'Feedback/Thanks'" in texts(found, Level.OK)
+
+
 def test_send_test_sends_one_real_mail(desk: Desk, book: RuleBook) -> None:
     admin = desk.customer("admin")
     found = doctor(desk, book, send_test=admin)
