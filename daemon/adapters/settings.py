@@ -198,6 +198,10 @@ def check_settings(env: Mapping[str, str] | None = None) -> SettingsCheck:
             "settings: note: no mail servers are set (FEEDBACKD_IMAP_HOST, FEEDBACKD_SMTP_HOST, "
             "FEEDBACKD_ADDRESS); the daemon needs them: see feedbackd.env"
         )
+        try:  # the rest is checked all the same (FEEDBACKD_POLL_INTERVAL, _LOG_LEVEL)
+            _settings(values, need_servers=False)
+        except ConfigError as exc:
+            return SettingsCheck(exc.problems, warnings, None)
         return SettingsCheck([], warnings, None)
     shown = dict(values)
     folder = config_dir(values)
@@ -240,7 +244,6 @@ def _settings(env: Mapping[str, str], need_servers: bool) -> Settings:
     address = r.get("ADDRESS").lower()
     if need_servers and ("@" not in address or " " in address):
         r.problem(
-            "ADDRESS",
             f"{PREFIX}ADDRESS is not set to an email address: set it to the "
             "feedback address customers write to, e.g. feedback@company.example",
         )
@@ -268,8 +271,8 @@ class _Reader:
         self.env = env
         self.problems: list[Problem] = []
 
-    def problem(self, key: str, message: str) -> None:
-        """`message` names the variable (PREFIX + key) and what to set."""
+    def problem(self, message: str) -> None:
+        """`message` names the variable and what to set."""
         self.problems.append(Problem("settings", None, message))
 
     def get(self, key: str) -> str:
@@ -287,7 +290,7 @@ class _Reader:
         shown = hint or "set " + ", ".join(a.lower() for a in allowed[:-1])
         if not hint:
             shown += f" or {allowed[-1].lower()}"
-        self.problem(key, f"{PREFIX}{key}={text!r} is not valid: {shown}")
+        self.problem(f"{PREFIX}{key}={text!r} is not valid: {shown}")
         return default
 
     def number(self, key: str, default: int, bounds: tuple[int, int], what: str) -> int:
@@ -298,7 +301,6 @@ class _Reader:
         low, high = bounds
         if not text.isdigit() or not low <= int(text) <= high:
             self.problem(
-                key,
                 f"{PREFIX}{key}={text!r} is not valid: set {what}, a whole number from "
                 f"{low} to {high} (default {default})",
             )
@@ -330,10 +332,9 @@ def _server(r: _Reader, kind: str) -> Server:
     p = PREFIX + k
     host = r.get(k + "HOST")
     if not host:
-        r.problem(k + "HOST", f"{p}HOST is not set: set it to the {kind} server's host name")
+        r.problem(f"{p}HOST is not set: set it to the {kind} server's host name")
     elif "://" in host or "/" in host or " " in host:
         r.problem(
-            k + "HOST",
             f"{p}HOST={host!r} is not a host name: write the name only "
             "(mail.example.com), the port and TLS have their own settings",
         )
@@ -346,19 +347,16 @@ def _server(r: _Reader, kind: str) -> Server:
     )
     if tls == "plain" and host and not is_loopback(host):
         r.problem(
-            k + "TLS",
             f"{p}TLS=plain is refused for {host}: passwords would cross the "
             "network in clear; set imaps or starttls (plain is for loopback only)",
         )
     port = r.number(k + "PORT", DEFAULT_PORTS[kind, tls], (1, 65535), "a port number")
     user = r.get(k + "USER")
     if not user:
-        r.problem(k + "USER", f"{p}USER is not set: set it to the {kind} login name")
+        r.problem(f"{p}USER is not set: set it to the {kind} login name")
     ca = r.get(k + "CA_FILE") or None
     if ca and not os.path.isfile(ca):
-        r.problem(
-            k + "CA_FILE", f"{p}CA_FILE={ca} does not exist: point it at a PEM file or unset it"
-        )
+        r.problem(f"{p}CA_FILE={ca} does not exist: point it at a PEM file or unset it")
     verify = r.choice(
         k + "TLS_VERIFY",
         ("yes", "no"),

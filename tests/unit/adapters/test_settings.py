@@ -216,3 +216,9 @@ def test_a_command_that_must_log_in_reads_the_credential_files_the_unit_loads(
     settings = load_settings_as_the_unit()
     assert settings.imap.password.reveal() == "imap-from-file"
     assert settings.smtp.password.reveal() == "smtp-from-file"
+
+
+def test_without_servers_the_other_settings_are_checked_all_the_same() -> None:
+    found = check_settings({"FEEDBACKD_POLL_INTERVAL": "5m"})
+    [problem] = found.problems
+    assert "FEEDBACKD_POLL_INTERVAL='5m' is not valid" in problem.message
