@@ -24,7 +24,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from daemon.adapters.configdir import Environment, config_dir, environment, store_path
+from daemon.adapters.configdir import (
+    SYSTEM_DIR,
+    Environment,
+    config_dir,
+    environment,
+    store_path,
+)
 from daemon.errors import ConfigError, Problem
 
 TLS_MODES = ("imaps", "starttls", "plain")
@@ -210,7 +216,9 @@ def check_settings(env: Mapping[str, str] | None = None) -> SettingsCheck:
         if _password_source(values, p, kind) is not None:
             continue
         shown[p + "PASSWORD"] = "(given to the service by systemd)"
-        credential = folder.path / f"{kind.lower()}-password"  # the unit's LoadCredential=
+        # The unit's LoadCredential= reads it from the configuration folder (/etc/feedbackd).
+        where = folder.path if folder.env_file is not None else SYSTEM_DIR
+        credential = where / f"{kind.lower()}-password"
         if folder.env_file is not None and credential.is_file():
             continue
         warnings.append(
@@ -230,8 +238,10 @@ def unknown_variables(env: Mapping[str, str]) -> list[str]:
     closest to: a typo (FEEDBACKD_IMAP_PROT) would otherwise leave the default in force."""
     out = []
     for name in sorted(n for n in env if n.startswith(PREFIX) and n not in VARIABLES):
-        close = difflib.get_close_matches(name, VARIABLES, n=1, cutoff=0.8)
-        meant = f": did you mean {close[0]}?" if close else ": feedbackd does not read it"
+        # Compared without the prefix every name shares, or all would look alike.
+        known = [v.removeprefix(PREFIX) for v in VARIABLES]
+        close = difflib.get_close_matches(name.removeprefix(PREFIX), known, n=1, cutoff=0.75)
+        meant = f": did you mean {PREFIX}{close[0]}?" if close else ": feedbackd does not read it"
         out.append(f"settings: warning: unknown variable {name}{meant}")
     return out
 

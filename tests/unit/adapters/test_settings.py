@@ -222,3 +222,8 @@ def test_without_servers_the_other_settings_are_checked_all_the_same() -> None:
     found = check_settings({"FEEDBACKD_POLL_INTERVAL": "5m"})
     [problem] = found.problems
     assert "FEEDBACKD_POLL_INTERVAL='5m' is not valid" in problem.message
+
+
+def test_a_variable_of_ours_that_is_no_setting_is_not_taken_for_a_typo() -> None:
+    [warning] = unknown_variables({"FEEDBACKD_CORPUS": "/srv/corpus"})
+    assert warning.endswith("FEEDBACKD_CORPUS: feedbackd does not read it")
