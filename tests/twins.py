@@ -7,7 +7,8 @@ that takes exactly the UIDs named, a case-insensitive header search (none in a m
 INTERNALDATE, and a fetch that reads a message over the size limit as its header plus the first
 LARGE_HEAD bytes of its body. `RecordingSender` keeps the contract of
 daemon.adapters.mail.smtp.Sender (SenderPort): one result per envelope, PermanentSendError for a
-5xx, TransientError otherwise, `maybe_sent` when the transaction broke after the data went out; it
+5xx, AuthRefused while its login is refused (`login_refusal`), TransientError otherwise,
+`maybe_sent` when the transaction broke after the data went out; it
 records every envelope, and delivers what it accepts for an address it serves into that address's
 MemoryMailbox, as the real lab does (so our own copies come back to the INBOX).
 `QueueingSender` answers the same but delivers later (after `delay` seconds, or when released),
@@ -35,7 +36,7 @@ from daemon.adapters.mail.imap import LARGE_HEAD, Fetched
 from daemon.adapters.mail.smtp import Envelope
 from daemon.core.folders import FolderUnavailable
 from daemon.core.progress import Reporter, silent
-from daemon.errors import PermanentSendError, Throttled, TransientError
+from daemon.errors import AuthRefused, PermanentSendError, Throttled, TransientError
 from daemon.service.ports import CycleHooks, MailboxPort, SenderPort
 
 T = TypeVar("T")
@@ -282,6 +283,7 @@ class RecordingSender:
         self._transient: list[bool] = []  # the next sends that fail for now (maybe_sent each)
         self.take_at_most: int | None = None  # then "450 4.7.0 rate limit" (a throttle)
         self.max_size: int | None = None  # a larger mail gets "552 5.3.4"
+        self.login_refusal = ""  # while set, every send is AuthRefused: no mail reaches us
         self._lock = threading.Lock()
 
     def refuse(self, address: str, code: int = 550) -> None:
@@ -310,6 +312,8 @@ class RecordingSender:
         return error
 
     def _outcome(self, env: Envelope) -> Exception | None:
+        if self.login_refusal:
+            return AuthRefused(self.login_refusal)
         if self.take_at_most is not None and len(self.sent) >= self.take_at_most:
             return Throttled("SMTP 450 4.7.0 rate limit exceeded")
         if self.max_size is not None and len(env.raw) > self.max_size:

@@ -21,11 +21,23 @@ from collections.abc import Sequence
 
 from daemon import __version__
 from daemon.adapters.configdir import use_config_option
-from daemon.cli import admin, cases, deadline, history, init, oauth2, report, rules, run, store
+from daemon.cli import (
+    admin,
+    cases,
+    deadline,
+    doctor,
+    history,
+    init,
+    oauth2,
+    report,
+    rules,
+    run,
+    store,
+)
 from daemon.errors import ConfigError, FeedbackdError
 
 #: The command modules, in the order `feedbackd --help` lists their subcommands.
-COMMANDS = (run, cases, admin, history, report, deadline, rules, init, store, oauth2)
+COMMANDS = (run, cases, admin, history, report, deadline, rules, doctor, init, store, oauth2)
 #: The exit status for "stdout was closed under us": 128 + SIGPIPE, as a shell reports it.
 EXIT_PIPE_CLOSED = 141
 CONFIG_HELP = (

@@ -4,7 +4,8 @@ Its own module so that the mail lab's two servers read apart: this one only acce
 AUTH and hands over (lab/lmtp.py); Dovecot's child process lives in lab/dovecot.py. aiosmtpd is
 a test/demo dependency, imported here at the top: nothing in production imports the lab.
 `LabHandler.reject` lets a test make the server refuse mail (e.g. 550) to exercise
-permanent-failure handling. The other knobs play what real submission servers do:
+permanent-failure handling; `reject_from` refuses a sender at MAIL FROM (a login that may not
+send as that address). The other knobs play what real submission servers do:
 `limit` (at most N messages in any window of W seconds, then `limit_reply`, a 450 4.7.0 or a
 421 that also closes the connection, as providers throttle), `drop_at_mail` (close the next N
 connections at MAIL FROM, as a server that restarted or idled a connection out),
@@ -63,12 +64,14 @@ class LabHandler:
         self.drop_after_data = 0  # take this many next messages, then close without a reply
         self.max_size: int | None = None  # octets; a larger message gets 552 5.3.4
         self.received: list[Received] = []
+        self.reject_from: dict[str, str] = {}  # sender -> SMTP reply, e.g. "553 5.7.1 not yours"
         self.throttled = 0  # replies of `limit_reply` given
         self._taken: deque[float] = deque()  # monotonic times of messages taken, for `limit`
 
     def settle(self) -> None:
         """Every knob back to "take everything" (tests that set one call this when done)."""
         self.reject.clear()
+        self.reject_from.clear()
         self.limit, self.drop_at_mail, self.max_size = None, 0, None
         self.drop_after_data = 0
         self._taken.clear()
@@ -80,6 +83,9 @@ class LabHandler:
             self.drop_at_mail -= 1
             server.transport.close()  # no reply: the client reads EOF, as from a restart
             return "421 4.3.2 closing"
+        reply = self.reject_from.get(address.lower())
+        if reply:
+            return reply
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 OK"

@@ -68,6 +68,7 @@ class CycleReport:
     on_their_way: int = 0  # copies of our mail that may still be queued when it ended
     quarantine: int = 0  # messages waiting in the Quarantine folder
     duties: list[str] = field(default_factory=list)  # timed duties done (digest, archive, ...)
+    login_refused: str = ""  # the SMTP server refused our login: the mail waits (outbox)
 
     def summary(self) -> str:
         """One line that says what its numbers are: messages by what they turned out to be,
@@ -79,7 +80,9 @@ class CycleReport:
         ]
         head = f"{self.new} new message{'' if self.new == 1 else 's'}"
         sent = [_count(self.sent, "mail sent", "mails sent"), f"{self.filed} filed"]
-        if self.deferred:
+        if self.deferred and self.login_refused:
+            sent.append(f"{self.deferred} waiting: the SMTP server refuses our login")
+        elif self.deferred:
             sent.append(f"{self.deferred} deferred")
         if self.failed:
             sent.append(f"{self.failed} failed")
@@ -302,9 +305,13 @@ def _send(cycle: Cycle, wait: bool = False) -> None:
     courier, desk, now = cycle.courier, cycle.desk, cycle.now
     if courier is None:
         return
-    d = courier.dispatch(cycle.mailbox, now)
-    if wait:
-        d = d + courier.settle()
+    d = courier.settle()  # what the batch in flight got (dispatch would settle it first too)
+    if not (d.login_refused or cycle.report.login_refused):
+        d = d + courier.dispatch(cycle.mailbox, now)
+        if wait:
+            d = d + courier.settle()
+    # else the SMTP server refused our login in this cycle: the mail waits for the next one,
+    # not tried and counted again at every pass.
     for mail in d.gave_up:  # the feedback center hears of every mail refused for good
         if mail.kind != "alert":
             queue_alert(
@@ -321,6 +328,7 @@ def _send(cycle: Cycle, wait: bool = False) -> None:
     cycle.report.sent += d.sent
     cycle.report.deferred += d.deferred
     cycle.report.failed += d.failed
+    cycle.report.login_refused = d.login_refused or cycle.report.login_refused
 
 
 #: A folder the mailbox refused, and how many messages stay in INBOX for it.

@@ -2,7 +2,8 @@
 
 The running daemon records its last poll beside the store (adapters/status_file.py). `assess`
 turns that plus the store's facts into a monitoring verdict: 0 ok, 1 warning, 2 critical — the
-exit codes monitoring plugins use.
+exit codes monitoring plugins use. Critical is what needs a person now: no recent poll, polls
+failing, or an SMTP server that refuses our login (the mail waits, nobody is answered).
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ def assess(store: Store, poll: PollState, now: datetime) -> Health:
         level = CRITICAL
     if poll.consecutive_failures >= FAILURES_CRITICAL:
         problems.append(f"{poll.consecutive_failures} failed polls in a row: {poll.last_error}")
+        level = CRITICAL
+    if poll.smtp_refused:  # nothing goes out: every acknowledgment waits in the outbox
+        problems.append(f"{poll.smtp_refused}; {len(pending)} mails wait in the outbox")
         level = CRITICAL
     if failed:
         problems.append(f"{len(failed)} mails failed permanently")

@@ -4,7 +4,9 @@ A mail goes queued -> sending -> sent | failed. `sending` is written durably bef
 transaction. Each mail also goes to the feedback address itself, so after a crash a mail left in
 `sending` is looked up by Message-ID in the mailbox: found means it went out (mark sent), absent
 means the transaction never completed (send again). Transient failures back off exponentially;
-a 5xx marks the mail failed.
+a 5xx marks the mail failed. A login the SMTP server refuses is no fault of the mail: it goes
+back to the queue without counting as an attempt, and `Delivery.login_refused` carries the
+one line the service shows (`status` critical, an alert) until the login works.
 
 Sending while reading (`Courier`): a batch's SMTP transactions overlap the next batch's intake.
 Draining a backlog costs our own CPU (parse, classify, compose) and waiting for the servers;
@@ -38,7 +40,7 @@ from daemon.core.mail.original import without_attachments
 from daemon.core.records import PENDING, OutMail, OutState
 from daemon.core.rules.model import PolicySettings
 from daemon.core.sendrate import is_too_big, priority, send_order
-from daemon.errors import PermanentSendError, Throttled
+from daemon.errors import AuthRefused, PermanentSendError, Throttled
 from daemon.service.pacing import Pacer
 from daemon.service.ports import MailboxPort, SenderPort
 
@@ -53,6 +55,7 @@ class Delivery:
     deferred: int = 0
     failed: int = 0
     gave_up: list[OutMail] = field(default_factory=list)  # refused for good (5xx) just now
+    login_refused: str = ""  # the SMTP server refused our login: what it said, what to fix
 
     def __add__(self, other: Delivery) -> Delivery:
         return Delivery(
@@ -60,6 +63,7 @@ class Delivery:
             self.deferred + other.deferred,
             self.failed + other.failed,
             self.gave_up + other.gave_up,
+            other.login_refused or self.login_refused,
         )
 
 
@@ -248,6 +252,21 @@ def finish(
                 error,
                 extra={"case": mail.case_id},
             )
+        elif isinstance(error, AuthRefused):
+            # Nothing reached the server: queued again as it was, not an attempt of this mail,
+            # and due at once, so a run after the password is fixed sends it. The Sender keeps
+            # retries of the login itself apart (its own backoff, no failed login each cycle).
+            store.update_outmail(
+                mail,
+                state=OutState.QUEUED,
+                attempts=max(0, mail.attempts - 1),
+                attempted_at=None,
+                error=str(error),
+                next_try=None,
+            )
+            stats.deferred += 1
+            stats.login_refused = "; ".join(p.message for p in error.problems)
+            log.debug("%s waits for the SMTP login: %s", mail.id, error)
         else:
             retry = now + backoff(mail.attempts, policy)
             if getattr(error, "maybe_sent", False):

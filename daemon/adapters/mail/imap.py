@@ -34,7 +34,7 @@ from daemon.adapters.mail.imap_fetch import LARGE_HEAD as LARGE_HEAD
 from daemon.adapters.mail.imap_fetch import Fetched as Fetched
 from daemon.adapters.mail.imap_fetch import fetch_messages
 from daemon.adapters.mail.login import imap_login
-from daemon.adapters.mail.tls import tls_context
+from daemon.adapters.mail.tls import certificate_refused, tls_context
 from daemon.adapters.settings import Server
 from daemon.core.folders import FolderUnavailable, Layout
 from daemon.core.progress import Reporter, silent
@@ -78,10 +78,7 @@ class Mailbox:
             else:
                 box = MailBoxUnencrypted(s.host, s.port, timeout=self.timeout)
         except ssl.SSLCertVerificationError as exc:
-            raise ConfigError(
-                f"IMAP {s.host}:{s.port}: certificate not trusted ({exc.verify_message}"
-                "): set FEEDBACKD_IMAP_CA_FILE to the CA that signed it"
-            ) from None
+            raise ConfigError(certificate_refused("IMAP", s, exc)) from None
         except (OSError, imaplib.IMAP4.error) as exc:
             raise TransientError(f"IMAP {s.host}:{s.port} unreachable: {exc}") from None
         try:
@@ -164,6 +161,11 @@ class Mailbox:
     @property
     def has_idle(self) -> bool:
         return "IDLE" in self.capabilities
+
+    @property
+    def folders(self) -> frozenset[str]:
+        """The server's names of the selectable folders it listed at login."""
+        return frozenset(self._folders)
 
     def _noop(self) -> None:
         with self._guard():

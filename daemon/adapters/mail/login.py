@@ -26,7 +26,7 @@ from imap_tools.errors import MailboxLoginError
 from daemon.adapters.oauth2 import tokens_for
 from daemon.adapters.settings import Server
 from daemon.core.oauth2 import AccessToken, renew_at, xoauth2
-from daemon.errors import AuthRefused
+from daemon.errors import AuthRefused, TransientError
 
 MAILBOX = "INBOX"
 
@@ -81,13 +81,7 @@ async def smtp_login(smtp: aiosmtplib.SMTP, server: Server) -> datetime | None:
     if server.auth != "oauth2" or server.oauth2 is None:
         if not server.user:
             return None
-        try:
-            await smtp.login(server.user, server.password.reveal())
-        except aiosmtplib.SMTPAuthenticationError:
-            raise AuthRefused(
-                f"SMTP login as {server.user} refused by {server.host}: check "
-                "FEEDBACKD_SMTP_USER and the password"
-            ) from None
+        await _smtp_password_login(smtp, server)
         return None
     if not smtp.server_auth_methods:
         await smtp.ehlo()
@@ -104,6 +98,34 @@ async def smtp_login(smtp: aiosmtplib.SMTP, server: Server) -> datetime | None:
         except aiosmtplib.SMTPAuthenticationError:
             raise AuthRefused(_refused("SMTP", server)) from None
     return renew_at(token)
+
+
+async def _smtp_password_login(smtp: aiosmtplib.SMTP, server: Server) -> None:
+    """A refusal (535, 534, 5.7.8, or no mechanism we share) is AuthRefused, a temporary one
+    (454) TransientError, a broken connection stays what it is."""
+    s = server
+    try:
+        await smtp.login(s.user, s.password.reveal())
+    except aiosmtplib.SMTPAuthenticationError as exc:
+        if exc.code < 500:
+            raise TransientError(f"SMTP login at {s.host}: {exc.code} {exc.message}") from None
+        raise AuthRefused(
+            f"SMTP login as {s.user} refused by {s.host}:{s.port} ({exc.code} "
+            f"{exc.message}): check FEEDBACKD_SMTP_USER and the password"
+        ) from None
+    except (
+        aiosmtplib.SMTPServerDisconnected,
+        aiosmtplib.SMTPTimeoutError,
+        aiosmtplib.SMTPResponseException,  # EHLO refused: not about our login
+    ):
+        raise
+    except aiosmtplib.SMTPException as exc:  # AUTH not offered, or no mechanism we share
+        offered = smtp.server_auth_methods
+        raise AuthRefused(
+            f"SMTP login as {s.user} impossible at {s.host}:{s.port}: {exc} (offered: "
+            f"{' '.join(offered).upper() or 'no AUTH'}); check FEEDBACKD_SMTP_TLS and "
+            "FEEDBACKD_SMTP_PORT (most servers offer AUTH on 587 after STARTTLS)"
+        ) from None
 
 
 def _not_offered(kind: str, server: Server) -> str:

@@ -15,26 +15,37 @@ fresh connection, never held as "maybe sent"; only a break once DATA has begun i
 (`maybe_sent`). When the person the mail is for is refused at RCPT, the transaction is reset
 before DATA: our own evidence copy would otherwise be delivered and filed in Sent, looking like
 a mail that went out.
+
+A login the server refuses is AuthRefused (a person must fix the password: the mail waits,
+nothing is failed). It is not tried again at once: after a refusal the Sender answers with the
+same AuthRefused, without a word to the server, for LOGIN_BACKOFF seconds (doubling up to
+LOGIN_BACKOFF_MAX), because providers lock an account after a run of failed logins (and a
+new process, e.g. a restart after the password was fixed, tries at once). Logins are made
+one at a time, so a batch over several connections costs one failed login, not one each.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import aiosmtplib
 
 from daemon.adapters.mail.login import smtp_login
-from daemon.adapters.mail.tls import tls_context
+from daemon.adapters.mail.tls import certificate_refused, tls_context
 from daemon.adapters.settings import Server
 from daemon.core.mail.compose import seven_bit
 from daemon.core.sendrate import is_throttle
-from daemon.errors import ConfigError, PermanentSendError, Throttled, TransientError
+from daemon.errors import AuthRefused, ConfigError, PermanentSendError, Throttled, TransientError
 
 TIMEOUT = 30.0
 CONNECTIONS = 4
+LOGIN_BACKOFF = 60.0  # seconds before a refused login is tried again, doubling ...
+LOGIN_BACKOFF_MAX = 1800.0  # ... up to this
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,16 @@ class Envelope:
     sender: str
     recipients: tuple[str, ...]
     raw: bytes
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What a submission server said to `Sender.probe`: its EHLO extensions, and whether it
+    takes mail from (and to) our address."""
+
+    extensions: tuple[str, ...]
+    refused_at: str = ""  # "MAIL FROM" or "RCPT TO" when refused there, else ""
+    said: str = ""  # the refusal's reply
 
 
 class Sender:
@@ -53,6 +74,13 @@ class Sender:
         self._pool: list[aiosmtplib.SMTP] = []
         self._fresh: set[int] = set()  # slots whose connection has carried no mail yet
         self._renew_at: dict[int, datetime | None] = {}  # slot -> when its login is due
+        self._login_lock = asyncio.Lock()
+        #: What the server said to our last login: None before any, "" when it accepted us,
+        #: else the refusal as one line (the service shows it in `status` and alerts on it).
+        self.login_refused: str | None = None
+        self._refused: AuthRefused | None = None
+        self._refusals = 0
+        self._retry_login_at = 0.0
 
     def close(self) -> None:
         for smtp in self._pool:
@@ -67,6 +95,35 @@ class Sender:
         result = self.send_many([env])[0]
         if result is not None:
             raise result
+
+    def probe(self, address: str) -> Probe:
+        """Log in as the daemon does, then MAIL FROM and RCPT TO our own `address`, and RSET:
+        whether the server would take our mail, with nothing sent. Raises AuthRefused,
+        ConfigError (a certificate) or TransientError, as sending would."""
+        return self._loop.run_until_complete(self._probe(address))
+
+    async def _probe(self, address: str) -> Probe:
+        try:
+            smtp = await self._connection(0)
+        except ConfigError:
+            raise
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
+            self._drop(0)
+            raise TransientError(f"SMTP {self.server.host}:{self.server.port}: {exc}") from None
+        extensions = tuple(
+            sorted(f"{k} {v}".strip().upper() for k, v in smtp.esmtp_extensions.items())
+        )
+        stage = "MAIL FROM"
+        try:
+            await smtp.mail(address)
+            stage = "RCPT TO"
+            await smtp.rcpt(address)
+        except aiosmtplib.SMTPResponseException as exc:
+            return Probe(extensions, stage, f"{exc.code} {exc.message}")
+        finally:
+            with contextlib.suppress(Exception):  # a server that hung up owes us no RSET
+                await smtp.rset()
+        return Probe(extensions)
 
     def send_many(self, envs: list[Envelope]) -> list[Exception | None]:
         """Send several mails over parallel connections; one result per mail, in order."""
@@ -95,6 +152,8 @@ class Sender:
         return results
 
     async def _connection(self, slot: int) -> aiosmtplib.SMTP:
+        """A connected, logged-in client for `slot`; AuthRefused when the server will not have
+        our login (or, within the backoff after a refusal, without asking it again)."""
         while len(self._pool) <= slot:
             self._pool.append(self._new_client())
         smtp = self._pool[slot]
@@ -104,15 +163,44 @@ class Sender:
             with contextlib.suppress(Exception):
                 await smtp.quit()
             smtp.close()
-        if not smtp.is_connected:
+        if smtp.is_connected:
+            return smtp
+        async with self._login_lock:
+            if self._refused is not None and time.monotonic() < self._retry_login_at:
+                raise self._refused
+            s = self.server
             self._fresh.add(slot)
-            await smtp.connect()
             try:
-                self._renew_at[slot] = await smtp_login(smtp, self.server)
-            except BaseException:  # never keep a connection that is not logged in
+                await smtp.connect()
+            except ssl.SSLCertVerificationError as exc:
                 smtp.close()
-                raise
+                raise ConfigError(certificate_refused("SMTP", s, exc)) from None
+            await self._login(smtp, slot)
         return smtp
+
+    async def _login(self, smtp: aiosmtplib.SMTP, slot: int) -> None:
+        """Log in through the one SMTP login (adapters/mail/login: password or XOAUTH2); a
+        refusal is remembered with its backoff, a connection not logged in is never kept."""
+        try:
+            self._renew_at[slot] = await smtp_login(smtp, self.server)
+        except AuthRefused as exc:
+            smtp.close()
+            raise self._refuse("; ".join(p.message for p in exc.problems)) from None
+        except BaseException:
+            smtp.close()
+            raise
+        self.login_refused = ""
+        self._refused = None
+        self._refusals = 0
+
+    def _refuse(self, line: str) -> AuthRefused:
+        """Remember a refused login, and until when not to try again."""
+        self._refusals += 1
+        wait = min(LOGIN_BACKOFF_MAX, LOGIN_BACKOFF * 2 ** min(10, self._refusals - 1))
+        self._retry_login_at = time.monotonic() + wait
+        self._refused = AuthRefused(line)
+        self.login_refused = line
+        return self._refused
 
     def _new_client(self) -> aiosmtplib.SMTP:
         s = self.server

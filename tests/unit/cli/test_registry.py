@@ -52,6 +52,7 @@ COMMANDS = {
     "deadline": ["--received", "--category", "--rules", "--explain"],
     "check": ["--rules", "--templates"],
     "classify": ["files", "--rules", "--format"],
+    "doctor": ["--send-test", "--create-folders"],
     "init": ["folder"],
     "store check": [],
     "store repair": ["--new-store"],
