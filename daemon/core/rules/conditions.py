@@ -15,7 +15,15 @@ from functools import cached_property
 
 from daemon.core.mail.message import Message
 from daemon.core.mail.quoting import Letter, split
-from daemon.core.rules.textmatch import Negation, Pattern, Text, normalize, stem_groups
+from daemon.core.rules.morphology import Lemmatizer, lemma_pattern
+from daemon.core.rules.textmatch import (
+    LemmaText,
+    Negation,
+    Pattern,
+    Text,
+    normalize,
+    stem_groups,
+)
 
 #: Most characters of a body field (body, said, closing, quoted) the conditions read.
 BODY_BUDGET = 200_000
@@ -65,6 +73,7 @@ class Context:
         self.negation: Negation = negation
         self._values: dict[str, tuple[str, ...]] = {}
         self._texts: dict[str, Text] = {}
+        self._lemma_texts: dict[tuple[int, str], LemmaText] = {}
         #: Results a condition computes once per message (e.g. a sentiment score asked by the
         #: complaint rule and again by the thanks rule), keyed by (id(condition), what).
         self.memo: dict[tuple[int, str], object] = {}
@@ -101,6 +110,14 @@ class Context:
             else:
                 raw = "\n".join(FIELDS[field](self))
             got = self._texts[field] = Text(raw)
+        return got
+
+    def lemma_text(self, field: str, lemmatizer: Lemmatizer) -> LemmaText:
+        """The field's words as lemmas: built once per message, however many rules ask."""
+        key = (id(lemmatizer), field)
+        got = self._lemma_texts.get(key)
+        if got is None:
+            got = self._lemma_texts[key] = LemmaText(self.text(field), lemmatizer.lemma)
         return got
 
 
@@ -144,8 +161,12 @@ class Words(Condition):
         self.single = {p.parts[0]: p for p in single}
         self.fast = negation == "ignore" and at_least == 1 and not self.except_
 
+    def _text(self, ctx: Context) -> Text:
+        """The text the patterns are matched against (`Lemmas`: its lemmas)."""
+        return ctx.text(self.field)
+
     def test(self, ctx: Context) -> bool:
-        text = ctx.text(self.field)
+        text = self._text(ctx)
         if self.fast:
             if not self.exact.isdisjoint(text.word_set):
                 return True
@@ -156,7 +177,8 @@ class Words(Condition):
 
     def _hits(self, ctx: Context, text: Text, limit: int = 0) -> list[str]:
         hits: list[str] = []
-        hidden = [span for p in self.except_ for span in p.find(text)]
+        # `except:` phrases are read as written, also by `lemmas:` (same word indices)
+        hidden = [span for p in self.except_ for span in p.find(ctx.text(self.field))]
         for pattern in self._candidates(text):
             for start, end in pattern.find(text):
                 if any(s <= start and end <= e for s, e in hidden):
@@ -165,7 +187,7 @@ class Words(Condition):
                     neg = text.negated(start, end, ctx.negation)
                     if neg != (self.negation == "only"):
                         continue
-                hits.append(" ".join(text.words[start:end]))
+                hits.append(text.span(start, end))
                 break
             if limit and len(hits) >= limit:
                 break
@@ -181,7 +203,30 @@ class Words(Condition):
 
     def explain(self, ctx: Context) -> list[Reason]:
         kind = self.kind if self.negation == "ignore" else f"{self.kind} ({self.negation} negated)"
-        return [Reason(self.field, kind, ", ".join(self._hits(ctx, ctx.text(self.field))))]
+        return [Reason(self.field, kind, ", ".join(self._hits(ctx, self._text(ctx))))]
+
+
+class Lemmas(Words):
+    """Words or phrases by dictionary form: `lemmas: [работать]` meets работает, работали,
+    работать; `cancel` meets cancelled, cancels. Entries and message go through the same
+    `Lemmatizer` (handed in when the rules are built); negation, `at_least` and `except` work
+    as for `words`, with negation cues and `except` phrases read as written."""
+
+    def __init__(
+        self,
+        patterns: list[str],
+        field: str,
+        negation: str,
+        at_least: int,
+        except_: list[str] | None,
+        lemmatizer: Lemmatizer,
+    ):
+        self.lemmatizer = lemmatizer
+        keyed = [lemma_pattern(p, lemmatizer) for p in patterns]
+        super().__init__("lemmas", keyed, field, negation, at_least, except_)
+
+    def _text(self, ctx: Context) -> Text:
+        return ctx.lemma_text(self.field, self.lemmatizer)
 
 
 class Regex(Condition):
