@@ -177,10 +177,13 @@ class Words(Condition):
 
     def _hits(self, ctx: Context, text: Text, limit: int = 0) -> list[str]:
         hits: list[str] = []
-        # `except:` phrases are read as written, also by `lemmas:` (same word indices)
-        hidden = [span for p in self.except_ for span in p.find(ctx.text(self.field))]
+        hidden: list[tuple[int, int]] | None = None  # found once, and only if something matched
         for pattern in self._candidates(text):
             for start, end in pattern.find(text):
+                if hidden is None:
+                    # `except:` phrases are read as written, also by `lemmas:` (same indices)
+                    plain = ctx.text(self.field)
+                    hidden = [span for p in self.except_ for span in p.find(plain)]
                 if any(s <= start and end <= e for s, e in hidden):
                     continue
                 if self.negation != "ignore":
@@ -335,6 +338,25 @@ class Not(Condition):
 
     def explain(self, ctx: Context) -> list[Reason]:
         return [Reason(self.child.field, f"not {self.child.kind}", "")]
+
+
+class Shared(Condition):
+    """A condition named with a YAML anchor (&name) and reused through aliases (*name): asked
+    once per message, however many rules reuse it."""
+
+    def __init__(self, child: Condition):
+        self.child = child
+        self.kind, self.field = child.kind, child.field
+
+    def test(self, ctx: Context) -> bool:
+        key = (id(self), "test")
+        got = ctx.memo.get(key)
+        if got is None:
+            got = ctx.memo[key] = self.child.test(ctx)
+        return bool(got)
+
+    def explain(self, ctx: Context) -> list[Reason]:
+        return self.child.explain(ctx)
 
 
 class Opinions:

@@ -48,6 +48,8 @@ class Lexicons:
         self.entries: dict[str, list[str]] = {}
         self.lines: dict[str, int] = {}
         self._compiled: dict[tuple[tuple[str, ...], ...], c.Opinions] = {}
+        #: Conditions named with a YAML anchor, compiled once and shared by every alias.
+        self.shared: dict[int, c.Condition | None] = {}
 
     def opinions(
         self, positive: tuple[str, ...], negative: tuple[str, ...], neutral: tuple[str, ...] = ()
@@ -126,7 +128,26 @@ def compile_condition(
 ) -> c.Condition | None:
     """A Condition, or None after adding the problems found to `report`.
 
-    `lemmatizer` serves the `lemmas:` matcher; without one, such a matcher is a problem."""
+    `lemmatizer` serves the `lemmas:` matcher; without one, such a matcher is a problem. A
+    condition named with a YAML anchor and reused through aliases is compiled (and its problems
+    reported) once, and asked once per message however many rules reuse it (`c.Shared`)."""
+    if isinstance(node, Map) and node.shared:
+        lexicons = lexicons if lexicons is not None else Lexicons()
+        if id(node) not in lexicons.shared:
+            lexicons.shared[id(node)] = None  # a condition that contains its own alias
+            inner = _compile(node, line, report, lexicons, lemmatizer)
+            lexicons.shared[id(node)] = c.Shared(inner) if inner is not None else None
+        return lexicons.shared[id(node)]
+    return _compile(node, line, report, lexicons, lemmatizer)
+
+
+def _compile(
+    node: AnyValue,
+    line: int,
+    report: Report,
+    lexicons: Lexicons | None,
+    lemmatizer: Lemmatizer | None,
+) -> c.Condition | None:
     if not isinstance(node, Map):
         report.add(
             getattr(node, "line", line),

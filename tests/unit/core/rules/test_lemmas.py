@@ -92,3 +92,31 @@ def test_a_rules_file_with_lemmas_fails_check_cleanly_without_dictionaries(monke
     with pytest.raises(ConfigError) as err:
         config.load_rulebook(path)
     assert "'lemmas' needs the word-form dictionaries" in str(err.value)
+
+
+def test_an_anchored_condition_is_compiled_once_and_asked_once_per_message():
+    text = rules(
+        """\
+        - name: c
+          category: complaint
+          when: {all: [&broken {lemmas: [работать, "не сломаться"], negation: only}, {words: [карта]}]}
+        - name: t
+          category: thanks
+          when: *broken
+        - name: bad
+          category: thanks
+          when: {all: [&typo {wrds: [x]}, *typo]}
+        """
+    )
+    problems = [p.message for p in build(text, "rules.yaml", TableLemmatizer()).report.problems]
+    assert sum("exactly one matcher" in m for m in problems) == 1, problems  # not once per alias
+    book = build(
+        text.replace("*typo", "{words: [y]}").replace("&typo {wrds", "{words"),
+        "rules.yaml",
+        TableLemmatizer(),
+    ).require()
+    first, second = book.rules[0].when.children[0], book.rules[1].when
+    assert first is second  # one compiled condition behind the anchor and its alias
+    assert classify(make_message(body="Сайт не работает"), book).rule == "t"
+    assert classify(make_message(body="Карта не работает"), book).rule == "c"
+    assert classify(make_message(body="Карта работает"), book).category == UNCLASSIFIED
