@@ -221,8 +221,10 @@ def bench_real(book: object, corpus: Path, show: int, labels: Path = LABELS_DIR)
                 f" of {f.thanks_decisions:<3}{pct(f.complaint_to_thanks):>9}"
                 f" {pct(f.neither_out):>12}"
             )
-    print("  targets: caught >= 85 %, thanks precision >= 90 %, complaint→thanks <= 1 %, "
-          "neither out >= 80 %")
+    print(
+        "  targets: caught >= 85 %, thanks precision >= 90 %, complaint→thanks <= 1 %, "
+        "neither out >= 80 %"
+    )
     shown = 0
     for t in labelled(corpus, "dev", texts, labels):
         if shown >= show:
@@ -236,8 +238,10 @@ def bench_real(book: object, corpus: Path, show: int, labels: Path = LABELS_DIR)
         if wrong:
             shown += 1
             why = "; ".join(r.matched for r in d.reasons)[:60]
-            print(f"  DEV MISS {t.lang} {t.label} -> {d.category} ({d.rule}: {why}): "
-                  f"{' '.join(t.text.split())[:140]}")
+            print(
+                f"  DEV MISS {t.lang} {t.label} -> {d.category} ({d.rule}: {why}): "
+                f"{' '.join(t.text.split())[:140]}"
+            )
 
 
 def bench_speed(book: object, messages: list[object]) -> None:
@@ -268,7 +272,7 @@ def main() -> int:
     ap.add_argument("--corpus", type=Path, default=corpus_dir())
     ap.add_argument("--errors", type=int, default=0, help="show this many misclassified texts")
     ap.add_argument(
-        "--labels", type=Path, default=LABELS_DIR, help="folder of the real tweets' dev.tsv/heldout.tsv"
+        "--labels", type=Path, default=LABELS_DIR, help="folder of dev.tsv and heldout.tsv"
     )
     args = ap.parse_args()
     book = load_rulebook(args.rules)

@@ -99,7 +99,7 @@ def test_an_anchored_condition_is_compiled_once_and_asked_once_per_message():
         """\
         - name: c
           category: complaint
-          when: {all: [&broken {lemmas: [работать, "не сломаться"], negation: only}, {words: [карта]}]}
+          when: {all: [&broken {lemmas: [работать], negation: only}, {words: [карта]}]}
         - name: t
           category: thanks
           when: *broken
