@@ -158,6 +158,14 @@ class Words(Condition):
         self.prefixes = frozenset(p.parts[0][0] for p in single if p.parts[0][1])
         self.prefix_groups = stem_groups(self.prefixes)
         self.multi = [p for p in self.patterns if len(p.parts) > 1]
+        # Phrases indexed by their first word, so a message is checked only against the phrases
+        # whose first word it holds (hundreds of phrases, a few candidates each message).
+        self.multi_first: dict[str, list[Pattern]] = {}
+        for p in self.multi:
+            if not p.parts[0][1]:
+                self.multi_first.setdefault(p.parts[0][0], []).append(p)
+        self.multi_first_words = frozenset(self.multi_first)
+        self.multi_prefixed = [p for p in self.multi if p.parts[0][1]]
         self.single = {p.parts[0]: p for p in single}
         self.fast = negation == "ignore" and at_least == 1 and not self.except_
 
@@ -172,8 +180,15 @@ class Words(Condition):
                 return True
             if self.prefixes and text.any_stem(self.prefix_groups):
                 return True
-            return any(p.could_match(text) and p.find(text) for p in self.multi)
+            return any(p.find(text) for p in self._phrases(text))
         return len(self._hits(ctx, text, limit=self.at_least)) >= self.at_least
+
+    def _phrases(self, text: Text) -> list[Pattern]:
+        """The phrases that may occur: first word present (or prefix-first), all parts there."""
+        out = [p for p in self.multi_prefixed if p.could_match(text)]
+        for word in self.multi_first_words & text.word_set:
+            out.extend(p for p in self.multi_first[word] if p.could_match(text))
+        return out
 
     def _hits(self, ctx: Context, text: Text, limit: int = 0) -> list[str]:
         hits: list[str] = []
@@ -201,7 +216,7 @@ class Words(Condition):
         found = {self.single[(w, False)] for w in self.exact & text.word_set}
         if self.prefixes:
             found.update(self.single[(w, True)] for w in text.stem_hits(self.prefix_groups))
-        found.update(p for p in self.multi if p.could_match(text))
+        found.update(self._phrases(text))
         return [p for p in self.patterns if p in found]
 
     def explain(self, ctx: Context) -> list[Reason]:
