@@ -26,7 +26,7 @@ from real_tweets import LABELS_DIR, labelled, score
 #: and the floor each is held to.
 REACHED = {
     "en": {"caught": 0.744, "complaint_to_thanks": 0.026, "neither_out": 0.795, "thanks": 0.825},
-    "ru": {"caught": 0.659, "complaint_to_thanks": 0.0, "neither_out": 0.872},
+    "ru": {"caught": 0.659, "complaint_to_thanks": 0.0, "neither_out": 0.863},
 }
 FLOOR = {
     "en": {"caught": 0.70, "complaint_to_thanks": 0.05, "neither_out": 0.74, "thanks": 0.75},
