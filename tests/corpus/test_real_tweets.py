@@ -25,12 +25,12 @@ from real_tweets import LABELS_DIR, labelled, score
 #: Held-out figures when the rules were written (en: 78 complaints, 39 neither; ru: 44, 117),
 #: and the floor each is held to.
 REACHED = {
-    "en": {"caught": 0.744, "complaint_to_thanks": 0.026, "neither_out": 0.795, "thanks": 0.825},
-    "ru": {"caught": 0.659, "complaint_to_thanks": 0.0, "neither_out": 0.863},
+    "en": {"caught": 0.756, "complaint_to_thanks": 0.026, "neither_out": 0.795, "thanks": 0.821},
+    "ru": {"caught": 0.682, "complaint_to_thanks": 0.0, "neither_out": 0.846},
 }
 FLOOR = {
     "en": {"caught": 0.70, "complaint_to_thanks": 0.05, "neither_out": 0.74, "thanks": 0.75},
-    "ru": {"caught": 0.60, "complaint_to_thanks": 0.03, "neither_out": 0.82},
+    "ru": {"caught": 0.62, "complaint_to_thanks": 0.03, "neither_out": 0.80},
 }
 
 
