@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from daemon.core.rules.textmatch import normalize, split_words
+from daemon.core.rules.textmatch import MAX_WORD, normalize, split_words
 
 
 class Lemmatizer(Protocol):
@@ -30,8 +30,9 @@ class Lemmatizer(Protocol):
 
 
 def lemmas_of(text: str, lemmatizer: Lemmatizer) -> list[str]:
-    """The lemmas of a raw text's words, in order (normalised and split as the rules do)."""
-    return [lemmatizer.lemma(w) for w in split_words(normalize(text))]
+    """The lemmas of a raw text's words, in order (normalised and split as the rules do; a run
+    of letters longer than `MAX_WORD` is no word here either)."""
+    return [lemmatizer.lemma(w) for w in split_words(normalize(text)) if len(w) <= MAX_WORD]
 
 
 def lemma_pattern(entry: str, lemmatizer: Lemmatizer) -> str:
