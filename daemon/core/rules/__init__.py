@@ -5,6 +5,7 @@ Pure: this package takes the text of the rule file and returns values; reading t
 daemon.adapters.config's job. The parts, each in its own module:
 
 - `model`: the values of a compiled book; `textmatch`: normalisation, word forms, `Negation`;
+  `morphology`: the `Lemmatizer` protocol and `lemmas_of` (dictionaries come from adapters);
   `conditions`: the matchers, all/any/not, `Reason`; `classify`: the decision.
 - `loader` (with `load_conditions`, `load_settings`, `load_examples` and `yamlsrc`): rules.yaml
   text to a book, every problem with its line; `crosscheck`: checks across sections.
@@ -42,6 +43,7 @@ from daemon.core.rules.model import (
     Term,
     WorkingHours,
 )
+from daemon.core.rules.morphology import Lemmatizer, lemmas_of
 from daemon.core.rules.selftest import run_examples
 from daemon.core.rules.textmatch import Negation
 
@@ -64,6 +66,7 @@ __all__ = [
     "Example",
     "ExplanationSettings",
     "FirstRun",
+    "Lemmatizer",
     "Negation",
     "Owner",
     "PolicySettings",
@@ -76,5 +79,6 @@ __all__ = [
     "WorkingHours",
     "build",
     "classify",
+    "lemmas_of",
     "run_examples",
 ]

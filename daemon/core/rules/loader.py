@@ -42,6 +42,7 @@ from daemon.core.rules.model import (
     Rule,
     RuleBook,
 )
+from daemon.core.rules.morphology import Lemmatizer
 from daemon.core.rules.textmatch import Negation, normalize
 from daemon.core.rules.yamlsrc import (
     Map,
@@ -105,8 +106,11 @@ class Built:
         return self.book
 
 
-def build(text: str, source: str) -> Built:
-    """Everything `text` (the content of rules.yaml, named `source` in problems) compiles to."""
+def build(text: str, source: str, lemmatizer: Lemmatizer | None = None) -> Built:
+    """Everything `text` (the content of rules.yaml, named `source` in problems) compiles to.
+
+    `lemmatizer` (daemon.adapters.morphology) serves the `lemmas:` matcher and is kept in the
+    book for other readers of lemmas; without it a rule using `lemmas:` is a problem."""
     report = Report(source)
     built = Built(report)
     root = load_yaml(text, report)
@@ -136,7 +140,9 @@ def build(text: str, source: str) -> Built:
     )
     negation = _negation(report, root.get("negation"), root.line_of("negation"))
     lexicons = parse_lexicons(root.get("lexicons"), root.line_of("lexicons"), report)
-    rules = _rules(report, root.get("rules"), root.line_of("rules"), built.lines, lexicons)
+    rules = _rules(
+        report, root.get("rules"), root.line_of("rules"), built.lines, lexicons, lemmatizer
+    )
     precedence = _precedence(report, root.get("precedence"), root.line_of("precedence"))
     examples = parse_examples(report, root.get("examples"), root.line_of("examples"))
     digest = parse_digest(report, root.get("digest"), root.line_of("digest"), center)
@@ -174,6 +180,7 @@ def build(text: str, source: str) -> Built:
         causes=causes,
         remedies=remedies,
         explanations=explanations,
+        lemmatizer=lemmatizer,
     )
     return built
 
@@ -372,7 +379,12 @@ def _negation(report: Report, node: Any, line: int) -> Negation:
 
 
 def _rules(
-    report: Report, node: Any, line: int, lines: dict[str, int], lexicons: Lexicons | None = None
+    report: Report,
+    node: Any,
+    line: int,
+    lines: dict[str, int],
+    lexicons: Lexicons | None = None,
+    lemmatizer: Lemmatizer | None = None,
 ) -> list[Rule]:
     seq = expect_seq(report, node, line, "rules") if node is not None else None
     out: list[Rule] = []
@@ -398,7 +410,7 @@ def _rules(
         if "category" not in r or "when" not in r:
             report.add(r.line, f"rule '{name}' needs both 'when:' and 'category:'")
             continue
-        cond = compile_condition(r["when"], r.line_of("when"), report, lexicons)
+        cond = compile_condition(r["when"], r.line_of("when"), report, lexicons, lemmatizer)
         tags = str_list(report, r.get("tags", []), r.line_of("tags"), "tags")
         if cond is not None:
             owner = r.get("owner")

@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from daemon.core.mail.message import Message
 from daemon.core.rules.conditions import Condition, Reason
+from daemon.core.rules.morphology import Lemmatizer
 from daemon.core.rules.textmatch import Negation
 
 UNCLASSIFIED = "unclassified"
@@ -231,3 +232,6 @@ class RuleBook:
     explanations: ExplanationSettings = ExplanationSettings()
     #: `rules` sorted by (category precedence, file order): the first that matches decides.
     ordered_rules: tuple[Rule, ...] = ()
+    #: The word-form keys the `lemmas:` matchers use (None: built without dictionaries); any
+    #: other reader of lemmas (a learned model) takes them from here, to see the same keys.
+    lemmatizer: Lemmatizer | None = None
