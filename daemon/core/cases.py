@@ -53,6 +53,8 @@ EventKind = Literal[
     "explanation_given",
     "satisfaction_asked",
     "satisfaction",
+    "credited",
+    "credit_unclear",
 ]
 EVENT_KINDS: frozenset[str] = frozenset(get_args(EventKind))
 
@@ -92,7 +94,8 @@ LIFECYCLE: dict[tuple[CaseStatus, EventKind], CaseStatus] = {
 }
 #: Events that happen beside the case's state, in any state: the employee's explanation (asked,
 #: its request and reminders mailed, given) and the customer's answer to "was it solved?".
-#: A "no" is a `satisfaction` event followed by `reopened`.
+#: A "no" is a `satisfaction` event followed by `reopened`. A thank-you's credit to the employee
+#: it names (`credited`), or to the team when the name fits several (`credit_unclear`).
 BESIDE: tuple[EventKind, ...] = (
     "explanation_asked",
     "explanation_sent",
@@ -100,6 +103,8 @@ BESIDE: tuple[EventKind, ...] = (
     "explanation_given",
     "satisfaction_asked",
     "satisfaction",
+    "credited",
+    "credit_unclear",
 )
 LIFECYCLE.update({(state, what): state for state in CaseStatus for what in BESIDE})
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from daemon.core.rules.crosscheck import Sections, cross_check
 from daemon.core.rules.load_conditions import Lexicons, compile_condition, parse_lexicons
+from daemon.core.rules.load_employees import parse_employees
 from daemon.core.rules.load_examples import parse_examples
 from daemon.core.rules.load_outcomes import (
     level_of,
@@ -42,6 +43,7 @@ from daemon.core.rules.model import (
     Rule,
     RuleBook,
 )
+from daemon.core.rules.morphology import Lemmatizer
 from daemon.core.rules.textmatch import Negation, normalize
 from daemon.core.rules.yamlsrc import (
     Map,
@@ -70,6 +72,7 @@ SECTIONS = (
     "causes",
     "remedies",
     "explanations",
+    "employees",
 )
 REQUIRED_CATEGORIES = ("official", "complaint", "thanks", UNCLASSIFIED)
 CATEGORY_KEYS = (
@@ -105,8 +108,11 @@ class Built:
         return self.book
 
 
-def build(text: str, source: str) -> Built:
-    """Everything `text` (the content of rules.yaml, named `source` in problems) compiles to."""
+def build(text: str, source: str, lemmatizer: Lemmatizer | None = None) -> Built:
+    """Everything `text` (the content of rules.yaml, named `source` in problems) compiles to.
+
+    `lemmatizer` (daemon.adapters.morphology) turns the employees' name forms into word-form
+    keys and is kept in the book for other readers of lemmas."""
     report = Report(source)
     built = Built(report)
     root = load_yaml(text, report)
@@ -133,6 +139,9 @@ def build(text: str, source: str) -> Built:
     remedies = parse_remedies(report, root.get("remedies"), root.line_of("remedies"), levels)
     explanations = _explanations(
         report, root.get("explanations"), root.line_of("explanations"), built.lines
+    )
+    employees = parse_employees(
+        report, root.get("employees"), root.line_of("employees"), owners, lemmatizer
     )
     negation = _negation(report, root.get("negation"), root.line_of("negation"))
     lexicons = parse_lexicons(root.get("lexicons"), root.line_of("lexicons"), report)
@@ -174,6 +183,8 @@ def build(text: str, source: str) -> Built:
         causes=causes,
         remedies=remedies,
         explanations=explanations,
+        lemmatizer=lemmatizer,
+        employees=employees,
     )
     return built
 

@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from daemon.core.mail.message import Message
 from daemon.core.rules.conditions import Condition, Reason
+from daemon.core.rules.morphology import Lemmatizer
 from daemon.core.rules.textmatch import Negation
 
 UNCLASSIFIED = "unclassified"
@@ -180,6 +181,23 @@ class Owner:
 
 
 @dataclass(frozen=True)
+class Employee:
+    """rules.yaml `employees:`: a person customers may thank by name (daemon.core.credits).
+
+    `forms` are the names as written in the file ("Ольга", "Ольга Петрова", "Olga"); `keys`
+    are the same forms as word-form keys (lemmas when the book was built with a lemmatizer),
+    so "Ольге" and "Ольгу" in a letter meet the form "Ольга" without listing endings.
+    """
+
+    address: str
+    name: str
+    team: str  # an owner key
+    manager: str | None = None  # an owner key or another employee's address
+    forms: tuple[str, ...] = ()
+    keys: tuple[tuple[str, ...], ...] = ()
+
+
+@dataclass(frozen=True)
 class Decision:
     category: str
     rule: str
@@ -231,3 +249,7 @@ class RuleBook:
     explanations: ExplanationSettings = ExplanationSettings()
     #: `rules` sorted by (category precedence, file order): the first that matches decides.
     ordered_rules: tuple[Rule, ...] = ()
+    #: The word-form keys the `lemmas:` matchers use (None: built without dictionaries); any
+    #: other reader of lemmas (a learned model) takes them from here, to see the same keys.
+    lemmatizer: Lemmatizer | None = None
+    employees: dict[str, Employee] = field(default_factory=dict)  # by lower-case address
