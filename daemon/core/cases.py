@@ -55,6 +55,7 @@ EventKind = Literal[
     "satisfaction",
     "credited",
     "credit_unclear",
+    "thanks_quoted",
 ]
 EVENT_KINDS: frozenset[str] = frozenset(get_args(EventKind))
 
@@ -105,6 +106,7 @@ BESIDE: tuple[EventKind, ...] = (
     "satisfaction",
     "credited",
     "credit_unclear",
+    "thanks_quoted",
 )
 LIFECYCLE.update({(state, what): state for state in CaseStatus for what in BESIDE})
 

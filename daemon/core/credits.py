@@ -24,6 +24,8 @@ from daemon.core.rules.textmatch import normalize, split_words
 
 #: Words of a letter looked at; a thank-you names its people early, and a bomb stays cheap.
 MAX_WORDS = 2000
+#: Characters of a thank-you kept for the digest to quote: a sentence or two, not the letter.
+QUOTE_CHARS = 240
 
 
 @dataclass(frozen=True)
@@ -86,3 +88,18 @@ def thanked_addresses(person: Employee, book: RuleBook) -> tuple[str, ...]:
         elif person.manager.lower() in book.employees:
             out.append(person.manager.lower())
     return tuple(dict.fromkeys(a.lower() for a in out))
+
+
+def own_words(text: str) -> str:
+    """The start of what the customer wrote, for the digest: quoted lines (`>`) and a
+    signature (`-- `) left out, spaces collapsed, cut at a word near QUOTE_CHARS."""
+    kept = []
+    for line in text.splitlines():
+        if line.rstrip() == "--":
+            break
+        if not line.lstrip().startswith(">"):
+            kept.append(line)
+    words = " ".join(" ".join(kept).split())
+    if len(words) <= QUOTE_CHARS:
+        return words
+    return words[:QUOTE_CHARS].rsplit(" ", 1)[0] + " …"

@@ -29,7 +29,7 @@ from enum import StrEnum
 
 from daemon.core import cases as lifecycle
 from daemon.core.cases import Case
-from daemon.core.credits import credit, thanked_addresses
+from daemon.core.credits import credit, own_words, thanked_addresses
 from daemon.core.deadlines import due_at
 from daemon.core.followups import (
     Followup,
@@ -379,6 +379,9 @@ def _credit(
     """`credited` for each employee the thank-you names, `credit_unclear` for a name several
     share (the team counts it); the thanks to each employee and manager not yet mailed."""
     desk, book, mail = frame.notices, frame.notices.book, []
+    words = own_words(msg.text)
+    if words:
+        case = lifecycle.apply(case, "thanks_quoted", now, text=words)
     found = credit(f"{msg.subject}\n{msg.text}", book)
     for person in found.employees:
         case = lifecycle.apply(

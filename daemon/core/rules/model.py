@@ -169,6 +169,7 @@ class DigestSettings:
     every: str = "weekly"  # daily | weekly
     at: time = time(8, 0)
     to: tuple[str, ...] = ()  # owner keys or addresses, as written
+    language: str = ""  # ru | en; "" when not set: the feedback center owner's language
 
 
 @dataclass(frozen=True)
