@@ -22,7 +22,7 @@ from datetime import datetime
 from html import escape
 
 from daemon.core.mail.wording import zone_label
-from daemon.core.report.figures import CaseLine, ExplanationLine, Report
+from daemon.core.report.figures import CaseLine, ExplanationLine, Report, Tally
 
 #: Lines of each list shown; the rest is counted ("and N more").
 CAP = 10
@@ -174,7 +174,7 @@ def sections(
     cats = CATEGORY_WORDS.get(language, {})
 
     def count(r: Report | None, category: str) -> int | None:
-        return None if r is None else r.by["category"].get(category, _ZERO).count
+        return None if r is None else r.by["category"].get(category, Tally()).count
 
     def row(label: str, now: float | None, before: float | None, unit: str = "") -> tuple[str, ...]:
         shown = "–" if now is None else f"{now:g}{unit}"
@@ -246,22 +246,15 @@ def sections(
 
 
 def _explanation(
-    x: ExplanationLine, names: Mapping[str, str], w: dict[str, str]
+    x: ExplanationLine, names: Mapping[str, str], w: dict[str, str], language: str
 ) -> tuple[str, ...]:
     late = f" ({w['late']})" if x.overdue else ""
-    return (x.case_id, names.get(x.employee, x.employee), _stamp(x.due) + late)
+    return (x.case_id, names.get(x.employee, x.employee), _stamp(x.due, language) + late)
 
 
 def _quote(ln: CaseLine, names: Mapping[str, str]) -> tuple[str, ...]:
     who = ", ".join(names.get(e, e) for e in ln.credited)
     return (f"«{ln.quote}»", f"{ln.id}" + (f" — {who}" if who else ""))
-
-
-class _Zero:
-    count = 0
-
-
-_ZERO = _Zero()
 
 
 # -- text ------------------------------------------------------------------------------------
