@@ -146,5 +146,7 @@ def digest_subcommand(args: argparse.Namespace) -> int:
         print("\n".join(envelope), file=sys.stderr)
     else:
         print("\n".join(envelope), end="\n\n")
-    sys.stdout.write(part.get_content() if part is not None else "")
+    # a part in UTF-8 comes back with the wire's CRLF; a terminal or a file wants LF
+    text = part.get_content().replace("\r\n", "\n") if part is not None else ""
+    sys.stdout.write(text)
     return 0

@@ -393,7 +393,10 @@ def _credit(
             sent.add(address)
             to = _recipient(book, address, person)
             mid = frame.new_id()
-            thanks = thanks_forward(desk, case, msg, to, message_id=mid, now=now)
+            named = "" if address == person.address else person.name
+            thanks = thanks_forward(
+                desk, case, msg, to, message_id=mid, now=now, thanked_name=named
+            )
             mail.append(owed(desk, thanks, "thanks", case.id, to.email, now))
             case = lifecycle.apply(case, "thanks_forwarded", now, message_id=mid, to=address)
     for unclear in found.unclear:
