@@ -408,6 +408,13 @@ def _credit(
             candidates=list(unclear.candidates),
             team=unclear.team,
         )
+        team = book.owners.get(unclear.team)
+        if team is not None and team.email.lower() not in sent:  # the team hears it instead
+            sent.add(team.email.lower())
+            mid = frame.new_id()
+            thanks = thanks_forward(desk, case, msg, team, message_id=mid, now=now)
+            mail.append(owed(desk, thanks, "thanks", case.id, team.email, now))
+            case = lifecycle.apply(case, "thanks_forwarded", now, message_id=mid, to=team.key)
     return case, mail
 
 

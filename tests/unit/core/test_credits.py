@@ -151,6 +151,21 @@ def test_a_thank_you_plans_the_credit_and_one_mail_to_the_employee_and_one_to_th
     assert thanks == ["team@example.test", "olga@example.test", "support-lead@example.test"]
 
 
+def test_a_shared_name_credits_nobody_and_the_thanks_goes_to_their_common_team() -> None:
+    two = book_with(EMPLOYEES.replace("team: team", "team: legal"))  # both Olgas in legal
+    desk = NoticeDesk(load_templates(REPO / "templates"), two, "feedback@example.test", bytes(32))
+    ids = (f"<{n}@example.test>" for n in itertools.count(1))
+    frame = Frame(desk, calendar_for(two), ids.__next__)
+    raw = incoming("anna@customer.test", "Спасибо", "Спасибо Ольге из отдела доставки!")
+    plan = triage(Arrival(7, 1, raw, NOW), frame, _Empty(), NOW)
+    [case] = plan.cases
+    assert "credited" not in [e.what for e in case.events]
+    [unclear] = [e.data for e in case.events if e.what == "credit_unclear"]
+    assert unclear["team"] == "legal" and len(unclear["candidates"]) == 2
+    thanks = [m.recipients[0] for m in plan.mail if m.kind == "thanks"]
+    assert thanks == ["team@example.test", "legal@example.test"]  # no Olga guessed
+
+
 def test_a_robots_thank_you_credits_nobody(book: RuleBook) -> None:
     desk = NoticeDesk(load_templates(REPO / "templates"), book, "feedback@example.test", bytes(32))
     ids = (f"<{n}@example.test>" for n in itertools.count(1))
