@@ -111,8 +111,8 @@ class Built:
 def build(text: str, source: str, lemmatizer: Lemmatizer | None = None) -> Built:
     """Everything `text` (the content of rules.yaml, named `source` in problems) compiles to.
 
-    `lemmatizer` (daemon.adapters.morphology) turns the employees' name forms into word-form
-    keys and is kept in the book for other readers of lemmas."""
+    `lemmatizer` (daemon.adapters.morphology) serves the `lemmas:` matcher and is kept in the
+    book for other readers of lemmas; without it a rule using `lemmas:` is a problem."""
     report = Report(source)
     built = Built(report)
     root = load_yaml(text, report)

@@ -248,9 +248,9 @@ class RuleBook:
     causes: dict[str, Cause] = field(default_factory=dict)
     remedies: dict[str, Remedy] = field(default_factory=dict)
     explanations: ExplanationSettings = ExplanationSettings()
+    employees: dict[str, Employee] = field(default_factory=dict)  # by lower-case address
     #: `rules` sorted by (category precedence, file order): the first that matches decides.
     ordered_rules: tuple[Rule, ...] = ()
     #: The word-form keys the `lemmas:` matchers use (None: built without dictionaries); any
     #: other reader of lemmas (a learned model) takes them from here, to see the same keys.
     lemmatizer: Lemmatizer | None = None
-    employees: dict[str, Employee] = field(default_factory=dict)  # by lower-case address
