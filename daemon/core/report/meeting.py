@@ -65,6 +65,7 @@ WORDS: dict[str, dict[str, str]] = {
         "remedy": "Remedy",
         "employees": "Employees",
         "employee": "Employee",
+        "team": "Team",
         "count": "Count",
         "late": "overdue",
         "more": "and {n} more",
@@ -104,6 +105,7 @@ WORDS: dict[str, dict[str, str]] = {
         "remedy": "Компенсация",
         "employees": "Сотрудники",
         "employee": "Сотрудник",
+        "team": "Команда",
         "count": "Сколько",
         "late": "просрочена",
         "more": "и ещё {n}",
@@ -238,7 +240,7 @@ def sections(
     teams = [(names.get(k, k), str(t.thanks)) for k, t in report.by["team"].items() if t.thanks]
     teams.sort(key=lambda r: (-int(r[1]), r[0]))
     rows, more = _capped(teams)
-    out.append(Section(w["thanks_teams"], (w["owner"], w["count"]), rows, more))
+    out.append(Section(w["thanks_teams"], (w["team"], w["count"]), rows, more))
     quoted = [_quote(ln, names) for ln in report.thanks_cases if ln.quote]
     rows, more = _capped(quoted, QUOTES)
     out.append(Section(w["quotes"], (), rows, more))
