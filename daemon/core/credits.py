@@ -57,7 +57,7 @@ def credit(text: str, book: RuleBook) -> Credit:
     """The employees `text` (the customer's own words) names, and the names left unclear."""
     if not book.employees or not text:
         return Credit()
-    raw = split_words(normalize(text))[:MAX_WORDS]
+    raw = split_words(normalize(text[: MAX_WORDS * 20]))[:MAX_WORDS]
     lem = book.lemmatizer
     words = [lem.lemma(w) for w in raw] if lem else raw
     present = set(words)
