@@ -19,7 +19,7 @@ from daemon.adapters.morphology import default_lemmatizer
 from daemon.core.credits import credit, thanked_addresses
 from daemon.core.mail.notices import NoticeDesk
 from daemon.core.rules import RuleBook, build
-from daemon.core.triage import Arrival, Frame, triage
+from daemon.core.triage import Arrival, Frame, Plan, triage
 from daemon.core.workdays import calendar_for
 
 EMPLOYEES = """
@@ -135,11 +135,8 @@ employees:
 def test_a_thank_you_plans_the_credit_and_one_mail_to_the_employee_and_one_to_the_manager(
     book: RuleBook,
 ) -> None:
-    desk = NoticeDesk(load_templates(REPO / "templates"), book, "feedback@example.test", bytes(32))
-    ids = (f"<{n}@example.test>" for n in itertools.count(1))
-    frame = Frame(desk, calendar_for(book), ids.__next__)
     raw = incoming("anna@customer.test", "Спасибо", "Большое спасибо Ольге Петровой за помощь!")
-    plan = triage(Arrival(7, 1, raw, NOW), frame, _Empty(), NOW)
+    plan = planned(book, raw)
     [case] = plan.cases
     [credited] = [e for e in case.events if e.what == "credited"]
     assert credited.data == {
@@ -153,11 +150,8 @@ def test_a_thank_you_plans_the_credit_and_one_mail_to_the_employee_and_one_to_th
 
 def test_a_shared_name_credits_nobody_and_the_thanks_goes_to_their_common_team() -> None:
     two = book_with(EMPLOYEES.replace("team: team", "team: legal"))  # both Olgas in legal
-    desk = NoticeDesk(load_templates(REPO / "templates"), two, "feedback@example.test", bytes(32))
-    ids = (f"<{n}@example.test>" for n in itertools.count(1))
-    frame = Frame(desk, calendar_for(two), ids.__next__)
     raw = incoming("anna@customer.test", "Спасибо", "Спасибо Ольге из отдела доставки!")
-    plan = triage(Arrival(7, 1, raw, NOW), frame, _Empty(), NOW)
+    plan = planned(two, raw)
     [case] = plan.cases
     assert "credited" not in [e.what for e in case.events]
     [unclear] = [e.data for e in case.events if e.what == "credit_unclear"]
@@ -167,19 +161,24 @@ def test_a_shared_name_credits_nobody_and_the_thanks_goes_to_their_common_team()
 
 
 def test_a_robots_thank_you_credits_nobody(book: RuleBook) -> None:
-    desk = NoticeDesk(load_templates(REPO / "templates"), book, "feedback@example.test", bytes(32))
-    ids = (f"<{n}@example.test>" for n in itertools.count(1))
-    frame = Frame(desk, calendar_for(book), ids.__next__)
     raw = incoming(
         "noreply@shop.test",
         "Спасибо",
         "Спасибо Ольге Петровой!",
         headers={"Auto-Submitted": "auto-generated"},
     )
-    plan = triage(Arrival(7, 1, raw, NOW), frame, _Empty(), NOW)
+    plan = planned(book, raw)
     [case] = plan.cases
     assert "credited" not in [e.what for e in case.events]
     assert "olga@example.test" not in [m.recipients[0] for m in plan.mail]
+
+
+def planned(book: RuleBook, raw: bytes) -> Plan:
+    """Triage's plan for `raw` as the first message a store with this book ever saw."""
+    desk = NoticeDesk(load_templates(REPO / "templates"), book, "feedback@example.test", bytes(32))
+    ids = (f"<{n}@example.test>" for n in itertools.count(1))
+    frame = Frame(desk, calendar_for(book), ids.__next__)
+    return triage(Arrival(7, 1, raw, NOW), frame, _Empty(), NOW)
 
 
 class _Empty:
