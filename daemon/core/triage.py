@@ -29,7 +29,7 @@ from enum import StrEnum
 
 from daemon.core import cases as lifecycle
 from daemon.core.cases import Case
-from daemon.core.credits import credit, own_words, thanked_addresses
+from daemon.core.credits import Credit, credit, own_words, thanked_addresses
 from daemon.core.deadlines import due_at
 from daemon.core.followups import (
     Followup,
@@ -348,7 +348,10 @@ def on_open(
     owner = desk.book.owners.get(case.owner)
     teams = thanks_recipients(case, desk.book) if case.category == "thanks" else ()
     thanked = {team.email.lower() for team in teams}
-    if owner is not None and owner.email.lower() not in thanked:
+    found = Credit()
+    if case.category == "thanks" and not automatic:
+        found = credit(f"{msg.subject}\n{msg.text}", desk.book)
+    if owner is not None and owner.email.lower() not in thanked | _addresses(found, desk.book):
         new, linked = case, claimed.id if claimed else ""
 
         def notice(mid: str) -> EmailMessage:
@@ -368,21 +371,29 @@ def on_open(
             case = lifecycle.apply(case, "owner_notified", now, message_id=mid, to=owner.key)
         case = lifecycle.apply(case, "thanks_forwarded", now, message_id=mid, to=team.key)
     if case.category == "thanks" and not automatic:
-        case, forwards = _credit(frame, case, msg, now, thanked)
+        case, forwards = _credit(frame, case, msg, now, thanked, found)
         mail.extend(forwards)
     return case, tuple(mail), marks
 
 
+def _addresses(found: Credit, book: RuleBook) -> set[str]:
+    """Everyone a credit mails the thanks to: the employees, their managers, unclear teams."""
+    people = {a for p in found.employees for a in thanked_addresses(p, book)}
+    teams = {book.owners[u.team].email.lower() for u in found.unclear if u.team in book.owners}
+    return people | teams
+
+
 def _credit(
-    frame: Frame, case: Case, msg: Message, now: datetime, sent: set[str]
+    frame: Frame, case: Case, msg: Message, now: datetime, sent: set[str], found: Credit
 ) -> tuple[Case, list[OutMail]]:
     """`credited` for each employee the thank-you names, `credit_unclear` for a name several
-    share (the team counts it); the thanks to each employee and manager not yet mailed."""
+    share (the team counts it); the thanks to each employee and manager not yet mailed (the
+    case's owner among them is thereby told of the case)."""
     desk, book, mail = frame.notices, frame.notices.book, []
+    owner = book.owners.get(case.owner)
     words = own_words(msg.text)
     if words:
         case = lifecycle.apply(case, "thanks_quoted", now, text=words)
-    found = credit(f"{msg.subject}\n{msg.text}", book)
     for person in found.employees:
         case = lifecycle.apply(
             case, "credited", now, employee=person.address, team=person.team, name=person.name
@@ -398,6 +409,8 @@ def _credit(
                 desk, case, msg, to, message_id=mid, now=now, thanked_name=named
             )
             mail.append(owed(desk, thanks, "thanks", case.id, to.email, now))
+            if owner is not None and address == owner.email.lower():
+                case = lifecycle.apply(case, "owner_notified", now, message_id=mid, to=owner.key)
             case = lifecycle.apply(case, "thanks_forwarded", now, message_id=mid, to=address)
     for unclear in found.unclear:
         case = lifecycle.apply(
@@ -414,6 +427,8 @@ def _credit(
             mid = frame.new_id()
             thanks = thanks_forward(desk, case, msg, team, message_id=mid, now=now)
             mail.append(owed(desk, thanks, "thanks", case.id, team.email, now))
+            if owner is not None and team.key == owner.key:
+                case = lifecycle.apply(case, "owner_notified", now, message_id=mid, to=owner.key)
             case = lifecycle.apply(case, "thanks_forwarded", now, message_id=mid, to=team.key)
     return case, mail
 

@@ -8,6 +8,7 @@ production; nobody lists endings.
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -158,6 +159,32 @@ def test_a_shared_name_credits_nobody_and_the_thanks_goes_to_their_common_team()
     assert unclear["team"] == "legal" and len(unclear["candidates"]) == 2
     thanks = [m.recipients[0] for m in plan.mail if m.kind == "thanks"]
     assert thanks == ["team@example.test", "legal@example.test"]  # no Olga guessed
+
+
+def test_an_owner_who_is_also_the_manager_gets_the_thanks_not_a_notice_beside_it() -> None:
+    center_owns = book_with(EMPLOYEES.replace("manager: support", "manager: center"))
+    thanks = replace(center_owns.categories["thanks"], owner="center", forward_to=())
+    rules = tuple(
+        replace(r, owner=None) if r.category == "thanks" else r for r in center_owns.rules
+    )
+    ordered = tuple(
+        replace(r, owner=None) if r.category == "thanks" else r for r in center_owns.ordered_rules
+    )
+    book = replace(
+        center_owns,
+        categories={**center_owns.categories, "thanks": thanks},
+        rules=rules,
+        ordered_rules=ordered,
+    )
+    raw = incoming("anna@customer.test", "Спасибо", "Спасибо Ольге Петровой!")
+    plan = planned(book, raw)
+    [case] = plan.cases
+    assert case.owner == "center"
+    assert [(m.kind, m.recipients[0]) for m in plan.mail if m.kind != "ack"] == [
+        ("thanks", "olga@example.test"),
+        ("thanks", "center@example.test"),  # the owner, as Olga's manager: one mail
+    ]
+    assert "owner_notified" in [e.what for e in case.events]
 
 
 def test_a_robots_thank_you_credits_nobody(book: RuleBook) -> None:
