@@ -1,4 +1,4 @@
-"""`feedbackd cases list|show|close|reopen|answer|reassign|note|explain`: the cases for people.
+"""`feedbackd cases list|show|close|reopen|answer|reassign|note|explain|credit`: the cases.
 
 Reading is done straight from the store file; `show` prints a card and `list` a table that
 fits the terminal (`cli/case_views`), both on the admin's clock, or the store's own documents
@@ -36,6 +36,7 @@ CHANGES = (
     ("reassign", "owner"),
     ("note", "text"),
     ("explain", None),
+    ("credit", None),
 )
 
 
@@ -60,9 +61,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         if action == "close":
             _bulk_arguments(change)
             _outcome_arguments(change)
-        if action == "explain":
+        if action in ("explain", "credit"):
+            whom = "whom to ask" if action == "explain" else "whom the thanks is for"
             change.add_argument(
-                "--employee", required=True, metavar="ADDRESS", help="whom to ask, by address"
+                "--employee", required=True, metavar="ADDRESS", help=f"{whom}, by address"
             )
         if extra:
             change.add_argument(extra)
@@ -189,7 +191,7 @@ def change_command(args: argparse.Namespace) -> int:
             "employees": list(args.employee),
             "complexity": args.complexity,
         }
-    if args.action == "explain":
+    if args.action in ("explain", "credit"):
         req["employee"] = args.employee
     return _submit(settings, req)
 

@@ -24,6 +24,9 @@ from daemon.core.report.digest import (
     digest_period,
     digest_recipients,
     digest_settings,
+    employee_teams,
+    owner_names,
+    previous_period,
 )
 from daemon.core.rules import RuleBook
 from daemon.errors import ConfigError
@@ -110,11 +113,11 @@ def report_subcommand(args: argparse.Namespace) -> int:
     if args.end < args.start:
         raise ConfigError(f"--to {args.end} is before --from {args.start}")
     _, book, cases = _load(args)
+    now, teams = _now(args.now, book.timezone), employee_teams(book)
     report = build_report(
-        cases, args.start, args.end, _now(args.now, book.timezone), book.timezone, forward_of(book)
+        cases, args.start, args.end, now, book.timezone, forward_of(book), teams=teams
     )
-    owners = {k: o.name or k for k, o in book.owners.items()}
-    sys.stdout.write(render(report, args.format, args.by, owners))
+    sys.stdout.write(render(report, args.format, args.by, owner_names(book), teams))
     return 0
 
 
@@ -128,10 +131,13 @@ def digest_subcommand(args: argparse.Namespace) -> int:
     conf = digest_settings(book)
     every = args.every or (conf.every if conf else "weekly")
     start, end = digest_period(now, every, book.timezone)
-    report = build_report(cases, start, end, now, book.timezone, forward_of(book))
+    teams = employee_teams(book)
+    report = build_report(cases, start, end, now, book.timezone, forward_of(book), teams=teams)
+    before = previous_period(start, end)
+    previous = build_report(cases, *before, now, book.timezone, forward_of(book), teams=teams)
     recipients = digest_recipients(conf.to if conf else (book.center,), book)
     sender = settings.address or "feedback@localhost"
-    msg = compose_digest(report, book, now, sender, recipients)
+    msg = compose_digest(report, book, now, sender, recipients, previous=previous)
     part = msg.get_body(("html",) if args.html else ("plain",))
     envelope = [
         f"Subject: {msg['Subject']}",
@@ -142,5 +148,7 @@ def digest_subcommand(args: argparse.Namespace) -> int:
         print("\n".join(envelope), file=sys.stderr)
     else:
         print("\n".join(envelope), end="\n\n")
-    sys.stdout.write(part.get_content() if part is not None else "")
+    # a part in UTF-8 comes back with the wire's CRLF; a terminal or a file wants LF
+    text = part.get_content().replace("\r\n", "\n") if part is not None else ""
+    sys.stdout.write(text)
     return 0

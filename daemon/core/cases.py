@@ -53,6 +53,9 @@ EventKind = Literal[
     "explanation_given",
     "satisfaction_asked",
     "satisfaction",
+    "credited",
+    "credit_unclear",
+    "thanks_quoted",
 ]
 EVENT_KINDS: frozenset[str] = frozenset(get_args(EventKind))
 
@@ -92,7 +95,8 @@ LIFECYCLE: dict[tuple[CaseStatus, EventKind], CaseStatus] = {
 }
 #: Events that happen beside the case's state, in any state: the employee's explanation (asked,
 #: its request and reminders mailed, given) and the customer's answer to "was it solved?".
-#: A "no" is a `satisfaction` event followed by `reopened`.
+#: A "no" is a `satisfaction` event followed by `reopened`. A thank-you's credit to the employee
+#: it names (`credited`), or to the team when the name fits several (`credit_unclear`).
 BESIDE: tuple[EventKind, ...] = (
     "explanation_asked",
     "explanation_sent",
@@ -100,6 +104,9 @@ BESIDE: tuple[EventKind, ...] = (
     "explanation_given",
     "satisfaction_asked",
     "satisfaction",
+    "credited",
+    "credit_unclear",
+    "thanks_quoted",
 )
 LIFECYCLE.update({(state, what): state for state in CaseStatus for what in BESIDE})
 

@@ -29,6 +29,7 @@ from enum import StrEnum
 
 from daemon.core import cases as lifecycle
 from daemon.core.cases import Case
+from daemon.core.credits import Credit, credit, own_words, thanked_addresses
 from daemon.core.deadlines import due_at
 from daemon.core.followups import (
     Followup,
@@ -55,7 +56,8 @@ from daemon.core.mail.outgoing import owed
 from daemon.core.mail.policy import SenderHistory, Verdict, reply_target, should_acknowledge
 from daemon.core.records import LedgerEntry, OutMail, outmail
 from daemon.core.replies import explanation_reply, solved_reply
-from daemon.core.rules import Decision, FirstRun
+from daemon.core.rules import Decision, FirstRun, Owner, RuleBook
+from daemon.core.rules.model import Employee
 from daemon.core.threads import thread_case, thread_of
 from daemon.core.throttle import SummaryLine, tell
 from daemon.errors import BadMessage
@@ -254,7 +256,8 @@ def _open(
         case = lifecycle.apply(case, "note", now, text=_NAMES.format(claimed.id), linked=claimed.id)
         other = lifecycle.apply(claimed, "note", now, text=_NAMED.format(case.id), linked=case.id)
         linked = (other,)
-    case, told, marks = on_open(frame, known, case, msg, arrival.raw, now, claimed)
+    automatic = verdict.kind in AUTOMATIC
+    case, told, marks = on_open(frame, known, case, msg, arrival.raw, now, claimed, automatic)
     reason = TRUNCATED if arrival.truncated else ""
     entry = _entry(arrival, now, Outcome.CASE, category.folder, case.id, reason, msg.message_id)
     said = f"opened: {case.category} by rule {decision.rule}{unsaid}"
@@ -330,9 +333,12 @@ def on_open(
     raw: bytes,
     now: datetime,
     claimed: Case | None = None,
+    automatic: bool = False,
 ) -> tuple[Case, tuple[OutMail, ...], Mapping[str, MetaValue]]:
     """A new case: its owner is told (original attached; after the first few from one sender
-    in an hour, in the hourly summary); thanks go to whoever earned them.
+    in an hour, in the hourly summary); thanks go to whoever earned them: the team, and the
+    employees the customer named (daemon.core.credits) with their managers, one mail per
+    address. A robot's "thank you" credits nobody.
 
     An owner who also earned the thanks gets one mail, the thanks, not a new-case notice beside
     it: two mails for one thank-you teach people to ignore the second (its Reply-To still takes
@@ -342,7 +348,10 @@ def on_open(
     owner = desk.book.owners.get(case.owner)
     teams = thanks_recipients(case, desk.book) if case.category == "thanks" else ()
     thanked = {team.email.lower() for team in teams}
-    if owner is not None and owner.email.lower() not in thanked:
+    found = Credit()
+    if case.category == "thanks" and not automatic:
+        found = credit(f"{msg.subject}\n{msg.text}", desk.book)
+    if owner is not None and owner.email.lower() not in thanked | _addresses(found, desk.book):
         new, linked = case, claimed.id if claimed else ""
 
         def notice(mid: str) -> EmailMessage:
@@ -361,7 +370,77 @@ def on_open(
         if owner is not None and team.email.lower() == owner.email.lower():
             case = lifecycle.apply(case, "owner_notified", now, message_id=mid, to=owner.key)
         case = lifecycle.apply(case, "thanks_forwarded", now, message_id=mid, to=team.key)
+    if case.category == "thanks" and not automatic:
+        case, forwards = _credit(frame, case, msg, now, thanked, found)
+        mail.extend(forwards)
     return case, tuple(mail), marks
+
+
+def _addresses(found: Credit, book: RuleBook) -> set[str]:
+    """Everyone a credit mails the thanks to: the employees, their managers, unclear teams."""
+    people = {a for p in found.employees for a in thanked_addresses(p, book)}
+    teams = {book.owners[u.team].email.lower() for u in found.unclear if u.team in book.owners}
+    return people | teams
+
+
+def _credit(
+    frame: Frame, case: Case, msg: Message, now: datetime, sent: set[str], found: Credit
+) -> tuple[Case, list[OutMail]]:
+    """`credited` for each employee the thank-you names, `credit_unclear` for a name several
+    share (the team counts it); the thanks to each employee and manager not yet mailed (the
+    case's owner among them is thereby told of the case)."""
+    desk, book, mail = frame.notices, frame.notices.book, []
+    owner = book.owners.get(case.owner)
+    words = own_words(msg.text)
+    if words:
+        case = lifecycle.apply(case, "thanks_quoted", now, text=words)
+    for person in found.employees:
+        case = lifecycle.apply(
+            case, "credited", now, employee=person.address, team=person.team, name=person.name
+        )
+        for address in thanked_addresses(person, book):
+            if address in sent or address == desk.address:
+                continue
+            sent.add(address)
+            to = _recipient(book, address, person)
+            mid = frame.new_id()
+            named = "" if address == person.address else person.name
+            thanks = thanks_forward(
+                desk, case, msg, to, message_id=mid, now=now, thanked_name=named
+            )
+            mail.append(owed(desk, thanks, "thanks", case.id, to.email, now))
+            if owner is not None and address == owner.email.lower():
+                case = lifecycle.apply(case, "owner_notified", now, message_id=mid, to=owner.key)
+            case = lifecycle.apply(case, "thanks_forwarded", now, message_id=mid, to=address)
+    for unclear in found.unclear:
+        case = lifecycle.apply(
+            case,
+            "credit_unclear",
+            now,
+            word=unclear.word,
+            candidates=list(unclear.candidates),
+            team=unclear.team,
+        )
+        team = book.owners.get(unclear.team)
+        if team is not None and team.email.lower() not in sent:  # the team hears it instead
+            sent.add(team.email.lower())
+            mid = frame.new_id()
+            thanks = thanks_forward(desk, case, msg, team, message_id=mid, now=now)
+            mail.append(owed(desk, thanks, "thanks", case.id, team.email, now))
+            if owner is not None and team.key == owner.key:
+                case = lifecycle.apply(case, "owner_notified", now, message_id=mid, to=owner.key)
+            case = lifecycle.apply(case, "thanks_forwarded", now, message_id=mid, to=team.key)
+    return case, mail
+
+
+def _recipient(book: RuleBook, address: str, person: Employee) -> Owner:
+    """The thanks' addressee as the staff mail wants it: an owner, or an employee."""
+    owner = next((o for o in book.owners.values() if o.email.lower() == address), None)
+    if owner is not None:
+        return owner
+    other = book.employees.get(address, person)
+    team = book.owners.get(other.team)
+    return Owner(address, other.name, address, team.language if team else "ru")
 
 
 def _planned(

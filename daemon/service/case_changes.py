@@ -1,5 +1,5 @@
 """Case changes asked for from the command line: close (with its outcome), reopen, reassign,
-note, answer, explain.
+note, answer, explain, credit (a thank-you to an employee, where its name was unclear).
 
 One write path either way: when no daemon runs, `feedbackd cases ...` takes the store lock and
 calls `apply_request` itself; when one runs, the request travels through the spool
@@ -32,6 +32,7 @@ ACTIONS: dict[str, lifecycle.EventKind] = {
     "note": "note",
     "answer": "answered",
     "explain": "explanation_asked",
+    "credit": "credited",
 }
 
 
@@ -77,6 +78,17 @@ def apply_request(store: Store, book: RuleBook, req: dict[str, Any], now: dateti
             return Outcome(False, f"{case.id}: an explanation was asked of {employee} already")
         due = explanation_due(book, calendar_for(book), now)
         data |= {"employee": employee, "due": due.isoformat()}
+    if action == "credit":
+        address = str(req.get("employee") or "").strip().lower()
+        person = book.employees.get(address)
+        if person is None:
+            known = ", ".join(sorted(book.employees)) or "none: add employees: to rules.yaml"
+            return Outcome(False, f"{address!r} is not in employees:; use one of {known}")
+        if case.category != "thanks":
+            return Outcome(False, f"{case.id} is a {case.category}, not a thank-you")
+        if any(e.what == "credited" and e.data.get("employee") == address for e in case.events):
+            return Outcome(False, f"{case.id}: {address} is credited already")
+        data |= {"employee": address, "team": person.team, "name": person.name}
     try:
         new = lifecycle.apply(case, ACTIONS[action], now, who=str(req.get("who", "cli")), **data)
     except lifecycle.IllegalTransition as exc:
@@ -85,6 +97,8 @@ def apply_request(store: Store, book: RuleBook, req: dict[str, Any], now: dateti
     said = "".join(f", {k} {v}" for k, v in data.items() if k in ("verdict", "cause", "remedy"))
     if action == "explain":
         said = f", of {data['employee']}, due {data['due']}"
+    if action == "credit":
+        said = f" to {data['name']} <{data['employee']}>"
     return Outcome(
         True, f"{case.id}: {ACTIONS[action]}{said} (now {new.status}, owner {new.owner})"
     )

@@ -36,6 +36,8 @@ from daemon.core.report.digest import (
     digest_period,
     digest_recipients,
     digest_settings,
+    employee_teams,
+    previous_period,
 )
 from daemon.core.report.figures import build_report
 from daemon.core.satisfaction import may_ask
@@ -207,9 +209,14 @@ def queue_digest(desk: Desk, db: Path | None, now: datetime) -> str | None:
             return None
         start = max(start, first_day)
     cases = all_cases(desk.store, db) if db is not None else desk.store.cases()
-    report = build_report(cases, start, end, now, desk.book.timezone, history=False)
-    to = digest_recipients(settings.to or (desk.book.center,), desk.book)
-    msg = compose_digest(report, desk.book, now, desk.address, to)
+    book, teams = desk.book, employee_teams(desk.book)
+    forward = {name: cat.forward_to for name, cat in book.categories.items()}
+    cases = list(cases)
+    report = build_report(cases, start, end, now, book.timezone, forward, False, teams)
+    before = previous_period(start, end)
+    previous = build_report(cases, *before, now, book.timezone, forward, False, teams)
+    to = digest_recipients(settings.to or (book.center,), book)
+    msg = compose_digest(report, book, now, desk.address, to, previous=previous)
     desk.store.put_outmail(
         outmail(
             mail_id=str(msg["Message-ID"]),

@@ -162,14 +162,23 @@ def bounce_notice(
 
 
 def thanks_forward(
-    desk: NoticeDesk, case: Case, original: Message, to: Owner, *, message_id: str, now: datetime
+    desk: NoticeDesk,
+    case: Case,
+    original: Message,
+    to: Owner,
+    *,
+    message_id: str,
+    now: datetime,
+    thanked_name: str = "",
 ) -> EmailMessage:
     """A customer's thanks passed to the team or employee; replies go to the center's people,
-    not to the token address, because a team member cannot (and need not) command the case."""
+    not to the token address, because a team member cannot (and need not) command the case.
+    `thanked_name`: the employee the thanks names, when `to` is their manager."""
     ctx = (
         _staff_context(desk, case, to, now)
         | _quote(original.text)
         | {"customer_email": "", "answer_link": "", "answer_address": ""}
+        | {"thanked_name": _short(thanked_name)}
     )  # the team gets the words, not the address
     center = desk.book.owners.get(desk.book.center)
     msg = _staff_mail(desk, case, to, "thanks_forward", ctx, message_id, now)

@@ -24,7 +24,7 @@ from daemon.core.cases import CLOSED, LIFECYCLE, OPEN, Case, CaseStatus, Event, 
 from daemon.core.explanations import asks
 from daemon.core.satisfaction import SATISFIED_FROM
 
-BREAKDOWNS = ("category", "owner", "rule", "tag", "cause")
+BREAKDOWNS = ("category", "owner", "rule", "tag", "cause", "employee", "team")
 P90 = 90
 
 
@@ -44,6 +44,13 @@ class Tally:
     explanations_asked: int = 0  # employees asked for a written explanation
     explanations_given: int = 0
     explanations_overdue: int = 0  # asked, not given, past due at `now`
+    thanks: int = 0  # thank-you cases; by employee: those crediting the employee
+
+    @property
+    def on_time_pct(self) -> float | None:
+        """on_time / (on_time + late + overdue) * 100, as the report's headline rate."""
+        judged = self.on_time + self.late + self.overdue
+        return round(100 * self.on_time / judged, 1) if judged else None
 
     @property
     def satisfaction_pct(self) -> float | None:
@@ -84,6 +91,11 @@ class CaseLine:
     solved: str = ""  # "" not asked | asked | yes | no | score | text | stop
     score: int | None = None
     explanations: tuple[ExplanationLine, ...] = ()
+    credited: tuple[str, ...] = ()  # employees a thank-you named (`credited` events)
+    credit_teams: tuple[str, ...] = ()  # their teams, and those of names several share
+    employees: tuple[str, ...] = ()  # the employees its last close with a verdict named
+    sender: str = ""
+    quote: str = ""  # the customer's first words, for a thank-you quoted in the digest
 
 
 @dataclass(frozen=True)
@@ -127,6 +139,8 @@ class Report:
     satisfaction: Tally = Tally()  # the period's cases: asked, answered, satisfied
     explanations: tuple[ExplanationLine, ...] = ()  # asked for the period's cases
     outstanding_explanations: tuple[ExplanationLine, ...] = ()  # not given at `now`, any case
+    justified_cases: tuple[CaseLine, ...] = ()  # the period's cases closed as justified
+    thanks_cases: tuple[CaseLine, ...] = ()  # the period's thank-you letters, in order
 
 
 def parse_time(text: str, zone: ZoneInfo) -> datetime:
@@ -231,6 +245,11 @@ def _method(case: Case, now: datetime, zone: ZoneInfo) -> dict[str, Any]:
         answer = next((e for e in reversed(seen) if e.what == "satisfaction"), None)
         solved = str(answer.data.get("answer", "")) if answer else "asked"
         score = answer.data.get("score") if answer else None
+    credits = [e for e in seen if e.what == "credited" and e.data.get("employee")]
+    teams = [
+        str(e.data.get("team") or "") for e in seen if e.what in ("credited", "credit_unclear")
+    ]
+    named = verdict.data.get("employees") if verdict else None
     lines = tuple(
         ExplanationLine(
             case.id,
@@ -250,6 +269,15 @@ def _method(case: Case, now: datetime, zone: ZoneInfo) -> dict[str, Any]:
         "solved": solved,
         "score": score if isinstance(score, int) else None,
         "explanations": lines,
+        "credited": tuple(dict.fromkeys(str(e.data["employee"]).lower() for e in credits)),
+        "credit_teams": tuple(dict.fromkeys(t for t in teams if t)),
+        "employees": tuple(
+            dict.fromkeys(str(a).lower() for a in named if a) if isinstance(named, list) else ()
+        ),
+        "sender": case.sender,
+        "quote": next(
+            (str(e.data.get("text", "")) for e in reversed(seen) if e.what == "thanks_quoted"), ""
+        ),
     }
 
 
@@ -258,7 +286,10 @@ def _ranked(counter: Counter[str]) -> dict[str, int]:
     return dict(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def _add(table: dict[str, Tally], key: str, line: CaseLine, now: datetime) -> None:
+def _add(
+    table: dict[str, Tally], key: str, line: CaseLine, now: datetime, thanks: bool | None = None
+) -> None:
+    """Count `line` under `key`; `thanks` (default: a thank-you case) counts it as thanks."""
     t = table.get(key, Tally())
     answered = line.solved in ("yes", "no", "score")
     table[key] = Tally(
@@ -274,7 +305,25 @@ def _add(table: dict[str, Tally], key: str, line: CaseLine, now: datetime) -> No
         t.explanations_asked + len(line.explanations),
         t.explanations_given + sum(x.given is not None for x in line.explanations),
         t.explanations_overdue + sum(x.overdue for x in line.explanations),
+        t.thanks + (line.category == "thanks" if thanks is None else thanks),
     )
+
+
+def _people(line: CaseLine) -> tuple[str, ...]:
+    """The employees a case concerns: credited, named at its close, asked to explain."""
+    asked = (x.employee.lower() for x in line.explanations)
+    return tuple(dict.fromkeys((*line.credited, *line.employees, *asked)))
+
+
+def _teams(
+    line: CaseLine, people: tuple[str, ...], teams: Mapping[str, str], forward: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The teams (owner keys) a case counts for: its employees' teams and those a thank-you's
+    unclear name settled on; without either, its owner (plus `forward_to` for thanks)."""
+    found = [*(teams[p] for p in people if p in teams), *line.credit_teams]
+    if found:
+        return tuple(dict.fromkeys(found))
+    return tuple(dict.fromkeys((line.owner, *forward)))
 
 
 def build_report(
@@ -285,6 +334,7 @@ def build_report(
     tz: str,
     forward_to: Mapping[str, Iterable[str]] | None = None,
     history: bool = True,
+    teams: Mapping[str, str] | None = None,
 ) -> Report:
     """Every figure of the period review; see docs/reports.md for each definition.
 
@@ -292,7 +342,10 @@ def build_report(
     `categories.thanks.forward_to`); pass `{name: cat.forward_to for ...}` from the rule book.
     History cases (imported, `imported` event) are counted unless `history` is False (the
     digest: what the daemon handled), and never judged on time, late, overdue or pending.
+    `teams` maps an employee's address to their team (rules.yaml `employees:`), for the
+    `employee` and `team` breakdowns.
     """
+    team_of = {k.lower(): v for k, v in (teams or {}).items()}
     zone = ZoneInfo(tz)
     now = now.astimezone(zone) if now.tzinfo else now.replace(tzinfo=zone)
     forward = {k: tuple(v) for k, v in (forward_to or {}).items()}
@@ -320,6 +373,12 @@ def build_report(
             _add(by["tag"], tag, line, now)
         if line.cause:
             _add(by["cause"], line.cause, line, now)
+        people = _people(line)
+        for person in people:
+            _add(by["employee"], person, line, now, person in line.credited)
+        ahead = forward.get(line.category, ()) if line.category == "thanks" else ()
+        for team in _teams(line, people, team_of, ahead):
+            _add(by["team"], team, line, now)
         _add(overall, "all", line, now)
         if line.answered is not None:  # never for history: its times say nothing of ours
             responses.append((line.answered - line.received).total_seconds())
@@ -378,6 +437,12 @@ def build_report(
         unjustified=sum(ln.verdict == "unjustified" for ln in lines),
         satisfaction=overall.get("all", Tally()),
         explanations=tuple(x for ln in lines for x in ln.explanations),
+        justified_cases=tuple(
+            sorted((ln for ln in lines if ln.verdict == "justified"), key=lambda ln: ln.received)
+        ),
+        thanks_cases=tuple(
+            sorted((ln for ln in lines if ln.category == "thanks"), key=lambda ln: ln.received)
+        ),
         outstanding_explanations=tuple(
             sorted(
                 (x for _, ln in all_lines for x in ln.explanations if x.given is None),

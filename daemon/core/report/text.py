@@ -109,6 +109,8 @@ def _tally_doc(t: Tally) -> dict[str, Any]:
         "explanations_asked": t.explanations_asked,
         "explanations_given": t.explanations_given,
         "explanations_overdue": t.explanations_overdue,
+        "thanks": t.thanks,
+        "on_time_pct": t.on_time_pct,
     }
 
 
@@ -172,6 +174,49 @@ def report_doc(report: Report, by: str = "category") -> dict[str, Any]:
 
 def render_json(report: Report, by: str = "category") -> str:
     return json.dumps(report_doc(report, by), ensure_ascii=False, indent=2) + "\n"
+
+
+#: `--by` values whose CSV is one row per key (for HR and bonuses), not the long form.
+ROW_CSV = ("employee", "team", "cause")
+#: The columns of that CSV; their names and order are a contract with the spreadsheets
+#: that read them (docs/reports.md): add at the end, never rename.
+ROW_COLUMNS = (
+    "key",
+    "name",
+    "team",
+    "cases",
+    "thanks",
+    "justified",
+    "unjustified",
+    "explanations_asked",
+    "explanations_given",
+    "explanations_overdue",
+    "on_time",
+    "late",
+    "overdue",
+    "on_time_pct",
+    "asked_solved",
+    "satisfied",
+    "satisfaction_pct",
+)
+
+
+def render_rows_csv(
+    report: Report,
+    by: str,
+    names: Mapping[str, str] | None = None,
+    teams: Mapping[str, str] | None = None,
+) -> str:
+    """One row per employee, team or cause under ROW_COLUMNS; an empty cell for no rate."""
+    names, teams = names or {}, teams or {}
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(ROW_COLUMNS)
+    for key, t in report.by[by].items():
+        doc = _tally_doc(t) | {"cases": t.count, "asked_solved": t.asked_solved}
+        row = {"key": key, "name": names.get(key, ""), "team": teams.get(key, "")} | doc
+        w.writerow(["" if row[c] is None else row[c] for c in ROW_COLUMNS])
+    return buf.getvalue()
 
 
 def render_csv(report: Report, by: str = "category") -> str:

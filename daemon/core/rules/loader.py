@@ -14,6 +14,7 @@ from typing import Any
 
 from daemon.core.rules.crosscheck import Sections, cross_check
 from daemon.core.rules.load_conditions import Lexicons, compile_condition, parse_lexicons
+from daemon.core.rules.load_employees import parse_employees
 from daemon.core.rules.load_examples import parse_examples
 from daemon.core.rules.load_outcomes import (
     level_of,
@@ -71,6 +72,7 @@ SECTIONS = (
     "causes",
     "remedies",
     "explanations",
+    "employees",
 )
 REQUIRED_CATEGORIES = ("official", "complaint", "thanks", UNCLASSIFIED)
 CATEGORY_KEYS = (
@@ -138,6 +140,9 @@ def build(text: str, source: str, lemmatizer: Lemmatizer | None = None) -> Built
     explanations = _explanations(
         report, root.get("explanations"), root.line_of("explanations"), built.lines
     )
+    employees = parse_employees(
+        report, root.get("employees"), root.line_of("employees"), owners, lemmatizer
+    )
     negation = _negation(report, root.get("negation"), root.line_of("negation"))
     lexicons = parse_lexicons(root.get("lexicons"), root.line_of("lexicons"), report)
     rules = _rules(
@@ -181,6 +186,7 @@ def build(text: str, source: str, lemmatizer: Lemmatizer | None = None) -> Built
         remedies=remedies,
         explanations=explanations,
         lemmatizer=lemmatizer,
+        employees=employees,
     )
     return built
 

@@ -169,6 +169,7 @@ class DigestSettings:
     every: str = "weekly"  # daily | weekly
     at: time = time(8, 0)
     to: tuple[str, ...] = ()  # owner keys or addresses, as written
+    language: str = ""  # ru | en; "" when not set: the feedback center owner's language
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,23 @@ class Owner:
     email: str
     language: str = "ru"
     supervisor: str | None = None
+
+
+@dataclass(frozen=True)
+class Employee:
+    """rules.yaml `employees:`: a person customers may thank by name (daemon.core.credits).
+
+    `forms` are the names as written in the file ("Ольга", "Ольга Петрова", "Olga"); `keys`
+    are the same forms as word-form keys (lemmas when the book was built with a lemmatizer),
+    so "Ольге" and "Ольгу" in a letter meet the form "Ольга" without listing endings.
+    """
+
+    address: str
+    name: str
+    team: str  # an owner key
+    manager: str | None = None  # an owner key or another employee's address
+    forms: tuple[str, ...] = ()
+    keys: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -230,6 +248,7 @@ class RuleBook:
     causes: dict[str, Cause] = field(default_factory=dict)
     remedies: dict[str, Remedy] = field(default_factory=dict)
     explanations: ExplanationSettings = ExplanationSettings()
+    employees: dict[str, Employee] = field(default_factory=dict)  # by lower-case address
     #: `rules` sorted by (category precedence, file order): the first that matches decides.
     ordered_rules: tuple[Rule, ...] = ()
     #: The word-form keys the `lemmas:` matchers use (None: built without dictionaries); any

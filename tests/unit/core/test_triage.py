@@ -446,7 +446,14 @@ def test_thanks_to_a_team_that_owns_the_case_is_one_mail_not_a_notice_beside_it(
     assert case.category == "thanks" and case.owner == "team"
     team = frame.notices.book.owners["team"].email
     assert kinds(plan) == [("ack", ANNA), ("thanks", team)]
-    assert events(case) == ["opened", "ack_sent", "owner_notified", "thanks_forwarded"]
+    # the thanks' first words are kept for the digest to quote
+    assert events(case) == [
+        "opened",
+        "ack_sent",
+        "owner_notified",
+        "thanks_forwarded",
+        "thanks_quoted",
+    ]
 
 
 def test_thanks_for_a_team_that_does_not_own_the_case_still_tell_the_owner(frame: Frame) -> None:
