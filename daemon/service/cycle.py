@@ -158,8 +158,7 @@ def intake_new(cycle: Cycle) -> None:
     """Every message the ledger has not seen, in batches; then again for what came meanwhile."""
     report = cycle.report
     for look in range(LOOKS if cycle.courier is not None else 1):
-        known = cycle.desk.store.known_uids(cycle.uidvalidity)
-        new = [uid for uid in cycle.mailbox.inbox_uids() if uid not in known]
+        new = cycle.desk.store.unseen(cycle.uidvalidity, cycle.mailbox.inbox_uids())
         report.remaining = len(new)
         if not new or look == LOOKS - 1:
             return
