@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from pathlib import Path
 
+import pytest
+
+from daemon.adapters.storage.store import StoreWriteError
 from daemon.adapters.storage.taking import IntakeMarker
 
 
@@ -41,3 +46,14 @@ def test_a_marker_that_is_a_symlink_is_replaced_not_written_through(tmp_path: Pa
     assert target.read_text() == "keep"
     assert not path.is_symlink() and IntakeMarker(path).unfinished(1, 1) == 1
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_marker_on_a_full_disk_is_a_store_that_cannot_be_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(fd: int, data: bytes, offset: int) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "pwrite", full)
+    with pytest.raises(StoreWriteError, match="make room"):
+        IntakeMarker(tmp_path / "store.json.taking").begin(1, 1)
