@@ -23,15 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from tinydb import TinyDB
-from tinydb.table import Document
 
-from daemon.adapters.storage.files import StorePaths
+from daemon.adapters.storage.files import StorePaths, atomic_write
 from daemon.adapters.storage.store_disk import (
     DurableStorage,
     check_store_path,
     journal_line,
     refuse_damage,
     scan_journal,
+    snapshot_chunks,
 )
 from daemon.adapters.storage.store_index import StoreIndex
 from daemon.core.cases import Case, CaseStatus, case_id
@@ -334,21 +334,12 @@ class Store:
         return str(StorePaths(Path(self.path)).journal)
 
     def snapshot(self) -> None:
-        """Write every live document to the TinyDB file (atomically), then empty the journal."""
+        """Write every live document to the TinyDB file (atomically), then empty the journal.
+        Streamed document by document (store_disk.snapshot_chunks): folding a large store no
+        longer holds it twice in memory, as TinyDB's tables and as one JSON string per table."""
         if not self.path or self.read_only:
             return
-        self._db.drop_tables()
-        for name, target in self._sources().items():
-            if target:
-                self._db.table(name).insert_multiple(
-                    Document(doc, doc_id=i) for i, doc in enumerate(target.values(), 1)
-                )
-        storage = self._db.storage
-        assert isinstance(storage, DurableStorage)
-        try:
-            storage.flush()
-        finally:
-            self._release_snapshot()
+        atomic_write(os.path.realpath(self.path), snapshot_chunks(self._sources()))
         if os.path.exists(self.journal):  # a crash before this only means a longer replay
             fd = os.open(self.journal, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW)
             try:
@@ -357,8 +348,8 @@ class Store:
                 os.close(fd)
 
     def _release_snapshot(self) -> None:
-        """The live documents are held once, in this class; TinyDB's copy is rebuilt per
-        snapshot, so memory is not spent twice."""
+        """The live documents are held once, in this class: TinyDB's copy, read on load, is
+        dropped (the snapshot is written from this class's documents)."""
         storage = self._db.storage
         if isinstance(storage, DurableStorage) and self.path:
             storage._data = None

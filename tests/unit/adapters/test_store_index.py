@@ -4,6 +4,7 @@ writes, removals, a reopen (snapshot + journal), a failed commit."""
 from __future__ import annotations
 
 import errno
+import json
 import os
 import random
 from datetime import UTC, datetime, timedelta
@@ -195,3 +196,34 @@ def test_a_case_reopened_moves_between_status_answers(store: Store) -> None:
     assert [c.status for c in store.cases(OPEN)] == [CaseStatus.OPEN]
     store.remove("cases", [case.id])
     assert store.cases(OPEN) == [] and store.cases(CLOSED) == []
+
+
+def test_the_streamed_snapshot_is_the_file_tinydb_wrote_and_reads(tmp_path: Path) -> None:
+    """Folding writes document by document; the file is what one json.dumps of TinyDB's
+    tables gave (empty tables left out), and TinyDB itself reads it back."""
+    from tinydb import TinyDB
+
+    from daemon.adapters.storage.store_disk import CHUNK
+
+    path = tmp_path / "store.json"
+    s = Store(path)
+    for uid in range(1, 1000):  # several chunks of text, Cyrillic included
+        s.put_ledger(LedgerEntry(1, uid, f"<{uid}@x>", "case", "Обратная связь/" + "ж" * 200, True))
+    s.put_outmail(
+        outmail(mail_id="<o@x>", kind="ack", sender="fb@x", to=["a@x"], raw="Тема", now=NOW)
+    )
+    s.commit()
+    s.snapshot()
+    text = path.read_text(encoding="utf-8")
+    assert len(text) > 3 * CHUNK
+    tables = {
+        "ledger": {str(i): d for i, d in enumerate(s.docs("ledger"), 1)},
+        "outbox": {"1": s.docs("outbox")[0]},
+        "meta": {str(i): d for i, d in enumerate(s.docs("meta"), 1)},
+    }
+    tables = {k: v for k, v in tables.items() if v}  # "cases" is empty: not written
+    assert text == json.dumps(tables, ensure_ascii=False, separators=(",", ":"))
+    plain = TinyDB(str(path))
+    assert len(plain.table("ledger")) == 999 and plain.table("outbox").all()[0]["raw"] == "Тема"
+    plain.close()
+    assert indexed(Store(path)) == indexed(s)
