@@ -6,9 +6,10 @@
 2. `file_unfiled`: move the originals recorded but not yet filed into their folders.
 3. `intake_new`: read the INBOX in batches. Each batch: intake (decide + buffer) -> commit
    (durable) -> file the originals -> commit -> send its mail (on the courier's thread, while the
-   next batch is read). A second read takes what arrived meanwhile, notably the copies of the
-   mail just sent to our own address, so that a cycle leaves the INBOX settled; a last look
-   counts the backlog left. A stop request is honoured between batches.
+   next batch is read; the text of the mail that went out moves to the archive, so a backlog's
+   mail does not pile up in memory). A second read takes what arrived meanwhile, notably the
+   copies of the mail just sent to our own address, so that a cycle leaves the INBOX settled;
+   a last look counts the backlog left. A stop request is honoured between batches.
 4. `timed_duties`: reminders, escalations, the digest, the archive (each keyed by its period).
 5. `send_owed`: send what the duties queued, and see it through.
 6. `count_quarantine`: how many messages wait in the Quarantine folder.
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
+from daemon.adapters.storage.archive import shed_sent_text
 from daemon.adapters.storage.store import Store
 from daemon.core.folders import FolderUnavailable
 from daemon.service.alerts import ALERT_EVERY, queue_alert
@@ -255,6 +257,8 @@ def _send(cycle: Cycle, wait: bool = False) -> None:
     cycle.report.sent += d.sent
     cycle.report.deferred += d.deferred
     cycle.report.failed += d.failed
+    if cycle.db is not None:  # the text of mail that went out moves to the archive
+        shed_sent_text(desk.store, cycle.db, now)
 
 
 #: A folder the mailbox refused, and how many messages stay in INBOX for it.

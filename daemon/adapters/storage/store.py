@@ -146,6 +146,10 @@ class Store:
             return [OutMail.from_doc(d) for d in self._outbox.values()]
         return [OutMail.from_doc(self._outbox[k]) for k in self._index.in_states(states)]
 
+    def sent_with_text(self) -> list[OutMail]:
+        """Sent mail that still holds its text: what `archive.shed_sent_text` moves out."""
+        return [OutMail.from_doc(self._outbox[k]) for k in self._index.sent_texts()]
+
     def outmail(self, mail_id: str) -> OutMail | None:
         doc = self._outbox.get(mail_id)
         return OutMail.from_doc(doc) if doc else None

@@ -16,19 +16,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+SENT = "sent"  # OutState.SENT, as the documents write it
 #: Which field of a table's documents is indexed, and by what.
 INDEXED = ("ledger", "outbox", "cases")
 
 
 class StoreIndex:
-    """UIDs by UIDVALIDITY, unfiled ledger keys by UIDVALIDITY, outbox ids by state, case ids
-    by status; each answer in the order the documents were first written."""
+    """UIDs by UIDVALIDITY, unfiled ledger keys by UIDVALIDITY, outbox ids by state (and the
+    sent mail still holding its text), case ids by status; each answer in the order the
+    documents were first written."""
 
     def __init__(self) -> None:
         self._uids: dict[int, set[int]] = {}
         self._unfiled: dict[int, set[str]] = {}
         self._by_state: dict[str, set[str]] = {}
         self._by_status: dict[str, set[str]] = {}
+        self._sent_texts: set[str] = set()  # sent mail whose text is still in the live store
         self._order: dict[str, dict[str, int]] = {t: {} for t in INDEXED}
         self._next = 0
 
@@ -64,6 +67,8 @@ class StoreIndex:
                 self._unfiled.setdefault(uv, set()).add(key)
         elif table == "outbox":
             self._by_state.setdefault(str(new["state"]), set()).add(key)
+            if new["state"] == SENT and new["raw"]:
+                self._sent_texts.add(key)
         elif table == "cases":
             self._by_status.setdefault(str(new["status"]), set()).add(key)
 
@@ -81,6 +86,7 @@ class StoreIndex:
             self._unfiled.get(int(old["uidvalidity"]), set()).discard(key)
         elif table == "outbox":
             self._by_state.get(str(old["state"]), set()).discard(key)
+            self._sent_texts.discard(key)
         elif table == "cases":
             self._by_status.get(str(old["status"]), set()).discard(key)
 
@@ -95,6 +101,10 @@ class StoreIndex:
 
     def in_states(self, states: Iterable[str]) -> list[str]:
         return self._ordered("outbox", _union(self._by_state, states))
+
+    def sent_texts(self) -> list[str]:
+        """Sent mail that still holds its text (`raw`)."""
+        return self._ordered("outbox", self._sent_texts)
 
     def with_status(self, statuses: Iterable[str]) -> list[str]:
         return self._ordered("cases", _union(self._by_status, statuses))
