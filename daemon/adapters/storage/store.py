@@ -81,9 +81,12 @@ class Store:
         self._meta: dict[str, dict[str, Any]] = {}
         self._dirty: dict[str, set[str]] = {t: set() for t in _TABLES}
         self._gone: dict[str, set[str]] = {t: set() for t in _TABLES}  # removed, not committed
+        # The documents as the snapshot was parsed (fresh dicts, owned by no one else): taken
+        # as they are, not through TinyDB's tables, which copied each one twice on the way.
+        tables = self._db.storage.read() or {}
         for name, target in self._sources().items():
-            for stored in self._db.table(name).all():
-                target[_KEYS[name](stored)] = dict(stored)
+            for stored in tables.get(name, {}).values():
+                target[_KEYS[name](stored)] = stored
         self._torn_at: int | None = None
         self._release_snapshot()
         self._replay()

@@ -78,7 +78,7 @@ def read_snapshot(path: Path, new_store: bool = False) -> dict[str, Any] | None:
             "`feedbackd store repair --new-store`",
         )
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"))  # strict UTF-8: a bad byte is damage, told
     except UnicodeDecodeError as exc:
         raise StoreDamaged(
             path, f"the store is damaged (not UTF-8 at byte {exc.start}): restore it from a backup"
