@@ -5,11 +5,12 @@
 1. `recover_owed_mail`: send what a crash left owed (or sending: our copy says whether it went).
 2. `file_unfiled`: move the originals recorded but not yet filed into their folders.
 3. `intake_new`: read the INBOX in batches. Each batch: intake (decide + buffer) -> commit
-   (durable) -> file the originals -> commit -> send its mail (on the courier's thread, while the
-   next batch is read; the text of the mail that went out moves to the archive, so a backlog's
-   mail does not pile up in memory). A second read takes what arrived meanwhile, notably the
-   copies of the mail just sent to our own address, so that a cycle leaves the INBOX settled;
-   a last look counts the backlog left. A stop request is honoured between batches.
+   (durable) -> send its mail (on the courier's thread, so an acknowledgment does not wait for
+   the filing) -> file the originals -> commit -> the next batch. The text of the mail that
+   went out moves to the archive, so a backlog's mail does not pile up in memory. A second
+   read takes what arrived meanwhile, notably the copies of the mail just sent to our own
+   address, so that a cycle leaves the INBOX settled; a last look counts the backlog left. A
+   stop request is honoured between batches.
 4. `timed_duties`: reminders, escalations, the digest, the archive (each keyed by its period).
 5. `send_owed`: send what the duties queued, and see it through.
 6. `count_quarantine`: how many messages wait in the Quarantine folder.
@@ -228,9 +229,9 @@ def _batch(cycle: Cycle, uids: list[int], shown: Progress) -> None:
         shown.advance()
     desk.store.commit()
     cycle.hooks.after_commit()
+    _send(cycle)  # goes out while the originals are filed and the next batch is read
     if cycle.courier is not None:
         _file(cycle)
-    _send(cycle)  # goes out while the next batch is read
 
 
 def _send(cycle: Cycle, wait: bool = False) -> None:
