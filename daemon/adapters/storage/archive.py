@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +34,8 @@ from daemon.adapters.storage.store import Store
 from daemon.core.cases import CLOSED, Case
 from daemon.core.records import aware, parse_optional_stamp, parse_stamp
 from daemon.core.rules.model import PolicySettings
+
+log = logging.getLogger("feedbackd.archive")
 
 PERSONAL = ("sender", "sender_name", "subject")
 PURGED = "(purged)"
@@ -87,12 +90,18 @@ def _older(text: str, cut: datetime, what: str) -> bool:
 def shed_sent_text(store: Store, db: Path, now: datetime) -> int:
     """Move the text of mail already sent out of the live store (module docstring); returns
     how many mails. The whole mail is in the archive, fsynced, before its text leaves the
-    store; a crash in between only writes its line twice."""
+    store; a crash in between only writes its line twice. An archive that cannot be written
+    (a full disk) keeps the text live, for the next try: the mail went out, nothing waits on
+    this, so it must not stop the cycle."""
     mails = [] if store.read_only else store.sent_with_text()
     if not mails:
         return 0
-    with _locked(db):
-        _append(StorePaths(db).archive / f"outbox-{now:%Y}.jsonl", [m.to_doc() for m in mails])
+    try:
+        with _locked(db):
+            _append(StorePaths(db).archive / f"outbox-{now:%Y}.jsonl", [m.to_doc() for m in mails])
+    except OSError as exc:
+        log.warning("sent mail's text stays in the store for now (archive: %s)", exc)
+        return 0
     for mail in mails:
         store.update_outmail(mail, raw="")
     store.commit()

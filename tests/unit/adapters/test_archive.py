@@ -3,6 +3,7 @@ purge removes personal data and keeps the numbers."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -291,3 +292,21 @@ def test_a_preview_sheds_nothing(tmp_path: Path) -> None:
     preview = Store.preview(db)
     assert shed_sent_text(preview, db, T0) == 0
     assert not StorePaths(db).archive.exists() and Store(db).sent_with_text()
+
+
+def test_an_archive_that_cannot_be_written_keeps_the_text_live_for_the_next_try(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "store.json"
+    store = Store(db)
+    fill(store)
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "fsync", full)
+        assert shed_sent_text(store, db, T0) == 0
+    assert [m.raw for m in Store(db).outbox()] == ["r", "r", "r"]
+    assert shed_sent_text(store, db, T0) == 3  # space again: the text moves
+    assert [m.raw for m in Store(db).outbox()] == ["", "", ""]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import email
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -192,6 +192,26 @@ def crashing_run(w: World, at: int | None) -> Tripwire:
     return tripwire
 
 
+def crash_then_restart(
+    w: World,
+    at: int,
+    people: tuple[str, ...],
+    check: Callable[[World], None] = lambda w: None,
+) -> None:
+    """Mail arrives, the cycle dies at step `at`, one restart settles it (an interrupted send
+    is looked for, our copy, once the resend grace has passed: the clock moves past it)."""
+    arrive(w.mailbox, people)
+    with pytest.raises(Crash) as crash:
+        crashing_run(w, at)
+    w.restart()
+    w.cycle(NOW + timedelta(minutes=10))
+    try:
+        assert_settled(w, people)
+        check(w)
+    except AssertionError as exc:
+        raise AssertionError(f"crash at {crash.value}: {exc}") from None
+
+
 def test_a_crash_at_any_step_loses_nothing_and_acknowledges_no_one_twice(
     book: RuleBook,
     templates: Templates,
@@ -213,18 +233,7 @@ def test_a_crash_at_any_step_loses_nothing_and_acknowledges_no_one_twice(
         "hooks.stop_requested",
     }
     for at in range(1, len(steps) + 1):
-        w = world(book, templates, crash_store / f"crash{at}.json")
-        arrive(w.mailbox, people)
-        with pytest.raises(Crash) as crash:
-            crashing_run(w, at)
-        # One restart settles it: an interrupted send is looked for (our copy) once the resend
-        # grace has passed, so the clock moves on past it.
-        w.restart()
-        w.cycle(NOW + timedelta(minutes=10))
-        try:
-            assert_settled(w, people)
-        except AssertionError as exc:
-            raise AssertionError(f"crash at {crash.value}: {exc}") from None
+        crash_then_restart(world(book, templates, crash_store / f"crash{at}.json"), at, people)
 
 
 def test_sent_mail_leaves_its_text_in_the_archive_and_a_crash_anywhere_loses_none(
@@ -244,16 +253,7 @@ def test_sent_mail_leaves_its_text_in_the_archive_and_a_crash_anywhere_loses_non
     first = steps.index("sender.send_many:after") + 1
     for at in range(first, len(steps) + 1):
         w = world(book, templates, crash_store / f"crash{at}.json", archive=True)
-        arrive(w.mailbox, people)
-        with pytest.raises(Crash) as crash:
-            crashing_run(w, at)
-        w.restart()
-        w.cycle(NOW + timedelta(minutes=10))
-        try:
-            assert_settled(w, people)
-            assert_texts_archived(w)
-        except AssertionError as exc:
-            raise AssertionError(f"crash at {crash.value}: {exc}") from None
+        crash_then_restart(w, at, people, assert_texts_archived)
 
 
 def test_a_transient_smtp_failure_leaves_the_mail_owed_until_it_goes(
