@@ -28,7 +28,9 @@ Two shapes of "S cases handled before" (`--scenarios`, default both):
   newest 500 open, the rest closed two days after they arrived; the daemon's daily `archive()`
   (default retention: closed cases 90 days, sent mail and filed ledger entries 30 days) has
   moved the old records to STORE.archive/*.jsonl, and the journal has been folded into the
-  snapshot since. About 4,600 cases stay live from 10k up;
+  snapshot since (built by `build_history`, case by case, as the measured code ships: where
+  it moves sent mail's text to the archive once sent, the live sent mail holds none). About
+  4,600 cases stay live from 10k up;
 - `first-archive` (on request): the same history right after the first `archive()` of a store
   that had never archived — the big snapshot plus a journal of removals.
 
