@@ -20,6 +20,7 @@ how the cost grows with the volume.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections import Counter
@@ -74,12 +75,15 @@ def main() -> int:
     ap.add_argument("--sizes", default="1000,10000")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--rules", type=Path, default=REPO / "rules.yaml")
+    ap.add_argument("--json", default="", help="also write the results to this file")
     args = ap.parse_args()
     sizes = [args.n] if args.n else [int(x) for x in args.sizes.split(",")]
     print(f"Classification — {machine()} — {args.rules}")
     rows = []
+    every = []
     for n in sizes:
         runs = [measure(n, args.rules) for _ in range(args.repeat if n <= 10_000 else 1)]
+        every.append(runs)
         rows.append(
             [
                 f"{n:,}",
@@ -107,6 +111,8 @@ def main() -> int:
             title="Default rules on ~2 KB RU/EN mail (median (min–max), one core)",
         )
     )
+    if args.json:
+        Path(args.json).write_text(json.dumps(every, indent=1, default=str))
     return 0
 
 

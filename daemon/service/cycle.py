@@ -5,13 +5,15 @@
 1. `recover_owed_mail`: send what a crash left owed (or sending: our copy says whether it went).
 2. `file_unfiled`: move the originals recorded but not yet filed into their folders.
 3. `intake_new`: read the INBOX in batches. Each batch: intake (decide + buffer) -> commit
-   (durable) -> file the originals -> commit -> send its mail (on the courier's thread, while the
-   next batch is read). A second read takes what arrived meanwhile, notably the copies of the
-   mail just sent to our own address, so that a cycle leaves the INBOX settled; a last look
-   counts the backlog left. A submission server that queues (Postfix, Exchange) answers before
-   our copies are in the INBOX, so before the second read the cycle waits for the copies on
-   their way (core/copies), at most COPY_WAIT; the backlog's count says how many of it those
-   copies may be, and the gap alert leaves them out. A stop request is honoured between batches.
+   (durable) -> send its mail (on the courier's thread, so an acknowledgment does not wait for
+   the filing) -> file the originals -> commit -> the next batch. The text of the mail that
+   went out moves to the archive, so a backlog's mail does not pile up in memory. A second
+   read takes what arrived meanwhile, notably the copies of the mail just sent to our own
+   address, so that a cycle leaves the INBOX settled; a last look counts the backlog left. A
+   submission server that queues (Postfix, Exchange) answers before our copies are in the
+   INBOX, so before the second read the cycle waits for the copies on their way (core/copies),
+   at most COPY_WAIT; the backlog's count says how many of it those copies may be, and the gap
+   alert leaves them out. A stop request is honoured between batches.
 4. `timed_duties`: reminders, escalations, the digest, the archive (each keyed by its period).
 5. `send_owed`: send what the duties queued, and see it through.
 6. `count_quarantine`: how many messages wait in the Quarantine folder.
@@ -35,6 +37,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
+from daemon.adapters.storage.archive import shed_sent_text
 from daemon.adapters.storage.store import Store
 from daemon.core.copies import copies_on_their_way, unexplained
 from daemon.core.folders import FolderUnavailable
@@ -183,10 +186,9 @@ def intake_new(cycle: Cycle) -> None:
     for look in range(LOOKS if cycle.courier is not None else 1):
         if 0 < look < LOOKS - 1:
             _await_copies(cycle, listed)
-        known = cycle.desk.store.known_uids(cycle.uidvalidity)
         uids = cycle.mailbox.inbox_uids()
         listed = max(uids, default=listed)
-        new = [uid for uid in uids if uid not in known]
+        new = cycle.desk.store.unseen(cycle.uidvalidity, uids)
         report.remaining = len(new)
         if not new or look == LOOKS - 1:
             if new:
@@ -295,9 +297,9 @@ def _batch(cycle: Cycle, uids: list[int], shown: Progress) -> None:
         shown.advance()
     desk.store.commit()
     cycle.hooks.after_commit()
+    _send(cycle)  # goes out while the originals are filed and the next batch is read
     if cycle.courier is not None:
         _file(cycle)
-    _send(cycle)  # goes out while the next batch is read
 
 
 def _send(cycle: Cycle, wait: bool = False) -> None:
@@ -329,6 +331,8 @@ def _send(cycle: Cycle, wait: bool = False) -> None:
     cycle.report.deferred += d.deferred
     cycle.report.failed += d.failed
     cycle.report.login_refused = d.login_refused or cycle.report.login_refused
+    if cycle.db is not None:  # the text of mail that went out moves to the archive
+        shed_sent_text(desk.store, cycle.db, now)
 
 
 #: A folder the mailbox refused, and how many messages stay in INBOX for it.

@@ -343,8 +343,7 @@ class Service:
         # Mail that arrived after the cycle's last look and before IDLE starts is not reported
         # by IDLE: look once more, and go straight back to work if there is some.
         assert self.store is not None
-        known = self.store.known_uids(self.mailbox.uidvalidity())
-        if any(uid not in known for uid in self.mailbox.inbox_uids()):
+        if self.store.unseen(self.mailbox.uidvalidity(), self.mailbox.inbox_uids()):
             return
         self.mailbox.idle_start()
         try:
