@@ -5,8 +5,12 @@ PYTHON  ?= python3
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# Dovecot + openssl: the local mail lab; systemd: systemd-analyze for the unit tests.
-APT_PACKAGES := dovecot-imapd dovecot-lmtpd openssl systemd ca-certificates python3-venv
+# Dovecot + openssl: the local mail lab; postfix: the lab's queueing submission server (its own
+# config dir and ports; the system's Postfix is left unconfigured, so it runs nothing);
+# systemd: systemd-analyze for the unit tests. Debian allows one mail server per machine, so
+# postfix is not installed where another one is (it would remove it): the lab's `postfix`
+# flavour is then skipped (a failure under CI=true).
+APT_PACKAGES := dovecot-imapd dovecot-lmtpd postfix openssl systemd ca-certificates python3-venv
 
 .PHONY: setup system venv test unit corpus lab lint format typecheck ci demo bench check clean systemd-test
 
@@ -16,7 +20,15 @@ system:
 	@missing=""; for p in $(APT_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
-	if [ -n "$$missing" ]; then \
+	case "$$missing " in *" postfix "*) \
+	  if [ -e /usr/sbin/sendmail ]; then \
+	    echo "not installing postfix: this machine has another mail server (/usr/sbin/sendmail)"; \
+	    missing=$$(echo " $$missing " | sed 's/ postfix / /'); \
+	  else \
+	    echo "postfix postfix/main_mailer_type select No configuration" | $(SUDO) debconf-set-selections; \
+	  fi;; \
+	esac; \
+	if [ -n "$$(echo $$missing)" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \

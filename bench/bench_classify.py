@@ -2,6 +2,7 @@
 
     python bench/bench_classify.py                  # 1,000 and 10,000 messages
     python bench/bench_classify.py --sizes 1000,10000,100000 --repeat 3
+    python bench/bench_classify.py --rules OTHER.yaml   # e.g. an older rules.yaml, to compare
 
 The messages are the same generator as the drain benchmark's (RU/EN thanks, complaints,
 claims, questions, each replying above a quoted order confirmation). For each size N, in this
@@ -19,6 +20,7 @@ how the cost grows with the volume.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections import Counter
@@ -30,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import FEEDBACK, REPO, machine, make_samples, median, spread, table
 
 
-def measure(n: int) -> dict:
+def measure(n: int, rules: Path = REPO / "rules.yaml") -> dict:
     from daemon.adapters.config import load_rulebook, load_templates
     from daemon.adapters.mail.imap import Fetched
     from daemon.adapters.storage.store import Store
@@ -38,7 +40,7 @@ def measure(n: int) -> dict:
     from daemon.core.rules import classify
     from daemon.service.intake import Desk, intake
 
-    book = load_rulebook(REPO / "rules.yaml")
+    book = load_rulebook(rules)
     samples = make_samples(n, f"cls{n}")
     raws = [s.raw for s in samples]
     t0 = time.perf_counter()
@@ -72,12 +74,16 @@ def main() -> int:
     ap.add_argument("--n", type=int)
     ap.add_argument("--sizes", default="1000,10000")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--rules", type=Path, default=REPO / "rules.yaml")
+    ap.add_argument("--json", default="", help="also write the results to this file")
     args = ap.parse_args()
     sizes = [args.n] if args.n else [int(x) for x in args.sizes.split(",")]
-    print(f"Classification — {machine()}")
+    print(f"Classification — {machine()} — {args.rules}")
     rows = []
+    every = []
     for n in sizes:
-        runs = [measure(n) for _ in range(args.repeat if n <= 10_000 else 1)]
+        runs = [measure(n, args.rules) for _ in range(args.repeat if n <= 10_000 else 1)]
+        every.append(runs)
         rows.append(
             [
                 f"{n:,}",
@@ -105,6 +111,8 @@ def main() -> int:
             title="Default rules on ~2 KB RU/EN mail (median (min–max), one core)",
         )
     )
+    if args.json:
+        Path(args.json).write_text(json.dumps(every, indent=1, default=str))
     return 0
 
 

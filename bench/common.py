@@ -23,7 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+#: The code measured: this checkout, or another (FEEDBACKD_BENCH_CODE, e.g. an export of an
+#: older commit) measured by these same benchmarks, for a before/after on the same machine.
+REPO = Path(os.environ.get("FEEDBACKD_BENCH_CODE") or Path(__file__).resolve().parent.parent)
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 

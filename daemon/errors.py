@@ -95,3 +95,13 @@ class PermanentSendError(FeedbackdError):
 
 class BadMessage(FeedbackdError):
     """A message that cannot be processed; it goes to quarantine with this reason."""
+
+
+class Throttled(TransientError):
+    """The server asked us to slow down (421, 4.7.x, a 5xx naming a rate or limit): the mail was
+    not taken. `tried` is False for mail not even offered, because an earlier one was refused so.
+    The outbox pauses and sends it later; it is neither failed nor counted as an attempt."""
+
+    def __init__(self, message: str, tried: bool = True):
+        super().__init__(message)
+        self.tried = tried

@@ -7,10 +7,13 @@ that takes exactly the UIDs named, a case-insensitive header search (none in a m
 INTERNALDATE, and a fetch that reads a message over the size limit as its header plus the first
 LARGE_HEAD bytes of its body. `RecordingSender` keeps the contract of
 daemon.adapters.mail.smtp.Sender (SenderPort): one result per envelope, PermanentSendError for a
-5xx, TransientError otherwise, `maybe_sent` when the transaction broke after the data went out; it
+5xx, AuthRefused while its login is refused (`login_refusal`), TransientError otherwise,
+`maybe_sent` when the transaction broke after the data went out; it
 records every envelope, and delivers what it accepts for an address it serves into that address's
-MemoryMailbox, as the real lab does (so our own copies come back to the INBOX). The lab tests
-remain the proof on real servers.
+MemoryMailbox, as the real lab does (so our own copies come back to the INBOX).
+`QueueingSender` answers the same but delivers later (after `delay` seconds, or when released),
+as a queueing MTA such as Postfix does: its 250 means queued. The lab tests remain the proof on
+real servers.
 
 `Tripwire` counts the steps a cycle takes that touch the world and raises `Crash` at the N-th:
 `Crash` is a BaseException, so like a SIGKILL nothing in the daemon catches it; what the store
@@ -33,7 +36,7 @@ from daemon.adapters.mail.imap import LARGE_HEAD, Fetched
 from daemon.adapters.mail.smtp import Envelope
 from daemon.core.folders import FolderUnavailable
 from daemon.core.progress import Reporter, silent
-from daemon.errors import PermanentSendError, TransientError
+from daemon.errors import AuthRefused, PermanentSendError, Throttled, TransientError
 from daemon.service.ports import CycleHooks, MailboxPort, SenderPort
 
 T = TypeVar("T")
@@ -278,6 +281,9 @@ class RecordingSender:
         self.attempts: list[Attempt] = []
         self.refused: dict[str, int] = {}  # address -> 5xx code, for good
         self._transient: list[bool] = []  # the next sends that fail for now (maybe_sent each)
+        self.take_at_most: int | None = None  # then "450 4.7.0 rate limit" (a throttle)
+        self.max_size: int | None = None  # a larger mail gets "552 5.3.4"
+        self.login_refusal = ""  # while set, every send is AuthRefused: no mail reaches us
         self._lock = threading.Lock()
 
     def refuse(self, address: str, code: int = 550) -> None:
@@ -306,6 +312,12 @@ class RecordingSender:
         return error
 
     def _outcome(self, env: Envelope) -> Exception | None:
+        if self.login_refusal:
+            return AuthRefused(self.login_refusal)
+        if self.take_at_most is not None and len(self.sent) >= self.take_at_most:
+            return Throttled("SMTP 450 4.7.0 rate limit exceeded")
+        if self.max_size is not None and len(env.raw) > self.max_size:
+            return PermanentSendError(552, "5.3.4 Message size exceeds fixed maximum")
         if self._transient:
             maybe_sent = self._transient.pop(0)
             return TransientError("SMTP 421 try again later", maybe_sent=maybe_sent)
@@ -330,6 +342,50 @@ class RecordingSender:
             for e in self.sent
             if e.recipients[0].lower() == address.lower()
         ]
+
+
+class QueueingSender:
+    """A submission server that queues: it answers as `RecordingSender` does (its `server`
+    records and decides), and delivers each accepted mail `delay` seconds later on a timer
+    thread; with `delay=None` it holds everything until `release()` (a queue that is stuck)."""
+
+    def __init__(self, mailboxes: dict[str, MemoryMailbox], delay: float | None = 0.3):
+        self.server = RecordingSender()
+        self.mailboxes = dict(mailboxes)
+        self.delay = delay
+        self.held: list[Envelope] = []
+        self._timers: list[threading.Timer] = []
+        self._lock = threading.Lock()
+
+    def send_many(self, envs: list[Envelope]) -> list[Exception | None]:
+        results = self.server.send_many(envs)
+        for env, error in zip(envs, results, strict=True):
+            if error is None:
+                if self.delay is None:
+                    with self._lock:
+                        self.held.append(env)
+                else:
+                    timer = threading.Timer(self.delay, self._deliver, (env,))
+                    self._timers.append(timer)
+                    timer.start()
+        return results
+
+    def release(self) -> None:
+        """Deliver what is held (the stuck queue moves again)."""
+        with self._lock:
+            held, self.held = self.held, []
+        for env in held:
+            self._deliver(env)
+
+    def drain(self) -> None:
+        """Wait until every timed delivery is done."""
+        for timer in self._timers:
+            timer.join()
+
+    def _deliver(self, env: Envelope) -> None:
+        for rcpt in env.recipients:
+            if rcpt in self.mailboxes:
+                self.mailboxes[rcpt].deliver(env.raw)
 
 
 def incoming(
@@ -357,3 +413,7 @@ def _keeps_the_ports(
 ) -> tuple[MailboxPort, SenderPort, CycleHooks]:
     """Never called: mypy checks here that the twins keep the contracts the service uses."""
     return mailbox, sender, hooks
+
+
+def _queueing_keeps_the_port(sender: QueueingSender) -> SenderPort:
+    return sender

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from daemon.adapters.morphology import default_lemmatizer
 from daemon.core.mail.compose import Templates
 from daemon.core.rules import Built, RuleBook, build
 from daemon.core.rules.yamlsrc import Report
@@ -29,7 +30,7 @@ def build_rulebook(path: str | Path) -> Built:
             f"(--rules or FEEDBACKD_RULES) and that it is UTF-8",
         )
         return Built(report)
-    return build(text, str(path))
+    return build(text, str(path), default_lemmatizer())
 
 
 def load_rulebook(path: str | Path) -> RuleBook:

@@ -15,6 +15,11 @@ variable set in the shell wins over the file. The file cannot move the folder it
 is FEEDBACKD_DB, else `store.json` in $STATE_DIRECTORY (systemd's StateDirectory=), else
 /var/lib/feedbackd/store.json: where the unit keeps it.
 
+`--instance NAME` is the same for one instance of the template unit `feedbackd@NAME`: its
+settings are `NAME.env` in the folder, its store /var/lib/feedbackd-NAME/store.json, and its
+passwords, like the unit's LoadCredential=, the folder's `NAME.imap-password` and
+`NAME.smtp-password` (without an instance: `imap-password`, `smtp-password`).
+
 The env file is parsed here rather than with a .env library: those follow shell rules (inline
 `#` comments, `$VAR` expansion) that systemd does not, and would read a password holding " #"
 differently from the service.
@@ -37,9 +42,11 @@ STATE_DIR = Path("/var/lib/feedbackd")
 STORE_FILE = "store.json"
 CONFIG_VARIABLE = "FEEDBACKD_CONFIG_DIR"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_INSTANCE = re.compile(r"[a-z0-9][a-z0-9-]{0,20}\Z")  # docs/service.md: what a NAME may be
 
-#: The `--config` of this run of the command line; set once by `daemon.cli.main`.
+#: The `--config` and `--instance` of this run of the command line; set by `daemon.cli.main`.
 _option: str | None = None
+_instance: str | None = None
 
 
 class Source(StrEnum):
@@ -55,11 +62,21 @@ class Source(StrEnum):
 class ConfigDir:
     path: Path
     source: Source
+    instance: str | None = None  # `--instance NAME`: the template unit's feedbackd@NAME
 
     @property
     def env_file(self) -> Path | None:
         """The settings file read beneath the environment; the packaged defaults have none."""
-        return None if self.source is Source.PACKAGED else self.path / ENV
+        if self.source is Source.PACKAGED:
+            return None
+        return self.path / (f"{self.instance}.env" if self.instance else ENV)
+
+    def credential(self, kind: str) -> Path | None:
+        """The file the unit's LoadCredential= reads a password from (`kind`: imap, smtp)."""
+        if self.source is Source.PACKAGED:
+            return None
+        name = f"{kind}-password"
+        return self.path / (f"{self.instance}.{name}" if self.instance else name)
 
 
 @dataclass(frozen=True)
@@ -71,21 +88,28 @@ class Environment:
     unread: str | None = None  # why an existing env file could not be read (not as root?)
 
 
-def use_config_option(value: str | None) -> None:
-    """Remember this run's `--config` (None: not given), for every setting read after it."""
-    global _option
-    _option = value
+def use_config_option(value: str | None, instance: str | None = None) -> None:
+    """Remember this run's `--config` and `--instance` (None: not given), for every setting
+    read after it."""
+    global _option, _instance
+    if instance is not None and not _INSTANCE.match(instance):
+        raise ConfigError(
+            f"--instance {instance!r} is not an instance name: use the NAME of "
+            "feedbackd@NAME (lowercase letters, digits and '-', at most 21 characters)"
+        )
+    _option, _instance = value, instance
 
 
 def config_dir(env: Mapping[str, str], option: str | None = None) -> ConfigDir:
     """The configuration folder, by the discovery order of this module's docstring."""
+    option = option or _option
     if option:
-        return ConfigDir(Path(option), Source.OPTION)
+        return ConfigDir(Path(option), Source.OPTION, _instance)
     if env.get(CONFIG_VARIABLE):
-        return ConfigDir(Path(env[CONFIG_VARIABLE]), Source.VARIABLE)
+        return ConfigDir(Path(env[CONFIG_VARIABLE]), Source.VARIABLE, _instance)
     if SYSTEM_DIR.is_dir():
-        return ConfigDir(SYSTEM_DIR, Source.SYSTEM)
-    return ConfigDir(defaults_dir(), Source.PACKAGED)
+        return ConfigDir(SYSTEM_DIR, Source.SYSTEM, _instance)
+    return ConfigDir(defaults_dir(), Source.PACKAGED, _instance)
 
 
 def environment(base: Mapping[str, str] | None = None, option: str | None = None) -> Environment:
@@ -96,7 +120,7 @@ def environment(base: Mapping[str, str] | None = None, option: str | None = None
     the environment), an unreadable one is remembered for the error it may explain.
     """
     base = os.environ if base is None else base
-    chosen = config_dir(base, option or _option)
+    chosen = config_dir(base, option)
     if chosen.source in (Source.OPTION, Source.VARIABLE) and not chosen.path.is_dir():
         raise ConfigError(
             f"the configuration folder {chosen.path} (from {chosen.source.value}) does not "
@@ -145,8 +169,11 @@ def _unquote(value: str) -> str:
 
 
 def store_path(env: Mapping[str, str]) -> Path:
-    """FEEDBACKD_DB, else store.json in systemd's state directory, else in /var/lib/feedbackd."""
+    """FEEDBACKD_DB, else store.json in systemd's state directory, else in /var/lib/feedbackd
+    (/var/lib/feedbackd-NAME with `--instance NAME`)."""
     if env.get("FEEDBACKD_DB"):
         return Path(env["FEEDBACKD_DB"])
     state = env.get("STATE_DIRECTORY", "").split(":")[0]
+    if not state and _instance:
+        return STATE_DIR.with_name(f"{STATE_DIR.name}-{_instance}") / STORE_FILE
     return Path(state or STATE_DIR) / STORE_FILE

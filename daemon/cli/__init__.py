@@ -21,11 +21,24 @@ from collections.abc import Sequence
 
 from daemon import __version__
 from daemon.adapters.configdir import use_config_option
-from daemon.cli import admin, cases, deadline, history, init, learn, report, rules, run, store
+from daemon.cli import (
+    admin,
+    cases,
+    deadline,
+    doctor,
+    history,
+    init,
+    learn,
+    oauth2,
+    report,
+    rules,
+    run,
+    store,
+)
 from daemon.errors import ConfigError, FeedbackdError
 
 #: The command modules, in the order `feedbackd --help` lists their subcommands.
-COMMANDS = (run, cases, admin, history, report, deadline, rules, learn, init, store)
+COMMANDS = (run, cases, admin, history, report, deadline, rules, learn, doctor, init, store, oauth2)
 #: The exit status for "stdout was closed under us": 128 + SIGPIPE, as a shell reports it.
 EXIT_PIPE_CLOSED = 141
 CONFIG_HELP = (
@@ -43,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="DEBUG, INFO, WARNING or ERROR (default: FEEDBACKD_LOG_LEVEL or INFO)",
     )
     p.add_argument("--config", metavar="DIR", help=CONFIG_HELP)
+    p.add_argument(
+        "--instance",
+        metavar="NAME",
+        help="work on feedbackd@NAME: its NAME.env, its store in /var/lib/feedbackd-NAME",
+    )
     sub = p.add_subparsers(dest="command", required=True)
     for module in COMMANDS:
         module.register(sub)
@@ -65,7 +83,7 @@ def _dispatch(argv: Sequence[str] | None) -> int:
     """Run the command; a user error becomes its one line and its exit code."""
     try:
         args = _parse(argv)
-        use_config_option(args.config)  # this run's --config, for every setting read
+        use_config_option(args.config, args.instance)  # for every setting read from here
         return int(args.handler(args))
     except ConfigError as exc:
         for problem in exc.problems:

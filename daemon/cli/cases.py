@@ -1,5 +1,5 @@
-"""`feedbackd cases list|show|close|reopen|answer|reassign|note|reclassify`: the cases for
-people.
+"""`feedbackd cases list|show|close|reopen|answer|reassign|note|explain|credit|reclassify`:
+the cases for people.
 
 Reading is done straight from the store file; `show` prints a card and `list` a table that
 fits the terminal (`cli/case_views`), both on the admin's clock, or the store's own documents
@@ -39,6 +39,8 @@ CHANGES = (
     ("reassign", "owner"),
     ("note", "text"),
     ("reclassify", "category"),
+    ("explain", None),
+    ("credit", None),
 )
 
 
@@ -62,6 +64,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         change.add_argument("id", nargs="?" if action == "close" else None)
         if action == "close":
             _bulk_arguments(change)
+            _outcome_arguments(change)
+        if action in ("explain", "credit"):
+            whom = "whom to ask" if action == "explain" else "whom the thanks is for"
+            change.add_argument(
+                "--employee", required=True, metavar="ADDRESS", help=f"{whom}, by address"
+            )
         if extra:
             change.add_argument(extra)
         change.add_argument(
@@ -83,12 +91,29 @@ def _bulk_arguments(close: argparse.ArgumentParser) -> None:
     close.add_argument("--category", help="with --all: only cases of this category")
 
 
+def _outcome_arguments(close: argparse.ArgumentParser) -> None:
+    """The outcome of a complaint or official letter (rules.yaml causes:, remedies:)."""
+    close.add_argument("--verdict", choices=("justified", "unjustified"))
+    close.add_argument("--cause", help="a cause from rules.yaml causes:")
+    close.add_argument("--remedy", help="a remedy from rules.yaml remedies:")
+    close.add_argument(
+        "--employee",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="an employee involved (repeat for several)",
+    )
+    close.add_argument("--complexity", help="the case's complexity level, if not its default")
+
+
 def close_command(args: argparse.Namespace) -> int:
     """One case by id, or with --all every case received before a day, in one commit."""
     if not args.all:
         if args.id is None or args.before or args.category:
             return _usage("cases close: give a case id, or --all --before YYYY-MM-DD")
         return change_command(args)
+    if args.verdict or args.cause or args.remedy or args.employee or args.complexity:
+        return _usage("cases close --all closes without an outcome: close cases one by one")
     if args.id is not None or args.before is None:
         return _usage("cases close --all: give --before YYYY-MM-DD and no case id")
     req = {
@@ -163,6 +188,16 @@ def change_command(args: argparse.Namespace) -> int:
         "text": getattr(args, "text", None),
         "category": getattr(args, "category", None),
     }
+    if args.action == "close":
+        req |= {
+            "verdict": args.verdict,
+            "cause": args.cause,
+            "remedy": args.remedy,
+            "employees": list(args.employee),
+            "complexity": args.complexity,
+        }
+    if args.action in ("explain", "credit"):
+        req["employee"] = args.employee
     return _submit(settings, req)
 
 

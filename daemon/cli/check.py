@@ -1,7 +1,9 @@
 """`feedbackd check` and `feedbackd classify`: what an admin runs before and after a deploy.
 
-`check` is `nginx -t` for feedbackd: the rules file, every template and every example, all
-problems at once with file:line, exit 0 only when all is well and 78 (EX_CONFIG) otherwise.
+`check` is `nginx -t` for feedbackd: the settings (every FEEDBACKD_* variable, read by the
+daemon's own reader), the rules file, every template and every example, all problems at once
+with file:line, exit 0 only when all is well and 78 (EX_CONFIG) otherwise. It does not connect
+to the servers: `feedbackd doctor` does.
 `classify` runs the very `classify` the daemon runs on saved .eml files and says why.
 A live configuration whose owners still have placeholder addresses (`@example.…`, as
 `feedbackd init` writes them) passes with a warning per owner: mail to them goes nowhere.
@@ -20,7 +22,7 @@ from jinja2 import TemplateError, TemplateNotFound
 
 from daemon.adapters.config import build_rulebook, load_rulebook, read_template_sources
 from daemon.adapters.packaged import is_packaged_rules, is_placeholder
-from daemon.adapters.settings import load_settings
+from daemon.adapters.settings import Settings, SettingsCheck, load_settings
 from daemon.core.cases import open_case
 from daemon.core.learning import Model, consult, fallback
 from daemon.core.mail.compose import Templates
@@ -166,18 +168,29 @@ def _template_frame(exc: BaseException, default: str) -> tuple[str, int | None]:
     return default, None
 
 
-def check_command(rules_path: str, templates_dir: str, out: TextIO = sys.stdout) -> int:
-    """Validate rules, templates and examples; print every problem; 0 if clean, else 78."""
+def check_command(
+    rules_path: str,
+    templates_dir: str,
+    out: TextIO = sys.stdout,
+    settings: SettingsCheck | None = None,
+) -> int:
+    """Validate settings (when given), rules, templates and examples; print every problem and
+    warning; 0 if clean, else 78."""
     built = build_rulebook(rules_path)
-    problems = list(built.report.problems)
+    problems = list(settings.problems) if settings is not None else []
+    problems += built.report.problems
     problems += check_templates(templates_dir, built.templates, rules_path, built.book)
     examples = 0
     if built.book is not None:
         examples = len(built.book.examples)
         problems += run_examples(built.book)
-    for p in sorted(problems, key=lambda p: (p.file != rules_path, p.file, p.line or 0)):
+    order = {"settings": 0, rules_path: 1}
+    for p in sorted(problems, key=lambda p: (order.get(p.file, 2), p.file, p.line or 0)):
         print(str(p), file=out)
+    settings_warnings = settings.warnings if settings is not None else []
     if problems:
+        for warning in settings_warnings:
+            print(warning, file=out)
         print(
             f"{len(problems)} problem(s) found; nothing was changed. Fix them and run "
             f"'feedbackd check' again.",
@@ -186,8 +199,10 @@ def check_command(rules_path: str, templates_dir: str, out: TextIO = sys.stdout)
         return EX_CONFIG
     book = built.book
     assert book is not None
-    for warning in placeholder_warnings(book, rules_path):
+    for warning in [*placeholder_warnings(book, rules_path), *settings_warnings]:
         print(warning, file=out)
+    if settings is not None and settings.settings is not None:
+        print(f"settings: OK — {settings_line(settings.settings)}", file=out)
     print(
         f"{rules_path}: OK — {len(book.rules)} rules, {len(book.categories)} categories, "
         f"{len(book.owners)} owners, {examples} examples passed; templates in "
@@ -195,6 +210,15 @@ def check_command(rules_path: str, templates_dir: str, out: TextIO = sys.stdout)
         file=out,
     )
     return 0
+
+
+def settings_line(settings: Settings) -> str:
+    """What the settings say in one line: where each server is, how it is reached, as whom."""
+    i, o = settings.imap, settings.smtp
+    return (
+        f"IMAP {i.user} at {i.host}:{i.port} ({i.tls}), SMTP {o.user} at {o.host}:{o.port} "
+        f"({o.tls}), feedback address {settings.address}"
+    )
 
 
 def placeholder_warnings(book: RuleBook, rules_path: str) -> list[str]:

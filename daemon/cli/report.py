@@ -17,6 +17,7 @@ from daemon.adapters.settings import Settings
 from daemon.adapters.storage.archive import all_cases
 from daemon.adapters.storage.store import Store
 from daemon.cli.common import logged_settings
+from daemon.core.automatic import automatic_counts
 from daemon.core.cases import Case
 from daemon.core.report import BREAKDOWNS, FORMATS, build_report, render
 from daemon.core.report.digest import (
@@ -24,9 +25,11 @@ from daemon.core.report.digest import (
     digest_period,
     digest_recipients,
     digest_settings,
+    employee_teams,
+    owner_names,
+    previous_period,
 )
 from daemon.core.rules import RuleBook
-from daemon.core.triage import automatic_counts
 from daemon.errors import ConfigError
 from daemon.service.progress import LONG, reporter
 
@@ -117,17 +120,18 @@ def report_subcommand(args: argparse.Namespace) -> int:
     if args.end < args.start:
         raise ConfigError(f"--to {args.end} is before --from {args.start}")
     settings, book, cases = _load(args)
+    now, teams = _now(args.now, book.timezone), employee_teams(book)
     report = build_report(
         cases,
         args.start,
         args.end,
-        _now(args.now, book.timezone),
+        now,
         book.timezone,
         forward_of(book),
+        teams=teams,
         automatic=_automatic(settings),
     )
-    owners = {k: o.name or k for k, o in book.owners.items()}
-    sys.stdout.write(render(report, args.format, args.by, owners))
+    sys.stdout.write(render(report, args.format, args.by, owner_names(book), teams))
     return 0
 
 
@@ -141,12 +145,15 @@ def digest_subcommand(args: argparse.Namespace) -> int:
     conf = digest_settings(book)
     every = args.every or (conf.every if conf else "weekly")
     start, end = digest_period(now, every, book.timezone)
-    report = build_report(
-        cases, start, end, now, book.timezone, forward_of(book), automatic=_automatic(settings)
-    )
+    teams, automatic = employee_teams(book), _automatic(settings)
+    fwd = forward_of(book)
+    tz = book.timezone
+    report = build_report(cases, start, end, now, tz, fwd, teams=teams, automatic=automatic)
+    before = previous_period(start, end)
+    previous = build_report(cases, *before, now, tz, fwd, teams=teams, automatic=automatic)
     recipients = digest_recipients(conf.to if conf else (book.center,), book)
     sender = settings.address or "feedback@localhost"
-    msg = compose_digest(report, book, now, sender, recipients)
+    msg = compose_digest(report, book, now, sender, recipients, previous=previous)
     part = msg.get_body(("html",) if args.html else ("plain",))
     envelope = [
         f"Subject: {msg['Subject']}",
@@ -157,5 +164,7 @@ def digest_subcommand(args: argparse.Namespace) -> int:
         print("\n".join(envelope), file=sys.stderr)
     else:
         print("\n".join(envelope), end="\n\n")
-    sys.stdout.write(part.get_content() if part is not None else "")
+    # a part in UTF-8 comes back with the wire's CRLF; a terminal or a file wants LF
+    text = part.get_content().replace("\r\n", "\n") if part is not None else ""
+    sys.stdout.write(text)
     return 0

@@ -7,6 +7,7 @@ are the ones that set up logging from the settings and teach the log redactor th
 from __future__ import annotations
 
 import argparse
+import logging
 from datetime import datetime
 
 from daemon import __version__
@@ -14,7 +15,10 @@ from daemon.adapters.sd_notify import Notifier
 from daemon.adapters.settings import load_settings
 from daemon.adapters.storage.reload_state import daemon_pid, request_reload
 from daemon.cli.common import logged_settings
+from daemon.errors import EX_CONFIG
 from daemon.service.loop import Service
+
+log = logging.getLogger("feedbackd")
 
 
 def parse_when(text: str) -> datetime:
@@ -60,11 +64,15 @@ def once_command(args: argparse.Namespace) -> int:
         return 0
     report = service.once(args.now)
     print(report.summary())
-    return 0
+    # A refused SMTP login was logged as one line; the mail waits in the outbox. Not 0: a
+    # person must fix the password (as for a refused IMAP login).
+    return EX_CONFIG if report.login_refused else 0
 
 
 def run_command(args: argparse.Namespace) -> int:
     settings = logged_settings(args)
+    for warning in settings.warnings:  # a FEEDBACKD_IMAP_PROT in the unit's env file
+        log.warning("%s", warning)
     Service(settings, notifier=Notifier.from_env()).run(version=__version__)
     return 0
 

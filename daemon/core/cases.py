@@ -47,6 +47,15 @@ EventKind = Literal[
     "bounce",
     "mail_failed",
     "imported",
+    "explanation_asked",
+    "explanation_sent",
+    "explanation_reminded",
+    "explanation_given",
+    "satisfaction_asked",
+    "satisfaction",
+    "credited",
+    "credit_unclear",
+    "thanks_quoted",
     "reclassified",
     "ack_corrected",
 ]
@@ -93,6 +102,22 @@ LIFECYCLE: dict[tuple[CaseStatus, EventKind], CaseStatus] = {
     # handled by it; closed at once, counted in reports, judged on no deadline (core/report).
     (OPEN, "imported"): CLOSED,
 }
+#: Events that happen beside the case's state, in any state: the employee's explanation (asked,
+#: its request and reminders mailed, given) and the customer's answer to "was it solved?".
+#: A "no" is a `satisfaction` event followed by `reopened`. A thank-you's credit to the employee
+#: it names (`credited`), or to the team when the name fits several (`credit_unclear`).
+BESIDE: tuple[EventKind, ...] = (
+    "explanation_asked",
+    "explanation_sent",
+    "explanation_reminded",
+    "explanation_given",
+    "satisfaction_asked",
+    "satisfaction",
+    "credited",
+    "credit_unclear",
+    "thanks_quoted",
+)
+LIFECYCLE.update({(state, what): state for state in CaseStatus for what in BESIDE})
 
 
 class IllegalTransition(FeedbackdError):

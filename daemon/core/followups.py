@@ -30,6 +30,7 @@ from typing import Any
 
 from daemon.core import cases as lifecycle
 from daemon.core.cases import Case
+from daemon.core.explanations import explanation_due
 from daemon.core.mail.bounces import detect_bounce
 from daemon.core.mail.message import Message
 from daemon.core.mail.notices import (
@@ -130,8 +131,11 @@ def command(
         line = LogLine(Level.INFO, said, case_id, _TOPIC)
     elif auth.allowed and case is not None:
         event = lifecycle.event_kind(auth.event)
+        data = dict(auth.data)
+        if event == "explanation_asked":
+            data["due"] = explanation_due(desk.book, calendar_for(desk.book), now).isoformat()
         changed = lifecycle.apply(
-            case, event, now, who=auth.actor, message_id=msg.message_id, **auth.data
+            case, event, now, who=auth.actor, message_id=msg.message_id, **data
         )
         meta[once] = now
         line = LogLine(Level.INFO, f"command {auth.event} by {auth.actor}", case_id, _TOPIC)

@@ -14,8 +14,8 @@ book has, and only when the book's `learning:` section allows it (`min_examples`
 `min_confidence`). Rules always win.
 
 Words are cut by one function, `words_of`, through a `Lemmatizer` (one normalised word to its
-key); `message_words` takes it from the rule book (`lemmatizer_of`), so the model sees the keys
-the `lemmas:` matchers see: without one, the lower-cased word as written; with a dictionary
+key); `message_words` takes it from the rule book (`RuleBook.lemmatizer`), so the model sees
+the keys the `lemmas:` matchers see: without one, the lower-cased word as written; with a dictionary
 lemmatizer, "не работает" and "не работали" are one feature. Lessons keep their keys: a model
 learned with one lemmatizer should be relearned after switching to another. Pure: no I/O, no
 clock, deterministic (ties are broken by category name, folds by a hash of the example key).
@@ -30,13 +30,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any, Protocol, cast
+from typing import Any
 
 from daemon.core import cases as lifecycle
 from daemon.core.cases import Case
 from daemon.core.mail.message import Message
 from daemon.core.mail.quoting import split
-from daemon.core.rules import UNCLASSIFIED, Decision, Reason, RuleBook, classify
+from daemon.core.rules import UNCLASSIFIED, Decision, Lemmatizer, Reason, RuleBook, classify
 from daemon.core.rules.textmatch import normalize, split_words
 
 #: The model file's format; `from_doc` refuses any other (the caller says how to rebuild it).
@@ -49,12 +49,6 @@ NEGATORS = frozenset({"не", "нет", "ни", "not", "no", "never", "cannot", 
 MAX_WORDS = 400
 #: How many words `classify` shows as the model's reason.
 SHOWN_WORDS = 5
-
-
-class Lemmatizer(Protocol):
-    """One normalised word (lower case, `е` for `ё`) to its key; deterministic and cheap."""
-
-    def lemma(self, word: str) -> str: ...
 
 
 class AsWritten:
@@ -90,13 +84,7 @@ def message_words(message: Message, book: RuleBook) -> tuple[str, ...]:
     """What the model reads of a mail: the subject and what the sender wrote now (the rules'
     `text` field), without quoted history and sign-off, keyed as the book's rules key words.
     Every lesson and every prediction goes through here, so both always see the same keys."""
-    return words_of(f"{message.subject}\n{split(message.text).said}", lemmatizer_of(book))
-
-
-def lemmatizer_of(book: RuleBook) -> Lemmatizer | None:
-    """The word keys of the book's `lemmas:` matchers, when the book was built with a
-    dictionary lemmatizer (a `lemmatizer` attribute); else None: words as written."""
-    return cast("Lemmatizer | None", getattr(book, "lemmatizer", None))
+    return words_of(f"{message.subject}\n{split(message.text).said}", book.lemmatizer)
 
 
 @dataclass(frozen=True)

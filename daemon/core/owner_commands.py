@@ -10,22 +10,38 @@ command touches a case, because each alone is forgeable or leakable:
 A command acts once: the caller says whether the same command (case, From, command, Date) was
 carried out before, and a replay of it under a new Message-ID is refused (`replayed`).
 
-Only the first non-empty line counts, and `close` / `reopen` must stand alone on it, so a
-sentence that happens to begin with "Close to done, …" or a quoted notice never acts. The
-result says which lifecycle event to apply; applying it (and refusing an illegal one) stays
-with `daemon.cases`.
+Only the first non-empty line counts, and `reopen` must stand alone on it, so a sentence that
+happens to begin with "Close to done, …" or a quoted notice never acts; `close` may carry the
+outcome and nothing else (`close justified cause=delivery remedy=certificate`, `закрыть
+обоснована причина=доставка`: daemon.core.outcomes reads and checks it). `explain ADDRESS`
+asks that employee for a written explanation (daemon.core.explanations); `category C` moves
+the case to its right category (daemon.core.reclassify). The result says which
+lifecycle event to apply; applying it (and refusing an illegal one) stays with `daemon.cases`.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from daemon.core.cases import LIFECYCLE, Case
+from daemon.core.explanations import outstanding
+from daemon.core.outcomes import Asked, Refusal, parse_words, settle
 from daemon.core.rules import Owner, RuleBook
 
-CLOSE, REOPEN, REASSIGN, NOTE = "close", "reopen", "reassign", "note"
-EVENTS = {CLOSE: "closed", REOPEN: "reopened", REASSIGN: "reassigned", NOTE: "note"}
+CLOSE, REOPEN, REASSIGN, NOTE, EXPLAIN = "close", "reopen", "reassign", "note", "explain"
+#: `category complaint` / `категория жалоба`: the case to its right category, with its owner,
+#: due date and (once) a corrected acknowledgment (daemon.core.reclassify).
+CATEGORY = "category"
+EVENTS = {
+    CLOSE: "closed",
+    REOPEN: "reopened",
+    REASSIGN: "reassigned",
+    NOTE: "note",
+    EXPLAIN: "explanation_asked",
+    CATEGORY: "reclassified",
+}
 #: Every word that starts a command, lower-case, in the languages owners write in.
 ALIASES = {
     "close": CLOSE,
@@ -36,17 +52,19 @@ ALIASES = {
     "передать": REASSIGN,
     "note": NOTE,
     "заметка": NOTE,
+    "explain": EXPLAIN,
+    "объяснение": EXPLAIN,
+    "объяснить": EXPLAIN,
+    "объяснительная": EXPLAIN,
+    "category": CATEGORY,
+    "категория": CATEGORY,
 }
+_ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 MAX_NOTE = 2000
 _FIRST_WORD = re.compile(r"^([^\W\d_]+)(?:[.!:]+\s*|\s+|$)(.*)$")
 #: Lines that end a note: blank, quoted, a signature separator or a client's reply divider.
 _END_OF_NOTE = re.compile(r"^\s*$|^\s*>|^--\s*$|^\s*(_{5,}|-{5,})")
 _TRAILING = ".!:;, \t"
-#: `category complaint` / `категория жалоба`: the case to its right category, with its owner,
-#: due date and (once) a corrected acknowledgment (daemon.core.reclassify).
-CATEGORY = "category"
-EVENTS[CATEGORY] = "reclassified"
-ALIASES |= {"category": CATEGORY, "категория": CATEGORY}
 #: Words owners write for a category, besides its key in rules.yaml.
 CATEGORY_WORDS = {
     "жалоба": "complaint",
@@ -61,7 +79,9 @@ CATEGORY_WORDS = {
 
 @dataclass(frozen=True)
 class Command:
-    """A parsed command: `kind` is close | reopen | reassign | note; `argument` the rest."""
+    """A parsed command: `kind` is close | reopen | reassign | note | explain | category;
+    `argument` the rest (the outcome words of a close, the owner of reassign, the employee of
+    explain, the category word of category)."""
 
     kind: str
     argument: str = ""
@@ -75,11 +95,14 @@ class Authorization:
 
     allowed: bool
     code: str  # ok | no_command | no_case | bad_token | not_allowed | replayed |
-    #            unknown_owner | same_owner | illegal | unknown_category | same_category
+    #            unknown_owner | same_owner | illegal | already_asked | unknown_category |
+    #            same_category | the outcome's codes
     reason: str
-    event: str = ""  # the `cases.apply` event when allowed: closed | reopened | reassigned | note
-    data: dict[str, str] = field(default_factory=dict)  # owner=… for reassigned, text=… for note,
-    #                                                    category=… for reclassified
+    event: str = ""  # the `cases.apply` event when allowed: closed | reopened | reassigned |
+    #                  note | explanation_asked | reclassified
+    data: dict[str, Any] = field(default_factory=dict)  # owner=… for reassigned, text=… for
+    #                  note, the outcome for closed, employee=… for explanation_asked,
+    #                  category=… for reclassified
     actor: str = ""  # owner key of the sender (or the address), for `cases.apply(who=…)`
     language: str = "ru"  # the sender's language, for the reply
 
@@ -101,11 +124,19 @@ def parse_command(text: str) -> Command | None:
     if not m or m.group(1).lower() not in ALIASES:
         return None
     kind, rest = ALIASES[m.group(1).lower()], m.group(2).strip()
-    if kind in (CLOSE, REOPEN):
+    if kind == REOPEN:
         return Command(kind, "", first) if not rest.strip(_TRAILING) else None
     if kind == CATEGORY:
         words = rest.split()
         return Command(kind, words[0].strip(_TRAILING).lower(), first) if len(words) == 1 else None
+    if kind == CLOSE:
+        if not rest.strip(_TRAILING):
+            return Command(kind, "", first)
+        return Command(kind, rest, first) if parse_words(rest) is not None else None
+    if kind == EXPLAIN:
+        words = rest.split()
+        address = words[0].strip(_TRAILING + "<>").lower() if len(words) == 1 else ""
+        return Command(kind, address, first) if _ADDRESS.match(address) else None
     if kind == REASSIGN:
         words = rest.split()
         if words and words[0].lower() in ("to", "на", "к"):
@@ -171,6 +202,15 @@ def authorize(
         if name == case.category:
             return no("same_category", case=case.id, what=name)
         data = {"category": name}
+    elif command.kind == CLOSE:
+        settled = settle(parse_words(command.argument) or Asked(), case, book)
+        if isinstance(settled, Refusal):
+            return no(settled.code, outcome=settled.say(lang))
+        data = settled
+    elif command.kind == EXPLAIN:
+        if command.argument in {a.employee for a in outstanding(case)}:
+            return no("already_asked", case=case.id, who=command.argument)
+        data = {"employee": command.argument}
     event = EVENTS[command.kind]
     if (case.status, event) not in LIFECYCLE:
         status = _STATUS.get(lang, _STATUS["en"]).get(case.status, case.status)
@@ -202,7 +242,7 @@ _REASONS = {
     "ru": {
         "ok": "Команда принята.",
         "no_command": "В первой строке ответа нет команды. Напишите в первой строке: close, "
-        "reopen, reassign <владелец> или note <текст>.",
+        "reopen, reassign <владелец>, note <текст> или explain <адрес сотрудника>.",
         "no_case": "Такого обращения нет.",
         "bad_token": "Ответ пришёл не на адрес из уведомления по обращению {case}. Ответьте на "
         "само уведомление («Ответить»), не меняя адрес получателя.",
@@ -217,11 +257,13 @@ _REASONS = {
         "благодарность, официальное, неразобрано).",
         "same_category": "Обращение {case} уже в категории «{what}».",
         "illegal": "Обращение {case} сейчас {status}: эта команда к нему неприменима.",
+        "already_asked": "Объяснение по обращению {case} у {who} уже запрошено и ещё не получено.",
     },
     "en": {
         "ok": "Command accepted.",
         "no_command": "The first line of your reply is not a command. Write one of close, "
-        "reopen, reassign <owner> or note <text> on the first line.",
+        "reopen, reassign <owner>, note <text> or explain <employee's address> on the first "
+        "line.",
         "no_case": "There is no such case.",
         "bad_token": "Your reply did not come to the address of the notice about {case}. Reply "
         "to the notice itself without changing the recipient.",
@@ -235,8 +277,20 @@ _REASONS = {
         "unknown_category": "There is no category '{what}'. Categories: {known}.",
         "same_category": "{case} is already in the category '{what}'.",
         "illegal": "{case} is {status}: this command does not apply to it.",
+        "already_asked": "An explanation of {case} was asked of {who} already and is not in yet.",
     },
 }
+for _lang in _REASONS:  # the outcome's refusals speak for themselves (daemon.core.outcomes)
+    for _code in (
+        "needs_verdict",
+        "bad_word",
+        "unknown_cause",
+        "unknown_remedy",
+        "remedy_level",
+        "unknown_complexity",
+        "bad_employee",
+    ):
+        _REASONS[_lang][_code] = "{outcome}"
 
 
 def _say(lang: str, code: str, **facts: str) -> str:

@@ -26,7 +26,16 @@ from daemon.core.tokens import answer_case
 CASE_ID = re.compile(r"\bFB-\d{4}-\d{6}\b")
 #: Events whose `message_id` is a mail we sent in the case (a reply to it may join the case).
 OURS: frozenset[str] = frozenset(
-    {"ack_sent", "owner_notified", "added_notice", "reminder_sent", "escalated"}
+    {
+        "ack_sent",
+        "owner_notified",
+        "added_notice",
+        "reminder_sent",
+        "escalated",
+        "satisfaction_asked",
+        "explanation_sent",
+        "explanation_reminded",
+    }
 )
 
 

@@ -31,12 +31,14 @@ _DOMAIN_SEPARATOR = b"feedbackd case command v1\x00"
 _ANSWER_SEPARATOR = b"feedbackd case answer v1\x00"
 _DETAIL = re.compile(rf"^(fb-\d{{4}}-\d{{1,12}})\.([a-z2-7]{{{TOKEN_LENGTH}}})$")
 _ANSWER_PREFIX = "answer."
+_EXPLAIN_SEPARATOR = b"feedbackd case explanation v1\x00"
+_EXPLAIN_PREFIX = "explain."
 
 
 def _token(secret: bytes, separator: bytes, case_id: str) -> str:
     if not secret:
         raise ValueError("the command secret is empty: set one in the environment")
-    digest = hmac.new(secret, separator + case_id.upper().encode("ascii"), hashlib.sha256).digest()
+    digest = hmac.new(secret, separator + case_id.upper().encode("utf-8"), hashlib.sha256).digest()
     return base64.b32encode(digest).decode("ascii").lower()[:TOKEN_LENGTH]
 
 
@@ -97,6 +99,40 @@ def answer_case(addresses: Iterable[str], feedback_address: str) -> str | None:
         ):
             return m.group(1).upper()
     return None
+
+
+def explanation_token(secret: bytes, case_id: str, employee: str) -> str:
+    """The token of one employee's explanation address for one case: it proves that the reply
+    comes from someone who received the request, and opens neither the case nor another one."""
+    return _token(secret, _EXPLAIN_SEPARATOR, f"{case_id.upper()}\x00{employee.strip().lower()}")
+
+
+def explanation_address(feedback_address: str, secret: bytes, case_id: str, employee: str) -> str:
+    """`local+explain.CASEID.TOKEN@domain`: where the employee's written explanation goes."""
+    local, at, domain = feedback_address.strip().rpartition("@")
+    if not at or not local or not domain:
+        raise ValueError(f"not an address: {feedback_address!r}")
+    token = explanation_token(secret, case_id, employee)
+    return f"{local}+{_EXPLAIN_PREFIX}{case_id.upper()}.{token}@{domain}"
+
+
+def parse_explanation_address(
+    addresses: Iterable[str], feedback_address: str
+) -> tuple[str, str] | None:
+    """The (case id, token) of the first explanation address among `addresses`, else None."""
+    for detail in _details(addresses, feedback_address):
+        if detail.startswith(_EXPLAIN_PREFIX) and (
+            m := _DETAIL.match(detail[len(_EXPLAIN_PREFIX) :])
+        ):
+            return m.group(1).upper(), m.group(2)
+    return None
+
+
+def valid_explanation(secret: bytes, case_id: str, employee: str, token: str) -> bool:
+    """Whether `token` is `employee`'s explanation token for `case_id` (constant time)."""
+    if not secret or not token:
+        return False
+    return _same(explanation_token(secret, case_id, employee), token)
 
 
 def command_address(feedback_address: str, case_id: str, token: str) -> str:

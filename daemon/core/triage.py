@@ -2,12 +2,15 @@
 
 The questions are asked in an order that never answers a machine and never opens a case twice:
 is it our own mail coming back (filed in Sent)? a message at all (else quarantined)? one already
-seen under another UID (a duplicate)? an owner's command? a bounce of our mail? a message in a
-case's thread (joined)? Only then is it a new case: classified, given its due date, acknowledged
-if the policy and the category allow, its owner told. The answer is a `Plan`: the outcome, the
-ledger entry, the cases to write, the mail to queue, the store's meta to set and the lines to
-log. Nothing here writes: the service applies a plan through one function, so the store holds
-all of a message's outcome or none of it, and a test or a dry run can read the plan itself.
+seen under another UID (a duplicate)? an owner's command? an employee's explanation? a bounce
+of our mail? a message in a case's thread (joined; the customer's answer to "was it solved?"
+first, daemon.core.replies)? a robot's mail, or a `case: none` rule's match (filed in
+Feedback/Automatic and counted, no case: daemon.core.automatic)? Only then is it a new case:
+classified, given its due date, acknowledged if the policy and the category allow, its owner
+told. The answer is a `Plan`: the outcome, the ledger entry, the cases to write, the mail to
+queue, the store's meta to set and the lines to log. Nothing here writes: the service applies
+a plan through one function, so the store holds all of a message's outcome or none of it, and
+a test or a dry run can read the plan itself.
 
 Mail older than the first run's horizon (or `feedbackd import --before`) is history unless
 `first_run: triage` says otherwise: a closed case (its `imported` event says why) classified and
@@ -21,12 +24,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import datetime
 from email.message import EmailMessage
 from enum import StrEnum
 
 from daemon.core import cases as lifecycle
+from daemon.core.automatic import AUTOMATIC_DAY, AUTOMATIC_FOLDER, NO_CASE, robot_kind
 from daemon.core.cases import Case
+from daemon.core.credit_mail import credit_addresses, credit_thanks
+from daemon.core.credits import Credit, credit
 from daemon.core.deadlines import due_at
 from daemon.core.followups import (
     Followup,
@@ -51,14 +57,13 @@ from daemon.core.mail.notices import (
 )
 from daemon.core.mail.outgoing import customer_ack, owed
 from daemon.core.mail.policy import (
-    KINDS,
     SenderHistory,
     Verdict,
-    automatic_markers,
     reply_target,
     should_acknowledge,
 )
 from daemon.core.records import LedgerEntry, OutMail
+from daemon.core.replies import explanation_reply, solved_reply
 from daemon.core.rules import Decision, FirstRun, RuleBook
 from daemon.core.threads import thread_case, thread_of
 from daemon.core.throttle import SummaryLine, tell
@@ -68,18 +73,10 @@ QUARANTINE = "Quarantine"
 SENT = "Sent"
 BOUNCES = "Feedback/Bounces"
 COMMANDS = "Feedback/Commands"
-#: Robots' mail that is no bounce of ours and continues no case: filed here, counted, no case.
-AUTOMATIC_FOLDER = "Feedback/Automatic"
 #: Verdict kinds that mean a machine wrote: never answered, never obeyed, never a "reply".
 AUTOMATIC = frozenset(
     {"bounce", "auto_reply", "list", "bulk", "report", "spam", "noreply", "no_sender"}
 )
-#: The kinds of those that open no case either: mail systems, autoresponders, lists, bulk,
-#: reports and spam. Not `noreply` (a web form relays a customer from a no-reply sender) and
-#: not `no_sender` (a person's broken mail program): those still reach the center as a case.
-NO_CASE = frozenset({"bounce", "auto_reply", "list", "bulk", "report", "spam"})
-#: The store's meta key counting automatic mail per day (rules' timezone), for the reports.
-AUTOMATIC_DAY = "automatic:{}"
 TRUNCATED = "over the size limit: attachments not read"
 HISTORY = "received before the daemon's first run (or an import): history, nobody was mailed"
 
@@ -95,6 +92,7 @@ class Outcome(StrEnum):
     BOUNCE = "bounce"
     AUTOMATIC = "automatic"  # a robot's mail, or a rule's `case: none`: filed, counted, no case
     QUARANTINED = "quarantined"
+    EXPLANATION = "explanation"  # an employee's written explanation, to its case
     HISTORY = "history"  # older than the first run's horizon: a closed history case
     SKIPPED = "skipped"  # older than the horizon, `first_run: skip`: filed, no case
 
@@ -167,6 +165,11 @@ def _answer(msg: Message, arrival: Arrival, frame: Frame, known: Known, now: dat
     notices, new_id = frame.notices, frame.new_id
     if (ordered := command(known, notices, msg, now, automatic, new_id)) is not None:
         return _planned(Outcome.COMMAND, COMMANDS, ordered, arrival, msg, now)
+    given = explanation_reply(known, notices, msg, arrival.raw, now, automatic, new_id)
+    if given is not None:
+        case = known.case(given.case_id or "")
+        folder = frame.book.categories[case.category].folder if case else COMMANDS
+        return _planned(Outcome.EXPLANATION, folder, given, arrival, msg, now)
     if verdict.kind == "bounce":
         bounced = bounce_of_ours(known, notices, msg, arrival.raw, now, new_id)
         if bounced is not None:
@@ -176,6 +179,9 @@ def _answer(msg: Message, arrival: Arrival, frame: Frame, known: Known, now: dat
     if existing is None:
         return _open(msg, arrival, verdict, frame, known, now, thread.claimed)
     folder = frame.book.categories[existing.category].folder
+    answered = None if automatic else solved_reply(notices, existing, msg, arrival.raw, now, new_id)
+    if answered is not None:
+        return _planned(Outcome.JOINED, folder, answered, arrival, msg, now)
     joined = in_thread(
         known,
         notices,
@@ -198,7 +204,7 @@ def _history(msg: Message, arrival: Arrival, frame: Frame, known: Known, now: da
     if existing is not None:
         folder = frame.book.categories[existing.category].folder
         return _planned(Outcome.JOINED, folder, quiet_join(existing, msg, now), arrival, msg, now)
-    robot = _robot(msg, frame)
+    robot = robot_kind(msg, frame.book.policy, frame.own_addresses)
     if robot is not None:  # robots are no history either: counted as automatic, no case
         return _automatic(arrival, frame, known, now, *robot, msg.message_id)
     decision = frame.classify(msg, frame.book)
@@ -262,13 +268,15 @@ def _open(
     else:
         reasons = list(skip_reasons(category.acknowledge, verdict, backfill))
         unsaid = f" (not acknowledged: {verdict.kind})"
-        case = lifecycle.apply(case, "ack_skipped", now, reasons=reasons)
+        kind = "backfill" if backfill else verdict.kind  # a person or a robot, for later mail
+        case = lifecycle.apply(case, "ack_skipped", now, reasons=reasons, kind=kind)
     linked: tuple[Case, ...] = ()
     if claimed is not None:
         case = lifecycle.apply(case, "note", now, text=_NAMES.format(claimed.id), linked=claimed.id)
         other = lifecycle.apply(claimed, "note", now, text=_NAMED.format(case.id), linked=case.id)
         linked = (other,)
-    case, told, marks = on_open(frame, known, case, msg, arrival.raw, now, claimed)
+    automatic = verdict.kind in AUTOMATIC
+    case, told, marks = on_open(frame, known, case, msg, arrival.raw, now, claimed, automatic)
     reason = TRUNCATED if arrival.truncated else ""
     entry = _entry(arrival, now, Outcome.CASE, category.folder, case.id, reason, msg.message_id)
     said = f"opened: {case.category} by rule {decision.rule}{unsaid}"
@@ -280,15 +288,6 @@ def _open(
         meta={seq: number, **marks, WORDS_KEY.format(case.id): _words(msg, frame.book)},
         log=(LogLine(Level.INFO, said, case.id),),
     )
-
-
-def _robot(msg: Message, frame: Frame) -> tuple[str, str] | None:
-    """(kind, reasons) when the message itself says a robot wrote it (a `NO_CASE` kind)."""
-    markers = automatic_markers(msg, frame.book.policy, frame.own_addresses)
-    kinds = [m.kind for m in markers if m.kind in NO_CASE]
-    if not kinds:
-        return None
-    return min(kinds, key=KINDS.index), "; ".join(m.reason for m in markers)
 
 
 def _automatic(
@@ -308,18 +307,6 @@ def _automatic(
     entry = _entry(arrival, now, Outcome.AUTOMATIC, AUTOMATIC_FOLDER, None, reason, message_id)
     said = LogLine(Level.INFO, f"uid {arrival.uid}: automatic mail, no case ({reason})")
     return Plan(Outcome.AUTOMATIC, entry, meta={day: int(known.meta(day) or 0) + 1}, log=(said,))
-
-
-def automatic_counts(meta: Mapping[str, object]) -> dict[date, int]:
-    """The store's per-day counts of automatic mail (`AUTOMATIC_DAY`), for the reports."""
-    out: dict[date, int] = {}
-    for key, value in meta.items():
-        if key.startswith("automatic:") and isinstance(value, int):
-            try:
-                out[date.fromisoformat(key.removeprefix("automatic:"))] = value
-            except ValueError:
-                continue
-    return out
 
 
 def _words(msg: Message, book: RuleBook) -> Mapping[str, list[str]]:
@@ -386,9 +373,12 @@ def on_open(
     raw: bytes,
     now: datetime,
     claimed: Case | None = None,
+    automatic: bool = False,
 ) -> tuple[Case, tuple[OutMail, ...], Mapping[str, MetaValue]]:
     """A new case: its owner is told (original attached; after the first few from one sender
-    in an hour, in the hourly summary); thanks go to whoever earned them.
+    in an hour, in the hourly summary); thanks go to whoever earned them: the team, and the
+    employees the customer named (daemon.core.credits) with their managers, one mail per
+    address. A robot's "thank you" credits nobody.
 
     An owner who also earned the thanks gets one mail, the thanks, not a new-case notice beside
     it: two mails for one thank-you teach people to ignore the second (its Reply-To still takes
@@ -398,7 +388,12 @@ def on_open(
     owner = desk.book.owners.get(case.owner)
     teams = thanks_recipients(case, desk.book) if case.category == "thanks" else ()
     thanked = {team.email.lower() for team in teams}
-    if owner is not None and owner.email.lower() not in thanked:
+    found = Credit()
+    if case.category == "thanks" and not automatic:
+        found = credit(f"{msg.subject}\n{msg.text}", desk.book)
+    if owner is not None and owner.email.lower() not in thanked | credit_addresses(
+        found, desk.book
+    ):
         new, linked = case, claimed.id if claimed else ""
 
         def notice(mid: str) -> EmailMessage:
@@ -417,6 +412,9 @@ def on_open(
         if owner is not None and team.email.lower() == owner.email.lower():
             case = lifecycle.apply(case, "owner_notified", now, message_id=mid, to=owner.key)
         case = lifecycle.apply(case, "thanks_forwarded", now, message_id=mid, to=team.key)
+    if case.category == "thanks" and not automatic:
+        case, forwards = credit_thanks(frame, case, msg, now, thanked, found)
+        mail.extend(forwards)
     return case, tuple(mail), marks
 
 

@@ -13,7 +13,13 @@ Flavours (`MailLab(flavour=...)`, `FLAVOURS`) are the layouts servers really hav
 tests run on each: today's Dovecot (`/`, no prefix, \\Sent on "Sent"); the Maildir++ layout of
 Courier and hosting panels (`INBOX.` prefix, `.` separator, \\Sent on "Sent Items"); a `|`
 separator with a Russian \\Sent folder; and a server that announces no IDLE, MOVE, UIDPLUS,
-CONDSTORE or NAMESPACE (Dovecot's `imap_capability`), as old or minimal servers do.
+CONDSTORE or NAMESPACE (Dovecot's `imap_capability`), as old or minimal servers do. One flavour
+changes the submission server instead of the layout: `postfix` puts Debian's Postfix (lab/postfix)
+between the daemon and Dovecot, a queueing MTA whose 250 means "queued", not "delivered"; and
+`oauth2`, where the feedback mailbox logs in with SASL XOAUTH2 only (as Microsoft 365 and
+Gmail want): Dovecot's oauth2 passdb and the lab SMTP server check each token at the lab's
+own authorization server (lab/oauth2), whose access tokens live a few seconds and whose
+refresh tokens rotate on every use. Customers still log in with the lab password.
 """
 
 from __future__ import annotations
@@ -33,9 +39,12 @@ from pathlib import Path
 from daemon.core.folders import Layout, Role
 from daemon.errors import FeedbackdError
 from daemon.lab.lmtp import lmtp_deliver
-from daemon.lab.smtp import LabSMTP, start_smtp_server
+from daemon.lab.oauth2 import TokenLab
+from daemon.lab.postfix import PostfixLab, PostfixUnavailable
+from daemon.lab.smtp import LabHandler, LabSMTP, start_smtp_server
 
 MAIL_UID = 5000  # Dovecot refuses to store mail as root
+OAUTH2_LIFETIME = 3.0  # seconds an access token of the oauth2 flavour lives: tests see expiries
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 
 
@@ -48,6 +57,10 @@ class Flavour:
     separator: str = "/"
     sent: str = "Sent"  # the folder marked \\Sent, below the prefix
     capability: str = ""  # what the server announces after login ("" = Dovecot's own list)
+    # The daemon's submission server: "lab" (lab/smtp: 250 once the mail is in the mailbox) or
+    # "postfix" (lab/postfix: 250 once queued; customers' mail still comes in through "lab").
+    submission: str = "lab"
+    oauth2: bool = False  # the feedback mailbox logs in with XOAUTH2 (IMAP and SMTP)
 
     @property
     def layout(self) -> Layout:
@@ -69,6 +82,8 @@ FLAVOURS: dict[str, Flavour] = {
         Flavour("maildir-dots", prefix="INBOX.", separator=".", sent="Sent Items"),
         Flavour("pipe-russian", separator="|", sent="Отправленные"),
         Flavour("minimal", capability=MINIMAL),
+        Flavour("postfix", submission="postfix"),
+        Flavour("oauth2", oauth2=True),
     )
 }
 
@@ -88,6 +103,7 @@ class LabPorts:
     imap: int
     imaps: int
     smtp: int
+    submission: int  # Postfix's, in the `postfix` flavour
 
 
 class MailLab:
@@ -101,9 +117,20 @@ class MailLab:
         self.flavour = FLAVOURS[flavour]
         base = "/dev/shm" if os.path.isdir("/dev/shm") else None  # tmpfs: ~8x faster appends
         self.root = Path(root or tempfile.mkdtemp(prefix="feedbackd-lab-", dir=base))
-        self.ports = LabPorts(free_port(), free_port(), free_port())
+        self.ports = LabPorts(free_port(), free_port(), free_port(), free_port())
         self._dovecot: subprocess.Popen[bytes] | None = None
         self._smtp: LabSMTP | None = None
+        self.postfix: PostfixLab | None = None
+        if self.flavour.submission == "postfix":
+            self.postfix = PostfixLab(
+                self.root / "postfix",
+                self.ports.submission,
+                self.cert,
+                self.root / "key.pem",
+                lmtp_socket=self.root / "run" / "lmtp",
+                auth_socket=self.root / "run" / "auth-postfix",
+            )
+        self.oauth: TokenLab | None = None  # the authorization server of the oauth2 flavour
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -123,6 +150,11 @@ class MailLab:
             raise LabUnavailable(
                 "dovecot is not installed: apt-get install dovecot-imapd dovecot-lmtpd"
             )
+        if self.postfix is not None:
+            try:
+                self.postfix.check_installed()
+            except PostfixUnavailable as exc:
+                raise LabUnavailable(str(exc)) from None
         if os.geteuid() != 0:
             raise LabUnavailable(
                 "the mail lab starts Dovecot with its own config and must run as root"
@@ -133,14 +165,28 @@ class MailLab:
             (self.root / sub).mkdir(exist_ok=True)
         os.chown(self.root / "mail", MAIL_UID, MAIL_UID)
         self._make_cert()
+        if self.flavour.oauth2 and self.oauth is None:
+            self.oauth = TokenLab(self.cert, self.root / "key.pem", lifetime=OAUTH2_LIFETIME)
+            self.oauth.start()
+            (self.root / "dovecot-oauth2.conf.ext").write_text(self._oauth2_config())
         (self.root / "dovecot.conf").write_text(self._config())
         self._dovecot = self._spawn_dovecot("wb")
         self._wait_port(self.ports.imap)
         self._start_smtp()
+        if self.postfix is not None:
+            try:
+                self.postfix.start()
+            except PostfixUnavailable as exc:
+                raise LabUnavailable(str(exc)) from None
 
     def stop(self) -> None:
+        if self.postfix is not None:
+            self.postfix.stop()
         self.stop_smtp()
         self.stop_imap()
+        if self.oauth is not None:
+            self.oauth.stop()
+            self.oauth = None
         shutil.rmtree(self.root, ignore_errors=True)
 
     def stop_imap(self) -> None:
@@ -170,11 +216,19 @@ class MailLab:
 
     # -- helpers for tests and the demo ------------------------------------------------------
 
+    @property
+    def smtp(self) -> LabHandler:
+        """The running SMTP server's handler: its knobs and the mail it took."""
+        assert self._smtp is not None, "the lab's SMTP server is not running"
+        return self._smtp.handler
+
     def ssl_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.cert))
 
     def env(self, address: str = "feedback@example.test", db: str | Path = "") -> dict[str, str]:
-        """The FEEDBACKD_* settings that point the daemon at this lab."""
+        """The FEEDBACKD_* settings that point the daemon at this lab (and its submission
+        server: Postfix in the `postfix` flavour)."""
+        smtp = self.ports.submission if self.postfix is not None else self.ports.smtp
         env = {
             "FEEDBACKD_IMAP_HOST": "127.0.0.1",
             "FEEDBACKD_IMAP_PORT": str(self.ports.imaps),
@@ -183,7 +237,7 @@ class MailLab:
             "FEEDBACKD_IMAP_TLS": "imaps",
             "FEEDBACKD_IMAP_CA_FILE": str(self.cert),
             "FEEDBACKD_SMTP_HOST": "127.0.0.1",
-            "FEEDBACKD_SMTP_PORT": str(self.ports.smtp),
+            "FEEDBACKD_SMTP_PORT": str(smtp),
             "FEEDBACKD_SMTP_USER": address,
             "FEEDBACKD_SMTP_PASSWORD": self.password,
             "FEEDBACKD_SMTP_TLS": "starttls",
@@ -192,6 +246,31 @@ class MailLab:
         }
         if db:
             env["FEEDBACKD_DB"] = str(db)
+        if self.oauth is not None:
+            env.update(self.oauth2_env(address))
+        return env
+
+    def oauth2_env(self, address: str, grant: str = "refresh_token") -> dict[str, str]:
+        """OAuth2 for both logins of `address` (no password at all): a client registered for
+        it, and for `refresh_token` a refresh token as a user's consent gives it."""
+        assert self.oauth is not None, "only the oauth2 flavour has an authorization server"
+        client = f"feedbackd-{address}"
+        secret = "cs-" + address
+        self.oauth.register(client, secret, mailbox=address)
+        env = {
+            "FEEDBACKD_IMAP_AUTH": "oauth2",
+            "FEEDBACKD_SMTP_AUTH": "oauth2",
+            "FEEDBACKD_IMAP_PASSWORD": "",
+            "FEEDBACKD_SMTP_PASSWORD": "",
+            "FEEDBACKD_OAUTH2_TOKEN_URL": self.oauth.token_url,
+            "FEEDBACKD_OAUTH2_CLIENT_ID": client,
+            "FEEDBACKD_OAUTH2_CLIENT_SECRET": secret,
+            "FEEDBACKD_OAUTH2_GRANT": grant,
+            "FEEDBACKD_OAUTH2_SCOPE": "mail",
+            "FEEDBACKD_OAUTH2_CA_FILE": str(self.cert),
+        }
+        if grant == "refresh_token":
+            env["FEEDBACKD_OAUTH2_REFRESH_TOKEN"] = self.oauth.grant_refresh_token(client, address)
         return env
 
     def send(self, raw: bytes, sender: str, recipients: list[str]) -> None:
@@ -262,6 +341,21 @@ class MailLab:
         r = self.root
         f = self.flavour
         capability = f"imap_capability = {f.capability}" if f.capability else ""
+        # Postfix's SASL asks Dovecot's auth process (smtpd_sasl_type = dovecot).
+        postfix_auth = (
+            "service auth {\n  unix_listener auth-postfix {\n    mode = 0666\n  }\n}"
+            if self.postfix is not None
+            else ""
+        )
+        mechanisms = "plain login"
+        oauth2_passdb = ""
+        if f.oauth2:
+            mechanisms = "plain login xoauth2 oauthbearer"
+            oauth2_passdb = f"""passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {r}/dovecot-oauth2.conf.ext
+}}"""
         return f"""
 protocols = imap lmtp
 listen = 127.0.0.1
@@ -271,7 +365,7 @@ log_path = {r}/dovecot.log
 ssl = yes
 ssl_cert = <{r}/cert.pem
 ssl_key = <{r}/key.pem
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 auth_failure_delay = 0
 recipient_delimiter = +
 disable_plaintext_auth = no
@@ -282,8 +376,10 @@ first_valid_uid = {MAIL_UID}
 mail_max_userip_connections = 200
 imap_idle_notify_interval = 1 mins
 {capability}
+{oauth2_passdb}
 passdb {{
   driver = static
+  mechanisms = plain login
   args = password={self.password}
 }}
 userdb {{
@@ -318,6 +414,18 @@ service lmtp {{
 protocol lmtp {{
   postmaster_address = postmaster@example.test
 }}
+{postfix_auth}
+"""
+
+    def _oauth2_config(self) -> str:
+        """Dovecot's oauth2 passdb: every token asked about at the lab's introspection URL."""
+        assert self.oauth is not None
+        return f"""introspection_url = {self.oauth.introspection_url}
+introspection_mode = post
+username_attribute = username
+active_attribute = active
+active_value = true
+tls_ca_cert_file = {self.cert}
 """
 
     def _wait_port(self, port: int, timeout: float = 15.0) -> None:
@@ -336,6 +444,7 @@ protocol lmtp {{
     def _start_smtp(self) -> None:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(str(self.cert), str(self.root / "key.pem"))
+        oauth2 = (self.oauth.introspection_url, self.cert) if self.oauth is not None else None
         self._smtp = start_smtp_server(
-            self.ports.smtp, ctx, self.password, self.root / "run" / "lmtp"
+            self.ports.smtp, ctx, self.password, self.root / "run" / "lmtp", oauth2
         )

@@ -41,6 +41,18 @@ def due_alerts(
             found.append(
                 ("polls", f"{poll.consecutive_failures} polls in a row failed: {poll.last_error}")
             )
+    if poll.smtp_refused:
+        # At once, not after three polls: a refused login does not mend itself. This mail
+        # waits in the outbox with the rest and goes out, late, once the login works;
+        # `feedbackd status` (critical) is what monitoring sees meanwhile.
+        found.append(
+            (
+                "smtp-auth",
+                f"the submission server refuses our login: {poll.smtp_refused}. "
+                "Acknowledgments and notices wait in the outbox and go out once it "
+                "accepts the login",
+            )
+        )
     last_mail = store.meta_time("last_mail_at")
     silence = book.policy.alert_silence
     if last_mail is not None and silence and last_mail < now - silence:

@@ -55,8 +55,7 @@ def import_history(
     desk.backfill_before = before
     store, report = desk.store, ImportReport()
     uidvalidity = mailbox.uidvalidity()
-    known = store.known_uids(uidvalidity)
-    new = [uid for uid in mailbox.inbox_uids() if uid not in known]
+    new = store.unseen(uidvalidity, mailbox.inbox_uids())
     report.seen = len(new)
     shown = progress(len(new), "messages imported")
     try:

@@ -1,4 +1,5 @@
-"""Case changes asked for from the command line: close, reopen, reassign, note, answer,
+"""Case changes asked for from the command line: close (with its outcome), reopen, reassign,
+note, answer, explain, credit (a thank-you to an employee, where its name was unclear),
 reclassify.
 
 One write path either way: when no daemon runs, `feedbackd cases ...` takes the store lock and
@@ -18,8 +19,10 @@ from daemon.adapters.storage import spool
 from daemon.adapters.storage.spool import Outcome
 from daemon.adapters.storage.store import Store
 from daemon.core import cases as lifecycle
+from daemon.core.explanations import explanation_due, outstanding
 from daemon.core.mail.compose import new_message_id
 from daemon.core.mail.notices import NoticeDesk
+from daemon.core.outcomes import Refusal, asked_from, settle
 from daemon.core.reclassify import first_ack_id, reclassify
 from daemon.core.rules import RuleBook
 from daemon.core.workdays import calendar_for
@@ -35,6 +38,8 @@ ACTIONS: dict[str, lifecycle.EventKind] = {
     "reassign": "reassigned",
     "note": "note",
     "answer": "answered",
+    "explain": "explanation_asked",
+    "credit": "credited",
 }
 
 
@@ -70,13 +75,51 @@ def apply_request(
         data["text"] = str(req.get("text", ""))[:2000]
     if action == "answer":
         data["answered_at"] = now.isoformat(timespec="seconds")
+    if action == "close":
+        asked = asked_from(
+            str(req.get("verdict") or ""),
+            str(req.get("cause") or ""),
+            str(req.get("remedy") or ""),
+            [str(e) for e in req.get("employees") or ()],
+            str(req.get("complexity") or ""),
+        )
+        settled = settle(asked, case, book)
+        if isinstance(settled, Refusal):
+            return Outcome(False, settled.say("en"))
+        data.update(settled)
+    if action == "explain":
+        employee = str(req.get("employee") or "").strip().lower()
+        if "@" not in employee:
+            return Outcome(False, f"--employee {employee!r} is not an e-mail address")
+        if employee in {a.employee for a in outstanding(case)}:
+            return Outcome(False, f"{case.id}: an explanation was asked of {employee} already")
+        due = explanation_due(book, calendar_for(book), now)
+        data |= {"employee": employee, "due": due.isoformat()}
+    if action == "credit":
+        address = str(req.get("employee") or "").strip().lower()
+        person = book.employees.get(address)
+        if person is None:
+            known = ", ".join(sorted(book.employees)) or "none: add employees: to rules.yaml"
+            return Outcome(False, f"{address!r} is not in employees:; use one of {known}")
+        if case.category != "thanks":
+            return Outcome(False, f"{case.id} is a {case.category}, not a thank-you")
+        if any(e.what == "credited" and e.data.get("employee") == address for e in case.events):
+            return Outcome(False, f"{case.id}: {address} is credited already")
+        data |= {"employee": address, "team": person.team, "name": person.name}
     try:
         new = lifecycle.apply(case, ACTIONS[action], now, who=str(req.get("who", "cli")), **data)
     except lifecycle.IllegalTransition as exc:
         return Outcome(False, str(exc))
     store.put_case(new)
     learn_from_cases(store, (new,))
-    return Outcome(True, f"{case.id}: {ACTIONS[action]} (now {new.status}, owner {new.owner})")
+    said = "".join(f", {k} {v}" for k, v in data.items() if k in ("verdict", "cause", "remedy"))
+    if action == "explain":
+        said = f", of {data['employee']}, due {data['due']}"
+    if action == "credit":
+        said = f" to {data['name']} <{data['employee']}>"
+    return Outcome(
+        True, f"{case.id}: {ACTIONS[action]}{said} (now {new.status}, owner {new.owner})"
+    )
 
 
 def _reclassify(

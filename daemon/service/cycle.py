@@ -5,10 +5,15 @@
 1. `recover_owed_mail`: send what a crash left owed (or sending: our copy says whether it went).
 2. `file_unfiled`: move the originals recorded but not yet filed into their folders.
 3. `intake_new`: read the INBOX in batches. Each batch: intake (decide + buffer) -> commit
-   (durable) -> file the originals -> commit -> send its mail (on the courier's thread, while the
-   next batch is read). A second read takes what arrived meanwhile, notably the copies of the
-   mail just sent to our own address, so that a cycle leaves the INBOX settled; a last look
-   counts the backlog left. A stop request is honoured between batches.
+   (durable) -> send its mail (on the courier's thread, so an acknowledgment does not wait for
+   the filing) -> file the originals -> commit -> the next batch. The text of the mail that
+   went out moves to the archive, so a backlog's mail does not pile up in memory. A second
+   read takes what arrived meanwhile, notably the copies of the mail just sent to our own
+   address, so that a cycle leaves the INBOX settled; a last look counts the backlog left. A
+   submission server that queues (Postfix, Exchange) answers before our copies are in the
+   INBOX, so before the second read the cycle waits for the copies on their way (core/copies),
+   at most COPY_WAIT; the backlog's count says how many of it those copies may be, and the gap
+   alert leaves them out. A stop request is honoured between batches.
 4. `timed_duties`: reminders, escalations, the digest, the archive (each keyed by its period).
 5. `send_owed`: send what the duties queued, and see it through.
 6. `count_quarantine`: how many messages wait in the Quarantine folder.
@@ -25,19 +30,24 @@ run: passes that send or move do nothing, and the INBOX is read once.
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
+from daemon.adapters.storage.archive import shed_sent_text
 from daemon.adapters.storage.store import Store
+from daemon.core.copies import copies_on_their_way, unexplained
 from daemon.core.folders import FolderUnavailable
 from daemon.core.progress import Progress, Reporter, Silent
+from daemon.core.records import OutMail, OutState
 from daemon.service.alerts import ALERT_EVERY, queue_alert
 from daemon.service.duties import FIRST_CYCLE, run_duties
 from daemon.service.intake import QUARANTINE, Desk, intake
 from daemon.service.outbox import Courier
+from daemon.service.pacing import Pacer
 from daemon.service.ports import NO_HOOKS, CycleHooks, MailboxPort, SenderPort
 from daemon.service.progress import reporter
 
@@ -45,6 +55,8 @@ log = logging.getLogger("feedbackd.cycle")
 
 BATCH = 100  # messages per commit: one file write per batch, not per message
 LOOKS = 3  # reads of the INBOX with a sender: two intakes (the 2nd takes our copies), one count
+COPY_WAIT = 5.0  # seconds a cycle waits for copies a queueing server still holds (Postfix: <0.5)
+COPY_POLL = 0.1  # how often it looks meanwhile
 
 
 @dataclass
@@ -56,8 +68,10 @@ class CycleReport:
     failed: int = 0
     filed: int = 0
     remaining: int = 0  # INBOX messages left unprocessed (the backlog) when the cycle ended
+    on_their_way: int = 0  # copies of our mail that may still be queued when it ended
     quarantine: int = 0  # messages waiting in the Quarantine folder
     duties: list[str] = field(default_factory=list)  # timed duties done (digest, archive, ...)
+    login_refused: str = ""  # the SMTP server refused our login: the mail waits (outbox)
 
     def summary(self) -> str:
         """One line that says what its numbers are: messages by what they turned out to be,
@@ -69,11 +83,18 @@ class CycleReport:
         ]
         head = f"{self.new} new message{'' if self.new == 1 else 's'}"
         sent = [_count(self.sent, "mail sent", "mails sent"), f"{self.filed} filed"]
-        if self.deferred:
+        if self.deferred and self.login_refused:
+            sent.append(f"{self.deferred} waiting: the SMTP server refuses our login")
+        elif self.deferred:
             sent.append(f"{self.deferred} deferred")
         if self.failed:
             sent.append(f"{self.failed} failed")
         return f"{head}{': ' + ', '.join(taken) if taken else ''}; {', '.join(sent)}"
+
+    @property
+    def gap(self) -> int:
+        """The backlog that no copy of ours on its way explains: what the gap alert reports."""
+        return unexplained(self.remaining, self.on_their_way)
 
 
 #: How the summary names each outcome, singular and plural.
@@ -82,6 +103,7 @@ OUTCOME_WORDS = {
     "joined": ("joined its case", "joined their cases"),
     "own": ("our own copy", "our own copies"),
     "command": ("owner command", "owner commands"),
+    "explanation": ("employee's explanation", "employees' explanations"),
     "bounce": ("bounce of our mail", "bounces of our mail"),
     "automatic": ("automatic mail, no case", "automatic mails, no case"),
     "duplicate": ("duplicate", "duplicates"),
@@ -125,10 +147,12 @@ def run_cycle(
     hooks: CycleHooks | None = None,
     db: Path | None = None,
     progress: Reporter | None = None,
+    pacer: Pacer | None = None,
 ) -> CycleReport:
     """One cycle. Without a sender it is a dry run: decide everything, send and move nothing.
-    A backlog of more than a batch (a first run) reports its progress (service/progress)."""
-    courier = Courier(desk.store, sender, desk.book.policy) if sender is not None else None
+    A backlog of more than a batch (a first run) reports its progress (service/progress).
+    `pacer` carries the send rate from cycle to cycle (the service keeps one)."""
+    courier = Courier(desk.store, sender, desk.book.policy, pacer) if sender is not None else None
     try:
         uidvalidity = mailbox.uidvalidity()
         desk.backfill_before = backfill_horizon(desk, now)
@@ -159,11 +183,17 @@ def file_unfiled(cycle: Cycle) -> None:
 def intake_new(cycle: Cycle) -> None:
     """Every message the ledger has not seen, in batches; then again for what came meanwhile."""
     report = cycle.report
+    listed = 0  # the highest UID the last look saw: a copy arriving after it comes above it
     for look in range(LOOKS if cycle.courier is not None else 1):
-        known = cycle.desk.store.known_uids(cycle.uidvalidity)
-        new = [uid for uid in cycle.mailbox.inbox_uids() if uid not in known]
+        if 0 < look < LOOKS - 1:
+            _await_copies(cycle, listed)
+        uids = cycle.mailbox.inbox_uids()
+        listed = max(uids, default=listed)
+        new = cycle.desk.store.unseen(cycle.uidvalidity, uids)
         report.remaining = len(new)
         if not new or look == LOOKS - 1:
+            if new:
+                report.on_their_way = len(_copies_on_their_way(cycle))
             return
         report.new += len(new)
         shown = cycle.progress(len(new), "messages taken in") if look == 0 else Silent()
@@ -176,6 +206,45 @@ def intake_new(cycle: Cycle) -> None:
         finally:
             shown.close()
         _send(cycle, wait=True)  # our copies, for the next look
+
+
+def _copies_on_their_way(cycle: Cycle, own: bool = False) -> list[OutMail]:
+    """Our mail whose copy may still be in the submission server's queue (core/copies); with
+    `own`, only the mail this cycle handed over."""
+    store = cycle.desk.store
+    return copies_on_their_way(
+        store.outbox(OutState.SENT, OutState.SENDING),
+        _TakenIn(store),
+        cycle.now,
+        cycle.desk.book.policy.resend_grace,
+        since=cycle.now if own else None,
+    )
+
+
+class _TakenIn:
+    """The Message-IDs the ledger has taken in, as a container: looked up, never listed."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def __contains__(self, message_id: object) -> bool:
+        return (
+            isinstance(message_id, str) and self.store.ledger_by_message_id(message_id) is not None
+        )
+
+
+def _await_copies(cycle: Cycle, listed: int) -> None:
+    """Wait (at most COPY_WAIT) until as many messages have come in above `listed` as copies
+    of ours are on their way, so that the next look takes them in and files them in Sent.
+    A server that answers only once the mail is delivered has them there already; a cycle
+    that sent nothing waits for nothing, and none waits for an earlier cycle's copies."""
+    awaited = len(_copies_on_their_way(cycle, own=True)) if cycle.report.sent else 0
+    deadline = time.monotonic() + COPY_WAIT
+    while awaited and not cycle.stop_requested():
+        arrived = sum(1 for uid in cycle.mailbox.inbox_uids() if uid > listed)
+        if arrived >= awaited or time.monotonic() >= deadline:
+            return
+        time.sleep(COPY_POLL)
 
 
 def timed_duties(cycle: Cycle) -> None:
@@ -229,9 +298,9 @@ def _batch(cycle: Cycle, uids: list[int], shown: Progress) -> None:
         shown.advance()
     desk.store.commit()
     cycle.hooks.after_commit()
+    _send(cycle)  # goes out while the originals are filed and the next batch is read
     if cycle.courier is not None:
         _file(cycle)
-    _send(cycle)  # goes out while the next batch is read
 
 
 def _send(cycle: Cycle, wait: bool = False) -> None:
@@ -239,9 +308,13 @@ def _send(cycle: Cycle, wait: bool = False) -> None:
     courier, desk, now = cycle.courier, cycle.desk, cycle.now
     if courier is None:
         return
-    d = courier.dispatch(cycle.mailbox, now)
-    if wait:
-        d = d + courier.settle()
+    d = courier.settle()  # what the batch in flight got (dispatch would settle it first too)
+    if not (d.login_refused or cycle.report.login_refused):
+        d = d + courier.dispatch(cycle.mailbox, now)
+        if wait:
+            d = d + courier.settle()
+    # else the SMTP server refused our login in this cycle: the mail waits for the next one,
+    # not tried and counted again at every pass.
     for mail in d.gave_up:  # the feedback center hears of every mail refused for good
         if mail.kind != "alert":
             queue_alert(
@@ -258,6 +331,9 @@ def _send(cycle: Cycle, wait: bool = False) -> None:
     cycle.report.sent += d.sent
     cycle.report.deferred += d.deferred
     cycle.report.failed += d.failed
+    cycle.report.login_refused = d.login_refused or cycle.report.login_refused
+    if cycle.db is not None:  # the text of mail that went out moves to the archive
+        shed_sent_text(desk.store, cycle.db, now)
 
 
 #: A folder the mailbox refused, and how many messages stay in INBOX for it.

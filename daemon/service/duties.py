@@ -1,10 +1,12 @@
 """Timed duties: what the clock, not the mailbox, asks of the daemon.
 
 The scheduled digest and the daily move of old records to the archive run here (reminders and
-escalations join them). Each duty is keyed by its period in the store's meta table and recorded
-in the same commit as the mail it queues, so it happens once however often the daemon restarts,
-and a daemon that was down catches up at its next tick. Time is an argument: `once --now`
-previews next week's duties with the same code. History (mail from before the first run) is
+escalations join them, and the method's mail: the employees' explanation requests with their
+reminders, and "was it solved?" to the customer of a closed case). Each duty is keyed by its
+period in the store's meta table (or recorded on its case) in the same commit as the mail it
+queues, so it happens once however often the daemon restarts, and a daemon that was down
+catches up at its next tick. Time is an argument: `once --now` previews next week's duties
+with the same code. History (mail from before the first run) is
 closed on arrival, so it gets no reminder or escalation, and the digest leaves it out; the
 digest's first period starts on the day of the first cycle, never in a week before it.
 """
@@ -18,7 +20,15 @@ from zoneinfo import ZoneInfo
 
 from daemon.adapters.storage.archive import all_cases, archive, retention
 from daemon.core import cases as lifecycle
+from daemon.core.automatic import automatic_counts
+from daemon.core.explanations import REQUEST, due_mail
 from daemon.core.mail.compose import new_message_id, wire
+from daemon.core.mail.method_mail import (
+    complaint_part,
+    employee,
+    explanation_request,
+    solved_question,
+)
 from daemon.core.mail.notices import escalation_mail, reminder_mail
 from daemon.core.records import outmail
 from daemon.core.reminders import CaseClock, plan_reminders
@@ -27,20 +37,27 @@ from daemon.core.report.digest import (
     digest_period,
     digest_recipients,
     digest_settings,
+    employee_teams,
+    previous_period,
 )
 from daemon.core.report.figures import build_report
-from daemon.core.triage import automatic_counts
+from daemon.core.satisfaction import may_ask
 from daemon.service.casework import queue
 from daemon.service.intake import Desk
 
 log = logging.getLogger("feedbackd.duties")
 #: The store's meta key of the first cycle's moment (written by service/cycle's first run).
 FIRST_CYCLE = "first_cycle_at"
+#: The store's meta key of the moment "was it solved?" was first on: closes before it are not
+#: asked, so an upgrade never mails the customers of cases closed weeks ago.
+SOLVED_SINCE = "solved_questions_since"
 
 
 def run_duties(desk: Desk, db: Path | None, now: datetime) -> list[str]:
     """Do whatever is due at `now`; returns a line per duty done."""
     done = queue_reminders(desk, now)
+    done += queue_explanations(desk, now)
+    done += queue_solved_questions(desk, now)
     if (line := queue_digest(desk, db, now)) is not None:
         done.append(line)
     if (
@@ -101,6 +118,78 @@ def queue_reminders(desk: Desk, now: datetime) -> list[str]:
     return done
 
 
+def queue_explanations(desk: Desk, now: datetime) -> list[str]:
+    """The employees' explanation requests and their reminders: each once, recorded on the
+    case in the same commit as the mail (daemon.core.explanations)."""
+    done = []
+    for case in desk.store.cases_with("explanation_asked"):
+        owed_mail = due_mail(case, desk.book, desk.calendar, now)
+        notice = next(
+            (str(e.data.get("message_id", "")) for e in case.events if e.what == "owner_notified"),
+            "",
+        )
+        for item in owed_mail:
+            to = employee(case, desk.notices, item.ask.employee)
+            original = complaint_part(desk.store.outmail(notice), case.id) if notice else None
+            mid = new_message_id(desk.domain)
+            mail = explanation_request(
+                desk.notices,
+                case,
+                to,
+                due=item.ask.due,
+                step=item.kind,
+                note=item.note,
+                original=original if item.kind == REQUEST else None,
+                message_id=mid,
+                now=now,
+                in_reply_to=item.ask.request_id,
+            )
+            kind = "explanation_request" if item.kind == REQUEST else "explanation_reminder"
+            queue(desk.store, desk.notices, mail, kind, case.id, to.email, now)
+            case = lifecycle.apply(
+                case,
+                "explanation_sent" if item.kind == REQUEST else "explanation_reminded",
+                now,
+                employee=item.ask.employee,
+                key=item.key,
+                message_id=mid,
+            )
+            done.append(f"explanation {item.key} for {case.id} to {item.ask.employee}")
+            log.info("explanation %s to %s", item.key, item.ask.employee, extra={"case": case.id})
+        if owed_mail:
+            desk.store.put_case(case)
+    return done
+
+
+def queue_solved_questions(desk: Desk, now: datetime) -> list[str]:
+    """Ask "was it solved?" of the customer of each case closed since the feature first ran, once
+    per case (daemon.core.satisfaction says who may be asked)."""
+    since = desk.store.meta_time(SOLVED_SINCE)
+    if since is None:
+        desk.store.set_meta_time(SOLVED_SINCE, now)  # closes from before today are not asked
+        return []
+    done = []
+    closed = desk.store.cases_with(
+        "closed", without="satisfaction_asked", status=lifecycle.CLOSED, since=since
+    )
+    for case in closed:
+        if not may_ask(case, desk.book, desk.store.meta_time, since, now):
+            continue
+        ack = next(
+            (str(e.data.get("message_id", "")) for e in case.events if e.what == "ack_sent"), ""
+        )
+        mid = new_message_id(desk.domain)
+        mail = solved_question(
+            desk.notices, case, case.sender, message_id=mid, now=now, in_reply_to=ack
+        )
+        queue(desk.store, desk.notices, mail, "solved_question", case.id, case.sender, now)
+        case = lifecycle.apply(case, "satisfaction_asked", now, message_id=mid, to=case.sender)
+        desk.store.put_case(case)
+        done.append(f"asked whether {case.id} was solved")
+        log.info("asked the customer whether it was solved", extra={"case": case.id})
+    return done
+
+
 def queue_digest(desk: Desk, db: Path | None, now: datetime) -> str | None:
     settings = digest_settings(desk.book)
     if settings is None:
@@ -121,12 +210,19 @@ def queue_digest(desk: Desk, db: Path | None, now: datetime) -> str | None:
             return None
         start = max(start, first_day)
     cases = all_cases(desk.store, db) if db is not None else desk.store.cases()
+    book, teams = desk.book, employee_teams(desk.book)
+    forward = {name: cat.forward_to for name, cat in book.categories.items()}
     counts = automatic_counts({d["key"]: d["value"] for d in desk.store.docs("meta")})
+    cases = list(cases)
     report = build_report(
-        cases, start, end, now, desk.book.timezone, history=False, automatic=counts
+        cases, start, end, now, book.timezone, forward, False, teams, automatic=counts
     )
-    to = digest_recipients(settings.to or (desk.book.center,), desk.book)
-    msg = compose_digest(report, desk.book, now, desk.address, to)
+    before = previous_period(start, end)
+    previous = build_report(
+        cases, *before, now, book.timezone, forward, False, teams, automatic=counts
+    )
+    to = digest_recipients(settings.to or (book.center,), book)
+    msg = compose_digest(report, book, now, desk.address, to, previous=previous)
     desk.store.put_outmail(
         outmail(
             mail_id=str(msg["Message-ID"]),

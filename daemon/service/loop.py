@@ -1,13 +1,13 @@
 """The orchestrator: owns the connections, the loop, the signals and the last good rules.
 
 `once()` is one cycle; `run()` loops — IMAP IDLE when the server has it (acting about a second
-after new mail), polling otherwise — and survives server outages by reconnecting with capped
-exponential backoff instead of exiting (an exit would make systemd restart-loop). It tells
-systemd READY=1 as soon as settings, rules, templates and the store are loaded — a mail server
-that is away at boot is an outage reported through STATUS=, `feedbackd status` and alerts, not
-a failed start. Rules and templates are reloaded on SIGHUP (RELOADING=1 ... READY=1, and the
-outcome in STORE.reload for `feedbackd reload`); a broken file is reported and the last good
-ones stay.
+after new mail), polling every FEEDBACKD_POLL_INTERVAL seconds otherwise — and survives server
+outages by reconnecting with capped exponential backoff instead of exiting (an exit would make
+systemd restart-loop). It tells systemd READY=1 as soon as settings, rules, templates and the
+store are loaded — a mail server that is away at boot is an outage reported through STATUS=,
+`feedbackd status` and alerts, not a failed start. Rules and templates are reloaded on SIGHUP
+(RELOADING=1 ... READY=1, and the outcome in STORE.reload for `feedbackd reload`); a broken
+file is reported and the last good ones stay.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from daemon.adapters.settings import Settings
 from daemon.adapters.storage.files import StoreLock
 from daemon.adapters.storage.reload_state import ReloadOutcome, monotonic_usec, write_outcome
 from daemon.adapters.storage.spool import waiting
-from daemon.adapters.storage.status_file import PollState, write_poll_state
+from daemon.adapters.storage.status_file import PollState, read_poll_state, write_poll_state
 from daemon.adapters.storage.store import Store, StoreWriteError
 from daemon.core.mail.message import decode_header
 from daemon.core.records import PENDING
@@ -43,12 +43,12 @@ from daemon.service.cycle import CycleReport, run_cycle
 from daemon.service.health import assess
 from daemon.service.intake import Desk
 from daemon.service.outbox import deliver, next_due
+from daemon.service.pacing import Pacer
 from daemon.service.ports import CycleHooks
 
 log = logging.getLogger("feedbackd")
 
 DUTY_TICK = 60  # seconds between looks at the clock's duties while idling
-POLL_INTERVAL = 30.0  # seconds between cycles on a server without IDLE
 IDLE_STRETCH = 25 * 60.0  # re-issue IDLE within RFC 2177's 29 minutes
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 300.0
@@ -68,6 +68,7 @@ class Service:
         self.book = load_rulebook(settings.rules)
         self.templates = load_templates(settings.templates)
         self.store: Store | None = None
+        self.pacer = Pacer()  # FEEDBACKD_SMTP_RATE's windows, rebuilt from the store in open()
         self.mailbox: Mailbox | None = None
         self.sender: Sender | None = None
         self.lock = StoreLock(settings.db)
@@ -81,12 +82,17 @@ class Service:
         self.scheduler.every(DUTY_TICK).seconds.do(self._duties_tick)
         self.last_report: CycleReport | None = None
         self.poll = PollState(pid=os.getpid())
+        self._told_refusal = ""  # the SMTP login refusal this process has logged
 
     # -- setup ---------------------------------------------------------------------------------
 
     def open(self) -> None:
         self.lock.acquire()
         self.store = Store(self.settings.db)
+        self.pacer = Pacer.from_store(self.store, self.settings.smtp_rate, self.clock)
+        # A refused SMTP login stays told (status, alert) until a login works, also across
+        # `once` runs and restarts: the next send tries the login and settles it.
+        self.poll.smtp_refused = read_poll_state(self.settings.db).smtp_refused
 
     def close(self) -> None:
         self._disconnect()
@@ -129,6 +135,11 @@ class Service:
             self._notify("ready", self.status_line())
 
     def _connect(self) -> tuple[Mailbox, Sender]:
+        renewal = self.mailbox.seconds_until_renewal() if self.mailbox is not None else None
+        if self.mailbox is not None and renewal is not None and renewal <= 0:
+            # An OAuth2 login is due for a fresh token: log in anew before the server (Exchange
+            # Online) ends the session in the middle of a move.
+            self.mailbox.close()
         if self.mailbox is None or not self.mailbox.is_connected:
             self.mailbox = Mailbox(self.settings.imap).connect()
         if self.sender is None:
@@ -184,7 +195,13 @@ class Service:
         try:
             mailbox, sender = self._connect()
             report = run_cycle(
-                self.desk(), mailbox, sender, now or self.clock(), _Hooks(self), self.settings.db
+                self.desk(),
+                mailbox,
+                sender,
+                now or self.clock(),
+                _Hooks(self),
+                self.settings.db,
+                pacer=self.pacer,
             )
         except Exception as exc:
             self.poll.consecutive_failures += 1
@@ -194,16 +211,33 @@ class Service:
             self._alert(now or self.clock(), None, exc)
             raise
         self.last_report = report
+        self._note_smtp_login()
         self.poll.last_success = self.poll.last_attempt
         self.poll.consecutive_failures = 0
         self.poll.last_error = ""
         self.poll.backlog = report.remaining
         self.poll.quarantined = report.quarantine
         write_poll_state(self.settings.db, self.poll)
-        self._alert(now or self.clock(), report.remaining)
+        self._alert(now or self.clock(), report.gap)  # not our copies still on their way
         if report.new or report.sent or report.filed:
             log.info("cycle: %s", report.summary())
         return report
+
+    def _note_smtp_login(self) -> None:
+        """What the SMTP server said to our last login, kept for `status` and the alert until
+        a login works. A refusal is logged once per process as one line with what to fix
+        (not at every retry), and the login working again once."""
+        said = self.sender.login_refused if self.sender is not None else None
+        if said is None:
+            return  # no login tried (nothing was due): what was known stays
+        if said and said != self._told_refusal:
+            assert self.store is not None
+            waiting = len(self.store.outbox(*PENDING))
+            log.error("%s; %d mails wait in the outbox and go out once it works", said, waiting)
+        elif not said and self.poll.smtp_refused:
+            log.info("the SMTP server accepts our login again; the waiting mail goes out")
+        self._told_refusal = said
+        self.poll.smtp_refused = said
 
     def once(self, now: datetime | None = None) -> CycleReport:
         self.open()
@@ -256,7 +290,11 @@ class Service:
         imap = self.settings.imap
         try:
             mailbox, _ = self._connect()
-            waits = "IMAP IDLE" if mailbox.has_idle else f"polling every {POLL_INTERVAL:.0f} s"
+            waits = (
+                "IMAP IDLE"
+                if mailbox.has_idle
+                else f"polling every {self.settings.poll_interval:g} s (no IDLE)"
+            )
         except OSError as exc:  # the loop retries with backoff; the line still goes out
             waits = f"IDLE or polling once connected (not yet: {exc})"
         return (
@@ -286,7 +324,11 @@ class Service:
         """Until the next poll, or sooner when owed mail is due for another try."""
         assert self.store is not None
         due = next_due(self.store)
-        longest = IDLE_STRETCH if self.mailbox and self.mailbox.has_idle else POLL_INTERVAL
+        idle = self.mailbox is not None and self.mailbox.has_idle
+        longest = IDLE_STRETCH if idle else self.settings.poll_interval
+        renewal = self.mailbox.seconds_until_renewal() if self.mailbox else None
+        if renewal is not None:  # wake to log in with a fresh OAuth2 token
+            longest = max(0.5, min(longest, renewal))
         if due is None:
             return longest
         return max(0.5, min(longest, (due - self.clock()).total_seconds()))
@@ -301,8 +343,7 @@ class Service:
         # Mail that arrived after the cycle's last look and before IDLE starts is not reported
         # by IDLE: look once more, and go straight back to work if there is some.
         assert self.store is not None
-        known = self.store.known_uids(self.mailbox.uidvalidity())
-        if any(uid not in known for uid in self.mailbox.inbox_uids()):
+        if self.store.unseen(self.mailbox.uidvalidity(), self.mailbox.inbox_uids()):
             return
         self.mailbox.idle_start()
         try:
@@ -345,6 +386,7 @@ class Service:
                     self.sender,
                     now,
                     self.book.policy,
+                    self.pacer,
                 )
             except Exception as exc:  # noqa: BLE001 - the outbox keeps it; the next cycle retries
                 log.warning("alert not sent yet: %s", exc)

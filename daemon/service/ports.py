@@ -68,8 +68,9 @@ class SenderPort(Protocol):
     """The submission server; the outcome of each mail is a value, never an exception."""
 
     def send_many(self, envs: list[Envelope]) -> list[Exception | None]:
-        """One result per envelope, in order: None (taken), PermanentSendError (a 5xx: give up)
-        or TransientError (retry later; `maybe_sent` if the server may have taken it)."""
+        """One result per envelope, in order: None (taken), PermanentSendError (a 5xx: give up),
+        AuthRefused (the server refused our login: nothing was sent, a person must act) or
+        TransientError (retry later; `maybe_sent` if the server may have taken it)."""
         ...
 
 

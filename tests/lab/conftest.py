@@ -3,9 +3,10 @@ test.
 
 Everything under tests/lab/ is marked `lab`, so `pytest -m "not lab"` is the quick run anywhere
 and the lab fixtures are visible to no test outside this folder. `lab` and `desk` are today's
-Dovecot; a test that takes `flavoured_desk` runs once on every server layout of
-daemon.lab.dovecot.FLAVOURS (each its own Dovecot, started when first asked for and stopped at
-the end of the session), so the mail flow is proven on each without copies of the tests.
+Dovecot; a test that takes `flavoured_desk` runs once on every flavour of
+daemon.lab.dovecot.FLAVOURS — the server layouts, and Debian's Postfix as the submission server
+— (each its own Dovecot, and Postfix, started when first asked for and stopped at the end of the
+session), so the mail flow is proven on each without copies of the tests.
 """
 
 from __future__ import annotations

@@ -219,5 +219,14 @@ else
     fail "feedbackd $(show feedbackd ActiveState), feedbackd@sales $(show feedbackd@sales ActiveState): $(inside journalctl -u feedbackd@sales -n 10 --no-pager)"
 fi
 
+# An admin's command on one instance, from a root shell that sourced nothing: `--instance`
+# must find that instance's store (`store check` names the files it read).
+out=$(inside /opt/feedbackd/venv/bin/feedbackd --instance sales store check 2>&1)
+if [[ $out == /var/lib/feedbackd-sales/store.json:* ]]; then
+    pass "feedbackd --instance sales store check read the instance's store: ${out%%$'\n'*}"
+else
+    fail "feedbackd --instance sales store check: $out"
+fi
+
 say "$PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from support import REPO
 
-from daemon.adapters.settings import load_settings
+from daemon.adapters.settings import VARIABLES, load_settings
 
 pytestmark = pytest.mark.systemd
 
@@ -31,6 +31,8 @@ REACHED_EXPOSURE = 1.1  # measured with systemd 252 (Debian 12); see docs/servic
 # Lines in which the per-mailbox template may differ from the single unit.
 INSTANCE_KEYS = {
     "Description",
+    "ExecStart",
+    "ExecReload",
     "Environment",
     "EnvironmentFile",
     "LoadCredential",
@@ -159,30 +161,16 @@ def example_values() -> dict[str, str]:
 
 
 def test_env_example_documents_every_setting() -> None:
+    """Every variable the settings read, and no other (FEEDBACKD_CONFIG_DIR chooses the folder
+    the file lives in, so the file cannot set it)."""
     text = ENV_EXAMPLE.read_text(encoding="utf-8")
-    documented = set(re.findall(r"(?m)^#?(FEEDBACKD_[A-Z_]+)=", text))
-    expected = {
-        "FEEDBACKD_ADDRESS",
-        "FEEDBACKD_DB",
-        "FEEDBACKD_RULES",
-        "FEEDBACKD_TEMPLATES",
-        "FEEDBACKD_LOG_LEVEL",
-    }
+    documented = set(re.findall(r"(?m)^#?(FEEDBACKD_[A-Z0-9_]+)=", text))
+    assert documented == set(VARIABLES) - {"FEEDBACKD_CONFIG_DIR"}
     for kind in ("IMAP", "SMTP"):
-        expected |= {
+        assert {
             f"FEEDBACKD_{kind}_{k}"
-            for k in (
-                "HOST",
-                "PORT",
-                "USER",
-                "PASSWORD",
-                "PASSWORD_FILE",
-                "TLS",
-                "CA_FILE",
-                "TLS_VERIFY",
-            )
-        }
-    assert documented == expected
+            for k in ("HOST", "PORT", "USER", "PASSWORD", "PASSWORD_FILE", "TLS", "CA_FILE")
+        } <= documented
 
 
 def test_env_example_loads_with_credentials_as_systemd_passes_them(tmp_path) -> None:
@@ -211,8 +199,18 @@ def test_reload_needs_no_external_program(unit) -> None:
     program = service_key(unit, "ExecStart").split()[0]
     reload = service_key(unit, "ExecReload").split()
     assert reload[0] == program, f"ExecReload= must run {program}, not {reload[0]}"
-    assert reload[1:] == ["reload", "--pid", "$MAINPID"]
+    assert reload[-3:] == ["reload", "--pid", "$MAINPID"]
     assert "kill" not in " ".join(reload)
+
+
+def test_the_template_runs_as_its_instance() -> None:
+    """Without `--instance %i` the daemon of feedbackd@sales would read feedbackd.env beneath
+    sales.env, and every value only the main unit's file sets would leak into sales."""
+    single = {k: service_key("feedbackd.service", k).split() for k in ("ExecStart", "ExecReload")}
+    for key in ("ExecStart", "ExecReload"):
+        words = service_key("feedbackd@.service", key).split()
+        assert words[1:3] == ["--instance", "%i"], key
+        assert [words[0], *words[3:]] == single[key], key
 
 
 def state_directory(unit: str, instance: str | None = None) -> Path:

@@ -23,7 +23,7 @@ import ssl
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 
 from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
 from imap_tools.errors import MailboxFolderCreateError
@@ -33,7 +33,8 @@ from daemon.adapters.mail.folders import discover
 from daemon.adapters.mail.imap_fetch import LARGE_HEAD as LARGE_HEAD
 from daemon.adapters.mail.imap_fetch import Fetched as Fetched
 from daemon.adapters.mail.imap_fetch import fetch_messages
-from daemon.adapters.mail.tls import tls_context
+from daemon.adapters.mail.login import imap_login
+from daemon.adapters.mail.tls import certificate_refused, tls_context
 from daemon.adapters.settings import Server
 from daemon.core.folders import FolderUnavailable, Layout
 from daemon.core.progress import Reporter, silent
@@ -59,6 +60,8 @@ class Mailbox:
         self.capabilities: frozenset[str] = frozenset()
         self.layout = Layout()
         self._quick_empty = 0
+        #: When to log in anew (an OAuth2 token's renewal time); None with a password.
+        self.renew_at: datetime | None = None
 
     # -- connection ------------------------------------------------------------------------------
 
@@ -75,22 +78,21 @@ class Mailbox:
             else:
                 box = MailBoxUnencrypted(s.host, s.port, timeout=self.timeout)
         except ssl.SSLCertVerificationError as exc:
-            raise ConfigError(
-                f"IMAP {s.host}:{s.port}: certificate not trusted ({exc.verify_message}"
-                "): set FEEDBACKD_IMAP_CA_FILE to the CA that signed it"
-            ) from None
+            raise ConfigError(certificate_refused("IMAP", s, exc)) from None
         except (OSError, imaplib.IMAP4.error) as exc:
             raise TransientError(f"IMAP {s.host}:{s.port} unreachable: {exc}") from None
         try:
-            box.login(s.user, s.password.reveal(), initial_folder="INBOX")
-        except imaplib.IMAP4.abort as exc:
-            raise TransientError(f"IMAP connection dropped at login: {exc}") from None
-        except Exception as exc:  # imap-tools raises MailboxLoginError (an imaplib.error subclass)
-            if "LOGIN" in type(exc).__name__.upper() or isinstance(exc, imaplib.IMAP4.error):
-                raise AuthRefused(
-                    f"IMAP login as {s.user} refused by {s.host}: check "
-                    "FEEDBACKD_IMAP_USER and the password"
-                ) from None
+            self.renew_at = imap_login(box, s)
+        except BaseException as exc:
+            # Not logged in: the connection goes (a token endpoint away must not leak sockets).
+            with contextlib.suppress(Exception):
+                box.client.shutdown()
+            if isinstance(exc, imaplib.IMAP4.abort):
+                raise TransientError(f"IMAP connection dropped at login: {exc}") from None
+            if isinstance(exc, TimeoutError | OSError) and not isinstance(
+                exc, TransientError | AuthRefused
+            ):
+                raise TransientError(f"IMAP connection lost at login: {exc}") from None
             raise
         self._box = box
         typ, data = box.client.capability()
@@ -118,6 +120,13 @@ class Mailbox:
     def is_connected(self) -> bool:
         """Logged in, as far as we know: a lost connection is forgotten when it is noticed."""
         return self._box is not None
+
+    def seconds_until_renewal(self, now: datetime | None = None) -> float | None:
+        """How long this session's login stays good (None: for ever, a password); the service
+        reconnects before, since Exchange Online ends a session whose token expired."""
+        if self.renew_at is None:
+            return None
+        return (self.renew_at - (now or datetime.now(UTC))).total_seconds()
 
     @property
     def box(self) -> BaseMailBox:
@@ -152,6 +161,11 @@ class Mailbox:
     @property
     def has_idle(self) -> bool:
         return "IDLE" in self.capabilities
+
+    @property
+    def folders(self) -> frozenset[str]:
+        """The server's names of the selectable folders it listed at login."""
+        return frozenset(self._folders)
 
     def _noop(self) -> None:
         with self._guard():

@@ -10,6 +10,10 @@ import ssl
 
 from daemon.adapters.settings import Server
 
+#: OpenSSL's verify codes for the certificate problems an admin meets (X509_V_ERR_*).
+_EXPIRED = 10
+_HOSTNAME_MISMATCH = 62
+
 
 def tls_context(server: Server) -> ssl.SSLContext:
     """Certificates are verified by default; a private CA is trusted via *_CA_FILE, and only
@@ -19,3 +23,20 @@ def tls_context(server: Server) -> ssl.SSLContext:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
     return ctx
+
+
+def certificate_refused(kind: str, server: Server, exc: ssl.SSLCertVerificationError) -> str:
+    """One line for a certificate we do not accept, with what to do: a name the certificate
+    does not carry needs another host name, an unknown issuer a CA file, an expired one the
+    server's admin."""
+    p = f"FEEDBACKD_{kind}_"
+    where = f"{kind} {server.host}:{server.port}"
+    said = exc.verify_message or exc.reason or str(exc)
+    if exc.verify_code == _HOSTNAME_MISMATCH:
+        return (
+            f"{where}: the certificate is not for {server.host} ({said}): set {p}HOST to a "
+            "name the certificate carries"
+        )
+    if exc.verify_code == _EXPIRED:
+        return f"{where}: the server's certificate has expired ({said}): have it renewed"
+    return f"{where}: certificate not trusted ({said}): set {p}CA_FILE to the CA that signed it"

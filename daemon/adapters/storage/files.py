@@ -5,8 +5,8 @@ status file, a request handed to the daemon) needs the same four steps — a tem
 folder, fsync, `os.replace`, fsync of the folder so the rename itself is durable — and owner-only
 permissions, since every one of them holds personal data or the daemon's state. Written once
 here, no caller can forget a step. Likewise the files beside the store (`STORE.lock`,
-`.status`, `.journal`, `.archive/`, `.requests/`) are named in one place, so no module can
-disagree about where another one keeps its part.
+`.status`, `.journal`, `.archive/`, `.requests/`, `.oauth2`) are named in one place, so no
+module can disagree about where another one keeps its part.
 """
 
 from __future__ import annotations
@@ -107,6 +107,11 @@ class StorePaths:
     def learned(self) -> Path:
         """What the center's corrections taught the fallback model (see learned)."""
         return Path(f"{self.db}.learned.json")
+
+    @property
+    def oauth2(self) -> Path:
+        """The refresh token the OAuth2 endpoint rotated to (see adapters/oauth2): 0600."""
+        return Path(f"{self.db}.oauth2")
 
     @property
     def requests(self) -> Path:

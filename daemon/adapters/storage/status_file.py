@@ -23,6 +23,7 @@ class PollState:
     backlog: int = 0  # INBOX messages not yet processed, at the last poll
     quarantined: int = 0  # messages in the Quarantine folder, at the last poll
     pid: int = 0
+    smtp_refused: str = ""  # the SMTP server's refusal of our login, until a login works
 
 
 def write_poll_state(db: Path, state: PollState) -> None:

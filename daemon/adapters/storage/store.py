@@ -23,16 +23,17 @@ from pathlib import Path
 from typing import Any
 
 from tinydb import TinyDB
-from tinydb.table import Document
 
-from daemon.adapters.storage.files import StorePaths
+from daemon.adapters.storage.files import StorePaths, atomic_write
 from daemon.adapters.storage.store_disk import (
     DurableStorage,
     check_store_path,
     journal_line,
     refuse_damage,
     scan_journal,
+    snapshot_chunks,
 )
+from daemon.adapters.storage.store_index import StoreIndex
 from daemon.core.cases import Case, CaseStatus, case_id
 from daemon.core.records import LedgerEntry, OutMail, OutState, optional_moment, parse_stamp, stamp
 from daemon.errors import EX_TEMPFAIL, TransientError
@@ -80,12 +81,16 @@ class Store:
         self._meta: dict[str, dict[str, Any]] = {}
         self._dirty: dict[str, set[str]] = {t: set() for t in _TABLES}
         self._gone: dict[str, set[str]] = {t: set() for t in _TABLES}  # removed, not committed
+        # The documents as the snapshot was parsed (fresh dicts, owned by no one else): taken
+        # as they are, not through TinyDB's tables, which copied each one twice on the way.
+        tables = self._db.storage.read() or {}
         for name, target in self._sources().items():
-            for stored in self._db.table(name).all():
-                target[_KEYS[name](stored)] = dict(stored)
+            for stored in tables.get(name, {}).values():
+                target[_KEYS[name](stored)] = stored
         self._torn_at: int | None = None
         self._release_snapshot()
         self._replay()
+        self._index = StoreIndex.build(self._sources())  # from the documents, every load
         self._by_mid: dict[str, str] = {}  # Message-ID -> ledger key
         for key, doc in self._ledger.items():
             if doc["message_id"]:
@@ -109,15 +114,16 @@ class Store:
         return LedgerEntry.from_doc(self._ledger[key]) if key else None
 
     def known_uids(self, uidvalidity: int) -> set[int]:
-        prefix = f"{uidvalidity}:"
-        return {int(k[len(prefix) :]) for k in self._ledger if k.startswith(prefix)}
+        return set(self._index.uids(uidvalidity))
+
+    def unseen(self, uidvalidity: int, uids: list[int]) -> list[int]:
+        """The UIDs of `uids` the ledger does not know, in their order: what a cycle takes in.
+        Costs the length of `uids`, not of the ledger."""
+        known = self._index.uids(uidvalidity)
+        return [uid for uid in uids if uid not in known]
 
     def unfiled(self, uidvalidity: int) -> list[LedgerEntry]:
-        return [
-            LedgerEntry.from_doc(d)
-            for d in self._ledger.values()
-            if not d["filed"] and d["uidvalidity"] == uidvalidity
-        ]
+        return [LedgerEntry.from_doc(self._ledger[k]) for k in self._index.unfiled(uidvalidity)]
 
     def ledger_entries(self) -> list[LedgerEntry]:
         return [LedgerEntry.from_doc(d) for d in self._ledger.values()]
@@ -132,16 +138,45 @@ class Store:
 
     def cases(self, *statuses: CaseStatus) -> list[Case]:
         """All live cases, or those in these states (filtered before they are built)."""
-        return [
-            Case.from_doc(d)
-            for d in self._cases.values()
-            if not statuses or d["status"] in statuses
-        ]
+        if not statuses:
+            return [Case.from_doc(d) for d in self._cases.values()]
+        return [Case.from_doc(self._cases[k]) for k in self._index.with_status(statuses)]
+
+    def cases_with(
+        self,
+        event: str,
+        *,
+        without: str = "",
+        status: CaseStatus | None = None,
+        since: datetime | None = None,
+    ) -> list[Case]:
+        """Live cases with an `event` in their trail and none `without` (in `status`, the last
+        `event` at or after `since`), chosen on the documents before any case is built: a
+        clock duty that looks for a few cases each cycle must not build every case there is."""
+        out = []
+        for doc in self._cases.values():
+            if status is not None and doc["status"] != status:
+                continue
+            whats = [e["what"] for e in doc.get("events", ())]
+            if event not in whats or (without and without in whats):
+                continue
+            if since is not None:
+                last = next(e for e in reversed(doc["events"]) if e["what"] == event)
+                if parse_stamp(last["at"], f"{doc.get('id')} {event}") < since:
+                    continue
+            out.append(Case.from_doc(doc))
+        return out
 
     def outbox(self, *states: OutState) -> list[OutMail]:
-        return [
-            OutMail.from_doc(d) for d in self._outbox.values() if not states or d["state"] in states
-        ]
+        """All live mail, or the mail in these states (from the index: the cost follows the
+        mail in those states, not the outbox)."""
+        if not states:
+            return [OutMail.from_doc(d) for d in self._outbox.values()]
+        return [OutMail.from_doc(self._outbox[k]) for k in self._index.in_states(states)]
+
+    def sent_with_text(self) -> list[OutMail]:
+        """Sent mail that still holds its text: what `archive.shed_sent_text` moves out."""
+        return [OutMail.from_doc(self._outbox[k]) for k in self._index.sent_texts()]
 
     def outmail(self, mail_id: str) -> OutMail | None:
         doc = self._outbox.get(mail_id)
@@ -233,6 +268,7 @@ class Store:
     def _put(
         self, table: str, key: str, doc: dict[str, Any], target: dict[str, dict[str, Any]]
     ) -> None:
+        self._index.put(table, key, target.get(key), doc)
         target[key] = doc
         self._dirty[table].add(key)
         self._gone[table].discard(key)
@@ -246,6 +282,7 @@ class Store:
                 continue
             self._dirty[table].discard(key)
             self._gone[table].add(key)
+            self._index.drop(table, key, doc)
             if table == "cases":
                 for mid in doc.get("thread", ()):
                     self._thread.pop(mid, None)
@@ -329,21 +366,12 @@ class Store:
         return str(StorePaths(Path(self.path)).journal)
 
     def snapshot(self) -> None:
-        """Write every live document to the TinyDB file (atomically), then empty the journal."""
+        """Write every live document to the TinyDB file (atomically), then empty the journal.
+        Streamed document by document (store_disk.snapshot_chunks): folding a large store no
+        longer holds it twice in memory, as TinyDB's tables and as one JSON string per table."""
         if not self.path or self.read_only:
             return
-        self._db.drop_tables()
-        for name, target in self._sources().items():
-            if target:
-                self._db.table(name).insert_multiple(
-                    Document(doc, doc_id=i) for i, doc in enumerate(target.values(), 1)
-                )
-        storage = self._db.storage
-        assert isinstance(storage, DurableStorage)
-        try:
-            storage.flush()
-        finally:
-            self._release_snapshot()
+        atomic_write(os.path.realpath(self.path), snapshot_chunks(self._sources()))
         if os.path.exists(self.journal):  # a crash before this only means a longer replay
             fd = os.open(self.journal, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW)
             try:
@@ -352,8 +380,8 @@ class Store:
                 os.close(fd)
 
     def _release_snapshot(self) -> None:
-        """The live documents are held once, in this class; TinyDB's copy is rebuilt per
-        snapshot, so memory is not spent twice."""
+        """The live documents are held once, in this class: TinyDB's copy, read on load, is
+        dropped (the snapshot is written from this class's documents)."""
         storage = self._db.storage
         if isinstance(storage, DurableStorage) and self.path:
             storage._data = None

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -78,7 +78,7 @@ def read_snapshot(path: Path, new_store: bool = False) -> dict[str, Any] | None:
             "`feedbackd store repair --new-store`",
         )
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"))  # strict UTF-8: a bad byte is damage, told
     except UnicodeDecodeError as exc:
         raise StoreDamaged(
             path, f"the store is damaged (not UTF-8 at byte {exc.start}): restore it from a backup"
@@ -98,7 +98,8 @@ def read_snapshot(path: Path, new_store: bool = False) -> dict[str, Any] | None:
 
 
 class DurableStorage(Storage):
-    """Holds the data in memory; `flush()` writes it atomically. path=None: memory only."""
+    """TinyDB's view of the snapshot, read strictly, for loading; the store writes the file
+    itself (`snapshot_chunks`). path=None: memory only."""
 
     def __init__(self, path: str | None = None):
         self.path = path
@@ -110,23 +111,37 @@ class DurableStorage(Storage):
     def write(self, data: dict[str, Any]) -> None:
         self._data = data
 
-    def flush(self) -> None:
-        if not self.path or self._data is None:
-            return
-        atomic_write(self.path, self._chunks(self._data))
-
-    @staticmethod
-    def _chunks(data: dict[str, Any]) -> Iterator[str]:
-        # Table by table with the C encoder: json.dump to a file is the slow pure-Python
-        # path, one json.dumps of everything would build the whole file as one string.
-        yield "{"
-        for i, (name, table) in enumerate(data.items()):
-            yield ("," if i else "") + json.dumps(name) + ":"
-            yield json.dumps(table, ensure_ascii=False, separators=(",", ":"))
-        yield "}"
-
     def close(self) -> None:
         pass
+
+
+#: Characters of snapshot text written at once: large enough for few syscalls, small enough
+#: that the snapshot never exists as one string (a 10k backlog's outbox was 100+ MB of it).
+CHUNK = 1 << 16
+
+
+def snapshot_chunks(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Iterator[str]:
+    """The snapshot file's text, as TinyDB writes it (`{"table":{"1":{...},"2":...},...}`, empty
+    tables left out), document by document: byte for byte what `DurableStorage.flush` wrote from
+    TinyDB's tables, without TinyDB's copy of every document nor one string per table."""
+    parts: list[str] = ["{"]
+    size = 0
+    first_table = True
+    for name, docs in tables.items():
+        if not docs:
+            continue
+        parts.append(("" if first_table else ",") + json.dumps(name) + ":{")
+        first_table = False
+        for i, doc in enumerate(docs.values(), 1):
+            text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+            parts.append(f'{"," if i > 1 else ""}"{i}":{text}')
+            size += len(text)
+            if size >= CHUNK:
+                yield "".join(parts)
+                parts, size = [], 0
+        parts.append("}")
+    parts.append("}")
+    yield "".join(parts)
 
 
 def journal_line(table: str, key: str, doc: dict[str, Any] | None) -> str:

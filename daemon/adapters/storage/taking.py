@@ -7,18 +7,20 @@ and under systemd that is a crash loop on one mail. So before a message is decid
 of attempts that did not finish; finishing removes it. A message found there twice is
 quarantined instead of being taken a third time.
 
-The file is written with an atomic rename but without fsync, on purpose: it guards against the
-process dying, not the machine, and the page cache outlives the process. A power cut that loses
-the marker only means one more attempt. `Store(None)` (the twin) and a read-only preview keep
+The file is written without fsync, on purpose: it guards against the process dying, not the
+machine, and the page cache outlives the process. A power cut that loses the marker only means
+one more attempt. It is rewritten in place, by one `pwrite` at offset 0 padded with spaces to
+the file's length (JSON allows them): a process that dies has written all of it or none, and a
+message costs two small writes instead of two temp files and renames (it was 6 % of a
+backlog's wall time). `Store(None)` (the twin) and a read-only preview keep
 the marker in memory.
 """
 
 from __future__ import annotations
 
-import contextlib
+import errno
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from daemon.adapters.storage.store import StoreWriteError
@@ -61,20 +63,30 @@ class IntakeMarker:
         written: the same error, so the loop says so and waits, not "mail server trouble"."""
         if self.path is None:
             return
+        data = json.dumps(self._attempts).encode("utf-8")
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+            fd = self._open()
+            try:
+                data += b" " * max(0, os.fstat(fd).st_size - len(data))
+                if os.pwrite(fd, data, 0) != len(data):
+                    raise OSError(errno.ENOSPC, "short write")
+            finally:
+                os.close(fd)
         except OSError as exc:
             raise self._unwritable(exc) from exc
+
+    def _open(self) -> int:
+        """The marker file, never through a link: one planted in the store's folder is
+        replaced by our own file (as the rename of earlier versions replaced it)."""
+        assert self.path is not None
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:  # 0600, from mkstemp
-                json.dump(self._attempts, f)
-            os.replace(tmp, self.path)
-        except BaseException as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            if isinstance(exc, OSError):
-                raise self._unwritable(exc) from exc
-            raise
+            return os.open(self.path, flags, 0o600)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            os.unlink(self.path)
+            return os.open(self.path, flags | os.O_EXCL, 0o600)
 
     def _unwritable(self, exc: OSError) -> StoreWriteError:
         assert self.path is not None

@@ -162,14 +162,23 @@ def bounce_notice(
 
 
 def thanks_forward(
-    desk: NoticeDesk, case: Case, original: Message, to: Owner, *, message_id: str, now: datetime
+    desk: NoticeDesk,
+    case: Case,
+    original: Message,
+    to: Owner,
+    *,
+    message_id: str,
+    now: datetime,
+    thanked_name: str = "",
 ) -> EmailMessage:
     """A customer's thanks passed to the team or employee; replies go to the center's people,
-    not to the token address, because a team member cannot (and need not) command the case."""
+    not to the token address, because a team member cannot (and need not) command the case.
+    `thanked_name`: the employee the thanks names, when `to` is their manager."""
     ctx = (
         _staff_context(desk, case, to, now)
         | _quote(original.text)
         | {"customer_email": "", "answer_link": "", "answer_address": ""}
+        | {"thanked_name": _short(thanked_name)}
     )  # the team gets the words, not the address
     center = desk.book.owners.get(desk.book.center)
     msg = _staff_mail(desk, case, to, "thanks_forward", ctx, message_id, now)
@@ -225,6 +234,8 @@ def command_reply(
         "category_label": CATEGORY_LABELS.get(lang, {}).get(case.category, case.category)
         if case
         else "",
+        "outcome": outcome_line(auth.data) if auth.event == "closed" else "",
+        "employee": auth.data.get("employee", ""),
         "center_name": _center_name(desk),
         "feedback_address": desk.address,
     }
@@ -267,7 +278,37 @@ BUILTIN = {
         "still {status}. If you answered, send the answer again with that address in Cc, or "
         "close the case with the close command.\n\n--\n{center_name}\n",
     ),
+    "explanation_request": (
+        "[{case_id}] Your written explanation, please: {subject}",
+        "{recipient_name}, {owner_name}, who owns case {case_id}, asks for your written "
+        "explanation by {explanation_due}. Reply to this mail without changing the recipient; "
+        "your answer is attached to the case.\n{note}\n\n--\n{center_name}\n",
+    ),
+    "explanation_given": (
+        "[{case_id}] Explanation from {employee}: {subject}",
+        "{recipient_name}, {employee} sent a written explanation of case {case_id}:\n\n"
+        "{quoted}\n\n--\n{center_name}\n",
+    ),
+    "solved_question": (
+        "[{case_id}] Was your issue solved?",
+        'Your case {case_id} has been closed. Was your issue solved? Please reply "yes" or '
+        '"no". Not to be asked again: reply "stop".\n\n--\n{center_name}\n',
+    ),
+    "solved_answer": (
+        '[{case_id}] The customer answered "was it solved?": {subject}',
+        "{recipient_name}, the customer of case {case_id} answered:\n\n{quoted}\n\n"
+        "--\n{center_name}\n",
+    ),
 }
+
+
+def outcome_line(data: Mapping[str, Any]) -> str:
+    """`justified, cause delivery, remedy certificate`: a close's outcome in one line."""
+    parts = [str(data["verdict"])] if data.get("verdict") else []
+    parts += [f"{k} {data[k]}" for k in ("cause", "remedy") if data.get(k)]
+    if data.get("employees"):
+        parts.append("employees " + ", ".join(map(str, data["employees"])))
+    return ", ".join(parts)
 
 
 def thanks_recipients(case: Case, book: RuleBook) -> tuple[Owner, ...]:

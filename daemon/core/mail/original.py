@@ -9,6 +9,7 @@ attachment must not ride on every reminder).
 
 from __future__ import annotations
 
+import email
 from email.message import EmailMessage
 from email.policy import SMTP
 
@@ -51,3 +52,23 @@ def attach_original(raw: bytes, cap: int, case_id: str) -> EmailMessage:
 
 def attached_whole(part: EmailMessage) -> bool:
     return part.get_content_type() in ("message/rfc822", "application/octet-stream")
+
+
+def without_attachments(raw: str, note: str) -> str | None:
+    """The mail again with its text only and `note` below it: what is sent when the server
+    refused the mail for its size (the original attached made it too big). Same headers, so the
+    same Message-ID (the first attempt was refused: no copy of it exists). None when the mail
+    has no attachment to leave out, so a mail too big by itself is not tried forever."""
+    msg = email.message_from_bytes(raw.encode("utf-8"), policy=SMTP)  # bytes: 8-bit text
+    assert isinstance(msg, EmailMessage)
+    parts = [p for p in msg.walk() if p is not msg]
+    if not any(p.is_attachment() or p.get_content_type() == "message/rfc822" for p in parts):
+        return None
+    body = msg.get_body(preferencelist=("plain",))
+    text = body.get_content() if isinstance(body, EmailMessage) else ""
+    slim = EmailMessage(policy=SMTP)
+    for name, value in msg.items():
+        if name.lower() not in ("content-type", "content-transfer-encoding", "mime-version"):
+            slim[name] = value
+    slim.set_content(f"{str(text).rstrip()}\n\n{note}\n", charset="utf-8", cte="8bit")
+    return slim.as_bytes().decode("utf-8")

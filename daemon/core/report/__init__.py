@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from daemon.core.report.figures import BREAKDOWNS, Report, build_report
 from daemon.core.report.html import render_html
-from daemon.core.report.text import render_csv, render_json, render_table
+from daemon.core.report.text import ROW_CSV, render_csv, render_json, render_rows_csv, render_table
 
 FORMATS = ("table", "csv", "json", "html")
 
@@ -20,12 +20,20 @@ __all__ = ["BREAKDOWNS", "FORMATS", "Report", "build_report", "render"]
 
 
 def render(
-    report: Report, fmt: str, by: str = "category", owners: Mapping[str, str] | None = None
+    report: Report,
+    fmt: str,
+    by: str = "category",
+    owners: Mapping[str, str] | None = None,
+    teams: Mapping[str, str] | None = None,
 ) -> str:
-    """One entry point for the CLI: `fmt` is one of FORMATS."""
+    """One entry point for the CLI: `fmt` is one of FORMATS. `owners` names owner keys and
+    employees' addresses; `teams` gives an employee's team (the CSV by employee shows it).
+    CSV by employee, team or cause is one row per key (HR's sheet), else the long form."""
     if fmt == "table":
         return render_table(report, by, owners)
     if fmt == "csv":
+        if by in ROW_CSV:
+            return render_rows_csv(report, by, owners, teams)
         return render_csv(report, by)
     if fmt == "json":
         return render_json(report, by)

@@ -1,4 +1,4 @@
-"""The scheduled digest: the period report as one mail to the feedback center and management.
+"""The scheduled digest: the meeting's mail to the feedback center and management.
 
 Pure: the caller (the daemon's scheduler, or `feedbackd digest`) passes `now`, the cases and
 the rule book, and gets back a complete `EmailMessage` to queue. The `digest:` section was
@@ -6,7 +6,8 @@ parsed and checked with the rest of rules.yaml, so `feedbackd check` sees it. Th
 multipart/alternative — a plain-text part for terminals and text-only clients, and an HTML
 part whose chart is a table (no images, no script), so it reads the same in every client. It
 is marked `Auto-Submitted: auto-generated` (RFC 3834) so that out-of-office robots of the
-recipients do not answer it.
+recipients do not answer it. What it says, in the admin's language, is daemon.core.report.
+meeting; the previous period's report beside this one gives the change.
 
 rules.yaml:
 
@@ -14,23 +15,22 @@ rules.yaml:
       every: weekly                # daily | weekly (the previous complete day / ISO week)
       at: "08:00"                  # local time of sending, in settings.timezone
       to: [center, boss@company.example]   # owner keys or addresses
+      language: ru                 # ru | en (default: the feedback center owner's language)
 """
 
 from __future__ import annotations
 
 import email.utils
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from zoneinfo import ZoneInfo
 
 from daemon.core.mail.compose import header_safe, new_message_id
-from daemon.core.mail.wording import zone_label
+from daemon.core.report import meeting
 from daemon.core.report.figures import Report
-from daemon.core.report.html import render_html
 from daemon.core.report.layout import period_title
-from daemon.core.report.text import render_table
 from daemon.core.rules import DIGEST_EVERY, DigestSettings, RuleBook
 
 EVERY = DIGEST_EVERY
@@ -39,7 +39,6 @@ DIGEST_HEADERS = {
     "Precedence": "bulk",
     "X-Auto-Response-Suppress": "All",
 }
-BAR_WIDTH = 40
 
 
 def digest_settings(book: RuleBook) -> DigestSettings | None:
@@ -70,36 +69,34 @@ def digest_period(now: datetime, every: str, tz: str) -> tuple[date, date]:
     return monday - timedelta(days=7), monday - timedelta(days=1)
 
 
-def text_chart(counts: Mapping[str, int]) -> list[str]:
-    """The category chart for the plain-text part: bars of '#', scaled to the largest."""
-    if not counts:
-        return ["(no cases)"]
-    top = max(counts.values()) or 1
-    width = max(len(k) for k in counts)
-    return [
-        f"{k.ljust(width)}  {'#' * max(1 if n else 0, round(BAR_WIDTH * n / top))} {n}"
-        for k, n in counts.items()
-    ]
-
-
-def overdue_text(report: Report, owners: Mapping[str, str]) -> list[str]:
-    lines = [f"Overdue now: {len(report.overdue_cases)}"]
-    for ln in report.overdue_cases:
-        lines.append(
-            f"  {ln.id}  {ln.category:12}  due {ln.due:%Y-%m-%d %H:%M} {zone_label(ln.due, 'en')}  "
-            f"owner {owners.get(ln.owner, ln.owner)} ({ln.owner})"
-        )
-    return lines
-
-
 def owner_names(book: RuleBook) -> dict[str, str]:
-    return {key: o.name or key for key, o in book.owners.items()}
+    """Owner keys and employees' addresses to the names people know them by."""
+    people = {address: p.name or address for address, p in book.employees.items()}
+    return {key: o.name or key for key, o in book.owners.items()} | people
 
 
-def digest_subject(report: Report) -> str:
-    if report.start == report.end:
-        return f"Feedback digest {report.start.isoformat()}"
-    return f"Feedback digest {period_title(report)}"
+def employee_teams(book: RuleBook) -> dict[str, str]:
+    """rules.yaml `employees:`: each employee's address to their team's owner key."""
+    return {address: person.team for address, person in book.employees.items()}
+
+
+def previous_period(start: date, end: date) -> tuple[date, date]:
+    """The period of the same length just before `start..end`: the digest's comparison."""
+    days = (end - start).days + 1
+    return start - timedelta(days=days), start - timedelta(days=1)
+
+
+def digest_language(book: RuleBook) -> str:
+    """`digest.language`, else the feedback center owner's language (the admin's)."""
+    if book.digest is not None and book.digest.language:
+        return book.digest.language
+    center = book.owners.get(book.center)
+    return center.language if center and center.language in meeting.WORDS else "en"
+
+
+def digest_subject(report: Report, language: str = "en") -> str:
+    period = report.start.isoformat() if report.start == report.end else period_title(report)
+    return meeting.words_for(language)["subject"].format(period=period)
 
 
 def compose_digest(
@@ -108,33 +105,31 @@ def compose_digest(
     now: datetime,
     sender: str,
     recipients: Sequence[str],
-    by: str = "category",
+    previous: Report | None = None,
+    language: str | None = None,
 ) -> EmailMessage:
-    """The digest mail: text/plain (chart, overdue list, full table) + text/html alternative."""
+    """The digest mail: text/plain + text/html alternative, the same parts in both, in
+    `language` (default: digest_language). `previous` (the report of previous_period) gives
+    the change against the period before; without it the change reads "–"."""
     if not recipients:
         raise ValueError("a digest needs at least one recipient")
+    lang = language or digest_language(book)
+    words = meeting.words_for(lang)
     names = owner_names(book)
-    counts = {k: t.count for k, t in report.by["category"].items()}
-    text = "\n".join(
-        [
-            digest_subject(report),
-            "",
-            "Cases per category",
-            *text_chart(counts),
-            "",
-            *overdue_text(report, names),
-            "",
-            render_table(report, by, names),
-        ]
-    )
+    parts = meeting.sections(report, previous, lang, names)
+    subject = digest_subject(report, lang)
+    subtitle = words["as_of"].format(now=report.now.strftime("%Y-%m-%d %H:%M"), tz=report.tz)
+    footer = words["footer"].format(start=report.start.isoformat(), end=report.end.isoformat())
+    text = meeting.render_text(subject, subtitle, parts, lang, footer)
+    html = meeting.render_html(subject, subtitle, parts, lang, footer)
     msg = EmailMessage(policy=SMTP)
     msg["From"] = email.utils.formataddr(("feedbackd", header_safe(sender)))
     msg["To"] = ", ".join(header_safe(r) for r in recipients)
-    msg["Subject"] = digest_subject(report)
+    msg["Subject"] = subject
     msg["Date"] = email.utils.format_datetime(now)
     msg["Message-ID"] = new_message_id(sender.rpartition("@")[2])
     for k, v in DIGEST_HEADERS.items():
         msg[k] = v
     msg.set_content(text, charset="utf-8")
-    msg.add_alternative(render_html(report, by, names), subtype="html", charset="utf-8")
+    msg.add_alternative(html, subtype="html", charset="utf-8")
     return msg

@@ -16,11 +16,13 @@ from daemon.core.report.figures import CaseLine, Report
 from daemon.core.report.layout import (
     BREAKDOWN_COLUMNS,
     CASE_HEADER,
+    EXPLANATION_HEADER,
     breakdown_order,
     breakdown_rows,
     case_rows,
     count_rows,
     counts_sections,
+    explanation_rows,
     period_title,
     stamp,
     summary_rows,
@@ -106,6 +108,14 @@ def render_html(
         bar_chart({k: t.count for k, t in report.by["category"].items()}),
         _table(["Figure", "Value"], [list(r) for r in summary_rows(report)]),
         _cases("Overdue now", report.overdue_cases, names),
+        f'<h3 style="margin:12px 0 4px 0">Explanations outstanding '
+        f"({len(report.outstanding_explanations)})</h3>",
+        _table(
+            [c.capitalize() for c in EXPLANATION_HEADER],
+            explanation_rows(report.outstanding_explanations),
+        )
+        if report.outstanding_explanations
+        else "<p>none</p>",
     ]
     for name in breakdown_order(by):
         header = [name.capitalize(), *(c.capitalize() for c in BREAKDOWN_COLUMNS)]

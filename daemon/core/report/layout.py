@@ -10,10 +10,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from daemon.core.report.figures import BREAKDOWNS, CaseLine, Report
+from daemon.core.report.figures import BREAKDOWNS, CaseLine, ExplanationLine, Report, Tally
 
 CASE_HEADER = ["ID", "CATEGORY", "OWNER", "STATUS", "RECEIVED", "DUE", "ANSWERED"]
-BREAKDOWN_COLUMNS = ["CASES", "ON TIME", "LATE", "OVERDUE"]
+BREAKDOWN_COLUMNS = [
+    "CASES",
+    "ON TIME",
+    "LATE",
+    "OVERDUE",
+    "ON TIME %",
+    "THANKS",
+    "JUSTIFIED",
+    "UNJUSTIFIED",
+    "EXPLAINED",
+    "SOLVED",
+]
+#: Breakdowns whose keys are people or teams: shown by name where the book has one.
+NAMED = ("owner", "team", "employee")
+EXPLANATION_HEADER = ["CASE", "EMPLOYEE", "ASKED", "DUE", "OVERDUE"]
 
 
 def breakdown_order(by: str) -> tuple[str, ...]:
@@ -61,6 +75,13 @@ def summary_rows(report: Report) -> list[tuple[str, str]]:
         ("resolution, p90", duration(report.resolution.p90)),
         ("open now", str(len(report.open_cases))),
         ("overdue now", str(len(report.overdue_cases))),
+        ("justified", str(report.justified)),
+        ("unjustified", str(report.unjustified)),
+        ("asked whether solved", str(report.satisfaction.asked_solved)),
+        ("solved, of answers", pct(report.satisfaction.satisfaction_pct)),
+        ("explanations asked", str(len(report.explanations))),
+        ("explanations given", str(sum(x.given is not None for x in report.explanations))),
+        ("explanations waiting", str(len(report.outstanding_explanations))),
     ]
 
 
@@ -68,13 +89,35 @@ def breakdown_rows(report: Report, name: str, owners: Mapping[str, str]) -> list
     """One row per key of breakdown `name`, in BREAKDOWN_COLUMNS order; owners by name."""
     return [
         [
-            owners.get(k, k) if name == "owner" else k,
+            owners.get(k, k) if name in NAMED else k,
             str(t.count),
             str(t.on_time),
             str(t.late),
             str(t.overdue),
+            pct(t.on_time_pct),
+            str(t.thanks),
+            str(t.justified),
+            str(t.unjustified),
+            explained(t),
+            pct(t.satisfaction_pct),
         ]
         for k, t in report.by[name].items()
+    ]
+
+
+def explained(t: Tally) -> str:
+    """Explanations given of those asked, and how many are overdue: "1/2, 1 overdue"."""
+    if not t.explanations_asked:
+        return "-"
+    late = f", {t.explanations_overdue} overdue" if t.explanations_overdue else ""
+    return f"{t.explanations_given}/{t.explanations_asked}{late}"
+
+
+def explanation_rows(lines: tuple[ExplanationLine, ...]) -> list[list[str]]:
+    """Rows under EXPLANATION_HEADER: the explanations not given yet."""
+    return [
+        [x.case_id, x.employee, stamp(x.asked), stamp(x.due), "yes" if x.overdue else "no"]
+        for x in lines
     ]
 
 

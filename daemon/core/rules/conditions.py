@@ -15,7 +15,15 @@ from functools import cached_property
 
 from daemon.core.mail.message import Message
 from daemon.core.mail.quoting import Letter, split
-from daemon.core.rules.textmatch import Negation, Pattern, Text, normalize, stem_groups
+from daemon.core.rules.morphology import Lemmatizer, lemma_pattern
+from daemon.core.rules.textmatch import (
+    LemmaText,
+    Negation,
+    Pattern,
+    Text,
+    normalize,
+    stem_groups,
+)
 
 #: Most characters of a body field (body, said, closing, quoted) the conditions read.
 BODY_BUDGET = 200_000
@@ -65,6 +73,7 @@ class Context:
         self.negation: Negation = negation
         self._values: dict[str, tuple[str, ...]] = {}
         self._texts: dict[str, Text] = {}
+        self._lemma_texts: dict[tuple[int, str], LemmaText] = {}
         #: Results a condition computes once per message (e.g. a sentiment score asked by the
         #: complaint rule and again by the thanks rule), keyed by (id(condition), what).
         self.memo: dict[tuple[int, str], object] = {}
@@ -101,6 +110,14 @@ class Context:
             else:
                 raw = "\n".join(FIELDS[field](self))
             got = self._texts[field] = Text(raw)
+        return got
+
+    def lemma_text(self, field: str, lemmatizer: Lemmatizer) -> LemmaText:
+        """The field's words as lemmas: built once per message, however many rules ask."""
+        key = (id(lemmatizer), field)
+        got = self._lemma_texts.get(key)
+        if got is None:
+            got = self._lemma_texts[key] = LemmaText(self.text(field), lemmatizer.lemma)
         return got
 
 
@@ -141,31 +158,54 @@ class Words(Condition):
         self.prefixes = frozenset(p.parts[0][0] for p in single if p.parts[0][1])
         self.prefix_groups = stem_groups(self.prefixes)
         self.multi = [p for p in self.patterns if len(p.parts) > 1]
+        # Phrases indexed by their first word, so a message is checked only against the phrases
+        # whose first word it holds (hundreds of phrases, a few candidates each message).
+        self.multi_first: dict[str, list[Pattern]] = {}
+        for p in self.multi:
+            if not p.parts[0][1]:
+                self.multi_first.setdefault(p.parts[0][0], []).append(p)
+        self.multi_first_words = frozenset(self.multi_first)
+        self.multi_prefixed = [p for p in self.multi if p.parts[0][1]]
         self.single = {p.parts[0]: p for p in single}
         self.fast = negation == "ignore" and at_least == 1 and not self.except_
 
+    def _text(self, ctx: Context) -> Text:
+        """The text the patterns are matched against (`Lemmas`: its lemmas)."""
+        return ctx.text(self.field)
+
     def test(self, ctx: Context) -> bool:
-        text = ctx.text(self.field)
+        text = self._text(ctx)
         if self.fast:
             if not self.exact.isdisjoint(text.word_set):
                 return True
             if self.prefixes and text.any_stem(self.prefix_groups):
                 return True
-            return any(p.could_match(text) and p.find(text) for p in self.multi)
+            return any(p.find(text) for p in self._phrases(text))
         return len(self._hits(ctx, text, limit=self.at_least)) >= self.at_least
+
+    def _phrases(self, text: Text) -> list[Pattern]:
+        """The phrases that may occur: first word present (or prefix-first), all parts there."""
+        out = [p for p in self.multi_prefixed if p.could_match(text)]
+        for word in self.multi_first_words & text.word_set:
+            out.extend(p for p in self.multi_first[word] if p.could_match(text))
+        return out
 
     def _hits(self, ctx: Context, text: Text, limit: int = 0) -> list[str]:
         hits: list[str] = []
-        hidden = [span for p in self.except_ for span in p.find(text)]
+        hidden: list[tuple[int, int]] | None = None  # found once, and only if something matched
         for pattern in self._candidates(text):
             for start, end in pattern.find(text):
+                if hidden is None:
+                    # `except:` phrases are read as written, also by `lemmas:` (same indices)
+                    plain = ctx.text(self.field)
+                    hidden = [span for p in self.except_ for span in p.find(plain)]
                 if any(s <= start and end <= e for s, e in hidden):
                     continue
                 if self.negation != "ignore":
                     neg = text.negated(start, end, ctx.negation)
                     if neg != (self.negation == "only"):
                         continue
-                hits.append(" ".join(text.words[start:end]))
+                hits.append(text.span(start, end))
                 break
             if limit and len(hits) >= limit:
                 break
@@ -176,12 +216,35 @@ class Words(Condition):
         found = {self.single[(w, False)] for w in self.exact & text.word_set}
         if self.prefixes:
             found.update(self.single[(w, True)] for w in text.stem_hits(self.prefix_groups))
-        found.update(p for p in self.multi if p.could_match(text))
+        found.update(self._phrases(text))
         return [p for p in self.patterns if p in found]
 
     def explain(self, ctx: Context) -> list[Reason]:
         kind = self.kind if self.negation == "ignore" else f"{self.kind} ({self.negation} negated)"
-        return [Reason(self.field, kind, ", ".join(self._hits(ctx, ctx.text(self.field))))]
+        return [Reason(self.field, kind, ", ".join(self._hits(ctx, self._text(ctx))))]
+
+
+class Lemmas(Words):
+    """Words or phrases by dictionary form: `lemmas: [работать]` meets работает, работали,
+    работать; `cancel` meets cancelled, cancels. Entries and message go through the same
+    `Lemmatizer` (handed in when the rules are built); negation, `at_least` and `except` work
+    as for `words`, with negation cues and `except` phrases read as written."""
+
+    def __init__(
+        self,
+        patterns: list[str],
+        field: str,
+        negation: str,
+        at_least: int,
+        except_: list[str] | None,
+        lemmatizer: Lemmatizer,
+    ):
+        self.lemmatizer = lemmatizer
+        keyed = [lemma_pattern(p, lemmatizer) for p in patterns]
+        super().__init__("lemmas", keyed, field, negation, at_least, except_)
+
+    def _text(self, ctx: Context) -> Text:
+        return ctx.lemma_text(self.field, self.lemmatizer)
 
 
 class Regex(Condition):
@@ -290,6 +353,25 @@ class Not(Condition):
 
     def explain(self, ctx: Context) -> list[Reason]:
         return [Reason(self.child.field, f"not {self.child.kind}", "")]
+
+
+class Shared(Condition):
+    """A condition named with a YAML anchor (&name) and reused through aliases (*name): asked
+    once per message, however many rules reuse it."""
+
+    def __init__(self, child: Condition):
+        self.child = child
+        self.kind, self.field = child.kind, child.field
+
+    def test(self, ctx: Context) -> bool:
+        key = (id(self), "test")
+        got = ctx.memo.get(key)
+        if got is None:
+            got = ctx.memo[key] = self.child.test(ctx)
+        return bool(got)
+
+    def explain(self, ctx: Context) -> list[Reason]:
+        return self.child.explain(ctx)
 
 
 class Opinions:

@@ -10,12 +10,14 @@ import re
 from typing import Any as AnyValue
 
 from daemon.core.rules import conditions as c
+from daemon.core.rules.morphology import Lemmatizer
 from daemon.core.rules.textmatch import normalize
 from daemon.core.rules.yamlsrc import Map, Report, Seq, check_keys, str_list, suggest
 
 MATCHERS = (
     "words",
     "phrases",
+    "lemmas",
     "regex",
     "equals",
     "domains",
@@ -28,6 +30,7 @@ MATCHERS = (
 OPTIONS = ("in", "negation", "at_least", "except")
 NEGATION_MODES = ("ignore", "skip", "only")
 _DEFAULT_FIELD = {"words": "text", "phrases": "text", "regex": "text", "domains": "sender_domain"}
+_WORDLIKE = ("words", "phrases", "lemmas")
 SENTIMENT_KEYS = ("lean", "positive", "negative", "neutral", "margin")
 SIDES = ("positive", "negative", "neutral")
 LEANS = ("positive", "negative")
@@ -45,6 +48,8 @@ class Lexicons:
         self.entries: dict[str, list[str]] = {}
         self.lines: dict[str, int] = {}
         self._compiled: dict[tuple[tuple[str, ...], ...], c.Opinions] = {}
+        #: Conditions named with a YAML anchor, compiled once and shared by every alias.
+        self.shared: dict[int, c.Condition | None] = {}
 
     def opinions(
         self, positive: tuple[str, ...], negative: tuple[str, ...], neutral: tuple[str, ...] = ()
@@ -115,9 +120,34 @@ def _entry_ok(item: str, line: int, where: str, report: Report) -> bool:
 
 
 def compile_condition(
-    node: AnyValue, line: int, report: Report, lexicons: Lexicons | None = None
+    node: AnyValue,
+    line: int,
+    report: Report,
+    lexicons: Lexicons | None = None,
+    lemmatizer: Lemmatizer | None = None,
 ) -> c.Condition | None:
-    """A Condition, or None after adding the problems found to `report`."""
+    """A Condition, or None after adding the problems found to `report`.
+
+    `lemmatizer` serves the `lemmas:` matcher; without one, such a matcher is a problem. A
+    condition named with a YAML anchor and reused through aliases is compiled (and its problems
+    reported) once, and asked once per message however many rules reuse it (`c.Shared`)."""
+    if isinstance(node, Map) and node.shared:
+        lexicons = lexicons if lexicons is not None else Lexicons()
+        if id(node) not in lexicons.shared:
+            lexicons.shared[id(node)] = None  # a condition that contains its own alias
+            inner = _compile(node, line, report, lexicons, lemmatizer)
+            lexicons.shared[id(node)] = c.Shared(inner) if inner is not None else None
+        return lexicons.shared[id(node)]
+    return _compile(node, line, report, lexicons, lemmatizer)
+
+
+def _compile(
+    node: AnyValue,
+    line: int,
+    report: Report,
+    lexicons: Lexicons | None,
+    lemmatizer: Lemmatizer | None,
+) -> c.Condition | None:
     if not isinstance(node, Map):
         report.add(
             getattr(node, "line", line),
@@ -140,16 +170,16 @@ def compile_condition(
         for opt in OPTIONS:
             if opt in node:
                 report.add(node.line_of(opt), f"'{opt}' belongs on a matcher, not on '{kind}'")
-        return _combinator(kind, value, vline, report, lexicons)
+        return _combinator(kind, value, vline, report, lexicons, lemmatizer)
     field = _field(node, kind, report)
-    if kind not in ("words", "phrases"):
+    if kind not in _WORDLIKE:
         for opt in ("negation", "at_least", "except"):
             if opt in node:
-                report.add(node.line_of(opt), f"'{opt}' works only with words and phrases")
+                report.add(node.line_of(opt), f"'{opt}' works only with words, phrases and lemmas")
     if field is None:
         return None
-    if kind in ("words", "phrases"):
-        return _words(kind, node, field, report)
+    if kind in _WORDLIKE:
+        return _words(kind, node, field, report, lemmatizer)
     if kind == "sentiment":
         return _sentiment(value, vline, field, report, lexicons or Lexicons())
     if kind == "regex":
@@ -167,16 +197,22 @@ def compile_condition(
 
 
 def _combinator(
-    kind: str, value: AnyValue, line: int, report: Report, lexicons: Lexicons | None
+    kind: str,
+    value: AnyValue,
+    line: int,
+    report: Report,
+    lexicons: Lexicons | None,
+    lemmatizer: Lemmatizer | None,
 ) -> c.Condition | None:
     if kind == "not":
-        child = compile_condition(value, line, report, lexicons)
+        child = compile_condition(value, line, report, lexicons, lemmatizer)
         return c.Not(child) if child else None
     if not isinstance(value, Seq) or not value:
         report.add(line, f"'{kind}' takes a non-empty list of conditions ('- words: [...]')")
         return None
     children = [
-        compile_condition(v, ln, report, lexicons) for v, ln in zip(value, value.lines, strict=True)
+        compile_condition(v, ln, report, lexicons, lemmatizer)
+        for v, ln in zip(value, value.lines, strict=True)
     ]
     if any(ch is None for ch in children):
         return None
@@ -208,13 +244,30 @@ def _field(node: Map, kind: str, report: Report) -> str | None:
     return _DEFAULT_FIELD.get(kind, "text")
 
 
-def _words(kind: str, node: Map, field: str, report: Report) -> c.Condition | None:
+def _words(
+    kind: str, node: Map, field: str, report: Report, lemmatizer: Lemmatizer | None = None
+) -> c.Condition | None:
     line = node.line_of(kind)
     items = str_list(report, node[kind], line, kind)
     ok = True
+    if kind == "lemmas" and lemmatizer is None:
+        report.add(
+            line,
+            "'lemmas' needs the word-form dictionaries (Python packages pymorphy3, "
+            "pymorphy3-dicts-ru and snowballstemmer), which are not installed; install "
+            "feedbackd with its dependencies, or write the forms with 'words:'",
+        )
+        ok = False
     for item, item_line in items:
         if kind == "words" and len(normalize(item).split()) > 1:
             report.add(item_line, f"'{item}' is several words; put it under 'phrases:'")
+            ok = False
+        elif kind == "lemmas" and "*" in item:
+            report.add(
+                item_line,
+                f"'{item}': lemmas meet every form of a word by themselves; drop the '*' "
+                f"(or use 'words:' for a prefix)",
+            )
             ok = False
         else:
             ok = _entry_ok(item, item_line, kind, report) and ok
@@ -247,6 +300,15 @@ def _words(kind: str, node: Map, field: str, report: Report) -> c.Condition | No
         if not items:
             report.add(line, f"'{kind}' needs at least one entry")
         return None
+    if kind == "lemmas" and lemmatizer is not None:
+        return c.Lemmas(
+            [i for i, _ in items],
+            field,
+            str(negation),
+            int(at_least),
+            [p for p, _ in hide],
+            lemmatizer,
+        )
     return c.Words(
         kind, [i for i, _ in items], field, str(negation), int(at_least), [p for p, _ in hide]
     )

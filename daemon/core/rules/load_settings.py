@@ -242,7 +242,9 @@ def parse_policy(report: Report, node: Any, line: int) -> PolicySettings:
     return policy
 
 
-DIGEST_KEYS = ("every", "at", "to")
+#: The digest's languages (daemon/core/report/meeting.py has their words).
+DIGEST_LANGUAGES = ("ru", "en")
+DIGEST_KEYS = ("every", "at", "to", "language")
 
 
 def parse_digest(report: Report, node: Any, line: int, center: str | None) -> DigestSettings | None:
@@ -275,7 +277,11 @@ def parse_digest(report: Report, node: Any, line: int, center: str | None) -> Di
     if not isinstance(to, list) or not to or not all(isinstance(x, str) for x in to):
         bad("to", "give a list of owner keys or addresses, e.g. [center]")
         to = []
-    return DigestSettings(every, at, tuple(to))
+    language = str(m.get("language", ""))
+    if language and language not in DIGEST_LANGUAGES:
+        bad("language", f"{language!r} is not {' or '.join(DIGEST_LANGUAGES)}")
+        language = ""
+    return DigestSettings(every, at, tuple(to), language)
 
 
 LEARNING_KEYS = ("min_confidence", "min_examples")

@@ -14,7 +14,15 @@ from typing import Any
 
 from daemon.core.rules.crosscheck import Sections, cross_check
 from daemon.core.rules.load_conditions import Lexicons, compile_condition, parse_lexicons
+from daemon.core.rules.load_employees import parse_employees
 from daemon.core.rules.load_examples import parse_examples
+from daemon.core.rules.load_outcomes import (
+    level_of,
+    parse_causes,
+    parse_complexity,
+    parse_remedies,
+    verdict_setting,
+)
 from daemon.core.rules.load_settings import (
     flag,
     parse_calendar,
@@ -25,15 +33,18 @@ from daemon.core.rules.load_settings import (
     term,
 )
 from daemon.core.rules.model import (
+    COMPLEXITY_LEVELS,
     LANGUAGES,
     UNCLASSIFIED,
     Category,
     Escalation,
+    ExplanationSettings,
     Owner,
     ReminderStep,
     Rule,
     RuleBook,
 )
+from daemon.core.rules.morphology import Lemmatizer
 from daemon.core.rules.textmatch import Negation, normalize
 from daemon.core.rules.yamlsrc import (
     Map,
@@ -58,6 +69,11 @@ SECTIONS = (
     "rules",
     "examples",
     "digest",
+    "complexity",
+    "causes",
+    "remedies",
+    "explanations",
+    "employees",
     "learning",
 )
 REQUIRED_CATEGORIES = ("official", "complaint", "thanks", UNCLASSIFIED)
@@ -70,7 +86,12 @@ CATEGORY_KEYS = (
     "reminders",
     "escalate",
     "forward_to",
+    "verdict",
+    "complexity",
+    "ask_solved",
 )
+#: Categories whose cases are asked "was it solved?" after closing unless `ask_solved: false`.
+ASK_SOLVED_BY_DEFAULT = ("official", "complaint")
 
 
 @dataclass
@@ -89,8 +110,11 @@ class Built:
         return self.book
 
 
-def build(text: str, source: str) -> Built:
-    """Everything `text` (the content of rules.yaml, named `source` in problems) compiles to."""
+def build(text: str, source: str, lemmatizer: Lemmatizer | None = None) -> Built:
+    """Everything `text` (the content of rules.yaml, named `source` in problems) compiles to.
+
+    `lemmatizer` (daemon.adapters.morphology) serves the `lemmas:` matcher and is kept in the
+    book for other readers of lemmas; without it a rule using `lemmas:` is a problem."""
     report = Report(source)
     built = Built(report)
     root = load_yaml(text, report)
@@ -109,10 +133,23 @@ def build(text: str, source: str) -> Built:
     calendar = parse_calendar(report, root.get("calendar", Map()), root.line_of("calendar"))
     policy = parse_policy(report, root.get("policy", Map()), root.line_of("policy"))
     owners = _owners(report, root.get("owners"), root.line_of("owners"), built.lines)
-    categories = _categories(report, root.get("categories"), root.line_of("categories"), built)
+    levels = parse_complexity(report, root.get("complexity"), root.line_of("complexity"))
+    categories = _categories(
+        report, root.get("categories"), root.line_of("categories"), built, levels
+    )
+    causes = parse_causes(report, root.get("causes"), root.line_of("causes"))
+    remedies = parse_remedies(report, root.get("remedies"), root.line_of("remedies"), levels)
+    explanations = _explanations(
+        report, root.get("explanations"), root.line_of("explanations"), built.lines
+    )
+    employees = parse_employees(
+        report, root.get("employees"), root.line_of("employees"), owners, lemmatizer
+    )
     negation = _negation(report, root.get("negation"), root.line_of("negation"))
     lexicons = parse_lexicons(root.get("lexicons"), root.line_of("lexicons"), report)
-    rules = _rules(report, root.get("rules"), root.line_of("rules"), built.lines, lexicons)
+    rules = _rules(
+        report, root.get("rules"), root.line_of("rules"), built.lines, lexicons, lemmatizer
+    )
     precedence = _precedence(report, root.get("precedence"), root.line_of("precedence"))
     examples = parse_examples(report, root.get("examples"), root.line_of("examples"))
     digest = parse_digest(report, root.get("digest"), root.line_of("digest"), center)
@@ -153,6 +190,12 @@ def build(text: str, source: str) -> Built:
         digest=digest,
         learning=learning,
         ordered_rules=tuple(r for _, r in ordered),
+        complexity=levels,
+        causes=causes,
+        remedies=remedies,
+        explanations=explanations,
+        lemmatizer=lemmatizer,
+        employees=employees,
     )
     return built
 
@@ -185,7 +228,9 @@ def _owners(report: Report, node: Any, line: int, lines: dict[str, int]) -> dict
     return out
 
 
-def _categories(report: Report, node: Any, line: int, built: Built) -> dict[str, Category]:
+def _categories(
+    report: Report, node: Any, line: int, built: Built, levels: tuple[str, ...] = COMPLEXITY_LEVELS
+) -> dict[str, Category]:
     m = expect_map(report, node, line, "categories") if node is not None else None
     out: dict[str, Category] = {}
     if m is not None:
@@ -235,8 +280,33 @@ def _categories(report: Report, node: Any, line: int, built: Built) -> dict[str,
                 tuple(reminders),
                 escalate,
                 tuple(k for k, _ in forward),
+                verdict_setting(report, cm.get("verdict"), cm.line_of("verdict"), name),
+                level_of(report, cm.get("complexity"), cm.line_of("complexity"), name, levels),
+                bool(
+                    flag(
+                        report,
+                        cm.get("ask_solved", name in ASK_SOLVED_BY_DEFAULT),
+                        cm.line_of("ask_solved"),
+                        "ask_solved",
+                    )
+                ),
             )
     return out
+
+
+def _explanations(
+    report: Report, node: Any, line: int, lines: dict[str, int]
+) -> ExplanationSettings:
+    """`explanations: {due: 3 working_days, reminders: [...]}`: the employee's term."""
+    if node is None:
+        return ExplanationSettings()
+    m = expect_map(report, node, line, "explanations")
+    if m is None:
+        return ExplanationSettings()
+    check_keys(report, m, ("due", "reminders"), "explanations")
+    due = term(report, m.get("due", "3 working_days"), m.line_of("due"), "explanations.due")
+    rungs = _reminders(report, m.get("reminders"), m.line_of("reminders"), "explanations", lines)
+    return ExplanationSettings(due or ExplanationSettings().due, tuple(rungs))
 
 
 def _reminders(
@@ -324,7 +394,12 @@ def _negation(report: Report, node: Any, line: int) -> Negation:
 
 
 def _rules(
-    report: Report, node: Any, line: int, lines: dict[str, int], lexicons: Lexicons | None = None
+    report: Report,
+    node: Any,
+    line: int,
+    lines: dict[str, int],
+    lexicons: Lexicons | None = None,
+    lemmatizer: Lemmatizer | None = None,
 ) -> list[Rule]:
     seq = expect_seq(report, node, line, "rules") if node is not None else None
     out: list[Rule] = []
@@ -353,7 +428,7 @@ def _rules(
         if "when" not in r or ("category" not in r and opens):
             report.add(r.line, f"rule '{name}' needs both 'when:' and 'category:'")
             continue
-        cond = compile_condition(r["when"], r.line_of("when"), report, lexicons)
+        cond = compile_condition(r["when"], r.line_of("when"), report, lexicons, lemmatizer)
         tags = str_list(report, r.get("tags", []), r.line_of("tags"), "tags")
         if cond is not None:
             owner = r.get("owner")

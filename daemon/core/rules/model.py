@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from daemon.core.mail.message import Message
 from daemon.core.rules.conditions import Condition, Reason
+from daemon.core.rules.morphology import Lemmatizer
 from daemon.core.rules.textmatch import Negation
 
 UNCLASSIFIED = "unclassified"
@@ -66,6 +67,43 @@ class Category:
     reminders: tuple[ReminderStep, ...] = ()
     escalate: Escalation | None = None
     forward_to: tuple[str, ...] = ()  # owner keys that receive thanks
+    verdict_required: bool = False  # `verdict: required`: a close must say justified or not
+    complexity: str = ""  # the level its cases start at ("": the lowest of `complexity:`)
+    ask_solved: bool = False  # after closing, ask the customer once whether it was solved
+
+
+#: The kinds of remedy a catalogue entry may be (rules.yaml `remedies:`).
+REMEDY_KINDS = ("apology", "present", "compensation")
+#: The complexity levels when rules.yaml names none, lowest first.
+COMPLEXITY_LEVELS = ("simple", "medium", "serious")
+
+
+@dataclass(frozen=True)
+class Cause:
+    """rules.yaml `causes: {delivery: [доставка, курьер]}`: a cause and the words for it."""
+
+    key: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Remedy:
+    """rules.yaml `remedies: {certificate: {kind: present, from: medium, aliases: [...]}}`:
+    what may be given to an unhappy customer, agreed in advance, from a complexity level on."""
+
+    key: str
+    kind: str  # apology | present | compensation
+    from_level: str  # the lowest complexity level it may be given at
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExplanationSettings:
+    """rules.yaml `explanations: {due: 3 working_days, reminders: [...]}`: how long an
+    employee has for a written explanation, and the reminder rungs before and after."""
+
+    due: Term = Term(3, "working_days")
+    reminders: tuple[ReminderStep, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,6 +169,7 @@ class DigestSettings:
     every: str = "weekly"  # daily | weekly
     at: time = time(8, 0)
     to: tuple[str, ...] = ()  # owner keys or addresses, as written
+    language: str = ""  # ru | en; "" when not set: the feedback center owner's language
 
 
 @dataclass(frozen=True)
@@ -149,6 +188,23 @@ class Owner:
     email: str
     language: str = "ru"
     supervisor: str | None = None
+
+
+@dataclass(frozen=True)
+class Employee:
+    """rules.yaml `employees:`: a person customers may thank by name (daemon.core.credits).
+
+    `forms` are the names as written in the file ("Ольга", "Ольга Петрова", "Olga"); `keys`
+    are the same forms as word-form keys (lemmas when the book was built with a lemmatizer),
+    so "Ольге" and "Ольгу" in a letter meet the form "Ольга" without listing endings.
+    """
+
+    address: str
+    name: str
+    team: str  # an owner key
+    manager: str | None = None  # an owner key or another employee's address
+    forms: tuple[str, ...] = ()
+    keys: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -199,6 +255,14 @@ class RuleBook:
     negation: Negation = field(default_factory=Negation)
     examples: tuple[Example, ...] = ()
     digest: DigestSettings | None = None  # None: the section is absent, no digest is sent
+    complexity: tuple[str, ...] = COMPLEXITY_LEVELS  # lowest first
+    causes: dict[str, Cause] = field(default_factory=dict)
+    remedies: dict[str, Remedy] = field(default_factory=dict)
+    explanations: ExplanationSettings = ExplanationSettings()
+    employees: dict[str, Employee] = field(default_factory=dict)  # by lower-case address
     learning: LearningSettings | None = None  # None: the learned model never decides
     #: `rules` sorted by (category precedence, file order): the first that matches decides.
     ordered_rules: tuple[Rule, ...] = ()
+    #: The word-form keys the `lemmas:` matchers use (None: built without dictionaries); any
+    #: other reader of lemmas (a learned model) takes them from here, to see the same keys.
+    lemmatizer: Lemmatizer | None = None

@@ -4,7 +4,8 @@ Customers write "Претензия", "ПРЕТЕНЗИЮ", "претензиЮ"
 and curly apostrophes. Matching must not care, so every field is reduced once — NFKC,
 case-folded, ё → е, ’ → ' — and split into words. Rules are normalised the same way when the
 file loads, so a rule and a message always meet in the same alphabet. Word forms are handled
-by prefixes (`претензи*` matches претензия, претензию, претензией).
+by prefixes (`претензи*` matches претензия, претензию, претензией) or by lemmas (`LemmaText`:
+the same words replaced by their dictionary forms, see daemon.core.rules.morphology).
 
 Every cost here is linear in the text, because the text is a stranger's: a run of letters longer
 than `MAX_WORD` is not a word (no rule can name it), a `Text` keeps at most `MAX_CHARS`, and a
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -138,6 +139,10 @@ class Text:
         found.sort()
         return found
 
+    def span(self, start: int, end: int) -> str:
+        """The words[start:end] as the reasons of a decision show them."""
+        return " ".join(self.words[start:end])
+
     def negated(self, start: int, end: int, negation: Negation) -> bool:
         """Is the match words[start:end] negated by a cue in the same clause?"""
         words, clauses = self.words, self.clauses
@@ -153,6 +158,30 @@ class Text:
             if clauses[i] == clause and words[i] in negation.after:
                 return True
         return False
+
+
+class LemmaText(Text):
+    """A `Text` whose words are the lemmas of another's, one for one (same indices, clauses).
+
+    Negation cues are looked up among the words as written ("не", "doesn't"), and reasons show
+    them as written too, so only the matching itself sees the lemmas.
+    """
+
+    def __init__(self, source: Text, lemma: Callable[[str], str]):
+        super().__init__(source.raw)
+        self.source = source
+        self.__dict__["norm"] = source.norm
+        self.__dict__["words"] = [lemma(w) for w in source.words]
+
+    @cached_property
+    def clauses(self) -> list[int]:
+        return self.source.clauses
+
+    def span(self, start: int, end: int) -> str:
+        return self.source.span(start, end)
+
+    def negated(self, start: int, end: int, negation: Negation) -> bool:
+        return self.source.negated(start, end, negation)
 
 
 class Pattern:

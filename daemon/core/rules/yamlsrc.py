@@ -19,12 +19,17 @@ from daemon.errors import Problem
 
 
 class Map(dict[str, Any]):
-    """A YAML mapping with `line` (of the mapping) and `key_lines` (line of each key)."""
+    """A YAML mapping with `line` (of the mapping) and `key_lines` (line of each key).
+
+    `shared` is True when the mapping is named with an anchor (&name) and used again through an
+    alias (*name): every use is this one object, so what is compiled from it can be shared.
+    """
 
     def __init__(self, *args: Any, line: int = 0):
         super().__init__(*args)
         self.line = line
         self.key_lines: dict[str, int] = {}
+        self.shared = False
 
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, self.line)
@@ -53,7 +58,7 @@ class Report:
 def load_yaml(text: str, report: Report) -> Any:
     """Parse `text`; on a syntax error add one located problem and return None."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = _compose(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
@@ -67,15 +72,35 @@ def load_yaml(text: str, report: Report) -> Any:
         return None
     if node is None:
         return None
-    return _convert(node, report, SafeConstructor())
+    return _convert(node, report, SafeConstructor(), {})
 
 
-def _convert(node: yaml.Node, report: Report, cons: SafeConstructor) -> Any:
+#: libyaml's parser where PyYAML was built with it: the same nodes and lines, composed in C
+#: (the pure-Python composer was a quarter of the daemon's start-up).
+_FAST = getattr(yaml, "CSafeLoader", None)
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """The document's node tree. A file libyaml refuses is composed again by the pure-Python
+    parser, so a syntax error is told in the same words whichever parser is installed."""
+    if _FAST is not None:
+        try:
+            return yaml.compose(text, Loader=_FAST)
+        except yaml.YAMLError:
+            pass
+    return yaml.compose(text, Loader=yaml.SafeLoader)
+
+
+def _convert(node: yaml.Node, report: Report, cons: SafeConstructor, seen: dict[int, Any]) -> Any:
     line = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
-        out = Map(line=line)
+        if id(node) in seen:  # an alias of an anchored mapping: the same object again
+            again: Map = seen[id(node)]
+            again.shared = True
+            return again
+        out = seen[id(node)] = Map(line=line)
         for key_node, value_node in node.value:
-            key = _convert(key_node, report, cons)
+            key = _convert(key_node, report, cons, seen)
             key_line = key_node.start_mark.line + 1
             if not isinstance(key, (str, int, bool)) or key_node.tag == "tag:yaml.org,2002:merge":
                 report.add(
@@ -90,12 +115,12 @@ def _convert(node: yaml.Node, report: Report, cons: SafeConstructor) -> Any:
                     f"duplicate key '{key}' (first at line {out.key_lines[key]}); keep only one",
                 )
                 continue
-            out[key] = _convert(value_node, report, cons)
+            out[key] = _convert(value_node, report, cons, seen)
             out.key_lines[key] = key_line
         return out
     if isinstance(node, yaml.SequenceNode):
         return Seq(
-            [_convert(item, report, cons) for item in node.value],
+            [_convert(item, report, cons, seen) for item in node.value],
             line,
             [item.start_mark.line + 1 for item in node.value],
         )

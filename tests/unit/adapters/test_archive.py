@@ -3,6 +3,8 @@ purge removes personal data and keeps the numbers."""
 
 from __future__ import annotations
 
+import errno
+import json
 import os
 import stat
 import subprocess
@@ -13,7 +15,15 @@ from pathlib import Path
 import pytest
 from support import REPO
 
-from daemon.adapters.storage.archive import Retention, all_cases, archive, archived_cases, purge
+from daemon.adapters.storage.archive import (
+    Retention,
+    all_cases,
+    archive,
+    archived_cases,
+    purge,
+    shed_sent_text,
+)
+from daemon.adapters.storage.files import StorePaths
 from daemon.adapters.storage.store import Store
 from daemon.core import cases as lifecycle
 from daemon.core.records import LedgerEntry, OutMail
@@ -253,3 +263,67 @@ def test_an_archived_case_takes_no_words_with_it_and_leaves_none_behind(tmp_path
     assert "сломан" not in "".join(
         p.read_text(encoding="utf-8") for p in (tmp_path / "store.json.archive").iterdir()
     )
+
+
+def archived_mail(db: Path) -> list[dict[str, object]]:
+    return [
+        json.loads(line)
+        for path in sorted(StorePaths(db).archive.glob("outbox-*.jsonl"))
+        for line in path.read_text().splitlines()
+    ]
+
+
+def test_sent_mail_text_moves_to_the_archive_once_and_the_mail_is_archived_once(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "store.json"
+    store = Store(db)
+    fill(store)
+    queued = OutMail("<q@x>", None, "ack", "fb@x", ("q@x.test",), "still owed", created=T0)
+    store.put_outmail(queued)
+    store.commit()
+    assert shed_sent_text(store, db, T0) == 3
+    assert [(d["id"], d["raw"]) for d in archived_mail(db)] == [
+        ("<ack0@x>", "r"),
+        ("<ack1@x>", "r"),
+        ("<ack2@x>", "r"),
+    ]
+    again = Store(db)  # durable: the live store keeps the sent mail without its text
+    assert {m.id: m.raw for m in again.outbox()} == {
+        "<ack0@x>": "",
+        "<ack1@x>": "",
+        "<ack2@x>": "",
+        "<q@x>": "still owed",
+    }
+    assert again.sent_with_text() == [] and shed_sent_text(again, db, T0) == 0
+    # Later the mail itself is archived: its whole line is there already, no second one.
+    assert archive(again, db, T0 + timedelta(days=365), Retention()) > 0
+    assert [m.id for m in again.outbox()] == ["<q@x>"]
+    assert sorted(d["id"] for d in archived_mail(db)) == ["<ack0@x>", "<ack1@x>", "<ack2@x>"]
+
+
+def test_a_preview_sheds_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "store.json"
+    store = Store(db)
+    fill(store)
+    preview = Store.preview(db)
+    assert shed_sent_text(preview, db, T0) == 0
+    assert not StorePaths(db).archive.exists() and Store(db).sent_with_text()
+
+
+def test_an_archive_that_cannot_be_written_keeps_the_text_live_for_the_next_try(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "store.json"
+    store = Store(db)
+    fill(store)
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "fsync", full)
+        assert shed_sent_text(store, db, T0) == 0
+    assert [m.raw for m in Store(db).outbox()] == ["r", "r", "r"]
+    assert shed_sent_text(store, db, T0) == 3  # space again: the text moves
+    assert [m.raw for m in Store(db).outbox()] == ["", "", ""]

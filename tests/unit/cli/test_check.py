@@ -5,6 +5,7 @@ Each file in tests/data/rules/ marks the lines that must be reported with a trai
 """
 
 import io
+import os
 import re
 import shutil
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from support import REPO
 
 from daemon.adapters.config import load_rulebook
+from daemon.cli import main
 from daemon.cli.check import check_command
 from daemon.errors import ConfigError
 
@@ -168,3 +170,52 @@ def test_the_corrected_acknowledgment_is_rendered_when_the_folder_has_it(templat
     for lang in ("ru", "en"):  # an older folder without it: the built-in text, no problem
         (templates / f"ack_corrected.{lang}.j2").unlink()
     assert run_check(DATA / "ok.yaml", templates)[0] == 0
+
+
+SETTINGS = {
+    "FEEDBACKD_IMAP_HOST": "imap.example.com",
+    "FEEDBACKD_IMAP_USER": "fb",
+    "FEEDBACKD_IMAP_PASSWORD": "imap-pw-123",
+    "FEEDBACKD_SMTP_HOST": "smtp.example.com",
+    "FEEDBACKD_SMTP_USER": "fb",
+    "FEEDBACKD_SMTP_PASSWORD": "smtp-pw-456",
+    "FEEDBACKD_ADDRESS": "feedback@example.com",
+    "FEEDBACKD_RULES": str(REPO / "rules.yaml"),
+    "FEEDBACKD_TEMPLATES": str(TEMPLATES),
+}
+
+
+def check_cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], **env: str
+) -> tuple[int, str]:
+    for name in [n for n in os.environ if n.startswith("FEEDBACKD_")]:
+        monkeypatch.delenv(name)
+    for name, value in {**SETTINGS, **env}.items():
+        monkeypatch.setenv(name, value)
+    code = main(["check"])
+    return code, capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "variable, value", [("FEEDBACKD_IMAP_TLS", "ssl"), ("FEEDBACKD_IMAP_PORT", "abc")]
+)
+def test_check_refuses_a_bad_setting_naming_it_and_what_to_set(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], variable: str, value: str
+) -> None:
+    code, out = check_cli(monkeypatch, capsys, **{variable: value})
+    assert code == 78
+    [line] = [ln for ln in out.splitlines() if ln.startswith("settings: ")]
+    assert f"{variable}={value!r} is not valid: set " in line
+    assert "imap-pw-123" not in out
+
+
+def test_check_passes_good_settings_and_warns_of_a_typo(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = check_cli(monkeypatch, capsys, FEEDBACKD_IMAP_PROT="143")
+    assert code == 0, out
+    assert (
+        "settings: warning: unknown variable FEEDBACKD_IMAP_PROT: did you mean "
+        "FEEDBACKD_IMAP_PORT?" in out.splitlines()
+    )
+    assert "settings: OK — IMAP fb at imap.example.com:993 (imaps)" in out

@@ -48,7 +48,7 @@ def test_html_dry_run_prints_only_the_html(capsys: pytest.CaptureFixture[str]) -
     assert out.lstrip().lower().startswith(("<!doctype html", "<html"))
     assert out.rstrip().endswith("</html>")
     assert "Subject:" not in out and "Would go to" not in out
-    assert "Subject: Feedback digest 2026-11-16 – 2026-11-22" in err
+    assert "Subject: Сводка обратной связи 2026-11-16 – 2026-11-22" in err
     assert "Would go to 1 recipient(s): center@example.test" in err
 
 
@@ -58,5 +58,6 @@ def test_text_dry_run_keeps_its_envelope_above_the_text(
 ) -> None:
     assert cli.main(["digest", "--now", "2026-11-23T09:00", "--dry-run"]) == 0
     out, err = capsys.readouterr()
-    assert out.startswith("Subject: Feedback digest 2026-11-16 – 2026-11-22\nWould go to 1 ")
-    assert "\n\nFeedback digest 2026-11-16 – 2026-11-22\n" in out and err == ""
+    # in the admin's language: the shipped rules' feedback center writes Russian
+    assert out.startswith("Subject: Сводка обратной связи 2026-11-16 – 2026-11-22\nWould go to 1 ")
+    assert "\n\nСводка обратной связи 2026-11-16 – 2026-11-22\n" in out and err == ""

@@ -26,12 +26,25 @@ COMMANDS = {
     "reload": ["--pid"],
     "cases list": ["--status", "--overdue", "--category", "--owner", "--format"],
     "cases show": ["id", "--format"],
-    "cases close": ["id", "--all", "--before", "--category", "--by"],
+    "cases close": [
+        "id",
+        "--all",
+        "--before",
+        "--category",
+        "--verdict",
+        "--cause",
+        "--remedy",
+        "--employee",
+        "--complexity",
+        "--by",
+    ],
     "cases reopen": ["id", "--by"],
     "cases answer": ["id", "--by"],
     "cases reassign": ["id", "owner", "--by"],
     "cases note": ["id", "text", "--by"],
     "cases reclassify": ["id", "category", "--by"],
+    "cases explain": ["id", "--employee", "--by"],
+    "cases credit": ["id", "--employee", "--by"],
     "status": ["--format"],
     "reprocess": ["message_ids"],
     "purge": ["--before"],
@@ -42,9 +55,11 @@ COMMANDS = {
     "check": ["--rules", "--templates"],
     "classify": ["files", "--rules", "--format"],
     "learn": ["files", "--category", "--evaluate", "--folds", "--rules"],
+    "doctor": ["--send-test", "--create-folders"],
     "init": ["folder"],
     "store check": [],
     "store repair": ["--new-store"],
+    "oauth2 authorize": ["--device-url", "--browser", "--auth-url"],
 }
 
 
@@ -79,6 +94,7 @@ def test_the_commands_and_their_options_are_unchanged() -> None:
         "--version",
         "--log-level",
         "--config",
+        "--instance",
     ]
 
 
@@ -92,6 +108,8 @@ def test_every_command_names_its_handler(words: list[str]) -> None:
         "cases reassign": ["FB-1", "legal"],
         "cases note": ["FB-1", "called"],
         "cases reclassify": ["FB-1", "complaint"],
+        "cases explain": ["FB-1", "--employee", "olga@x.test"],
+        "cases credit": ["FB-1", "--employee", "olga@x.test"],
         "purge": ["--before", "2026-01-01"],
         "import": ["--before", "2026-01-01"],
         "report": ["--from", "2026-01-01", "--to", "2026-01-31"],

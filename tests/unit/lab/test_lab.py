@@ -8,7 +8,7 @@ import pytest
 
 import daemon.lab
 from daemon.errors import FeedbackdError
-from daemon.lab import LabUnavailable, MailLab, dovecot
+from daemon.lab import LabUnavailable, MailLab, dovecot, postfix
 
 
 def test_the_lab_package_exports_the_lab_and_its_one_error() -> None:
@@ -24,3 +24,14 @@ def test_a_missing_dovecot_is_reported_as_lab_unavailable(
     with pytest.raises(LabUnavailable, match="dovecot is not installed"):
         lab.start()
     assert not (tmp_path / "lab").exists()  # refused before anything was set up
+
+
+def test_a_missing_postfix_is_reported_as_lab_unavailable_before_anything_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LabUnavailable is what turns into a failure under CI=true (tests/support.py)."""
+    monkeypatch.setattr(postfix, "POSTFIX", str(tmp_path / "no-postfix"))
+    lab = MailLab(tmp_path / "lab", flavour="postfix")
+    with pytest.raises(LabUnavailable, match="postfix is not installed"):
+        lab.start()
+    assert not (tmp_path / "lab").exists()

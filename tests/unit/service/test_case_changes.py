@@ -138,3 +138,44 @@ def test_reclassify_needs_a_known_category_and_the_notices(book: RuleBook) -> No
     assert not refused.ok and "unknown category 'praise'" in refused.message
     assert not apply_request(store, book, req, NOW).ok
     assert not store.pending
+
+
+def test_credit_a_thank_you_to_an_employee_by_hand_once() -> None:
+    """Where a thank-you's name fitted several people, the center credits the right one."""
+    from daemon.adapters.morphology import default_lemmatizer
+    from daemon.core.rules import build
+
+    text = (REPO / "rules.yaml").read_text(encoding="utf-8") + (
+        "\nemployees:\n  - name: Ольга Петрова\n    address: olga@x.test\n    team: team\n"
+    )
+    book = build(text, "rules.yaml", default_lemmatizer()).require()
+    store = Store(None)
+    store.put_case(
+        open_case(
+            "FB-2026-000002",
+            category="thanks",
+            owner="team",
+            received=NOW,
+            due=NOW + timedelta(days=5),
+            sender="anna@x.test",
+            sender_name="Anna",
+            subject="Спасибо",
+            message_id="<m2@x>",
+            language="ru",
+            rule="thanks-ru",
+        )
+    )
+    req = {"case": "FB-2026-000002", "action": "credit", "employee": "Olga@x.test", "who": "cli:a"}
+    outcome = apply_request(store, book, req, NOW)
+    assert outcome.ok and outcome.message.startswith("FB-2026-000002: credited to Ольга Петрова")
+    case = store.case("FB-2026-000002")
+    assert case is not None and case.events[-1].who == "cli:a"
+    assert case.events[-1].data == {
+        "employee": "olga@x.test",
+        "team": "team",
+        "name": "Ольга Петрова",
+    }
+    again = apply_request(store, book, req, NOW)
+    assert not again.ok and "credited already" in again.message
+    stranger = apply_request(store, book, req | {"employee": "ivan@x.test"}, NOW)
+    assert not stranger.ok and "olga@x.test" in stranger.message  # lists whom it may be

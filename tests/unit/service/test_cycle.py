@@ -7,8 +7,10 @@ is followed by a restart on the store reopened from its file, in a fraction of t
 
 from __future__ import annotations
 
+import email
+import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,8 +18,10 @@ from pathlib import Path
 import pytest
 from twins import Crash, MemoryMailbox, RecordingSender, TrippingHooks, Tripwire, incoming
 
+from daemon.adapters.storage.files import StorePaths
 from daemon.adapters.storage.store import Store
 from daemon.core.mail.compose import Templates
+from daemon.core.records import OutState
 from daemon.core.rules import RuleBook
 from daemon.service import cycle as cycle_module
 from daemon.service.cycle import PASSES, CycleReport, run_cycle
@@ -40,12 +44,14 @@ class World:
     sender: RecordingSender
     db: Path | None
     store: Store
+    archive: bool = False  # the cycle is told where the store lies (the sent mail's text moves)
 
     def desk(self) -> Desk:
         return Desk(self.store, self.book, self.templates, FB)
 
     def cycle(self, now: datetime = NOW, hooks: CycleHooks | None = None) -> CycleReport:
-        return run_cycle(self.desk(), self.mailbox, self.sender, now, hooks)
+        db = self.db if self.archive else None
+        return run_cycle(self.desk(), self.mailbox, self.sender, now, hooks, db)
 
     def restart(self) -> None:
         """A new process: only what was committed is left of the store."""
@@ -59,10 +65,29 @@ class World:
         return found
 
 
-def world(book: RuleBook, templates: Templates, db: Path | None = None) -> World:
+def world(
+    book: RuleBook, templates: Templates, db: Path | None = None, archive: bool = False
+) -> World:
     mailbox = MemoryMailbox()
     sender = RecordingSender({FB: mailbox})  # our copies come back, as on the real servers
-    return World(book, templates, mailbox, sender, db, Store(db))
+    return World(book, templates, mailbox, sender, db, Store(db), archive)
+
+
+def assert_texts_archived(w: World) -> None:
+    """Every mail sent is in the archive whole (its text as it went out); the live store keeps
+    no sent mail's text."""
+    assert w.db is not None
+    lines = [
+        json.loads(line)
+        for path in StorePaths(w.db).archive.glob("outbox-*.jsonl")
+        for line in path.read_text().splitlines()
+    ]
+    archived = {d["id"]: d["raw"].encode("utf-8") for d in lines if d["raw"]}
+    for env in w.sender.sent:
+        mid = str(email.message_from_bytes(env.raw)["Message-ID"])
+        assert archived.get(mid) == env.raw, f"{mid}: not archived as sent"
+    sent = w.store.outbox(OutState.SENT)
+    assert sent and all(m.raw == "" for m in sent)
 
 
 def arrive(mailbox: MemoryMailbox, people: tuple[str, ...] = PEOPLE) -> None:
@@ -169,6 +194,26 @@ def crashing_run(w: World, at: int | None) -> Tripwire:
     return tripwire
 
 
+def crash_then_restart(
+    w: World,
+    at: int,
+    people: tuple[str, ...],
+    check: Callable[[World], None] = lambda w: None,
+) -> None:
+    """Mail arrives, the cycle dies at step `at`, one restart settles it (an interrupted send
+    is looked for, our copy, once the resend grace has passed: the clock moves past it)."""
+    arrive(w.mailbox, people)
+    with pytest.raises(Crash) as crash:
+        crashing_run(w, at)
+    w.restart()
+    w.cycle(NOW + timedelta(minutes=10))
+    try:
+        assert_settled(w, people)
+        check(w)
+    except AssertionError as exc:
+        raise AssertionError(f"crash at {crash.value}: {exc}") from None
+
+
 def test_a_crash_at_any_step_loses_nothing_and_acknowledges_no_one_twice(
     book: RuleBook,
     templates: Templates,
@@ -190,18 +235,27 @@ def test_a_crash_at_any_step_loses_nothing_and_acknowledges_no_one_twice(
         "hooks.stop_requested",
     }
     for at in range(1, len(steps) + 1):
-        w = world(book, templates, crash_store / f"crash{at}.json")
-        arrive(w.mailbox, people)
-        with pytest.raises(Crash) as crash:
-            crashing_run(w, at)
-        # One restart settles it: an interrupted send is looked for (our copy) once the resend
-        # grace has passed, so the clock moves on past it.
-        w.restart()
-        w.cycle(NOW + timedelta(minutes=10))
-        try:
-            assert_settled(w, people)
-        except AssertionError as exc:
-            raise AssertionError(f"crash at {crash.value}: {exc}") from None
+        crash_then_restart(world(book, templates, crash_store / f"crash{at}.json"), at, people)
+
+
+def test_sent_mail_leaves_its_text_in_the_archive_and_a_crash_anywhere_loses_none(
+    book: RuleBook,
+    templates: Templates,
+    crash_store: Path,
+    small_batches: None,
+) -> None:
+    people = PEOPLE[:1]
+    clean = world(book, templates, crash_store / "clean.json", archive=True)
+    arrive(clean.mailbox, people)
+    steps = crashing_run(clean, None).steps
+    assert_settled(clean, people)
+    assert_texts_archived(clean)
+    # Text moves only once mail went out: a crash from the first send on (the steps before it
+    # are the test above's).
+    first = steps.index("sender.send_many:after") + 1
+    for at in range(first, len(steps) + 1):
+        w = world(book, templates, crash_store / f"crash{at}.json", archive=True)
+        crash_then_restart(w, at, people, assert_texts_archived)
 
 
 def test_a_transient_smtp_failure_leaves_the_mail_owed_until_it_goes(

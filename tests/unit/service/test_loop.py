@@ -6,6 +6,7 @@ is replaced by a script of outcomes, so only the loop's own decision is under te
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,3 +67,44 @@ def test_a_config_error_ends_the_loop(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         svc.run(max_cycles=1)
     assert sleeps == []
+
+
+def test_without_idle_the_loop_waits_the_configured_poll_interval(tmp_path: Path) -> None:
+    """FEEDBACKD_POLL_INTERVAL, not a constant: the wait between cycles on a server without
+    IDLE (no mailbox connected counts as no IDLE), when no owed mail is due sooner."""
+    nobody = Server("127.0.0.1", 1, "u", Secret("p"), "plain", None)
+    settings = Settings(nobody, nobody, "feedback@example.test", tmp_path / "store.json",
+                        REPO / "rules.yaml", REPO / "templates", poll_interval=7.0)  # fmt: skip
+    svc = Service(settings)
+    svc.open()
+    try:
+        assert svc._next_wait() == 7.0
+    finally:
+        svc.close()
+
+
+def test_a_refused_smtp_login_is_logged_once_and_kept_until_a_login_works(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    svc, _ = service(tmp_path, [])
+    svc.open()
+    sender = type("SaidSender", (), {"login_refused": None, "close": lambda self: None})()
+    svc.sender = sender  # type: ignore[assignment]
+    try:
+        with caplog.at_level(logging.INFO, logger="feedbackd"):
+            svc._note_smtp_login()  # no login tried yet: nothing known, nothing said
+            sender.login_refused = "SMTP login as u refused by h:587 (535 5.7.8 no)"
+            svc._note_smtp_login()
+            svc._note_smtp_login()  # the next cycle's retry, refused the same way
+            assert svc.poll.smtp_refused == sender.login_refused
+            sender.login_refused = ""
+            svc._note_smtp_login()
+    finally:
+        svc.close()
+    said = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert said == [
+        ("ERROR", "SMTP login as u refused by h:587 (535 5.7.8 no); 0 mails wait in the outbox "
+         "and go out once it works"),
+        ("INFO", "the SMTP server accepts our login again; the waiting mail goes out"),
+    ]  # fmt: skip
+    assert svc.poll.smtp_refused == ""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from daemon.core.automatic import automatic_counts
 from daemon.core.report import build_report, render
-from daemon.core.triage import automatic_counts
 
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 

@@ -12,6 +12,7 @@ from support import REPO
 
 from daemon import cli
 from daemon.adapters.config import load_rulebook
+from daemon.adapters.morphology import default_lemmatizer
 from daemon.adapters.storage.store import Store
 from daemon.core.cases import Case, apply, open_case
 from daemon.core.report.digest import (
@@ -104,16 +105,23 @@ def test_daily_period_is_yesterday_in_the_admin_zone() -> None:
         digest_period(NOW, "monthly", TZ)
 
 
-def _digest(book: RuleBook, every: str = "weekly") -> email.message.EmailMessage:
+def _digest(
+    book: RuleBook, every: str = "weekly", language: str | None = None
+) -> email.message.EmailMessage:
     start, end = digest_period(NOW, every, TZ)
     report = build_report(week_cases(), start, end, NOW, TZ)
     return compose_digest(
-        report, book, NOW, "feedback@example.test", ["center@example.test", "boss@example.test"]
+        report,
+        book,
+        NOW,
+        "feedback@example.test",
+        ["center@example.test", "boss@example.test"],
+        language=language,
     )
 
 
 def test_digest_is_multipart_alternative_with_both_parts(book: RuleBook) -> None:
-    raw = _digest(book).as_bytes()
+    raw = _digest(book, language="en").as_bytes()
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     assert msg.get_content_type() == "multipart/alternative"
     types = [p.get_content_type() for p in msg.iter_parts()]
@@ -123,33 +131,41 @@ def test_digest_is_multipart_alternative_with_both_parts(book: RuleBook) -> None
     assert msg["To"] == "center@example.test, boss@example.test"
     assert msg["Message-ID"].endswith("@example.test>")
     html = msg.get_body(("html",)).get_content()
-    assert 'class="chart"' in html and "<img" not in html and "<script" not in html
+    assert "<img" not in html and "<script" not in html and "<style" not in html
+    assert "class=" not in html  # Outlook and Gmail drop classes: every style is inline
+    assert 'bgcolor="#e67e22"' in html  # the chart's bars are table cells
 
 
-def test_digest_counts_the_week_and_lists_every_overdue_case_with_owner(book) -> None:
-    msg = _digest(book)
+def test_digest_is_in_the_admins_language_the_center_owners_by_default(book: RuleBook) -> None:
+    assert book.owners[book.center].language == "ru"
+    assert _digest(book)["Subject"] == "Сводка обратной связи 2026-11-16 – 2026-11-22"
+    english = with_digest("digest:\n  to: [center]\n  language: en\n").require()
+    assert _digest(english)["Subject"] == "Feedback digest 2026-11-16 – 2026-11-22"
+
+
+def test_digest_counts_the_week_and_lists_every_overdue_case_with_subject_and_sender(
+    book,
+) -> None:
+    msg = _digest(book, language="en")
     text = msg.get_body(("plain",)).get_content()
     html = msg.get_body(("html",)).get_content()
-    assert "cases received           5" in text  # 1, 2, 3, 4, 6 — not 5 (earlier), not 7
-    assert "Overdue now: 3" in text  # 5 (due 12th), 2 (due 19th), 4 (due 20th)
-    overdue = [ln for ln in text.splitlines() if ln.startswith("  FB-")]
-    assert (
-        overdue[0].startswith("  FB-2026-000005") and "owner Legal Department (legal)" in overdue[0]
-    )
-    assert (
-        overdue[1].startswith("  FB-2026-000002")
-        and "Customer Support Lead (support)" in overdue[1]
-    )
-    assert overdue[2].startswith("  FB-2026-000004") and len(overdue) == 3
-    assert all(" MSK  owner " in ln for ln in overdue)  # each due time names its zone
+    assert "cases received          5" in text  # 1, 2, 3, 4, 6 — not 5 (earlier), not 7
+    overdue = [ln for ln in text.splitlines() if ln.startswith("FB-")]
+    assert [ln.split()[:3] for ln in overdue] == [
+        ["FB-2026-000005", "s5", "c5@example.test"],  # due 12th, then 19th, then 20th
+        ["FB-2026-000002", "s2", "c2@example.test"],
+        ["FB-2026-000004", "s4", "c4@example.test"],
+    ]
+    assert "Legal Department" in overdue[0] and "Customer Support Lead" in overdue[1]
+    assert all(" MSK" in ln for ln in overdue)  # each due time names its zone
     assert "FB-2026-000005" in html and "Legal Department" in html
     assert "complaint     ##" in text  # the text chart
 
 
 def test_daily_digest_has_a_one_day_subject(book: RuleBook) -> None:
-    msg = _digest(book, "daily")
+    msg = _digest(book, "daily", "en")
     assert msg["Subject"] == "Feedback digest 2026-11-22"
-    assert "cases received           1" in msg.get_body(("plain",)).get_content()
+    assert "cases received          1" in msg.get_body(("plain",)).get_content()
 
 
 def with_digest(section: str) -> Built:
@@ -157,7 +173,7 @@ def with_digest(section: str) -> Built:
     text = (REPO / "rules.yaml").read_text(encoding="utf-8")
     start = text.index("\ndigest:\n") + 1
     end = text.index("\nexamples:\n", start) + 1
-    return build(text[:start] + section + text[end:], "rules.yaml")
+    return build(text[:start] + section + text[end:], "rules.yaml", default_lemmatizer())
 
 
 def test_digest_settings_and_recipients(book: RuleBook) -> None:
@@ -181,7 +197,9 @@ def test_bad_digest_settings_name_every_problem_when_the_rules_load() -> None:
     text = str(err.value)
     for word in ("digest.colour", "digest.every", "digest.at", "'nobody'"):
         assert word in text
-    assert all(p.line == 517 for p in built.report.problems), text
+    shipped = (REPO / "rules.yaml").read_text(encoding="utf-8").splitlines()
+    line = shipped.index("digest:") + 1  # the section's line in the shipped file
+    assert all(p.line == line for p in built.report.problems), text
     wrong_to = with_digest("digest: {to: center}\n").report.problems
     assert [p.message for p in wrong_to] == [
         "digest.to: give a list of owner keys or addresses, e.g. [center]"
@@ -197,6 +215,6 @@ def test_digest_command_dry_run_prints_the_text_part(tmp_path, monkeypatch, caps
     monkeypatch.delenv("FEEDBACKD_RULES", raising=False)
     assert cli.main(["digest", "--now", "2026-11-23T09:00", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Subject: Feedback digest 2026-11-16 – 2026-11-22\n")
+    assert out.startswith("Subject: Сводка обратной связи 2026-11-16 – 2026-11-22\n")
     assert "Would go to 1 recipient(s): center@example.test" in out
-    assert "Overdue now: 3" in out and "<html" not in out
+    assert "Просроченные обращения" in out and "FB-2026-000005" in out and "<html" not in out

@@ -385,7 +385,7 @@ def test_csv_parses_and_carries_the_figures(report: Report) -> None:
 
 def test_json_loads_and_carries_the_figures(report: Report) -> None:
     doc = json.loads(render(report, "json", by="tag"))
-    assert list(doc["by"]) == ["tag", "category", "owner", "rule"]
+    assert list(doc["by"]) == ["tag", "category", "owner", "rule", "cause", "employee", "team"]
     assert doc["total"] == report.total and doc["on_time_pct"] == report.on_time_pct
     assert doc["by"]["owner"]["anna"]["count"] == report.by["owner"]["anna"].count
     assert [x["id"] for x in doc["official"]] == [ln.id for ln in report.official]

@@ -278,7 +278,7 @@ lexicons:
     assert f"{path}:{a_line}: sentiment.negative: no lexicon named 'nope'" in text
     assert f"{path}:{a_line}: sentiment margin must be a whole number" in text
     assert f"{path}:{c_line}: sentiment needs 'negative:'" in text
-    assert "'negation' works only with words and phrases" in text
+    assert "'negation' works only with words, phrases and lemmas" in text
 
 
 def test_sentiment_entry_on_both_sides_or_lexicon_twice_is_refused(tmp_path):
