@@ -30,7 +30,7 @@ def check_digest_words(
     if not folder.is_dir():  # check_templates says so already
         return [], []
     templates = Templates({}, str(folder), refuse_broken=False, digest=read_digest_sources(folder))
-    if book is None:
+    if book is None or book.digest is None:  # no digest is sent: no language to check
         return templates.digest_problems, []
     language = digest_language(book)
     file = FILE.format(language=language)
@@ -38,8 +38,7 @@ def check_digest_words(
     if words is None:
         line = language_line(rules_path)
         where = f"{rules_path}:{line}" if line else rules_path
-        told = book.digest is not None and book.digest.language
-        source = "" if told else " (the feedback center owner's language)"
+        source = "" if book.digest.language else " (the feedback center owner's language)"
         return templates.digest_problems, [
             f"{where}: warning: the digest is in '{language}'{source} but "
             f"{templates.where(file)} is missing, so it goes out in the built-in English; "
@@ -70,15 +69,18 @@ _LANGUAGE = re.compile(r"\s+language:")
 
 
 def language_line(rules_path: str) -> int | None:
-    """The line of `digest: language:` in the rules file, if it has one."""
+    """The line of `digest: language:` in the rules file, else of `digest:`; None when the
+    file cannot be read or the section is written in flow style."""
     try:
         lines = Path(rules_path).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
         return None
-    section = ""
+    section, found = "", None
     for number, text in enumerate(lines, 1):
         if _SECTION.match(text):
             section = text.partition(":")[0]
+            if section == "digest":
+                found = number
         elif section == "digest" and _LANGUAGE.match(text):
             return number
-    return None
+    return found
