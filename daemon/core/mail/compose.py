@@ -34,7 +34,7 @@ from jinja2 import (
 )
 from jinja2.sandbox import SandboxedEnvironment
 
-from daemon.core.mail.digest_words import BUILT_IN, DigestWords, parse_digest_words
+from daemon.core.mail.digest_words import DigestWords, parse_digest_words
 from daemon.core.rules.model import LANGUAGES
 from daemon.errors import ConfigError, Problem
 
@@ -93,7 +93,8 @@ class Templates:
                 self.broken[name] = Problem(
                     self.where(name), exc.lineno, f"template syntax error: {exc.message}"
                 )
-        #: Language -> the digest's words, from its file; the problems of those files.
+        #: Language -> the digest's words, from its file (compose_digest says a language
+        #: without one in the built-in English); the problems of those files.
         self.digest: dict[str, DigestWords] = {}
         self.digest_problems: list[Problem] = []
         for filename, text in (digest or {}).items():
@@ -107,11 +108,6 @@ class Templates:
     def where(self, filename: str) -> str:
         """The path of a template as problems show it."""
         return f"{self.label}/{filename}"
-
-    def digest_words(self, language: str) -> DigestWords:
-        """The digest's words in `language`; without its file (a folder older than the files,
-        or a language nobody wrote) the built-in English ones, so the digest still goes out."""
-        return self.digest.get(language, BUILT_IN)
 
     def render(self, name: str, language: str, context: dict[str, Any]) -> Rendered:
         """Render NAME.LANG.j2 ("Subject: …", blank line, body); fall back to the other language."""

@@ -45,11 +45,11 @@ def test_only_j2_files_are_templates(tmp_path: Path) -> None:
 def test_the_digest_words_load_with_the_templates(tmp_path: Path) -> None:
     shipped = load_templates(REPO / "templates")
     assert set(shipped.digest) >= {"ru", "en"}
-    assert shipped.digest_words("ru")["subject"].startswith("Сводка")
-    assert shipped.digest_words("de").language == "en"  # no file: the built-in English
+    assert shipped.digest["ru"]["subject"].startswith("Сводка")
+    assert shipped.digest["en"]["subject"].startswith("Feedback digest")
     (tmp_path / "a.en.j2").write_text("Subject: a\n\nA\n", encoding="utf-8")
     (tmp_path / "digest.de.yaml").write_text('subject: "Übersicht {period}"\n', encoding="utf-8")
-    assert load_templates(tmp_path).digest_words("de")["subject"] == "Übersicht {period}"
+    assert load_templates(tmp_path).digest["de"]["subject"] == "Übersicht {period}"
 
 
 def test_a_broken_digest_words_file_is_refused_at_load_with_its_line(tmp_path: Path) -> None:
