@@ -216,7 +216,8 @@ def queue_digest(desk: Desk, db: Path | None, now: datetime) -> str | None:
     before = previous_period(start, end)
     previous = build_report(cases, *before, now, book.timezone, forward, False, teams)
     to = digest_recipients(settings.to or (book.center,), book)
-    msg = compose_digest(report, book, now, desk.address, to, previous=previous)
+    words = desk.templates.digest
+    msg = compose_digest(report, book, now, desk.address, to, previous=previous, words=words)
     desk.store.put_outmail(
         outmail(
             mail_id=str(msg["Message-ID"]),

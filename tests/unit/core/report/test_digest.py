@@ -11,7 +11,7 @@ import pytest
 from support import REPO
 
 from daemon import cli
-from daemon.adapters.config import load_rulebook
+from daemon.adapters.config import load_rulebook, load_templates
 from daemon.adapters.morphology import default_lemmatizer
 from daemon.adapters.storage.store import Store
 from daemon.core.cases import Case, apply, open_case
@@ -30,6 +30,7 @@ TZ = "Europe/Moscow"
 MSK = ZoneInfo(TZ)
 UTC = ZoneInfo("UTC")
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=MSK)  # a Monday
+WORDS = load_templates(REPO / "templates").digest  # the shipped digest.LANG.yaml
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +118,7 @@ def _digest(
         "feedback@example.test",
         ["center@example.test", "boss@example.test"],
         language=language,
+        words=WORDS,
     )
 
 
