@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from daemon.adapters.config import load_templates  # noqa: E402
 from daemon.adapters.morphology import default_lemmatizer  # noqa: E402
 from daemon.core.cases import apply, open_case  # noqa: E402
 from daemon.core.credits import credit  # noqa: E402
@@ -31,6 +32,8 @@ FIRST = ["Ольга", "Иван", "Мария", "Сергей", "Анна", "Д
 LAST = ["Петров", "Смирнов", "Кузнецов", "Попов", "Соколов", "Лебедев", "Козлов", "Новиков"]
 CASES_RU = ["Ольге", "Ивану", "Марии", "Сергею", "Анне", "Дмитрию", "Елене", "Алексею", "Наталье"]
 MSK = ZoneInfo("Europe/Moscow")
+#: The shipped digest words, as the daemon loads them with the templates.
+WORDS = load_templates(REPO / "templates").digest
 
 
 def directory(n: int) -> str:
@@ -115,7 +118,9 @@ def main() -> None:
             "Europe/Moscow",
             teams=employee_teams(book),
         )
-        msg = compose_digest(rep, book, mon + timedelta(days=7), "f@x.test", ["c@x.test"])
+        msg = compose_digest(
+            rep, book, mon + timedelta(days=7), "f@x.test", ["c@x.test"], words=WORDS
+        )
         print(f"digest of a week of {n:6} cases: {len(msg.as_bytes()) / 1024:6.1f} KB")
 
 

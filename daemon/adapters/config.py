@@ -43,11 +43,21 @@ def read_template_sources(folder: str | Path) -> dict[str, str]:
     return {p.name: p.read_text(encoding="utf-8") for p in sorted(Path(folder).glob("*.j2"))}
 
 
+#: The digest's words per language in the template folder (daemon.core.mail.digest_words).
+DIGEST_GLOB = "digest.*.yaml"
+
+
+def read_digest_sources(folder: str | Path) -> dict[str, str]:
+    """Name -> text of every `digest.LANG.yaml` in `folder`, in name order."""
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(Path(folder).glob(DIGEST_GLOB))}
+
+
 def load_templates(folder: str | Path) -> Templates:
-    """The template folder, read and compiled, or ConfigError naming each broken file."""
+    """The template folder (its templates and the digest's words), read and compiled, or
+    ConfigError naming each broken file."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ConfigError(
             [Problem(str(folder), None, "template folder not found: set FEEDBACKD_TEMPLATES")]
         )
-    return Templates(read_template_sources(folder), str(folder))
+    return Templates(read_template_sources(folder), str(folder), digest=read_digest_sources(folder))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from daemon.adapters.config import DIGEST_GLOB
 from daemon.errors import ConfigError
 
 DATA = "defaults"  # the folder inside the installed package
@@ -105,7 +106,8 @@ class StartingFile:
 
 
 def starting_config(folder: Path, version: str) -> list[StartingFile]:
-    """What `feedbackd init folder` writes: rules, templates and settings, with their modes.
+    """What `feedbackd init folder` writes: rules, templates (with the digest's words) and
+    settings, with their modes.
 
     The settings may come to hold passwords, so they are for the owner only; rules and
     templates are read by the service's unprivileged user, so everyone may read them.
@@ -126,7 +128,8 @@ def starting_config(folder: Path, version: str) -> list[StartingFile]:
             0o600,
         ),
     ]
-    for template in sorted((source / "templates").glob("*.j2")):
+    shipped = [*(source / "templates").glob("*.j2"), *(source / "templates").glob(DIGEST_GLOB)]
+    for template in sorted(shipped):
         files.append(
             StartingFile(
                 folder / "templates" / template.name, template.read_text(encoding="utf-8"), 0o644

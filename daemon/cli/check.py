@@ -1,7 +1,8 @@
 """`feedbackd check` and `feedbackd classify`: what an admin runs before and after a deploy.
 
 `check` is `nginx -t` for feedbackd: the settings (every FEEDBACKD_* variable, read by the
-daemon's own reader), the rules file, every template and every example, all problems at once
+daemon's own reader), the rules file, every template (the digest's words too, see
+check_digest) and every example, all problems at once
 with file:line, exit 0 only when all is well and 78 (EX_CONFIG) otherwise. It does not connect
 to the servers: `feedbackd doctor` does.
 `classify` runs the very `classify` the daemon runs on saved .eml files and says why.
@@ -23,6 +24,7 @@ from jinja2 import TemplateError, TemplateNotFound
 from daemon.adapters.config import build_rulebook, load_rulebook, read_template_sources
 from daemon.adapters.packaged import is_packaged_rules, is_placeholder
 from daemon.adapters.settings import Settings, SettingsCheck, load_settings
+from daemon.cli.check_digest import check_digest_words
 from daemon.core.cases import open_case
 from daemon.core.learning import Model, consult, fallback
 from daemon.core.mail.compose import Templates
@@ -180,6 +182,8 @@ def check_command(
     problems = list(settings.problems) if settings is not None else []
     problems += built.report.problems
     problems += check_templates(templates_dir, built.templates, rules_path, built.book)
+    digest_problems, digest_warnings = check_digest_words(templates_dir, built.book, rules_path)
+    problems += digest_problems
     examples = 0
     if built.book is not None:
         examples = len(built.book.examples)
@@ -187,9 +191,9 @@ def check_command(
     order = {"settings": 0, rules_path: 1}
     for p in sorted(problems, key=lambda p: (order.get(p.file, 2), p.file, p.line or 0)):
         print(str(p), file=out)
-    settings_warnings = settings.warnings if settings is not None else []
+    warnings = [*digest_warnings, *(settings.warnings if settings is not None else [])]
     if problems:
-        for warning in settings_warnings:
+        for warning in warnings:
             print(warning, file=out)
         print(
             f"{len(problems)} problem(s) found; nothing was changed. Fix them and run "
@@ -199,7 +203,7 @@ def check_command(
         return EX_CONFIG
     book = built.book
     assert book is not None
-    for warning in [*placeholder_warnings(book, rules_path), *settings_warnings]:
+    for warning in [*placeholder_warnings(book, rules_path), *warnings]:
         print(warning, file=out)
     if settings is not None and settings.settings is not None:
         print(f"settings: OK — {settings_line(settings.settings)}", file=out)

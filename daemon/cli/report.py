@@ -12,7 +12,7 @@ import sys
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from daemon.adapters.config import load_rulebook
+from daemon.adapters.config import load_rulebook, load_templates
 from daemon.adapters.settings import Settings
 from daemon.adapters.storage.archive import all_cases
 from daemon.adapters.storage.store import Store
@@ -98,6 +98,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="print only the HTML part (the subject and recipients go to stderr)",
     )
     dig.add_argument("--rules", help="rules file (default: FEEDBACKD_RULES or rules.yaml)")
+    dig.add_argument(
+        "--templates",
+        help="templates folder, with the digest's words digest.LANG.yaml "
+        "(default: FEEDBACKD_TEMPLATES, else the configuration's templates/)",
+    )
     dig.set_defaults(handler=digest_subcommand)
 
 
@@ -153,7 +158,8 @@ def digest_subcommand(args: argparse.Namespace) -> int:
     previous = build_report(cases, *before, now, tz, fwd, teams=teams, automatic=automatic)
     recipients = digest_recipients(conf.to if conf else (book.center,), book)
     sender = settings.address or "feedback@localhost"
-    msg = compose_digest(report, book, now, sender, recipients, previous=previous)
+    words = load_templates(args.templates or settings.templates).digest
+    msg = compose_digest(report, book, now, sender, recipients, previous=previous, words=words)
     part = msg.get_body(("html",) if args.html else ("plain",))
     envelope = [
         f"Subject: {msg['Subject']}",

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from daemon.adapters.storage.archive import all_cases, archive, retention
+from daemon.adapters.storage.archive import all_cases, archive, retention, sent_mail
 from daemon.core import cases as lifecycle
 from daemon.core.automatic import automatic_counts
 from daemon.core.explanations import REQUEST, due_mail
@@ -56,7 +56,7 @@ SOLVED_SINCE = "solved_questions_since"
 def run_duties(desk: Desk, db: Path | None, now: datetime) -> list[str]:
     """Do whatever is due at `now`; returns a line per duty done."""
     done = queue_reminders(desk, now)
-    done += queue_explanations(desk, now)
+    done += queue_explanations(desk, db, now)
     done += queue_solved_questions(desk, now)
     if (line := queue_digest(desk, db, now)) is not None:
         done.append(line)
@@ -118,7 +118,7 @@ def queue_reminders(desk: Desk, now: datetime) -> list[str]:
     return done
 
 
-def queue_explanations(desk: Desk, now: datetime) -> list[str]:
+def queue_explanations(desk: Desk, db: Path | None, now: datetime) -> list[str]:
     """The employees' explanation requests and their reminders: each once, recorded on the
     case in the same commit as the mail (daemon.core.explanations)."""
     done = []
@@ -130,7 +130,8 @@ def queue_explanations(desk: Desk, now: datetime) -> list[str]:
         )
         for item in owed_mail:
             to = employee(case, desk.notices, item.ask.employee)
-            original = complaint_part(desk.store.outmail(notice), case.id) if notice else None
+            sent = sent_mail(desk.store, db, notice) if notice else None
+            original = complaint_part(sent, case.id) if sent else None
             mid = new_message_id(desk.domain)
             mail = explanation_request(
                 desk.notices,
@@ -222,7 +223,8 @@ def queue_digest(desk: Desk, db: Path | None, now: datetime) -> str | None:
         cases, *before, now, book.timezone, forward, False, teams, automatic=counts
     )
     to = digest_recipients(settings.to or (book.center,), book)
-    msg = compose_digest(report, book, now, desk.address, to, previous=previous)
+    words = desk.templates.digest
+    msg = compose_digest(report, book, now, desk.address, to, previous=previous, words=words)
     desk.store.put_outmail(
         outmail(
             mail_id=str(msg["Message-ID"]),

@@ -27,6 +27,7 @@ DEFAULTS = sorted(
     [
         "rules.yaml",
         *(f"templates/{p.name}" for p in (REPO / "templates").glob("*.j2")),
+        *(f"templates/{p.name}" for p in (REPO / "templates").glob("digest.*.yaml")),
         *(f"systemd/{p.name}" for p in (REPO / "systemd").iterdir()),
         *(f"docs/{p.name}" for p in (REPO / "docs").glob("*.md")),
     ]
@@ -121,6 +122,11 @@ def test_init_check_and_one_cycle_with_only_that_configuration(
     checked = admin("--config", config, "check").stdout
     assert f"{config / 'rules.yaml'}: OK" in checked
     assert checked.count("placeholder address") == 4
+    assert "digest" not in checked.replace(str(tmp_path), "")  # its words were copied too
+    for words in ("digest.ru.yaml", "digest.en.yaml"):
+        assert (config / "templates" / words).read_bytes() == (
+            REPO / "templates" / words
+        ).read_bytes()
 
     # The admin fills in feedbackd.env (a later line wins, as under systemd's EnvironmentFile=).
     settings = desk.lab.env(desk.address, tmp_path / "store.json")

@@ -23,7 +23,7 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from daemon.adapters.storage.store import Store
 from daemon.core.cases import CLOSED, Case
 from daemon.core.learning import WORDS_KEY
 from daemon.core.progress import Progress, Reporter, Silent, silent
-from daemon.core.records import aware, parse_optional_stamp, parse_stamp
+from daemon.core.records import OutMail, aware, parse_optional_stamp, parse_stamp
 from daemon.core.rules.model import PolicySettings
 
 log = logging.getLogger("feedbackd.archive")
@@ -108,6 +108,20 @@ def shed_sent_text(store: Store, db: Path, now: datetime) -> int:
         store.update_outmail(mail, raw="")
     store.commit()
     return len(mails)
+
+
+def sent_mail(store: Store, db: Path | None, message_id: str) -> OutMail | None:
+    """Our mail `message_id` with its text: from the live store, or, once its text went to the
+    archive (shed_sent_text), from there. For the rare reader of an old mail's text (the
+    complaint attached to an employee's explanation request): a scan of the year files."""
+    mail = store.outmail(message_id)
+    if mail is None or mail.raw or db is None:
+        return mail
+    for path in sorted(StorePaths(db).archive.glob("outbox-*.jsonl"), reverse=True):
+        for doc in _lines(path):
+            if doc.get("id") == message_id and doc.get("raw"):
+                return replace(mail, raw=str(doc["raw"]))
+    return mail
 
 
 def _shed(doc: dict[str, Any]) -> bool:

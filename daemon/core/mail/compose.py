@@ -34,6 +34,7 @@ from jinja2 import (
 )
 from jinja2.sandbox import SandboxedEnvironment
 
+from daemon.core.mail.digest_words import DigestWords, parse_digest_words
 from daemon.core.rules.model import LANGUAGES
 from daemon.errors import ConfigError, Problem
 
@@ -63,9 +64,18 @@ class Templates:
     there, keeping these templates. `label` (the folder) names the files in problems and in
     render tracebacks. `feedbackd check` builds its templates through this very class, with
     `refuse_broken=False` to list every syntax error instead of refusing at the first set.
+    `digest` holds the texts of the folder's `digest.LANG.yaml`, the digest's words
+    (daemon.core.mail.digest_words), refused at load like a broken template.
     """
 
-    def __init__(self, sources: Mapping[str, str], label: str, *, refuse_broken: bool = True):
+    def __init__(
+        self,
+        sources: Mapping[str, str],
+        label: str,
+        *,
+        refuse_broken: bool = True,
+        digest: Mapping[str, str] | None = None,
+    ):
         self.sources = dict(sources)
         self.label = label
         self.env = SandboxedEnvironment(
@@ -83,8 +93,17 @@ class Templates:
                 self.broken[name] = Problem(
                     self.where(name), exc.lineno, f"template syntax error: {exc.message}"
                 )
-        if refuse_broken and self.broken:
-            raise ConfigError(list(self.broken.values()))
+        #: Language -> the digest's words, from its file (compose_digest says a language
+        #: without one in the built-in English); the problems of those files.
+        self.digest: dict[str, DigestWords] = {}
+        self.digest_problems: list[Problem] = []
+        for filename, text in (digest or {}).items():
+            language = filename.removeprefix("digest.").removesuffix(".yaml")
+            words, problems = parse_digest_words(text, self.where(filename), language)
+            self.digest[language] = words
+            self.digest_problems += problems
+        if refuse_broken and (self.broken or self.digest_problems):
+            raise ConfigError([*self.broken.values(), *self.digest_problems])
 
     def where(self, filename: str) -> str:
         """The path of a template as problems show it."""

@@ -6,8 +6,9 @@ parsed and checked with the rest of rules.yaml, so `feedbackd check` sees it. Th
 multipart/alternative — a plain-text part for terminals and text-only clients, and an HTML
 part whose chart is a table (no images, no script), so it reads the same in every client. It
 is marked `Auto-Submitted: auto-generated` (RFC 3834) so that out-of-office robots of the
-recipients do not answer it. What it says, in the admin's language, is daemon.core.report.
-meeting; the previous period's report beside this one gives the change.
+recipients do not answer it. How it is laid out is daemon.core.report.meeting; what it says,
+in the admin's language, is the template folder's `digest.LANG.yaml` (handed in with the
+templates); the previous period's report beside this one gives the change.
 
 rules.yaml:
 
@@ -15,19 +16,21 @@ rules.yaml:
       every: weekly                # daily | weekly (the previous complete day / ISO week)
       at: "08:00"                  # local time of sending, in settings.timezone
       to: [center, boss@company.example]   # owner keys or addresses
-      language: ru                 # ru | en (default: the feedback center owner's language)
+      language: ru                 # the LANG of templates/digest.LANG.yaml
+                                   # (default: the feedback center owner's language)
 """
 
 from __future__ import annotations
 
 import email.utils
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from zoneinfo import ZoneInfo
 
 from daemon.core.mail.compose import header_safe, new_message_id
+from daemon.core.mail.digest_words import BUILT_IN, DigestWords
 from daemon.core.report import meeting
 from daemon.core.report.figures import Report
 from daemon.core.report.layout import period_title
@@ -91,12 +94,12 @@ def digest_language(book: RuleBook) -> str:
     if book.digest is not None and book.digest.language:
         return book.digest.language
     center = book.owners.get(book.center)
-    return center.language if center and center.language in meeting.WORDS else "en"
+    return center.language if center and center.language else "en"
 
 
-def digest_subject(report: Report, language: str = "en") -> str:
+def digest_subject(report: Report, words: DigestWords = BUILT_IN) -> str:
     period = report.start.isoformat() if report.start == report.end else period_title(report)
-    return meeting.words_for(language)["subject"].format(period=period)
+    return words["subject"].format(period=period)
 
 
 def compose_digest(
@@ -107,21 +110,24 @@ def compose_digest(
     recipients: Sequence[str],
     previous: Report | None = None,
     language: str | None = None,
+    *,
+    words: Mapping[str, DigestWords],
 ) -> EmailMessage:
     """The digest mail: text/plain + text/html alternative, the same parts in both, in
-    `language` (default: digest_language). `previous` (the report of previous_period) gives
-    the change against the period before; without it the change reads "–"."""
+    `language` (default: digest_language) with its `words` (Templates.digest: language ->
+    the words of its file; a language without a file is said in the built-in English).
+    `previous` (the report of previous_period) gives the change against the period before;
+    without it the change reads "–"."""
     if not recipients:
         raise ValueError("a digest needs at least one recipient")
-    lang = language or digest_language(book)
-    words = meeting.words_for(lang)
+    w = words.get(language or digest_language(book), BUILT_IN)
     names = owner_names(book)
-    parts = meeting.sections(report, previous, lang, names)
-    subject = digest_subject(report, lang)
-    subtitle = words["as_of"].format(now=report.now.strftime("%Y-%m-%d %H:%M"), tz=report.tz)
-    footer = words["footer"].format(start=report.start.isoformat(), end=report.end.isoformat())
-    text = meeting.render_text(subject, subtitle, parts, lang, footer)
-    html = meeting.render_html(subject, subtitle, parts, lang, footer)
+    parts = meeting.sections(report, previous, w, names)
+    subject = digest_subject(report, w)
+    subtitle = w["as_of"].format(now=report.now.strftime("%Y-%m-%d %H:%M"), tz=report.tz)
+    footer = w["footer"].format(start=report.start.isoformat(), end=report.end.isoformat())
+    text = meeting.render_text(subject, subtitle, parts, w, footer)
+    html = meeting.render_html(subject, subtitle, parts, w, footer)
     msg = EmailMessage(policy=SMTP)
     msg["From"] = email.utils.formataddr(("feedbackd", header_safe(sender)))
     msg["To"] = ", ".join(header_safe(r) for r in recipients)

@@ -7,11 +7,13 @@ sender, so people know which case it is), whose explanations are awaited, and a 
 the customer's own words. Every list is capped ("и ещё N" / "and N more"): a large store's
 digest stays a mail of a few dozen kilobytes, and the whole picture is `feedbackd report`.
 
-The words of each language are tables here (WORDS), the layout one function per part. The
-HTML is built for mail clients, not browsers: tables for layout, every style inline (Outlook
-ignores <style> and classes, Gmail drops them in places), no image, no script; the bar charts
-are table cells sized in percent, which every client draws. Every value that came from a case
-(subjects, senders, quotes) is escaped: customer text is data, never markup.
+The words are the admin's (templates/digest.LANG.yaml, handed in as DigestWords, see
+daemon.core.mail.digest_words); the layout is here, one function per part. The HTML is built
+for mail clients, not browsers: tables for layout, every style inline (Outlook ignores <style>
+and classes, Gmail drops them in places), no image, no script; the bar charts are table cells
+sized in percent, which every client draws. Every value that came from a case (subjects,
+senders, quotes) is escaped: customer text is data, never markup — and so are the admin's
+words: an `<` in digest.LANG.yaml is shown, not parsed.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 
+from daemon.core.mail.digest_words import DigestWords
 from daemon.core.mail.wording import zone_label
 from daemon.core.report.figures import CaseLine, ExplanationLine, Report, Tally
 
@@ -31,99 +34,6 @@ TOP_CAUSES = 5
 QUOTES = 3
 BAR = 30  # width of the text part's longest bar, in characters
 
-WORDS: dict[str, dict[str, str]] = {
-    "en": {
-        "subject": "Feedback digest {period}",
-        "as_of": "as of {now} ({tz})",
-        "figure": "Figure",
-        "this": "This period",
-        "before": "Previous",
-        "change": "Change",
-        "received": "cases received",
-        "thanks": "thanks",
-        "complaint": "complaints",
-        "official": "official letters",
-        "justified": "justified complaints",
-        "unjustified": "unjustified complaints",
-        "on_time": "answered on time",
-        "overdue_now": "overdue now",
-        "explanations_waiting": "explanations awaited",
-        "automatic": "automatic, no case",
-        "by_category": "Cases per category",
-        "causes": "Top causes",
-        "justified_list": "Justified complaints",
-        "overdue_list": "Overdue cases",
-        "explanations_list": "Explanations outstanding",
-        "thanks_people": "Thanks per employee",
-        "thanks_teams": "Thanks per team",
-        "quotes": "In the customers' words",
-        "case": "Case",
-        "subject_col": "Subject",
-        "sender": "From",
-        "owner": "Owner",
-        "due": "Due",
-        "cause": "Cause",
-        "remedy": "Remedy",
-        "employees": "Employees",
-        "employee": "Employee",
-        "team": "Team",
-        "count": "Count",
-        "late": "overdue",
-        "more": "and {n} more",
-        "none": "none",
-        "footer": "All figures: feedbackd report --from {start} --to {end}",
-    },
-    "ru": {
-        "subject": "Сводка обратной связи {period}",
-        "as_of": "на {now} ({tz})",
-        "figure": "Показатель",
-        "this": "За период",
-        "before": "Прошлый период",
-        "change": "Изменение",
-        "received": "обращений получено",
-        "thanks": "благодарностей",
-        "complaint": "жалоб",
-        "official": "официальных обращений",
-        "justified": "обоснованных жалоб",
-        "unjustified": "необоснованных жалоб",
-        "on_time": "отвечено в срок",
-        "overdue_now": "просрочено сейчас",
-        "explanations_waiting": "ждём объяснительных",
-        "automatic": "автоматических писем",
-        "by_category": "Обращения по видам",
-        "causes": "Главные причины",
-        "justified_list": "Обоснованные жалобы",
-        "overdue_list": "Просроченные обращения",
-        "explanations_list": "Объяснительные, которых ждём",
-        "thanks_people": "Благодарности сотрудникам",
-        "thanks_teams": "Благодарности командам",
-        "quotes": "Словами клиентов",
-        "case": "Обращение",
-        "subject_col": "Тема",
-        "sender": "От кого",
-        "owner": "Ответственный",
-        "due": "Срок",
-        "cause": "Причина",
-        "remedy": "Компенсация",
-        "employees": "Сотрудники",
-        "employee": "Сотрудник",
-        "team": "Команда",
-        "count": "Сколько",
-        "late": "просрочена",
-        "more": "и ещё {n}",
-        "none": "нет",
-        "footer": "Все цифры: feedbackd report --from {start} --to {end}",
-    },
-}
-CATEGORY_WORDS = {
-    "ru": {
-        "official": "официальные",
-        "complaint": "жалобы",
-        "thanks": "благодарности",
-        "unclassified": "не разобрано",
-    },
-    "en": {},
-}
 COLORS = {"official": "#c0392b", "complaint": "#e67e22", "thanks": "#27ae60"}
 OTHER = "#2980b9"
 FONT = "font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222222"
@@ -141,10 +51,6 @@ class Section:
     rows: tuple[tuple[str, ...], ...]
     more: int = 0  # rows left out
     chart: tuple[tuple[str, int, str], ...] = ()  # (label, value, colour) as bars
-
-
-def words_for(language: str) -> dict[str, str]:
-    return WORDS.get(language, WORDS["en"])
 
 
 def _capped(
@@ -170,12 +76,11 @@ def _stamp(dt: datetime, language: str = "en") -> str:
 def sections(
     report: Report,
     previous: Report | None,
-    language: str,
+    w: DigestWords,
     names: Mapping[str, str],
 ) -> list[Section]:
-    """Every part of the digest, in order, capped."""
-    w = words_for(language)
-    cats = CATEGORY_WORDS.get(language, {})
+    """Every part of the digest, in order, capped, in the words of `w`."""
+    language = w.language
 
     def count(r: Report | None, category: str) -> int | None:
         return None if r is None else r.by["category"].get(category, Tally()).count
@@ -194,11 +99,12 @@ def sections(
         row(w["on_time"], report.on_time_pct, p.on_time_pct if p else None, "%"),
         row(w["overdue_now"], len(report.overdue_cases), None),
         row(w["explanations_waiting"], len(report.outstanding_explanations), None),
-        row(w["automatic"], report.automatic, p.automatic if p else None),
     )
+    if report.automatic or (p and p.automatic):  # robots' mail, no case: shown when there was
+        headline += (row(w["automatic"], report.automatic, p.automatic if p else None),)
     out = [Section("", (w["figure"], w["this"], w["before"], w["change"]), headline)]
     chart = tuple(
-        (cats.get(k, k), t.count, COLORS.get(k, OTHER)) for k, t in report.by["category"].items()
+        (w.category(k), t.count, COLORS.get(k, OTHER)) for k, t in report.by["category"].items()
     )
     out.append(Section(w["by_category"], (), (), chart=chart))
     causes = list(report.by["cause"].items())
@@ -251,7 +157,7 @@ def sections(
 
 
 def _explanation(
-    x: ExplanationLine, names: Mapping[str, str], w: dict[str, str], language: str
+    x: ExplanationLine, names: Mapping[str, str], w: DigestWords, language: str
 ) -> tuple[str, ...]:
     late = f" ({w['late']})" if x.overdue else ""
     return (x.case_id, names.get(x.employee, x.employee), _stamp(x.due, language) + late)
@@ -265,8 +171,9 @@ def _quote(ln: CaseLine, names: Mapping[str, str]) -> tuple[str, ...]:
 # -- text ------------------------------------------------------------------------------------
 
 
-def render_text(title: str, subtitle: str, parts: list[Section], language: str, footer: str) -> str:
-    w = words_for(language)
+def render_text(
+    title: str, subtitle: str, parts: list[Section], w: DigestWords, footer: str
+) -> str:
     out = [title, subtitle, ""]
     for part in parts:
         if part.title:
@@ -304,8 +211,9 @@ def _aligned(header: tuple[str, ...], rows: tuple[tuple[str, ...], ...]) -> list
 # -- html ------------------------------------------------------------------------------------
 
 
-def render_html(title: str, subtitle: str, parts: list[Section], language: str, footer: str) -> str:
-    w = words_for(language)
+def render_html(
+    title: str, subtitle: str, parts: list[Section], w: DigestWords, footer: str
+) -> str:
     body = [
         f'<h2 style="margin:0 0 4px 0;font-size:20px">{escape(title)}</h2>',
         f'<p style="margin:0 0 12px 0;color:#666666">{escape(subtitle)}</p>',
@@ -329,7 +237,7 @@ def render_html(title: str, subtitle: str, parts: list[Section], language: str, 
             body.append(_p(w["more"].format(n=part.more), "color:#666666"))
     body.append(_p(footer, "color:#666666;font-size:12px;margin-top:16px"))
     return (
-        f'<!DOCTYPE html>\n<html lang="{escape(language)}"><head><meta charset="utf-8">'
+        f'<!DOCTYPE html>\n<html lang="{escape(w.language)}"><head><meta charset="utf-8">'
         f"<title>{escape(title)}</title></head>"
         f'<body style="margin:0;padding:0">'
         f'<table width="100%" cellpadding="0" cellspacing="0" border="0" '

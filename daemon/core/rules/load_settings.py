@@ -242,8 +242,9 @@ def parse_policy(report: Report, node: Any, line: int) -> PolicySettings:
     return policy
 
 
-#: The digest's languages (daemon/core/report/meeting.py has their words).
-DIGEST_LANGUAGES = ("ru", "en")
+#: A digest language: a code like `ru`, `en` or `pt-br`, the LANG of its words' file
+#: templates/digest.LANG.yaml (whether that file exists is `feedbackd check`'s to say).
+DIGEST_LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{1,8})*")
 DIGEST_KEYS = ("every", "at", "to", "language")
 
 
@@ -278,8 +279,8 @@ def parse_digest(report: Report, node: Any, line: int, center: str | None) -> Di
         bad("to", "give a list of owner keys or addresses, e.g. [center]")
         to = []
     language = str(m.get("language", ""))
-    if language and language not in DIGEST_LANGUAGES:
-        bad("language", f"{language!r} is not {' or '.join(DIGEST_LANGUAGES)}")
+    if language and not DIGEST_LANGUAGE.fullmatch(language):
+        bad("language", f"{language!r} is not a language code like ru or en")
         language = ""
     return DigestSettings(every, at, tuple(to), language)
 

@@ -21,6 +21,7 @@ from daemon.adapters.storage.archive import (
     archive,
     archived_cases,
     purge,
+    sent_mail,
     shed_sent_text,
 )
 from daemon.adapters.storage.files import StorePaths
@@ -296,6 +297,12 @@ def test_sent_mail_text_moves_to_the_archive_once_and_the_mail_is_archived_once(
         "<q@x>": "still owed",
     }
     assert again.sent_with_text() == [] and shed_sent_text(again, db, T0) == 0
+    # A reader of an old mail's text (an explanation request attaching the complaint) still
+    # finds it, in the archive; the mail still owed is read from the live store.
+    found = sent_mail(again, db, "<ack1@x>")
+    assert found is not None and found.raw == "r"
+    assert sent_mail(again, db, "<q@x>") == queued
+    assert sent_mail(again, db, "<nowhere@x>") is None
     # Later the mail itself is archived: its whole line is there already, no second one.
     assert archive(again, db, T0 + timedelta(days=365), Retention()) > 0
     assert [m.id for m in again.outbox()] == ["<q@x>"]

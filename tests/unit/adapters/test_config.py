@@ -40,3 +40,23 @@ def test_only_j2_files_are_templates(tmp_path: Path) -> None:
     (tmp_path / "a.en.j2").write_text("Subject: a\n\nA\n", encoding="utf-8")
     (tmp_path / "notes.txt").write_text("not a template", encoding="utf-8")
     assert list(load_templates(tmp_path).sources) == ["a.en.j2"]
+
+
+def test_the_digest_words_load_with_the_templates(tmp_path: Path) -> None:
+    shipped = load_templates(REPO / "templates")
+    assert set(shipped.digest) >= {"ru", "en"}
+    assert shipped.digest["ru"]["subject"].startswith("Сводка")
+    assert shipped.digest["en"]["subject"].startswith("Feedback digest")
+    (tmp_path / "a.en.j2").write_text("Subject: a\n\nA\n", encoding="utf-8")
+    (tmp_path / "digest.de.yaml").write_text('subject: "Übersicht {period}"\n', encoding="utf-8")
+    assert load_templates(tmp_path).digest["de"]["subject"] == "Übersicht {period}"
+
+
+def test_a_broken_digest_words_file_is_refused_at_load_with_its_line(tmp_path: Path) -> None:
+    """Like a broken template: the daemon keeps its last good files instead of failing on the
+    day the digest is due."""
+    (tmp_path / "digest.ru.yaml").write_text('subject: "x"\nfooter: "{begin}"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_templates(tmp_path)
+    [problem] = caught.value.problems
+    assert (problem.file, problem.line) == (f"{tmp_path}/digest.ru.yaml", 2)

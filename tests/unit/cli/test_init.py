@@ -52,10 +52,15 @@ def test_init_writes_rules_templates_and_settings(
     code, out, _ = init(folder, capsys)
     assert code == 0
     shipped = defaults_dir()
+    templates = [
+        *(shipped / "templates").glob("*.j2"),
+        *(shipped / "templates").glob("digest.*.yaml"),  # the digest's words
+    ]
+    assert {"digest.ru.yaml", "digest.en.yaml"} <= {p.name for p in templates}
     assert sorted(p.name for p in (folder / "templates").iterdir()) == sorted(
-        p.name for p in (shipped / "templates").glob("*.j2")
+        p.name for p in templates
     )
-    for template in (shipped / "templates").glob("*.j2"):
+    for template in templates:
         assert (folder / "templates" / template.name).read_bytes() == template.read_bytes()
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir()}
     assert modes == {"rules.yaml": 0o644, "templates": 0o755, "feedbackd.env": 0o600}

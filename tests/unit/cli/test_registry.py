@@ -50,7 +50,7 @@ COMMANDS = {
     "purge": ["--before"],
     "import": ["--before", "--dry-run"],
     "report": ["--from", "--to", "--by", "--format", "--now", "--rules"],
-    "digest": ["--now", "--every", "--dry-run", "--html", "--rules"],
+    "digest": ["--now", "--every", "--dry-run", "--html", "--rules", "--templates"],
     "deadline": ["--received", "--category", "--rules", "--explain"],
     "check": ["--rules", "--templates"],
     "classify": ["files", "--rules", "--format"],

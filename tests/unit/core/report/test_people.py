@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from support import REPO
 
+from daemon.adapters.config import load_templates
 from daemon.adapters.morphology import default_lemmatizer
 from daemon.core.cases import Case, apply, open_case
 from daemon.core.report import render
@@ -28,6 +29,7 @@ TZ = "Europe/Moscow"
 MSK = ZoneInfo(TZ)
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=MSK)  # Monday: the digest of 16–22 November
 MON = datetime(2026, 11, 16, 10, tzinfo=MSK)
+WORDS = load_templates(REPO / "templates").digest  # the shipped digest.LANG.yaml
 OLGA, IVAN = "olga@example.test", "ivan@example.test"
 EMPLOYEES = f"""
 employees:
@@ -207,6 +209,7 @@ def test_the_digest_renders_in_both_languages_with_every_list_capped(
         ["c@example.test"],
         previous=before,
         language=language,
+        words=WORDS,
     )
     text = msg.get_body(("plain",)).get_content()
     html = msg.get_body(("html",)).get_content()
@@ -227,6 +230,8 @@ def test_the_digest_lists_the_same_whatever_the_store_holds(book: RuleBook) -> N
     """Capped: ten times the overdue cases, the same digest size within a few bytes."""
     cases = many()
     extra = [_case(1000 + n, "complaint", "support", MON, f"Тема {n}") for n in range(270)]
-    small = compose_digest(report(book, cases), book, NOW, "f@x.test", ["c@x.test"])
-    large = compose_digest(report(book, cases + extra), book, NOW, "f@x.test", ["c@x.test"])
+    small = compose_digest(report(book, cases), book, NOW, "f@x.test", ["c@x.test"], words=WORDS)
+    large = compose_digest(
+        report(book, cases + extra), book, NOW, "f@x.test", ["c@x.test"], words=WORDS
+    )
     assert abs(len(large.as_bytes()) - len(small.as_bytes())) < 300
