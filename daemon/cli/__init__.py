@@ -28,6 +28,7 @@ from daemon.cli import (
     doctor,
     history,
     init,
+    learn,
     oauth2,
     report,
     rules,
@@ -37,7 +38,7 @@ from daemon.cli import (
 from daemon.errors import ConfigError, FeedbackdError
 
 #: The command modules, in the order `feedbackd --help` lists their subcommands.
-COMMANDS = (run, cases, admin, history, report, deadline, rules, doctor, init, store, oauth2)
+COMMANDS = (run, cases, admin, history, report, deadline, rules, learn, doctor, init, store, oauth2)
 #: The exit status for "stdout was closed under us": 128 + SIGPIPE, as a shell reports it.
 EXIT_PIPE_CLOSED = 141
 CONFIG_HELP = (

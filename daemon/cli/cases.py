@@ -1,4 +1,5 @@
-"""`feedbackd cases list|show|close|reopen|answer|reassign|note|explain|credit`: the cases.
+"""`feedbackd cases list|show|close|reopen|answer|reassign|note|explain|credit|reclassify`:
+the cases for people.
 
 Reading is done straight from the store file; `show` prints a card and `list` a table that
 fits the terminal (`cli/case_views`), both on the admin's clock, or the store's own documents
@@ -18,15 +19,17 @@ import sys
 from datetime import UTC, date, datetime
 from typing import Any
 
-from daemon.adapters.config import load_rulebook
+from daemon.adapters.config import load_rulebook, load_templates
 from daemon.adapters.settings import Settings, load_settings
 from daemon.adapters.storage.files import StoreLock
 from daemon.adapters.storage.spool import submit
 from daemon.adapters.storage.store import Store
 from daemon.cli.case_views import case_card, case_table
 from daemon.core.cases import is_overdue
+from daemon.core.mail.notices import NoticeDesk
 from daemon.errors import AlreadyRunning, ConfigError
-from daemon.service.case_changes import CLOSE_ALL, apply_request
+from daemon.service.case_changes import CLOSE_ALL, RECLASSIFY, apply_request
+from daemon.service.casework import command_secret
 
 #: The changes, each with the one argument it needs besides the case id.
 CHANGES = (
@@ -35,6 +38,7 @@ CHANGES = (
     ("answer", None),
     ("reassign", "owner"),
     ("note", "text"),
+    ("reclassify", "category"),
     ("explain", None),
     ("credit", None),
 )
@@ -182,6 +186,7 @@ def change_command(args: argparse.Namespace) -> int:
         "who": f"cli:{args.by}",
         "owner": getattr(args, "owner", None),
         "text": getattr(args, "text", None),
+        "category": getattr(args, "category", None),
     }
     if args.action == "close":
         req |= {
@@ -212,7 +217,16 @@ def _submit(settings: Settings, req: dict[str, Any]) -> int:
     else:
         try:
             store = Store(settings.db)
-            outcome = apply_request(store, load_rulebook(settings.rules), req, datetime.now(UTC))
+            book = load_rulebook(settings.rules)
+            notices = None
+            if req.get("action") == RECLASSIFY:
+                if "@" not in settings.address:
+                    raise ConfigError(
+                        "FEEDBACKD_ADDRESS is not set: reclassify writes the customer from it"
+                    )
+                templates = load_templates(settings.templates)
+                notices = NoticeDesk(templates, book, settings.address, command_secret(store))
+            outcome = apply_request(store, book, req, datetime.now(UTC), notices)
             store.commit()
         finally:
             lock.release()

@@ -23,15 +23,17 @@ from jinja2 import TemplateError, TemplateNotFound
 
 from daemon.adapters.config import build_rulebook, load_rulebook, read_template_sources
 from daemon.adapters.packaged import is_packaged_rules, is_placeholder
-from daemon.adapters.settings import Settings, SettingsCheck
+from daemon.adapters.settings import Settings, SettingsCheck, load_settings
 from daemon.cli.check_digest import check_digest_words
 from daemon.core.cases import open_case
+from daemon.core.learning import Model, consult, fallback
 from daemon.core.mail.compose import Templates
 from daemon.core.mail.message import parse
 from daemon.core.mail.notices import NoticeDesk, base_context
 from daemon.core.mail.policy import SenderHistory, should_acknowledge
-from daemon.core.rules import LANGUAGES, RuleBook, classify, run_examples
-from daemon.errors import EX_CONFIG, BadMessage, Problem
+from daemon.core.rules import LANGUAGES, UNCLASSIFIED, RuleBook, classify, run_examples
+from daemon.errors import EX_CONFIG, BadMessage, ConfigError, Problem
+from daemon.service.learning import learned_model
 
 #: The variables of an acknowledgment when the rules themselves do not load (their problems are
 #: reported first); with a rule book, `sample_context` asks the daemon's own `base_context`.
@@ -70,6 +72,10 @@ def sample_context(book: RuleBook | None, templates: Templates, lang: str) -> di
     )
     desk = NoticeDesk(templates, book, "feedback@example.test", secret=b"sample")
     return base_context(desk, case, lang)
+
+
+#: Customer templates no rule names, with a built-in text when the folder lacks them.
+OPTIONAL_TEMPLATES = ("ack_corrected",)
 
 
 def check_templates(
@@ -111,6 +117,11 @@ def check_templates(
                 )
                 continue
             if file not in templates.broken:
+                problems += _render_problems(templates, file, sample_context(book, templates, lang))
+    for name in OPTIONAL_TEMPLATES:  # not named in rules.yaml; rendered when the folder has it
+        for lang in LANGUAGES:
+            file = f"{name}.{lang}.j2"
+            if file in templates.sources and file not in templates.broken and file not in seen:
                 problems += _render_problems(templates, file, sample_context(book, templates, lang))
     return problems
 
@@ -239,16 +250,27 @@ def placeholder_warnings(book: RuleBook, rules_path: str) -> list[str]:
     return warnings
 
 
+def learned() -> Model:
+    """The model learned beside the daemon's store (empty when its place is not configured)."""
+    try:
+        db = load_settings(need_servers=False).db
+    except ConfigError:
+        return Model()
+    return learned_model(db)
+
+
 def classify_command(
     files: list[str], rules_path: str, fmt: str = "text", out: TextIO = sys.stdout
 ) -> int:
     """Classify saved messages exactly as the daemon would; 0, or 1 if a file was unusable."""
     book = load_rulebook(rules_path)  # ConfigError reaches the CLI: one line per problem, 78
+    model = learned()
+    decide = fallback(model) if model.examples else classify
     status = 0
     for name in files:
         try:
             message = parse(Path(name).read_bytes())
-            decision = classify(message, book)
+            decision = decide(message, book)
         except (OSError, BadMessage) as exc:
             status = 1
             error = getattr(exc, "strerror", None) or str(exc)
@@ -286,7 +308,12 @@ def classify_command(
                 file=out,
             )
             continue
-        why = "; ".join(f"{r['field']} {r['matcher']}: {r['matched']!r}" for r in reasons)
+        why = "; ".join(
+            f"learned: {r['matched']}"
+            if r["matcher"] == "learned"
+            else f"{r['field']} {r['matcher']}: {r['matched']!r}"
+            for r in reasons
+        )
         print(
             f"{name}: {decision.category} (rule {decision.rule}, owner {decision.owner})"
             + (f" — {why}" if why else ""),
@@ -298,4 +325,9 @@ def classify_command(
             else f"no acknowledgment ({verdict.kind}: {'; '.join(verdict.reasons)})"
         )
         print(f"    {answer}", file=out)
+        said = consult(model, message, book) if model.examples else None
+        if decision.category == UNCLASSIFIED and said is not None:
+            guess = said.prediction
+            why = said.why_not or "it says: neither"
+            print(f"    learned model: {guess.category} {guess.confidence:.2f}; {why}", file=out)
     return status

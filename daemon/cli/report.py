@@ -17,6 +17,7 @@ from daemon.adapters.settings import Settings
 from daemon.adapters.storage.archive import all_cases
 from daemon.adapters.storage.store import Store
 from daemon.cli.common import logged_settings
+from daemon.core.automatic import automatic_counts
 from daemon.core.cases import Case
 from daemon.core.report import BREAKDOWNS, FORMATS, build_report, render
 from daemon.core.report.digest import (
@@ -114,13 +115,26 @@ def _load(args: argparse.Namespace) -> tuple[Settings, RuleBook, list[Case]]:
     return settings, book, all_cases(Store(settings.db), settings.db, reporter(least=LONG))
 
 
+def _automatic(settings: Settings) -> dict[date, int]:
+    """Automatic mail per day, from the store's meta (it opened no case to count)."""
+    store = Store.preview(settings.db)
+    return automatic_counts({d["key"]: d["value"] for d in store.docs("meta")})
+
+
 def report_subcommand(args: argparse.Namespace) -> int:
     if args.end < args.start:
         raise ConfigError(f"--to {args.end} is before --from {args.start}")
-    _, book, cases = _load(args)
+    settings, book, cases = _load(args)
     now, teams = _now(args.now, book.timezone), employee_teams(book)
     report = build_report(
-        cases, args.start, args.end, now, book.timezone, forward_of(book), teams=teams
+        cases,
+        args.start,
+        args.end,
+        now,
+        book.timezone,
+        forward_of(book),
+        teams=teams,
+        automatic=_automatic(settings),
     )
     sys.stdout.write(render(report, args.format, args.by, owner_names(book), teams))
     return 0
@@ -136,10 +150,12 @@ def digest_subcommand(args: argparse.Namespace) -> int:
     conf = digest_settings(book)
     every = args.every or (conf.every if conf else "weekly")
     start, end = digest_period(now, every, book.timezone)
-    teams = employee_teams(book)
-    report = build_report(cases, start, end, now, book.timezone, forward_of(book), teams=teams)
+    teams, automatic = employee_teams(book), _automatic(settings)
+    fwd = forward_of(book)
+    tz = book.timezone
+    report = build_report(cases, start, end, now, tz, fwd, teams=teams, automatic=automatic)
     before = previous_period(start, end)
-    previous = build_report(cases, *before, now, book.timezone, forward_of(book), teams=teams)
+    previous = build_report(cases, *before, now, tz, fwd, teams=teams, automatic=automatic)
     recipients = digest_recipients(conf.to if conf else (book.center,), book)
     sender = settings.address or "feedback@localhost"
     words = load_templates(args.templates or settings.templates).digest

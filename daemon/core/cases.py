@@ -56,6 +56,8 @@ EventKind = Literal[
     "credited",
     "credit_unclear",
     "thanks_quoted",
+    "reclassified",
+    "ack_corrected",
 ]
 EVENT_KINDS: frozenset[str] = frozenset(get_args(EventKind))
 
@@ -89,6 +91,13 @@ LIFECYCLE: dict[tuple[CaseStatus, EventKind], CaseStatus] = {
     (OPEN, "mail_failed"): OPEN,
     (ANSWERED, "mail_failed"): ANSWERED,
     (CLOSED, "mail_failed"): CLOSED,
+    # A person moved the case to its right category (daemon.core.reclassify): owner and due
+    # follow the new category; allowed after closing too, so the reports count it right.
+    (OPEN, "reclassified"): OPEN,
+    (ANSWERED, "reclassified"): ANSWERED,
+    (CLOSED, "reclassified"): CLOSED,
+    (OPEN, "ack_corrected"): OPEN,
+    (ANSWERED, "ack_corrected"): ANSWERED,
     # History: mail from before the daemon's first run (or `feedbackd import --before`), never
     # handled by it; closed at once, counted in reports, judged on no deadline (core/report).
     (OPEN, "imported"): CLOSED,
@@ -218,6 +227,9 @@ def apply(case: Case, what: EventKind, at: datetime, who: str = "feedbackd", **d
     changes: dict[str, Any] = {"status": LIFECYCLE[key]}
     if what == "reassigned":
         changes["owner"] = data["owner"]
+    if what == "reclassified":
+        changes |= {"category": data["to"], "owner": data["owner"]}
+        changes["due"] = parse_stamp(data["due"], f"{case.id} due")
     mid = data.get("message_id")
     if mid and mid not in case.thread:
         changes["thread"] = (*case.thread, mid)

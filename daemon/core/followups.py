@@ -42,7 +42,8 @@ from daemon.core.mail.notices import (
     unproven_answer_notice,
 )
 from daemon.core.mail.outgoing import owed
-from daemon.core.owner_commands import Command, authorize, parse_command
+from daemon.core.owner_commands import Authorization, Command, authorize, parse_command
+from daemon.core.reclassify import first_ack_id, reclassify
 from daemon.core.records import OutMail, stamp
 from daemon.core.rules import Owner, RuleBook
 from daemon.core.threads import CaseView, parties, staff
@@ -122,7 +123,13 @@ def command(
     )
     changed = None
     meta: dict[str, MetaValue] = {}
-    if auth.allowed and case is not None:
+    corrections: tuple[OutMail, ...] = ()
+    if auth.allowed and case is not None and auth.event == "reclassified":
+        changed, corrections = _reclassified(known, desk, case, auth, now, new_id)
+        meta[once] = now
+        said = f"command reclassified by {auth.actor}: {case.category} -> {changed.category}"
+        line = LogLine(Level.INFO, said, case_id, _TOPIC)
+    elif auth.allowed and case is not None:
         event = lifecycle.event_kind(auth.event)
         data = dict(auth.data)
         if event == "explanation_asked":
@@ -144,7 +151,8 @@ def command(
         return command_reply(desk, case_id, now_case, msg, parsed, auth, message_id=mid, now=now)
 
     if auth.allowed:
-        mail = (owed(desk, reply(new_id()), "command_reply", to_case, msg.from_addr, now),)
+        answer = owed(desk, reply(new_id()), "command_reply", to_case, msg.from_addr, now)
+        mail = (answer, *corrections)
     elif (me := _owner_by_address(desk.book, sender)) is not None:
         # Reasons go to staff, not to forgers; a forger borrowing an owner's From makes the
         # owner's refusals few: the first ones at once, the rest in the hourly summary.
@@ -158,6 +166,25 @@ def command(
             },
         )
     return Followup(case_id, changed, mail, meta, log=(line,))
+
+
+def _reclassified(
+    known: CaseView, desk: NoticeDesk, case: Case, auth: Authorization, now: datetime, new_id: NewId
+) -> tuple[Case, tuple[OutMail, ...]]:
+    """`category …` by mail: the same move as `feedbackd cases reclassify` (core/reclassify)."""
+    first = first_ack_id(case)
+    done = reclassify(
+        case,
+        auth.data["category"],
+        desk,
+        calendar_for(desk.book),
+        now,
+        who=auth.actor,
+        new_id=new_id(),
+        first_ack=known.outmail(first) if first else None,
+        quiet_until=known.meta_time(f"hard_bounce:{case.sender.lower()}"),
+    )
+    return (done.case or case), done.mail
 
 
 def command_key(case_id: str, msg: Message, parsed: Command | None) -> str:

@@ -14,7 +14,8 @@ Only the first non-empty line counts, and `reopen` must stand alone on it, so a 
 happens to begin with "Close to done, …" or a quoted notice never acts; `close` may carry the
 outcome and nothing else (`close justified cause=delivery remedy=certificate`, `закрыть
 обоснована причина=доставка`: daemon.core.outcomes reads and checks it). `explain ADDRESS`
-asks that employee for a written explanation (daemon.core.explanations). The result says which
+asks that employee for a written explanation (daemon.core.explanations); `category C` moves
+the case to its right category (daemon.core.reclassify). The result says which
 lifecycle event to apply; applying it (and refusing an illegal one) stays with `daemon.cases`.
 """
 
@@ -30,12 +31,16 @@ from daemon.core.outcomes import Asked, Refusal, parse_words, settle
 from daemon.core.rules import Owner, RuleBook
 
 CLOSE, REOPEN, REASSIGN, NOTE, EXPLAIN = "close", "reopen", "reassign", "note", "explain"
+#: `category complaint` / `категория жалоба`: the case to its right category, with its owner,
+#: due date and (once) a corrected acknowledgment (daemon.core.reclassify).
+CATEGORY = "category"
 EVENTS = {
     CLOSE: "closed",
     REOPEN: "reopened",
     REASSIGN: "reassigned",
     NOTE: "note",
     EXPLAIN: "explanation_asked",
+    CATEGORY: "reclassified",
 }
 #: Every word that starts a command, lower-case, in the languages owners write in.
 ALIASES = {
@@ -51,6 +56,8 @@ ALIASES = {
     "объяснение": EXPLAIN,
     "объяснить": EXPLAIN,
     "объяснительная": EXPLAIN,
+    "category": CATEGORY,
+    "категория": CATEGORY,
 }
 _ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 MAX_NOTE = 2000
@@ -58,12 +65,23 @@ _FIRST_WORD = re.compile(r"^([^\W\d_]+)(?:[.!:]+\s*|\s+|$)(.*)$")
 #: Lines that end a note: blank, quoted, a signature separator or a client's reply divider.
 _END_OF_NOTE = re.compile(r"^\s*$|^\s*>|^--\s*$|^\s*(_{5,}|-{5,})")
 _TRAILING = ".!:;, \t"
+#: Words owners write for a category, besides its key in rules.yaml.
+CATEGORY_WORDS = {
+    "жалоба": "complaint",
+    "благодарность": "thanks",
+    "спасибо": "thanks",
+    "официальное": "official",
+    "претензия": "official",
+    "неразобрано": "unclassified",
+    "разбор": "unclassified",
+}
 
 
 @dataclass(frozen=True)
 class Command:
-    """A parsed command: `kind` is close | reopen | reassign | note | explain; `argument` the
-    rest (the outcome words of a close, the owner of reassign, the employee of explain)."""
+    """A parsed command: `kind` is close | reopen | reassign | note | explain | category;
+    `argument` the rest (the outcome words of a close, the owner of reassign, the employee of
+    explain, the category word of category)."""
 
     kind: str
     argument: str = ""
@@ -77,12 +95,14 @@ class Authorization:
 
     allowed: bool
     code: str  # ok | no_command | no_case | bad_token | not_allowed | replayed |
-    #            unknown_owner | same_owner | illegal | already_asked | the outcome's codes
+    #            unknown_owner | same_owner | illegal | already_asked | unknown_category |
+    #            same_category | the outcome's codes
     reason: str
     event: str = ""  # the `cases.apply` event when allowed: closed | reopened | reassigned |
-    #                  note | explanation_asked
+    #                  note | explanation_asked | reclassified
     data: dict[str, Any] = field(default_factory=dict)  # owner=… for reassigned, text=… for
-    #                  note, the outcome for closed, employee=… for explanation_asked
+    #                  note, the outcome for closed, employee=… for explanation_asked,
+    #                  category=… for reclassified
     actor: str = ""  # owner key of the sender (or the address), for `cases.apply(who=…)`
     language: str = "ru"  # the sender's language, for the reply
 
@@ -106,6 +126,9 @@ def parse_command(text: str) -> Command | None:
     kind, rest = ALIASES[m.group(1).lower()], m.group(2).strip()
     if kind == REOPEN:
         return Command(kind, "", first) if not rest.strip(_TRAILING) else None
+    if kind == CATEGORY:
+        words = rest.split()
+        return Command(kind, words[0].strip(_TRAILING).lower(), first) if len(words) == 1 else None
     if kind == CLOSE:
         if not rest.strip(_TRAILING):
             return Command(kind, "", first)
@@ -172,6 +195,13 @@ def authorize(
         data = {"owner": target.key}
     elif command.kind == NOTE:
         data = {"text": command.argument}
+    elif command.kind == CATEGORY:
+        name = CATEGORY_WORDS.get(command.argument, command.argument)
+        if name not in book.categories:
+            return no("unknown_category", what=command.argument, known=", ".join(book.categories))
+        if name == case.category:
+            return no("same_category", case=case.id, what=name)
+        data = {"category": name}
     elif command.kind == CLOSE:
         settled = settle(parse_words(command.argument) or Asked(), case, book)
         if isinstance(settled, Refusal):
@@ -223,6 +253,9 @@ _REASONS = {
         "отправьте новое письмо.",
         "unknown_owner": "Владелец «{who}» не найден. Известные владельцы: {known}.",
         "same_owner": "Обращение уже у владельца «{who}».",
+        "unknown_category": "Категории «{what}» нет. Категории: {known} (или жалоба, "
+        "благодарность, официальное, неразобрано).",
+        "same_category": "Обращение {case} уже в категории «{what}».",
         "illegal": "Обращение {case} сейчас {status}: эта команда к нему неприменима.",
         "already_asked": "Объяснение по обращению {case} у {who} уже запрошено и ещё не получено.",
     },
@@ -241,6 +274,8 @@ _REASONS = {
         "reply.",
         "unknown_owner": "There is no owner '{who}'. Known owners: {known}.",
         "same_owner": "The case is already owned by '{who}'.",
+        "unknown_category": "There is no category '{what}'. Categories: {known}.",
+        "same_category": "{case} is already in the category '{what}'.",
         "illegal": "{case} is {status}: this command does not apply to it.",
         "already_asked": "An explanation of {case} was asked of {who} already and is not in yet.",
     },

@@ -4,12 +4,13 @@ The questions are asked in an order that never answers a machine and never opens
 is it our own mail coming back (filed in Sent)? a message at all (else quarantined)? one already
 seen under another UID (a duplicate)? an owner's command? an employee's explanation? a bounce
 of our mail? a message in a case's thread (joined; the customer's answer to "was it solved?"
-first, daemon.core.replies)? Only then is it a new case: classified, given its due date,
-acknowledged if the policy and the category allow, its owner told. The answer is a `Plan`:
-the outcome, the ledger entry, the cases to write, the mail to queue, the store's meta to set
-and the lines to log. Nothing here writes: the service applies a plan through one function,
-so the store holds all of a message's outcome or none of it, and a test or a dry run can read
-the plan itself.
+first, daemon.core.replies)? a robot's mail, or a `case: none` rule's match (filed in
+Feedback/Automatic and counted, no case: daemon.core.automatic)? Only then is it a new case:
+classified, given its due date, acknowledged if the policy and the category allow, its owner
+told. The answer is a `Plan`: the outcome, the ledger entry, the cases to write, the mail to
+queue, the store's meta to set and the lines to log. Nothing here writes: the service applies
+a plan through one function, so the store holds all of a message's outcome or none of it, and
+a test or a dry run can read the plan itself.
 
 Mail older than the first run's horizon (or `feedbackd import --before`) is history unless
 `first_run: triage` says otherwise: a closed case (its `imported` event says why) classified and
@@ -28,8 +29,10 @@ from email.message import EmailMessage
 from enum import StrEnum
 
 from daemon.core import cases as lifecycle
+from daemon.core.automatic import AUTOMATIC_DAY, AUTOMATIC_FOLDER, NO_CASE, robot_kind
 from daemon.core.cases import Case
-from daemon.core.credits import Credit, credit, own_words, thanked_addresses
+from daemon.core.credit_mail import credit_addresses, credit_thanks
+from daemon.core.credits import Credit, credit
 from daemon.core.deadlines import due_at
 from daemon.core.followups import (
     Followup,
@@ -44,7 +47,7 @@ from daemon.core.followups import (
 from daemon.core.frame import Arrival as Arrival
 from daemon.core.frame import Frame as Frame
 from daemon.core.frame import Known as Known
-from daemon.core.mail.compose import build_mail, wire
+from daemon.core.learning import WORDS_KEY, message_words
 from daemon.core.mail.message import Message, message_id_of, parse
 from daemon.core.mail.notices import (
     base_context,
@@ -52,12 +55,16 @@ from daemon.core.mail.notices import (
     thanks_forward,
     thanks_recipients,
 )
-from daemon.core.mail.outgoing import owed
-from daemon.core.mail.policy import SenderHistory, Verdict, reply_target, should_acknowledge
-from daemon.core.records import LedgerEntry, OutMail, outmail
+from daemon.core.mail.outgoing import customer_ack, owed
+from daemon.core.mail.policy import (
+    SenderHistory,
+    Verdict,
+    reply_target,
+    should_acknowledge,
+)
+from daemon.core.records import LedgerEntry, OutMail
 from daemon.core.replies import explanation_reply, solved_reply
-from daemon.core.rules import Decision, FirstRun, Owner, RuleBook
-from daemon.core.rules.model import Employee
+from daemon.core.rules import Decision, FirstRun, RuleBook
 from daemon.core.threads import thread_case, thread_of
 from daemon.core.throttle import SummaryLine, tell
 from daemon.errors import BadMessage
@@ -67,7 +74,9 @@ SENT = "Sent"
 BOUNCES = "Feedback/Bounces"
 COMMANDS = "Feedback/Commands"
 #: Verdict kinds that mean a machine wrote: never answered, never obeyed, never a "reply".
-AUTOMATIC = frozenset({"bounce", "auto_reply", "list", "bulk", "report", "noreply", "no_sender"})
+AUTOMATIC = frozenset(
+    {"bounce", "auto_reply", "list", "bulk", "report", "spam", "noreply", "no_sender"}
+)
 TRUNCATED = "over the size limit: attachments not read"
 HISTORY = "received before the daemon's first run (or an import): history, nobody was mailed"
 
@@ -81,6 +90,7 @@ class Outcome(StrEnum):
     DUPLICATE = "duplicate"
     OWN = "own"
     BOUNCE = "bounce"
+    AUTOMATIC = "automatic"  # a robot's mail, or a rule's `case: none`: filed, counted, no case
     QUARANTINED = "quarantined"
     EXPLANATION = "explanation"  # an employee's written explanation, to its case
     HISTORY = "history"  # older than the first run's horizon: a closed history case
@@ -194,6 +204,9 @@ def _history(msg: Message, arrival: Arrival, frame: Frame, known: Known, now: da
     if existing is not None:
         folder = frame.book.categories[existing.category].folder
         return _planned(Outcome.JOINED, folder, quiet_join(existing, msg, now), arrival, msg, now)
+    robot = robot_kind(msg, frame.book.policy, frame.own_addresses)
+    if robot is not None:  # robots are no history either: counted as automatic, no case
+        return _automatic(arrival, frame, known, now, *robot, msg.message_id)
     decision = frame.classify(msg, frame.book)
     folder = frame.book.categories[decision.category].folder
     if skip:
@@ -230,7 +243,13 @@ def _open(
 ) -> Plan:
     """A new case: numbered, due, acknowledged (or why not), its owner told. `claimed`: a case
     the message named but may not join; both cases get a note naming the other."""
+    if verdict.kind in NO_CASE:
+        why = "; ".join(verdict.reasons)
+        return _automatic(arrival, frame, known, now, verdict.kind, why, msg.message_id)
     decision = frame.classify(msg, frame.book)
+    if not decision.opens_case:
+        why = f"rule {decision.rule}: case: none"
+        return _automatic(arrival, frame, known, now, "rule", why, msg.message_id)
     received = arrival.internaldate or now
     seq = f"case_seq:{received.year}"
     number = int(known.meta(seq) or 0) + 1
@@ -266,9 +285,34 @@ def _open(
         entry,
         cases=(case, *linked),
         mail=(*mail, *told),
-        meta={seq: number, **marks},
+        meta={seq: number, **marks, WORDS_KEY.format(case.id): _words(msg, frame.book)},
         log=(LogLine(Level.INFO, said, case.id),),
     )
+
+
+def _automatic(
+    arrival: Arrival,
+    frame: Frame,
+    known: Known,
+    now: datetime,
+    kind: str,
+    why: str,
+    message_id: str = "",
+) -> Plan:
+    """Mail that opens no case and is answered by nobody: a robot's (a bounce not of ours, an
+    auto-reply, a list, bulk, a delivery report, spam) or what a `case: none` rule matched.
+    Filed in `Feedback/Automatic` and counted per day for the reports."""
+    day = AUTOMATIC_DAY.format(frame.calendar.local(arrival.internaldate or now).date())
+    reason = f"{kind}: {why}"[:300]
+    entry = _entry(arrival, now, Outcome.AUTOMATIC, AUTOMATIC_FOLDER, None, reason, message_id)
+    said = LogLine(Level.INFO, f"uid {arrival.uid}: automatic mail, no case ({reason})")
+    return Plan(Outcome.AUTOMATIC, entry, meta={day: int(known.meta(day) or 0) + 1}, log=(said,))
+
+
+def _words(msg: Message, book: RuleBook) -> Mapping[str, list[str]]:
+    """The words of a new case's letter, kept for the lesson a person's correction (or
+    confirmation) of the case will teach the learned model (daemon.core.learning)."""
+    return {"words": list(message_words(msg, book))}
 
 
 _NAMES = "names {} but is not from its customer nor a reply to our mail in it: a case of its own"
@@ -303,25 +347,21 @@ def open_case(frame: Frame, msg: Message, decision: Decision, received: datetime
 
 def acknowledgment(frame: Frame, msg: Message, case: Case, to: str, now: datetime) -> OutMail:
     """The customer's acknowledgment, in their language, in their thread."""
-    book, address = frame.book, frame.notices.address
+    book = frame.book
     rendered = frame.notices.templates.render(
         book.categories[case.category].template,
         msg.language,
         base_context(frame.notices, case, case.language),
     )
-    mid = frame.new_id()
-    mail = build_mail(
-        sender=address,
-        sender_name=book.owners[book.center].name,
-        to=to,
-        rendered=rendered,
-        message_id=mid,
+    return customer_ack(
+        frame.notices,
+        rendered,
+        case.id,
+        to,
+        message_id=frame.new_id(),
         now=now,
         in_reply_to=msg.message_id,
         references=msg.references,
-    )
-    return outmail(
-        mail_id=mid, kind="ack", sender=address, to=(to,), raw=wire(mail), now=now, case_id=case.id
     )
 
 
@@ -351,7 +391,9 @@ def on_open(
     found = Credit()
     if case.category == "thanks" and not automatic:
         found = credit(f"{msg.subject}\n{msg.text}", desk.book)
-    if owner is not None and owner.email.lower() not in thanked | _addresses(found, desk.book):
+    if owner is not None and owner.email.lower() not in thanked | credit_addresses(
+        found, desk.book
+    ):
         new, linked = case, claimed.id if claimed else ""
 
         def notice(mid: str) -> EmailMessage:
@@ -371,76 +413,9 @@ def on_open(
             case = lifecycle.apply(case, "owner_notified", now, message_id=mid, to=owner.key)
         case = lifecycle.apply(case, "thanks_forwarded", now, message_id=mid, to=team.key)
     if case.category == "thanks" and not automatic:
-        case, forwards = _credit(frame, case, msg, now, thanked, found)
+        case, forwards = credit_thanks(frame, case, msg, now, thanked, found)
         mail.extend(forwards)
     return case, tuple(mail), marks
-
-
-def _addresses(found: Credit, book: RuleBook) -> set[str]:
-    """Everyone a credit mails the thanks to: the employees, their managers, unclear teams."""
-    people = {a for p in found.employees for a in thanked_addresses(p, book)}
-    teams = {book.owners[u.team].email.lower() for u in found.unclear if u.team in book.owners}
-    return people | teams
-
-
-def _credit(
-    frame: Frame, case: Case, msg: Message, now: datetime, sent: set[str], found: Credit
-) -> tuple[Case, list[OutMail]]:
-    """`credited` for each employee the thank-you names, `credit_unclear` for a name several
-    share (the team counts it); the thanks to each employee and manager not yet mailed (the
-    case's owner among them is thereby told of the case)."""
-    desk, book, mail = frame.notices, frame.notices.book, []
-    owner = book.owners.get(case.owner)
-    words = own_words(msg.text)
-    if words:
-        case = lifecycle.apply(case, "thanks_quoted", now, text=words)
-    for person in found.employees:
-        case = lifecycle.apply(
-            case, "credited", now, employee=person.address, team=person.team, name=person.name
-        )
-        for address in thanked_addresses(person, book):
-            if address in sent or address == desk.address:
-                continue
-            sent.add(address)
-            to = _recipient(book, address, person)
-            mid = frame.new_id()
-            named = "" if address == person.address else person.name
-            thanks = thanks_forward(
-                desk, case, msg, to, message_id=mid, now=now, thanked_name=named
-            )
-            mail.append(owed(desk, thanks, "thanks", case.id, to.email, now))
-            if owner is not None and address == owner.email.lower():
-                case = lifecycle.apply(case, "owner_notified", now, message_id=mid, to=owner.key)
-            case = lifecycle.apply(case, "thanks_forwarded", now, message_id=mid, to=address)
-    for unclear in found.unclear:
-        case = lifecycle.apply(
-            case,
-            "credit_unclear",
-            now,
-            word=unclear.word,
-            candidates=list(unclear.candidates),
-            team=unclear.team,
-        )
-        team = book.owners.get(unclear.team)
-        if team is not None and team.email.lower() not in sent:  # the team hears it instead
-            sent.add(team.email.lower())
-            mid = frame.new_id()
-            thanks = thanks_forward(desk, case, msg, team, message_id=mid, now=now)
-            mail.append(owed(desk, thanks, "thanks", case.id, team.email, now))
-            if owner is not None and team.key == owner.key:
-                case = lifecycle.apply(case, "owner_notified", now, message_id=mid, to=owner.key)
-            case = lifecycle.apply(case, "thanks_forwarded", now, message_id=mid, to=team.key)
-    return case, mail
-
-
-def _recipient(book: RuleBook, address: str, person: Employee) -> Owner:
-    """The thanks' addressee as the staff mail wants it: an owner, or an employee."""
-    owner = next((o for o in book.owners.values() if o.email.lower() == address), None)
-    if owner is not None:
-        return owner
-    other = book.employees.get(address, person)
-    team = book.owners.get(other.team)
-    return Owner(address, other.name, address, team.language if team else "ru")
 
 
 def _planned(

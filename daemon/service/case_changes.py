@@ -1,5 +1,6 @@
 """Case changes asked for from the command line: close (with its outcome), reopen, reassign,
-note, answer, explain, credit (a thank-you to an employee, where its name was unclear).
+note, answer, explain, credit (a thank-you to an employee, where its name was unclear),
+reclassify.
 
 One write path either way: when no daemon runs, `feedbackd cases ...` takes the store lock and
 calls `apply_request` itself; when one runs, the request travels through the spool
@@ -19,12 +20,18 @@ from daemon.adapters.storage.spool import Outcome
 from daemon.adapters.storage.store import Store
 from daemon.core import cases as lifecycle
 from daemon.core.explanations import explanation_due, outstanding
+from daemon.core.mail.compose import new_message_id
+from daemon.core.mail.notices import NoticeDesk
 from daemon.core.outcomes import Refusal, asked_from, settle
+from daemon.core.reclassify import first_ack_id, reclassify
 from daemon.core.rules import RuleBook
 from daemon.core.workdays import calendar_for
+from daemon.service.learning import learn_from_cases
 
 #: The bulk action: every case received before a day (and of a category) closed at once.
 CLOSE_ALL = "close_all"
+#: Moving a case to another category (daemon.core.reclassify): owner, due, maybe a correction.
+RECLASSIFY = "reclassify"
 ACTIONS: dict[str, lifecycle.EventKind] = {
     "close": "closed",
     "reopen": "reopened",
@@ -36,16 +43,26 @@ ACTIONS: dict[str, lifecycle.EventKind] = {
 }
 
 
-def apply_request(store: Store, book: RuleBook, req: dict[str, Any], now: datetime) -> Outcome:
-    """Validate and apply one request; the caller commits."""
+def apply_request(
+    store: Store,
+    book: RuleBook,
+    req: dict[str, Any],
+    now: datetime,
+    notices: NoticeDesk | None = None,
+) -> Outcome:
+    """Validate and apply one request; the caller commits. `notices` (templates and our
+    address) is what a reclassification needs to write the customer a correction."""
     if req.get("action") == CLOSE_ALL:
         return close_all(store, book, req, now)
     case = store.case(str(req.get("case", "")))
     if case is None:
         return Outcome(False, f"no case {req.get('case')}")
     action = str(req.get("action", ""))
+    if action == RECLASSIFY:
+        return _reclassify(store, book, case, req, now, notices)
     if action not in ACTIONS:
-        return Outcome(False, f"unknown action {action!r}: use one of {', '.join(ACTIONS)}")
+        known = ", ".join((*ACTIONS, RECLASSIFY))
+        return Outcome(False, f"unknown action {action!r}: use one of {known}")
     data: dict[str, Any] = {}
     if action == "reassign":
         owner = str(req.get("owner", ""))
@@ -94,6 +111,7 @@ def apply_request(store: Store, book: RuleBook, req: dict[str, Any], now: dateti
     except lifecycle.IllegalTransition as exc:
         return Outcome(False, str(exc))
     store.put_case(new)
+    learn_from_cases(store, (new,))
     said = "".join(f", {k} {v}" for k, v in data.items() if k in ("verdict", "cause", "remedy"))
     if action == "explain":
         said = f", of {data['employee']}, due {data['due']}"
@@ -101,6 +119,48 @@ def apply_request(store: Store, book: RuleBook, req: dict[str, Any], now: dateti
         said = f" to {data['name']} <{data['employee']}>"
     return Outcome(
         True, f"{case.id}: {ACTIONS[action]}{said} (now {new.status}, owner {new.owner})"
+    )
+
+
+def _reclassify(
+    store: Store,
+    book: RuleBook,
+    case: lifecycle.Case,
+    req: dict[str, Any],
+    now: datetime,
+    notices: NoticeDesk | None,
+) -> Outcome:
+    """The case to `req["category"]`; the correction, if owed, is queued in the same commit."""
+    if notices is None:
+        return Outcome(False, "reclassify needs the templates and the feedback address")
+    desk = NoticeDesk(notices.templates, book, notices.address, notices.secret)
+    ack = first_ack_id(case)
+    done = reclassify(
+        case,
+        str(req.get("category", "")),
+        desk,
+        calendar_for(book),
+        now,
+        who=str(req.get("who", "cli")),
+        new_id=new_message_id(desk.address.rpartition("@")[2]),
+        first_ack=store.outmail(ack) if ack else None,
+        quiet_until=store.meta_time(f"hard_bounce:{case.sender.lower()}"),
+    )
+    if done.case is None or done.refused:
+        return Outcome(False, done.refused)
+    store.put_case(done.case)
+    for mail in done.mail:
+        store.put_outmail(mail)
+    learn_from_cases(store, (done.case,))
+    told = (
+        "a corrected acknowledgment is queued"
+        if done.mail
+        else f"no corrected acknowledgment: {done.why_no_correction}"
+    )
+    return Outcome(
+        True,
+        f"{case.id}: reclassified {case.category} -> {done.case.category} (owner "
+        f"{done.case.owner}, due {done.case.due.isoformat(timespec='minutes')}); {told}",
     )
 
 
@@ -130,6 +190,8 @@ def close_all(store: Store, book: RuleBook, req: dict[str, Any], now: datetime) 
     return Outcome(True, f"closed {closed} case(s){which} received before {before}")
 
 
-def serve(store: Store, book: RuleBook, db: Path, now: datetime) -> int:
+def serve(
+    store: Store, book: RuleBook, db: Path, now: datetime, notices: NoticeDesk | None = None
+) -> int:
     """Apply every request waiting in the spool (the daemon's side); returns how many."""
-    return spool.serve(db, lambda req: apply_request(store, book, req, now), store.commit)
+    return spool.serve(db, lambda req: apply_request(store, book, req, now, notices), store.commit)

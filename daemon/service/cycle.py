@@ -105,6 +105,7 @@ OUTCOME_WORDS = {
     "command": ("owner command", "owner commands"),
     "explanation": ("employee's explanation", "employees' explanations"),
     "bounce": ("bounce of our mail", "bounces of our mail"),
+    "automatic": ("automatic mail, no case", "automatic mails, no case"),
     "duplicate": ("duplicate", "duplicates"),
     "history": ("history case", "history cases"),
     "skipped": ("old message skipped", "old messages skipped"),

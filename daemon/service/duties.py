@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from daemon.adapters.storage.archive import all_cases, archive, retention, sent_mail
 from daemon.core import cases as lifecycle
+from daemon.core.automatic import automatic_counts
 from daemon.core.explanations import REQUEST, due_mail
 from daemon.core.mail.compose import new_message_id, wire
 from daemon.core.mail.method_mail import (
@@ -212,10 +213,15 @@ def queue_digest(desk: Desk, db: Path | None, now: datetime) -> str | None:
     cases = all_cases(desk.store, db) if db is not None else desk.store.cases()
     book, teams = desk.book, employee_teams(desk.book)
     forward = {name: cat.forward_to for name, cat in book.categories.items()}
+    counts = automatic_counts({d["key"]: d["value"] for d in desk.store.docs("meta")})
     cases = list(cases)
-    report = build_report(cases, start, end, now, book.timezone, forward, False, teams)
+    report = build_report(
+        cases, start, end, now, book.timezone, forward, False, teams, automatic=counts
+    )
     before = previous_period(start, end)
-    previous = build_report(cases, *before, now, book.timezone, forward, False, teams)
+    previous = build_report(
+        cases, *before, now, book.timezone, forward, False, teams, automatic=counts
+    )
     to = digest_recipients(settings.to or (book.center,), book)
     words = desk.templates.digest
     msg = compose_digest(report, book, now, desk.address, to, previous=previous, words=words)

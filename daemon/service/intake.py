@@ -24,19 +24,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from pathlib import Path
 from types import FrameType
 
 from daemon.adapters.mail.imap import Fetched
 from daemon.adapters.storage.store import Store
 from daemon.adapters.storage.taking import IntakeMarker
 from daemon.core.followups import Level
+from daemon.core.frame import Classifier
+from daemon.core.learning import Model, fallback
 from daemon.core.mail.compose import Templates, new_message_id
 from daemon.core.mail.notices import NoticeDesk
 from daemon.core.rules import RuleBook, classify
-from daemon.core.triage import QUARANTINE, Arrival, Frame, Plan, quarantined, triage
+from daemon.core.triage import QUARANTINE, Arrival, Frame, Outcome, Plan, quarantined, triage
 from daemon.core.workdays import WorkCalendar, calendar_for
 from daemon.errors import ConfigError
 from daemon.service.casework import command_secret
+from daemon.service.learning import learn_from_cases, learned_model
 
 __all__ = ["QUARANTINE", "Desk", "Intake", "apply", "intake"]
 
@@ -83,11 +87,20 @@ class Desk:
     def new_message_id(self) -> str:
         return new_message_id(self.domain)
 
+    @cached_property
+    def learned(self) -> Model:
+        """The model learned beside the store, read once per desk (so once a cycle: a
+        `feedbackd learn` is seen from the next cycle on)."""
+        return learned_model(Path(self.store.path) if self.store.path else None)
+
+    def classifier(self) -> Classifier:
+        """The rules, then the learned model where no rule decided."""
+        return fallback(self.learned, classify) if self.learned.examples else classify
+
     def frame(self) -> Frame:
         """Triage's arguments as they stand now (the cycle sets the backfill horizon)."""
-        return Frame(
-            self.notices, self.calendar, self.new_message_id, self.backfill_before, classify
-        )
+        decide = self.classifier()
+        return Frame(self.notices, self.calendar, self.new_message_id, self.backfill_before, decide)
 
 
 def intake(desk: Desk, uidvalidity: int, fetched: Fetched, now: datetime) -> Plan:
@@ -171,6 +184,8 @@ def apply(store: Store, plan: Plan) -> None:
             store.set_meta_time(key, value)
         else:
             store.set_meta(key, value)
+    if plan.outcome is Outcome.COMMAND and plan.cases:
+        learn_from_cases(store, plan.cases)  # a person closed or reclassified it by mail
     for line in plan.log:
         extra = {"case": line.case_id} if line.case_id else None
         logging.getLogger(line.topic).log(_LEVELS[line.level], "%s", line.text, extra=extra)

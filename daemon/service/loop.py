@@ -397,7 +397,8 @@ class Service:
     def _serve_requests(self) -> None:
         """Case changes asked for by `feedbackd cases ...` while we hold the store."""
         if self.store is not None and waiting(self.settings.db):
-            n = serve(self.store, self.book, self.settings.db, self.clock())
+            notices = self.desk().notices
+            n = serve(self.store, self.book, self.settings.db, self.clock(), notices)
             log.info("applied %d case change(s) from the command line", n)
 
     def _install_signals(self) -> None:

@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 from daemon.adapters.storage.files import StorePaths, atomic_write
 from daemon.adapters.storage.store import Store
 from daemon.core.cases import CLOSED, Case
+from daemon.core.learning import WORDS_KEY
 from daemon.core.progress import Progress, Reporter, Silent, silent
 from daemon.core.records import OutMail, aware, parse_optional_stamp, parse_stamp
 from daemon.core.rules.model import PolicySettings
@@ -163,6 +164,9 @@ def archive(store: Store, db: Path, now: datetime, keep: Retention = Retention()
                 _append(StorePaths(db).archive / f"{table}-{now:%Y}.jsonl", whole)
         store.remove(table, [key(d) for d in docs])
         moved += len(docs)
+    # A case's words wait for the lesson its correction would teach; an archived case is
+    # corrected no more, and its words are not kept (nor archived: `purge` could not blank them).
+    store.remove("meta", [WORDS_KEY.format(d["id"]) for d in old_cases])
     store.commit()
     if moved:
         store.snapshot()  # a smaller live store now: rewrite the snapshot, empty the journal

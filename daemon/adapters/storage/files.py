@@ -104,6 +104,11 @@ class StorePaths:
         return Path(f"{self.db}.archive")
 
     @property
+    def learned(self) -> Path:
+        """What the center's corrections taught the fallback model (see learned)."""
+        return Path(f"{self.db}.learned.json")
+
+    @property
     def oauth2(self) -> Path:
         """The refresh token the OAuth2 endpoint rotated to (see adapters/oauth2): 0600."""
         return Path(f"{self.db}.oauth2")

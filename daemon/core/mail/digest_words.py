@@ -41,6 +41,7 @@ ENGLISH: dict[str, str] = {
     "on_time": "answered on time",
     "overdue_now": "overdue now",
     "explanations_waiting": "explanations awaited",
+    "automatic": "automatic mail, no case",
     "by_category": "Cases per category",
     "causes": "Top causes",
     "justified_list": "Justified complaints",

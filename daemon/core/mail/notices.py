@@ -231,6 +231,9 @@ def command_reply(
         "command_line": header_safe(command.line)[:80] if command else "",
         "new_owner_name": new_owner.name if new_owner else "",
         "note_text": auth.data.get("text", ""),
+        "category_label": CATEGORY_LABELS.get(lang, {}).get(case.category, case.category)
+        if case
+        else "",
         "outcome": outcome_line(auth.data) if auth.event == "closed" else "",
         "employee": auth.data.get("employee", ""),
         "center_name": _center_name(desk),

@@ -2,7 +2,8 @@
 
 Every notice, reply, summary and thanks we compose becomes owed mail the same way (its own
 Message-ID as the outbox key, the feedback address as a second recipient, the wire bytes), so
-triage, the follow-ups and the throttle all call this one function.
+triage, the follow-ups and the throttle all call this one function; `customer_ack` is the one
+way an acknowledgment to a customer is addressed (triage's first one, reclassify's correction).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from email.message import EmailMessage
 
-from daemon.core.mail.compose import wire
+from daemon.core.mail.compose import Rendered, build_mail, wire
 from daemon.core.mail.notices import NoticeDesk
 from daemon.core.records import OutMail, outmail
 
@@ -28,3 +29,30 @@ def owed(
         now=now,
         case_id=case_id,
     )
+
+
+def customer_ack(
+    desk: NoticeDesk,
+    rendered: Rendered,
+    case_id: str,
+    to: str,
+    *,
+    message_id: str,
+    now: datetime,
+    in_reply_to: str,
+    references: tuple[str, ...],
+) -> OutMail:
+    """An acknowledgment to a customer (the first one, or its correction), from the center's
+    name, in the customer's thread, owed as kind `ack` (the rate limits count it)."""
+    book = desk.book
+    mail = build_mail(
+        sender=desk.address,
+        sender_name=book.owners[book.center].name,
+        to=to,
+        rendered=rendered,
+        message_id=message_id,
+        now=now,
+        in_reply_to=in_reply_to,
+        references=references,
+    )
+    return owed(desk, mail, "ack", case_id, to, now)

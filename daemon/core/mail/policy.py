@@ -34,6 +34,7 @@ KINDS = (
     "auto_reply",
     "list",
     "bulk",
+    "spam",
     "noreply",
     "hard_bounced",
     "rate_limited",
@@ -116,6 +117,7 @@ def automatic_markers(
     found += _bounce_text_markers(message)
     found += _auto_reply_markers(message)
     found += _list_and_bulk_markers(message)
+    found += _spam_markers(message)
     if reply_target(message, settings, own_addresses) is None and not found:
         found.append(Marker("no_sender", "no valid From or Reply-To address to answer"))
     return tuple(found)
@@ -156,6 +158,8 @@ def validate_policy_settings(settings: PolicySettings) -> list[str]:
 
 #: Local parts of mail systems' own senders (RFC 5321 postmaster, MAILER-DAEMON, variants).
 _DAEMON_LOCALPART = re.compile(r"^(mailer-?daemon|post_?master)$", re.I)
+#: The same names anywhere in a From header that holds no valid address.
+_DAEMON_WORD = re.compile(r"(^|[^a-z])(mailer-?daemon|post_?master)([^a-z]|$)", re.I)
 #: Envelope senders of list software (RFC 3834 §3.2, RFC 5230 §4.6): `*-request`, `owner-*`,
 #: LISTSERV, Majordomo. Only the Return-Path: a person may well write from `owner-relations@`.
 _LIST_ENVELOPE = re.compile(r"^(.+-request|owner-.+|listserv|majordomo)$", re.I)
@@ -247,6 +251,11 @@ def _sender_markers(message: Message, settings: PolicySettings) -> list[Marker]:
         out.append(Marker("bounce", f'From name "{message.from_name}" is a mail system\'s'))
     elif message.from_addr and _noreply(message.from_addr, settings):
         out.append(Marker("noreply", f"From {message.from_addr} is a no-reply address"))
+    elif not _valid_address(message.from_addr) and _DAEMON_WORD.search(message.header("from")):
+        # `MAILER-DAEMON <>`, `<Postmaster\@host@relay>`: no address to read, but the name of
+        # a mail system — a bounce, not a person without a sender.
+        shown = message.header("from")[:60]
+        out.append(Marker("bounce", f"From {shown!r} names a mail system (no valid address)"))
     return out
 
 
@@ -300,6 +309,20 @@ def _auto_reply_markers(message: Message) -> list[Marker]:
     if message.header("x-apple-action").lower() == "vacation":
         out.append(Marker("auto_reply", "X-Apple-Action: VACATION (iCloud vacation reply)"))
     return out
+
+
+#: Verdict headers of the receiving server's spam filter (SpamAssassin, Rspamd): only "yes".
+_SPAM_HEADERS = ("x-spam-flag", "x-spam-status", "x-spam")
+
+
+def _spam_markers(message: Message) -> list[Marker]:
+    """The server's spam filter said yes. Its score alone is not read: filters differ in scale;
+    the verdict is what the admin already trusts for the rest of the mailbox."""
+    for name in _SPAM_HEADERS:
+        for value in message.headers.get(name, ()):
+            if value.strip().lower().startswith("yes"):
+                return [Marker("spam", f"{_title(name)}: {value.strip()[:40]} (the spam filter's)")]
+    return []
 
 
 def _list_and_bulk_markers(message: Message) -> list[Marker]:

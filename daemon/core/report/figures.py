@@ -141,6 +141,7 @@ class Report:
     outstanding_explanations: tuple[ExplanationLine, ...] = ()  # not given at `now`, any case
     justified_cases: tuple[CaseLine, ...] = ()  # the period's cases closed as justified
     thanks_cases: tuple[CaseLine, ...] = ()  # the period's thank-you letters, in order
+    automatic: int = 0  # robots' mail and `case: none` matches received in the period: no case
 
 
 def parse_time(text: str, zone: ZoneInfo) -> datetime:
@@ -335,6 +336,7 @@ def build_report(
     forward_to: Mapping[str, Iterable[str]] | None = None,
     history: bool = True,
     teams: Mapping[str, str] | None = None,
+    automatic: Mapping[date, int] | None = None,
 ) -> Report:
     """Every figure of the period review; see docs/reports.md for each definition.
 
@@ -344,6 +346,8 @@ def build_report(
     digest: what the daemon handled), and never judged on time, late, overdue or pending.
     `teams` maps an employee's address to their team (rules.yaml `employees:`), for the
     `employee` and `team` breakdowns.
+    `automatic` counts, per day, the mail that opened no case (daemon.core.triage's robots and
+    `case: none`); it is never in `total` nor in any category.
     """
     team_of = {k.lower(): v for k, v in (teams or {}).items()}
     zone = ZoneInfo(tz)
@@ -427,6 +431,7 @@ def build_report(
         thanks_by_tag=_ranked(thanks_tag),
         complaint_rules=_ranked(complaint_rule),
         complaint_tags=_ranked(complaint_tag),
+        automatic=sum(n for day, n in (automatic or {}).items() if start <= day <= end),
         official=tuple(
             sorted(
                 (ln for ln in lines if ln.category == "official"),

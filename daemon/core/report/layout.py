@@ -67,6 +67,7 @@ def summary_rows(report: Report) -> list[tuple[str, str]]:
         ("unanswered, overdue", str(report.overdue_unanswered)),
         ("unanswered, not yet due", str(report.pending)),
         ("history, not judged", str(report.history)),
+        ("automatic mail, no case", str(report.automatic)),
         ("on time", pct(report.on_time_pct)),
         ("first response, median", duration(report.first_response.median)),
         ("first response, p90", duration(report.first_response.p90)),

@@ -100,6 +100,8 @@ def sections(
         row(w["overdue_now"], len(report.overdue_cases), None),
         row(w["explanations_waiting"], len(report.outstanding_explanations), None),
     )
+    if report.automatic or (p and p.automatic):  # robots' mail, no case: shown when there was
+        headline += (row(w["automatic"], report.automatic, p.automatic if p else None),)
     out = [Section("", (w["figure"], w["this"], w["before"], w["change"]), headline)]
     chart = tuple(
         (w.category(k), t.count, COLORS.get(k, OTHER)) for k, t in report.by["category"].items()

@@ -140,6 +140,7 @@ def report_doc(report: Report, by: str = "category") -> dict[str, Any]:
         "overdue_unanswered": report.overdue_unanswered,
         "pending": report.pending,
         "history": report.history,
+        "automatic": report.automatic,
         "on_time_pct": report.on_time_pct,
         "justified": report.justified,
         "unjustified": report.unjustified,
@@ -236,6 +237,7 @@ def render_csv(report: Report, by: str = "category") -> str:
         "history",
         "justified",
         "unjustified",
+        "automatic",
     ):
         w.writerow(["summary", "", k, doc[k]])
     for k, v in doc["satisfaction"].items():

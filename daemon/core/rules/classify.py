@@ -31,6 +31,7 @@ def classify(message: Message, book: RuleBook) -> Decision:
                 rule.owner or cat.owner,
                 rule.tags,
                 tuple(rule.when.explain(ctx)),
+                rule.opens_case,
             )
     fallback = book.categories[UNCLASSIFIED]
     return Decision(UNCLASSIFIED, NO_RULE, fallback.owner or book.center)

@@ -104,7 +104,7 @@ def cross_check(report: Report, sections: Sections) -> None:
                 f"rule '{rule.name}': category "
                 f"'{rule.category}' does not exist{suggest(rule.category, categories)}",
             )
-        elif rule.category not in ranks:
+        elif rule.category not in ranks and rule.opens_case:
             report.add(
                 lines.get(f"rule:{rule.name}:category"),
                 f"rule '{rule.name}' sets "

@@ -19,6 +19,7 @@ from daemon.core.rules.model import (
     CalendarSettings,
     DigestSettings,
     FirstRun,
+    LearningSettings,
     PolicySettings,
     Term,
     WorkingHours,
@@ -282,3 +283,37 @@ def parse_digest(report: Report, node: Any, line: int, center: str | None) -> Di
         bad("language", f"{language!r} is not a language code like ru or en")
         language = ""
     return DigestSettings(every, at, tuple(to), language)
+
+
+LEARNING_KEYS = ("min_confidence", "min_examples")
+
+
+def parse_learning(report: Report, node: Any, line: int) -> LearningSettings | None:
+    """`learning:` → when the learned model may decide; None when the section is absent.
+
+    `min_confidence` is a probability (0.5 to 1: below one half the model would decide on a
+    guess), `min_examples` a whole number of lessons, at least 2."""
+    if node is None:
+        return None
+    m = expect_map(report, node, line, "learning")
+    if m is None:
+        return None
+    check_keys(report, m, LEARNING_KEYS, "learning")
+    values: dict[str, Any] = {}
+    conf = m.get("min_confidence", LearningSettings.min_confidence)
+    if isinstance(conf, bool) or not isinstance(conf, (int, float)) or not 0.5 <= conf <= 1:
+        report.add(
+            m.line_of("min_confidence"),
+            f"learning.min_confidence: '{conf}' must be a probability from 0.5 to 1, e.g. 0.9",
+        )
+    else:
+        values["min_confidence"] = float(conf)
+    least = m.get("min_examples", LearningSettings.min_examples)
+    if isinstance(least, bool) or not isinstance(least, int) or least < 2:
+        report.add(
+            m.line_of("min_examples"),
+            f"learning.min_examples: '{least}' must be a whole number, 2 or more, e.g. 30",
+        )
+    else:
+        values["min_examples"] = least
+    return LearningSettings(**values)

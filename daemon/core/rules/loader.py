@@ -27,6 +27,7 @@ from daemon.core.rules.load_settings import (
     flag,
     parse_calendar,
     parse_digest,
+    parse_learning,
     parse_policy,
     parse_settings,
     term,
@@ -73,6 +74,7 @@ SECTIONS = (
     "remedies",
     "explanations",
     "employees",
+    "learning",
 )
 REQUIRED_CATEGORIES = ("official", "complaint", "thanks", UNCLASSIFIED)
 CATEGORY_KEYS = (
@@ -151,6 +153,7 @@ def build(text: str, source: str, lemmatizer: Lemmatizer | None = None) -> Built
     precedence = _precedence(report, root.get("precedence"), root.line_of("precedence"))
     examples = parse_examples(report, root.get("examples"), root.line_of("examples"))
     digest = parse_digest(report, root.get("digest"), root.line_of("digest"), center)
+    learning = parse_learning(report, root.get("learning"), root.line_of("learning"))
     if isinstance(root.get("digest"), Map):
         built.lines["digest:to"] = root["digest"].line_of("to")
     built.lines["precedence"] = root.line_of("precedence")
@@ -165,7 +168,12 @@ def build(text: str, source: str, lemmatizer: Lemmatizer | None = None) -> Built
     if report.problems or center is None:
         return built
     rank = {name: i for i, name in enumerate(precedence)}
-    ordered = sorted(enumerate(rules), key=lambda ir: (rank[ir[1].category], ir[0]))
+    # `case: none` rules first (what opens no case is decided before what a case is about),
+    # then by category precedence, then in file order.
+    ordered = sorted(
+        enumerate(rules),
+        key=lambda ir: (ir[1].opens_case, rank.get(ir[1].category, -1), ir[0]),
+    )
     built.book = RuleBook(
         source=source,
         categories=categories,
@@ -180,6 +188,7 @@ def build(text: str, source: str, lemmatizer: Lemmatizer | None = None) -> Built
         negation=negation,
         examples=tuple(examples),
         digest=digest,
+        learning=learning,
         ordered_rules=tuple(r for _, r in ordered),
         complexity=levels,
         causes=causes,
@@ -398,7 +407,7 @@ def _rules(
         r = expect_map(report, item, item_line, "a rule")
         if r is None:
             continue
-        check_keys(report, r, ("name", "when", "category", "owner", "tags"), "a rule")
+        check_keys(report, r, ("name", "when", "category", "owner", "tags", "case"), "a rule")
         name = r.get("name")
         if not isinstance(name, str) or not name:
             report.add(r.line, "every rule needs 'name:' (it is shown in every decision)")
@@ -413,7 +422,10 @@ def _rules(
         lines[f"rule:{name}"] = r.line_of("name")
         lines[f"rule:{name}:category"] = r.line_of("category")
         lines[f"rule:{name}:owner"] = r.line_of("owner")
-        if "category" not in r or "when" not in r:
+        opens = _case_action(report, r, name)
+        if opens is None:
+            continue
+        if "when" not in r or ("category" not in r and opens):
             report.add(r.line, f"rule '{name}' needs both 'when:' and 'category:'")
             continue
         cond = compile_condition(r["when"], r.line_of("when"), report, lexicons, lemmatizer)
@@ -423,14 +435,25 @@ def _rules(
             out.append(
                 Rule(
                     name,
-                    str(r["category"]),
+                    str(r.get("category", UNCLASSIFIED)),
                     cond,
                     None if owner is None else str(owner),
                     tuple(t for t, _ in tags),
                     r.line,
+                    opens,
                 )
             )
     return out
+
+
+def _case_action(report: Report, r: Map, name: str) -> bool | None:
+    """A rule's `case:` — `open` (the default) or `none`: what it matches is filed in
+    Feedback/Automatic, counted, and opens no case and sends nothing. None: a bad value."""
+    value = r.get("case", "open")
+    if value in ("open", "none"):
+        return bool(value == "open")
+    report.add(r.line_of("case"), f"rule '{name}': case: must be 'none' or 'open', not {value!r}")
+    return None
 
 
 def _precedence(report: Report, node: Any, line: int) -> list[str]:

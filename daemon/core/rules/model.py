@@ -173,6 +173,15 @@ class DigestSettings:
 
 
 @dataclass(frozen=True)
+class LearningSettings:
+    """rules.yaml `learning:`: when the model learned from the center's corrections may decide
+    a message no rule decided (daemon.core.learning). Absent: it learns, but never decides."""
+
+    min_confidence: float = 0.9  # posterior probability of its best category, 0.5 .. 1
+    min_examples: int = 30  # lessons (of at least two categories) before it decides anything
+
+
+@dataclass(frozen=True)
 class Owner:
     key: str
     name: str
@@ -205,6 +214,7 @@ class Decision:
     owner: str
     tags: tuple[str, ...] = ()
     reasons: tuple[Reason, ...] = ()
+    opens_case: bool = True  # False: the rule said `case: none` (filed as automatic, no case)
 
 
 @dataclass(frozen=True)
@@ -217,6 +227,7 @@ class Rule:
     owner: str | None = None
     tags: tuple[str, ...] = ()
     line: int | None = None
+    opens_case: bool = True  # rules.yaml `case: none`: what it matches opens no case
 
 
 @dataclass(frozen=True)
@@ -249,6 +260,7 @@ class RuleBook:
     remedies: dict[str, Remedy] = field(default_factory=dict)
     explanations: ExplanationSettings = ExplanationSettings()
     employees: dict[str, Employee] = field(default_factory=dict)  # by lower-case address
+    learning: LearningSettings | None = None  # None: the learned model never decides
     #: `rules` sorted by (category precedence, file order): the first that matches decides.
     ordered_rules: tuple[Rule, ...] = ()
     #: The word-form keys the `lemmas:` matchers use (None: built without dictionaries); any

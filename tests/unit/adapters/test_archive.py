@@ -249,6 +249,23 @@ def test_purge_rewrites_the_archive_owner_only_and_leaves_no_temp(tmp_path: Path
     ]
 
 
+def test_an_archived_case_takes_no_words_with_it_and_leaves_none_behind(tmp_path: Path) -> None:
+    """The words kept for a lesson are dropped with the case: `purge` could not blank them."""
+    db = tmp_path / "store.json"
+    store = Store(db)
+    old = closed_case(store, CUT - timedelta(days=100), CUT - timedelta(days=95))
+    live = closed_case(store, CUT - timedelta(days=2), CUT - timedelta(days=1))
+    for case in (old, live):
+        store.set_meta(f"words:{case.id}", {"words": ["сломан"]})
+    store.commit()
+    assert archive(store, db, CUT) == 1
+    assert store.meta(f"words:{old.id}") is None
+    assert store.meta(f"words:{live.id}") == {"words": ["сломан"]}
+    assert "сломан" not in "".join(
+        p.read_text(encoding="utf-8") for p in (tmp_path / "store.json.archive").iterdir()
+    )
+
+
 def archived_mail(db: Path) -> list[dict[str, object]]:
     return [
         json.loads(line)

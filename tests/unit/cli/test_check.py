@@ -158,6 +158,20 @@ def test_every_variable_the_daemon_gives_an_acknowledgment_passes_check(template
     assert code == 0, out
 
 
+def test_the_corrected_acknowledgment_is_rendered_when_the_folder_has_it(templates):
+    (templates / "ack_corrected.en.j2").write_text(
+        '{% extends "_ack.en.j2" %}\n{% block subject %}Correction{% endblock %}\n'
+        "{% block body %}Now with {{ owner_nam }}{% endblock %}\n",
+        encoding="utf-8",
+    )
+    code, out = run_check(DATA / "ok.yaml", templates)
+    assert code == 78
+    assert re.search(r"ack_corrected\.en\.j2:3: template cannot render: 'owner_nam'", out), out
+    for lang in ("ru", "en"):  # an older folder without it: the built-in text, no problem
+        (templates / f"ack_corrected.{lang}.j2").unlink()
+    assert run_check(DATA / "ok.yaml", templates)[0] == 0
+
+
 SETTINGS = {
     "FEEDBACKD_IMAP_HOST": "imap.example.com",
     "FEEDBACKD_IMAP_USER": "fb",

@@ -188,16 +188,21 @@ def test_an_owner_who_is_also_the_manager_gets_the_thanks_not_a_notice_beside_it
 
 
 def test_a_robots_thank_you_credits_nobody(book: RuleBook) -> None:
-    raw = incoming(
+    """A no-reply sender (a web form may relay a person) opens a case but credits nobody; a
+    robot that says so (Auto-Submitted) opens no case at all (daemon.core.triage NO_CASE)."""
+    raw = incoming("noreply@shop.test", "Спасибо", "Спасибо Ольге Петровой!")
+    plan = planned(book, raw)
+    [case] = plan.cases
+    assert "credited" not in [e.what for e in case.events]
+    assert "olga@example.test" not in [m.recipients[0] for m in plan.mail]
+    robot = incoming(
         "noreply@shop.test",
         "Спасибо",
         "Спасибо Ольге Петровой!",
         headers={"Auto-Submitted": "auto-generated"},
     )
-    plan = planned(book, raw)
-    [case] = plan.cases
-    assert "credited" not in [e.what for e in case.events]
-    assert "olga@example.test" not in [m.recipients[0] for m in plan.mail]
+    plan = planned(book, robot)
+    assert plan.outcome == "automatic" and not plan.cases and not plan.mail
 
 
 def planned(book: RuleBook, raw: bytes) -> Plan:

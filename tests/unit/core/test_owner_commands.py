@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from support import REPO
 
+from daemon.adapters.config import load_rulebook
 from daemon.core import cases
 from daemon.core.owner_commands import Command, authorize, commanders, parse_command
 from daemon.core.rules import Owner, RuleBook
@@ -257,3 +260,33 @@ def test_a_command_carried_out_before_is_refused_as_a_replay_in_the_sender_langu
     # The token and the sender are judged first: a forger learns nothing about replays.
     forged = authorize(command, case(), "support@company.example", False, BOOK, replayed=True)
     assert forged.code == "bad_token"
+
+
+# -- category --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "argument"),
+    [
+        ("category thanks", "thanks"),
+        ("Category: Complaint.", "complaint"),
+        ("категория жалоба", "жалоба"),
+        ("Категория благодарность", "благодарность"),
+    ],
+)
+def test_category_takes_one_word(text: str, argument: str) -> None:
+    assert parse_command(text) == Command("category", argument, text)
+    assert parse_command(text + " please now") is None
+
+
+def test_category_moves_to_a_known_category_by_key_or_russian_word() -> None:
+    book = replace(load_rulebook(REPO / "rules.yaml"), owners=BOOK.owners, center="center")
+    for text, to in (("категория благодарность", "thanks"), ("category official", "official")):
+        auth = authorize(parse_command(text), case(), "center@company.example", True, book)
+        assert auth.allowed and auth.event == "reclassified" and auth.data == {"category": to}
+    same = authorize(parse_command("категория жалоба"), case(), "head@company.example", True, book)
+    assert not same.allowed and same.code == "same_category"
+    praise = parse_command("category praise")
+    unknown = authorize(praise, case(), "head@company.example", True, book)
+    assert not unknown.allowed and unknown.code == "unknown_category"
+    assert "praise" in unknown.reason and "complaint" in unknown.reason

@@ -22,15 +22,17 @@ from support import REPO
 from twins import incoming
 
 from daemon.adapters.config import load_rulebook, load_templates
+from daemon.adapters.morphology import default_lemmatizer
 from daemon.core.cases import Case, CaseStatus
+from daemon.core.deadlines import due_at
 from daemon.core.followups import Level
 from daemon.core.mail.compose import Templates
 from daemon.core.mail.message import Message
 from daemon.core.mail.notices import NoticeDesk
 from daemon.core.records import LedgerEntry, OutMail
-from daemon.core.rules import Decision, FirstRun, Rule, RuleBook
+from daemon.core.rules import Decision, FirstRun, Rule, RuleBook, build
 from daemon.core.tokens import case_token, command_address
-from daemon.core.triage import Arrival, Frame, Outcome, Plan, triage
+from daemon.core.triage import AUTOMATIC_FOLDER, Arrival, Frame, Outcome, Plan, triage
 from daemon.core.workdays import calendar_for
 
 FB = "feedback@example.test"
@@ -154,7 +156,9 @@ def test_a_new_message_plans_a_case_its_acknowledgment_and_the_owner_notice(
         "case_seq:2026": 1,
         "last_mail_at": NOW,
     }
-    assert set(plan.meta) == {"case_seq:2026", "last_mail_at", f"notice_window:{OWNER}"}
+    words = f"words:{case.id}"  # kept for the lesson a later correction teaches
+    assert set(plan.meta) == {"case_seq:2026", "last_mail_at", f"notice_window:{OWNER}", words}
+    assert "жалоба" in plan.meta[words]["words"]  # type: ignore[index]
     [line] = plan.log
     assert line.level is Level.INFO and line.case_id == case.id
     assert line.text == "opened: complaint by rule complaint-ru"
@@ -233,15 +237,27 @@ def test_an_automatic_reply_in_the_thread_plans_no_mail(frame: Frame) -> None:
     assert case.events[-1].data["text"] == "automatic reply (auto_reply)"
 
 
-def test_a_robot_opening_a_case_gets_no_acknowledgment(frame: Frame) -> None:
+def test_a_robots_mail_opens_no_case_sends_nothing_and_is_counted(frame: Frame) -> None:
     robot = incoming(
         "robot@customer.test", "Automatic reply", "I am away.", headers={"Precedence": "bulk"}
     )
     plan = Desk(frame).take(robot)
+    assert plan.outcome is Outcome.AUTOMATIC
+    assert plan.cases == () and plan.mail == ()
+    assert plan.ledger.folder == AUTOMATIC_FOLDER and plan.ledger.case_id is None
+    assert plan.ledger.reason.startswith("bulk: Precedence: bulk")
+    [day] = [k for k in plan.meta if k.startswith("automatic:")]
+    assert plan.meta[day] == 1
+
+
+def test_a_no_reply_sender_still_opens_a_case_without_acknowledgment(frame: Frame) -> None:
+    """A web form relays a customer from a no-reply address: a person wrote, the center sees it."""
+    form = incoming("no-reply@shop.test", "Жалоба", "Заказ не доставлен, верните деньги.")
+    plan = Desk(frame).take(form)
     assert plan.outcome is Outcome.CASE
     assert [kind for kind, _ in kinds(plan)] == ["notice"]  # its owner is told, it is not
     assert plan.cases[0].events[1].what == "ack_skipped"
-    assert plan.log[0].text.endswith("(not acknowledged: bulk)")
+    assert plan.log[0].text.endswith("(not acknowledged: noreply)")
 
 
 def test_a_staff_answer_in_the_thread_marks_the_case_answered(frame: Frame) -> None:
@@ -307,6 +323,22 @@ def test_with_first_run_history_old_mail_is_a_closed_history_case_and_nobody_is_
         ("ack", "bob@customer.test"),
         ("notice", OWNER),
     ]
+
+
+def test_with_first_run_history_an_old_bounce_is_automatic_mail_not_a_history_case(
+    frame: Frame,
+) -> None:
+    """A year of old bounces must not become a year of history complaints in the reports."""
+    desk = Desk(first_run(frame, FirstRun.HISTORY, NOW - timedelta(days=7)))
+    bounce = incoming(
+        "MAILER-DAEMON@mx.customer.test",
+        "Undelivered Mail Returned to Sender",
+        "This is the mail system. Your message could not be delivered: user unknown.",
+    )
+    plan = desk.take(bounce, internaldate=NOW - timedelta(days=30))
+    assert plan.outcome is Outcome.AUTOMATIC and plan.cases == () and plan.mail == ()
+    assert plan.ledger.folder == AUTOMATIC_FOLDER
+    assert plan.meta[f"automatic:{(NOW - timedelta(days=30)).date()}"] == 1
 
 
 def test_with_first_run_history_an_old_command_is_not_obeyed_nor_answered(frame: Frame) -> None:
@@ -663,3 +695,78 @@ def test_a_summary_lists_a_hundred_lines_and_counts_the_rest(frame: Frame) -> No
     subject = email.message_from_string(summary.raw, policy=email.policy.default)["Subject"]
     assert "105" in subject
     assert len(desk.view.marks[f"notice_window:{OWNER}"]["held"]) == 100  # the store stays small
+
+
+#: Sarcasm the rules still take for thanks ("Спасибо, конечно, но заказ так и не пришёл" is a
+#: complaint by the problem-report rules now): the center corrects it.
+THANKS_WITH_A_PROBLEM = ("Спасибо", "Спасибо вам огромное за такой сервис, три часа ожидания.")
+
+
+def test_category_by_mail_moves_a_thanks_to_complaint_and_corrects_the_ack_once(
+    frame: Frame,
+) -> None:
+    """'Спасибо за добрые слова' went to a complaint: the center moves it, the customer gets
+    one correction, the case its complaint owner and a due date from when it was received."""
+    desk = Desk(frame)
+    first = desk.take(incoming(ANNA, *THANKS_WITH_A_PROBLEM))
+    [case] = first.cases
+    assert case.category == "thanks" and ("ack", ANNA) in kinds(first)
+    center = frame.book.owners["center"].email
+    cid = case.id
+    move = command_mail(cid, "категория жалоба\n", "Tue, 03 Mar 2026 09:00 +0300", center)
+    plan = desk.take(move)
+    assert plan.outcome is Outcome.COMMAND
+    [moved] = plan.cases
+    assert (moved.category, moved.owner) == ("complaint", "support")
+    complaint = frame.book.categories["complaint"].deadline
+    assert moved.due == due_at(case.received, complaint, frame.calendar).at
+    reclassified = next(e for e in moved.events if e.what == "reclassified")
+    assert reclassified.who == "center"
+    assert (reclassified.data["from"], reclassified.data["to"]) == ("thanks", "complaint")
+    assert [k for k, _ in kinds(plan)] == ["command_reply", "ack"]
+    correction = next(m for m in plan.mail if m.kind == "ack")
+    assert ANNA in correction.recipients
+    head = email.message_from_string(correction.raw, policy=email.policy.default)
+    assert "Уточнение" in str(head["Subject"]) and f"[{cid}]" in str(head["Subject"])
+    assert "ответ на ваше письмо был ошибочным" in text_of(correction.raw)
+    assert "вы сообщаете о проблеме" in text_of(correction.raw)
+    back = desk.take(command_mail(cid, "category thanks\n", "Tue, 03 Mar 2026 09:10 +0300", center))
+    again = desk.take(
+        command_mail(cid, "category complaint\n", "Tue, 03 Mar 2026 09:20 +0300", center)
+    )
+    assert back.cases[0].category == "thanks" and again.cases[0].category == "complaint"
+    assert [m.kind for m in (*back.mail, *again.mail)] == ["command_reply", "command_reply"]
+
+
+def test_category_by_mail_is_refused_for_an_unknown_category_and_from_a_stranger(
+    frame: Frame,
+) -> None:
+    desk = Desk(frame)
+    cid = desk.take(incoming(ANNA, *COMPLAINT)).case_id or ""
+    bad = desk.take(command_mail(cid, "category praise\n", "Tue, 03 Mar 2026 09:00 +0300"))
+    assert bad.cases == () and [k for k, _ in kinds(bad)] == ["command_reply"]
+    stranger = desk.take(
+        command_mail(cid, "category thanks\n", "Tue, 03 Mar 2026 09:05 +0300", ANNA)
+    )
+    assert stranger.cases == () and stranger.mail == ()  # reasons go to staff, not to forgers
+
+
+def test_a_case_none_rule_files_what_it_matches_as_automatic(notices: NoticeDesk) -> None:
+    """The admin's own rule: the shop's order robot writes from a person-looking address with
+    no automatic headers; `case: none` keeps it out of the cases, before any category rule."""
+    text = (REPO / "rules.yaml").read_text(encoding="utf-8")
+    robot_rule = (
+        "rules:\n  - name: order-robot\n    case: none\n"
+        "    when: {in: from, regex: '^orders@shop\\.test$'}\n"
+    )
+    built = build(text.replace("rules:\n", robot_rule, 1), "rules.yaml", default_lemmatizer())
+    book = built.require()
+    ids = (f"<{n}@example.test>" for n in itertools.count(1))
+    frame = Frame(replace(notices, book=book), calendar_for(book), ids.__next__)
+    plan = Desk(frame).take(incoming("orders@shop.test", "Жалоба", "Заказ 17 не доставлен."))
+    assert plan.outcome is Outcome.AUTOMATIC
+    assert plan.cases == () and plan.mail == ()
+    assert plan.ledger.folder == AUTOMATIC_FOLDER
+    assert plan.ledger.reason == "rule: rule order-robot: case: none"
+    person = Desk(frame).take(incoming(ANNA, "Жалоба", "Заказ 17 не доставлен."))
+    assert person.outcome is Outcome.CASE

@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from support import REPO
 
-from daemon.adapters.config import load_rulebook
+from daemon.adapters.config import load_rulebook, load_templates
 from daemon.adapters.storage.files import StorePaths
+from daemon.adapters.storage.learned import load_model
 from daemon.adapters.storage.store import Store
 from daemon.core.cases import open_case
+from daemon.core.mail.notices import NoticeDesk
 from daemon.core.rules import RuleBook
 from daemon.service.case_changes import apply_request, serve
 
@@ -88,6 +90,54 @@ def test_the_daemon_side_applies_spooled_requests_durably(book: RuleBook, tmp_pa
     assert json.loads((folder / "r1.result").read_text())["ok"] is True
     case = Store(db).case("FB-2026-000001")  # read back from disk: committed before answering
     assert case is not None and case.events[-1].data["text"] == "called her back"
+
+
+def notices_for(book: RuleBook, store: Store) -> NoticeDesk:
+    return NoticeDesk(load_templates(REPO / "templates"), book, "feedback@example.test", b"k" * 32)
+
+
+def test_reclassify_from_the_command_line_moves_the_case_and_teaches_the_model(
+    book: RuleBook, tmp_path: Path
+) -> None:
+    """The case's words were kept when it opened; the center's correction is a lesson."""
+    db = tmp_path / "store.json"
+    store = store_with_a_case(db)
+    store.set_meta("words:FB-2026-000001", {"words": ["карта", "не_работает"]})
+    req = {"case": "FB-2026-000001", "action": "reclassify", "category": "official"}
+    req["who"] = "cli:ann"
+    outcome = apply_request(store, book, req, NOW, notices_for(book, store))
+    assert outcome.ok, outcome.message
+    assert "reclassified complaint -> official (owner legal" in outcome.message
+    assert "no corrected acknowledgment: no acknowledgment was sent for it" in outcome.message
+    case = store.case("FB-2026-000001")
+    assert case is not None and (case.category, case.owner) == ("official", "legal")
+    assert case.events[-1].who == "cli:ann"
+    model = load_model(db)
+    assert [(e.key, e.category, e.source) for e in model.examples] == [
+        ("FB-2026-000001", "official", "reclassified")
+    ]
+    assert (StorePaths(db).learned.stat().st_mode & 0o777) == 0o600
+    closed = apply_request(store, book, {"case": "FB-2026-000001", "action": "close"}, NOW)
+    assert closed.ok and load_model(db) == model  # closing after a correction adds nothing
+
+
+def test_closing_by_a_person_confirms_the_category(book: RuleBook, tmp_path: Path) -> None:
+    db = tmp_path / "store.json"
+    store = store_with_a_case(db)
+    store.set_meta("words:FB-2026-000001", {"words": ["сломан"]})
+    req = {"case": "FB-2026-000001", "action": "close", "who": "cli:ann"}
+    assert apply_request(store, book, req, NOW).ok
+    [lesson] = load_model(db).examples
+    assert (lesson.category, lesson.source, lesson.words) == ("complaint", "confirmed", ("сломан",))
+
+
+def test_reclassify_needs_a_known_category_and_the_notices(book: RuleBook) -> None:
+    store = store_with_a_case()
+    req = {"case": "FB-2026-000001", "action": "reclassify", "category": "praise"}
+    refused = apply_request(store, book, req, NOW, notices_for(book, store))
+    assert not refused.ok and "unknown category 'praise'" in refused.message
+    assert not apply_request(store, book, req, NOW).ok
+    assert not store.pending
 
 
 def test_credit_a_thank_you_to_an_employee_by_hand_once() -> None:

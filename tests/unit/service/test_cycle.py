@@ -104,16 +104,18 @@ def arrive(mailbox: MemoryMailbox, people: tuple[str, ...] = PEOPLE) -> None:
 
 
 def assert_settled(w: World, people: tuple[str, ...] = PEOPLE) -> None:
-    """One case per message, one acknowledgment per person, none to the robot, INBOX empty."""
-    assert w.cases_by_sender() == dict.fromkeys((*people, ROBOT), 1)
+    """One case per person, one acknowledgment each; the robot's mail filed as automatic with
+    no case and nothing sent; INBOX empty."""
+    assert w.cases_by_sender() == dict.fromkeys(people, 1)
     for person in people:
         assert len(w.sender.sent_to(person)) == 1, f"{person}: not exactly one acknowledgment"
     assert w.sender.sent_to(ROBOT) == []
     counts = w.mailbox.counts()
     assert counts["INBOX"] == 0
-    assert counts["Feedback/Complaints"] + counts.get("Feedback/Unclassified", 0) == len(people) + 1
+    assert counts["Feedback/Complaints"] + counts.get("Feedback/Unclassified", 0) == len(people)
+    assert counts["Feedback/Automatic"] == 1
     # Our copy of every mail: an acknowledgment per person and an owner notice per case.
-    assert counts["Sent"] == len(people) + len(people) + 1
+    assert counts["Sent"] == len(people) + len(people)
 
 
 @pytest.fixture
@@ -153,9 +155,9 @@ def test_a_cycle_opens_cases_acknowledges_once_and_files_only_after_the_commit(
     report = w.cycle()
     assert_settled(w)
     assert moves
-    assert report.new == 4 + 7  # four messages, then our seven copies in the second look
-    assert report.outcomes == {"case": 4, "own": 7}
-    assert (report.sent, report.filed, report.remaining, report.quarantine) == (7, 11, 0, 0)
+    assert report.new == 4 + 6  # four messages, then our six copies in the second look
+    assert report.outcomes == {"case": 3, "automatic": 1, "own": 6}
+    assert (report.sent, report.filed, report.remaining, report.quarantine) == (6, 10, 0, 0)
 
 
 def test_a_second_cycle_does_nothing(book: RuleBook, templates: Templates) -> None:
@@ -261,16 +263,16 @@ def test_a_transient_smtp_failure_leaves_the_mail_owed_until_it_goes(
 ) -> None:
     w = world(book, templates)
     arrive(w.mailbox)
-    w.sender.fail_next(times=7)  # every mail of the first cycle: the server says 421
+    w.sender.fail_next(times=6)  # every mail of the first cycle: the server says 421
     first = w.cycle()
-    assert first.deferred == 7 and first.sent == 0
+    assert first.deferred == 6 and first.sent == 0
     assert w.sender.sent == []
     owed = w.store.outbox("queued")
-    assert len(owed) == 7 and all(m.attempts == 1 and m.error for m in owed)
-    assert w.cases_by_sender() == dict.fromkeys((*PEOPLE, ROBOT), 1)
+    assert len(owed) == 6 and all(m.attempts == 1 and m.error for m in owed)
+    assert w.cases_by_sender() == dict.fromkeys(PEOPLE, 1)
     assert w.mailbox.counts()["INBOX"] == 0  # the originals are filed all the same
     early = w.cycle(NOW + timedelta(seconds=5))  # before the back-off ends: nothing is tried
-    assert early.sent == 0 and len(w.sender.attempts) == 7
+    assert early.sent == 0 and len(w.sender.attempts) == 6
     w.cycle(NOW + timedelta(minutes=1))
     assert_settled(w)
 
@@ -282,11 +284,11 @@ def test_a_send_broken_off_after_the_data_is_not_sent_again_when_our_copy_arrive
     arrive(w.mailbox)
     w.sender.fail_next(times=7, maybe_sent=True)  # taken by the server, the reply lost
     first = w.cycle()
-    assert first.deferred == 7 and len(w.store.outbox("sending")) == 7
+    assert first.deferred == 6 and len(w.store.outbox("sending")) == 6
     w.cycle(NOW + timedelta(minutes=10))  # past the resend grace: our copies say they went
-    assert w.store.outbox("sending") == [] and len(w.store.outbox("sent")) == 7
+    assert w.store.outbox("sending") == [] and len(w.store.outbox("sent")) == 6
     assert_settled(w)
-    assert len(w.sender.attempts) == 7  # not one of them sent twice
+    assert len(w.sender.attempts) == 6  # not one of them sent twice
 
 
 def test_a_recipient_refused_for_good_is_given_up_and_the_center_told(
@@ -313,8 +315,8 @@ def test_our_own_copies_are_recognised_and_filed_in_sent(
     w = world(book, templates)
     arrive(w.mailbox)
     report = w.cycle()
-    assert report.outcomes["own"] == len(w.sender.sent) == 7
-    assert len(w.store.cases()) == 4  # no copy became a case
+    assert report.outcomes["own"] == len(w.sender.sent) == 6
+    assert len(w.store.cases()) == 3  # no copy became a case
     ours = {m.id for m in w.store.outbox()}
     entries = [e for e in w.store.ledger_entries() if e.outcome == "own"]
     assert {e.message_id for e in entries} == ours and all(e.folder == "Sent" for e in entries)
@@ -339,6 +341,6 @@ def test_a_dry_run_decides_but_sends_and_moves_nothing(
     w = world(book, templates)
     arrive(w.mailbox)
     report = run_cycle(w.desk(), w.mailbox, None, NOW)
-    assert report.outcomes == {"case": 4} and report.remaining == 4
+    assert report.outcomes == {"case": 3, "automatic": 1} and report.remaining == 4
     assert w.sender.attempts == [] and w.mailbox.counts() == {"INBOX": 4}
-    assert len(w.store.outbox("queued")) == 7
+    assert len(w.store.outbox("queued")) == 6

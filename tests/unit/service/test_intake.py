@@ -171,8 +171,9 @@ def test_a_bounce_of_our_acknowledgment_joins_the_case_and_quiets_the_address(
     assert mails_to(desk.store, "anna@customer.test") == [ack]
 
 
-def test_a_robot_opens_a_case_but_is_never_answered(desk: Desk) -> None:
-    result = Inbox(desk).take(
+def test_a_robot_opens_no_case_and_is_never_answered(desk: Desk) -> None:
+    inbox = Inbox(desk)
+    result = inbox.take(
         incoming(
             "robot@customer.test",
             "Automatic reply",
@@ -180,7 +181,9 @@ def test_a_robot_opens_a_case_but_is_never_answered(desk: Desk) -> None:
             headers={"Auto-Submitted": "auto-replied"},
         )
     )
-    assert result.outcome == "case"
+    assert result.outcome == "automatic" and result.case_id is None
+    assert inbox.folder() == "Feedback/Automatic"
+    assert desk.store.cases() == [] and desk.store.outbox() == []
     assert mails_to(desk.store, "robot@customer.test") == []
 
 
@@ -258,16 +261,11 @@ def test_the_log_says_an_acknowledged_case_was_acknowledged(
 def test_the_log_says_why_a_case_was_not_acknowledged(
     desk: Desk, caplog: pytest.LogCaptureFixture
 ) -> None:
-    robot = incoming(
-        "robot@customer.test",
-        "Automatic reply",
-        "I am away.",
-        headers={"Auto-Submitted": "auto-replied"},
-    )
+    form = incoming("no-reply@shop.test", "Жалоба", "Заказ не доставлен.")
     with caplog.at_level(logging.INFO, logger="feedbackd.intake"):
-        Inbox(desk).take(robot)
+        Inbox(desk).take(form)
     [opened] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("opened:")]
-    assert opened.endswith("(not acknowledged: auto_reply)"), opened
+    assert opened.endswith("(not acknowledged: noreply)"), opened
 
 
 def test_the_marks_intake_leaves_are_the_strings_the_store_always_held(desk: Desk) -> None:

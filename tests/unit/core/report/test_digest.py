@@ -220,3 +220,15 @@ def test_digest_command_dry_run_prints_the_text_part(tmp_path, monkeypatch, caps
     assert out.startswith("Subject: Сводка обратной связи 2026-11-16 – 2026-11-22\n")
     assert "Would go to 1 recipient(s): center@example.test" in out
     assert "Просроченные обращения" in out and "FB-2026-000005" in out and "<html" not in out
+
+
+def test_digest_shows_automatic_mail_only_when_there_was_some(book: RuleBook) -> None:
+    """Robots' mail opens no case (daemon.core.automatic): the meeting still sees how much."""
+    start, end = digest_period(NOW, "weekly", TZ)
+    quiet = _digest(book, language="en").get_body(("plain",)).get_content()
+    assert "automatic mail" not in quiet
+    robots = {start: 3, end: 4, end + timedelta(days=1): 50}  # the day after: another period
+    report = build_report(week_cases(), start, end, NOW, TZ, automatic=robots)
+    msg = compose_digest(report, book, NOW, "f@x.test", ["c@x.test"], language="en", words=WORDS)
+    rows = [ln.split() for ln in msg.get_body(("plain",)).get_content().splitlines()]
+    assert ["automatic", "mail,", "no", "case", "7", "–", "–"] in rows
