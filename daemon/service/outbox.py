@@ -203,14 +203,7 @@ def finish(
             pacer.release(mail)  # not taken: it does not count against the rate
         if isinstance(error, Throttled):
             # Not an attempt: the server did not look at the mail, it asked us to wait.
-            store.update_outmail(
-                mail,
-                state=OutState.QUEUED,
-                attempts=max(0, mail.attempts - 1),
-                attempted_at=None,
-                error=str(error),
-                next_try=resume,
-            )
+            _not_attempted(store, mail, error, resume)
             stats.deferred += 1
         elif isinstance(error, PermanentSendError) and (slim := slimmed(store, mail, error)):
             store.update_outmail(
@@ -256,14 +249,7 @@ def finish(
             # Nothing reached the server: queued again as it was, not an attempt of this mail,
             # and due at once, so a run after the password is fixed sends it. The Sender keeps
             # retries of the login itself apart (its own backoff, no failed login each cycle).
-            store.update_outmail(
-                mail,
-                state=OutState.QUEUED,
-                attempts=max(0, mail.attempts - 1),
-                attempted_at=None,
-                error=str(error),
-                next_try=None,
-            )
+            _not_attempted(store, mail, error, None)
             stats.deferred += 1
             stats.login_refused = "; ".join(p.message for p in error.problems)
             log.debug("%s waits for the SMTP login: %s", mail.id, error)
@@ -354,3 +340,18 @@ class Courier:
             self.settle()
         finally:
             self._worker.shutdown(wait=True)
+
+
+def _not_attempted(
+    store: Store, mail: OutMail, error: Exception, next_try: datetime | None
+) -> None:
+    """Queued again as it was before this try, which does not count as an attempt: the server
+    never looked at the mail (it asked us to wait, or refused our login)."""
+    store.update_outmail(
+        mail,
+        state=OutState.QUEUED,
+        attempts=max(0, mail.attempts - 1),
+        attempted_at=None,
+        error=str(error),
+        next_try=next_try,
+    )
