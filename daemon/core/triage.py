@@ -49,12 +49,7 @@ from daemon.core.frame import Frame as Frame
 from daemon.core.frame import Known as Known
 from daemon.core.learning import WORDS_KEY, message_words
 from daemon.core.mail.message import Message, message_id_of, parse
-from daemon.core.mail.notices import (
-    base_context,
-    owner_notice,
-    thanks_forward,
-    thanks_recipients,
-)
+from daemon.core.mail.notices import owner_notice, thanks_forward, thanks_recipients
 from daemon.core.mail.outgoing import customer_ack, owed
 from daemon.core.mail.policy import (
     SenderHistory,
@@ -62,6 +57,7 @@ from daemon.core.mail.policy import (
     reply_target,
     should_acknowledge,
 )
+from daemon.core.mail.staff import base_context
 from daemon.core.records import LedgerEntry, OutMail
 from daemon.core.replies import explanation_reply, solved_reply
 from daemon.core.rules import Decision, FirstRun, RuleBook
