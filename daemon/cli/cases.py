@@ -26,7 +26,7 @@ from daemon.adapters.storage.spool import submit
 from daemon.adapters.storage.store import Store
 from daemon.cli.case_views import case_card, case_table
 from daemon.core.cases import is_overdue
-from daemon.core.mail.notices import NoticeDesk
+from daemon.core.mail.staff import NoticeDesk
 from daemon.errors import AlreadyRunning, ConfigError
 from daemon.service.case_changes import CLOSE_ALL, RECLASSIFY, apply_request
 from daemon.service.casework import command_secret

@@ -29,8 +29,8 @@ from daemon.core.cases import open_case
 from daemon.core.learning import Model, consult, fallback
 from daemon.core.mail.compose import Templates
 from daemon.core.mail.message import parse
-from daemon.core.mail.notices import NoticeDesk, base_context
 from daemon.core.mail.policy import SenderHistory, should_acknowledge
+from daemon.core.mail.staff import NoticeDesk, base_context
 from daemon.core.rules import LANGUAGES, UNCLASSIFIED, RuleBook, classify, run_examples
 from daemon.errors import EX_CONFIG, BadMessage, ConfigError, Problem
 from daemon.service.learning import learned_model

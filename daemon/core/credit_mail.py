@@ -1,6 +1,6 @@
 """The thanks mailed to the employees a thank-you names (daemon.core.credits), and to their
 managers, one mail per address; a name several people share goes to their team. Pure: the
-case's events and the owed mail, for `triage.on_open` to return.
+case's events and the owed mail, for `new_case.on_open` to return.
 """
 
 from __future__ import annotations

@@ -34,7 +34,6 @@ from daemon.core.explanations import explanation_due
 from daemon.core.mail.bounces import detect_bounce
 from daemon.core.mail.message import Message
 from daemon.core.mail.notices import (
-    NoticeDesk,
     added_to_case_notice,
     bounce_notice,
     command_reply,
@@ -42,6 +41,7 @@ from daemon.core.mail.notices import (
     unproven_answer_notice,
 )
 from daemon.core.mail.outgoing import owed
+from daemon.core.mail.staff import NoticeDesk
 from daemon.core.owner_commands import Authorization, Command, authorize, parse_command
 from daemon.core.reclassify import first_ack_id, reclassify
 from daemon.core.records import OutMail, stamp

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from daemon.core.followups import NewId
 from daemon.core.mail.message import Message
-from daemon.core.mail.notices import NoticeDesk
+from daemon.core.mail.staff import NoticeDesk
 from daemon.core.records import LedgerEntry
 from daemon.core.rules import Decision, FirstRun, RuleBook, classify
 from daemon.core.threads import CaseView, staff

@@ -29,8 +29,8 @@ from datetime import datetime
 from daemon.core import cases as lifecycle
 from daemon.core.cases import Case
 from daemon.core.deadlines import due_at
-from daemon.core.mail.notices import NoticeDesk, base_context, builtin
 from daemon.core.mail.outgoing import customer_ack
+from daemon.core.mail.staff import NoticeDesk, base_context, builtin
 from daemon.core.records import OutMail
 from daemon.core.workdays import WorkCalendar
 

@@ -26,9 +26,9 @@ from daemon.core.explanations import outstanding
 from daemon.core.followups import Followup, Level, LogLine, MetaValue, NewId
 from daemon.core.mail.message import Message
 from daemon.core.mail.method_mail import explanation_given, solved_answer
-from daemon.core.mail.notices import NoticeDesk
 from daemon.core.mail.outgoing import owed
 from daemon.core.mail.quoting import split
+from daemon.core.mail.staff import NoticeDesk
 from daemon.core.records import OutMail
 from daemon.core.satisfaction import NO, OPT_OUT, SCORE, STOP, read_answer, waiting
 from daemon.core.threads import CaseView, parties

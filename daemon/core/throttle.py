@@ -24,8 +24,8 @@ from email.message import EmailMessage
 from typing import Any, Protocol
 
 from daemon.core.mail.compose import build_mail, header_safe
-from daemon.core.mail.notices import STAFF_HEADERS, NoticeDesk, builtin
 from daemon.core.mail.outgoing import owed
+from daemon.core.mail.staff import STAFF_HEADERS, NoticeDesk, builtin
 from daemon.core.mail.wording import format_moment
 from daemon.core.records import OutMail, parse_stamp, stamp
 from daemon.core.rules import Owner

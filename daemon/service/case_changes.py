@@ -21,7 +21,7 @@ from daemon.adapters.storage.store import Store
 from daemon.core import cases as lifecycle
 from daemon.core.explanations import explanation_due, outstanding
 from daemon.core.mail.compose import new_message_id
-from daemon.core.mail.notices import NoticeDesk
+from daemon.core.mail.staff import NoticeDesk
 from daemon.core.outcomes import Refusal, asked_from, settle
 from daemon.core.reclassify import first_ack_id, reclassify
 from daemon.core.rules import RuleBook

@@ -13,8 +13,8 @@ from datetime import datetime
 from email.message import EmailMessage
 
 from daemon.adapters.storage.store import Store
-from daemon.core.mail.notices import NoticeDesk
 from daemon.core.mail.outgoing import owed
+from daemon.core.mail.staff import NoticeDesk
 from daemon.core.records import OutMail
 
 

@@ -34,7 +34,7 @@ from daemon.core.followups import Level
 from daemon.core.frame import Classifier
 from daemon.core.learning import Model, fallback
 from daemon.core.mail.compose import Templates, new_message_id
-from daemon.core.mail.notices import NoticeDesk
+from daemon.core.mail.staff import NoticeDesk
 from daemon.core.rules import RuleBook, classify
 from daemon.core.triage import QUARANTINE, Arrival, Frame, Outcome, Plan, quarantined, triage
 from daemon.core.workdays import WorkCalendar, calendar_for

@@ -16,8 +16,6 @@ import contextlib
 import email
 import logging
 import os
-import signal
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -42,14 +40,13 @@ from daemon.service.case_changes import serve
 from daemon.service.cycle import CycleReport, run_cycle
 from daemon.service.health import assess
 from daemon.service.intake import Desk
-from daemon.service.outbox import deliver, next_due
+from daemon.service.outbox import deliver
 from daemon.service.pacing import Pacer
 from daemon.service.ports import CycleHooks
+from daemon.service.waiting import DUTY_TICK, Waiting
 
 log = logging.getLogger("feedbackd")
 
-DUTY_TICK = 60  # seconds between looks at the clock's duties while idling
-IDLE_STRETCH = 25 * 60.0  # re-issue IDLE within RFC 2177's 29 minutes
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 300.0
 
@@ -58,7 +55,7 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-class Service:
+class Service(Waiting):
     def __init__(
         self, settings: Settings, notifier: Any = None, clock: Callable[[], datetime] = now_utc
     ):
@@ -320,53 +317,6 @@ class Service:
             f"last good poll {p.last_success or 'never'}"
         )
 
-    def _next_wait(self) -> float:
-        """Until the next poll, or sooner when owed mail is due for another try."""
-        assert self.store is not None
-        due = next_due(self.store)
-        idle = self.mailbox is not None and self.mailbox.has_idle
-        longest = IDLE_STRETCH if idle else self.settings.poll_interval
-        renewal = self.mailbox.seconds_until_renewal() if self.mailbox else None
-        if renewal is not None:  # wake to log in with a fresh OAuth2 token
-            longest = max(0.5, min(longest, renewal))
-        if due is None:
-            return longest
-        return max(0.5, min(longest, (due - self.clock()).total_seconds()))
-
-    def _wait_for_mail(self, timeout: float) -> None:
-        """Return when the mailbox changed, the timeout passed, or a signal asked for action."""
-        assert self.mailbox is not None
-        deadline = time.monotonic() + timeout
-        if not self.mailbox.has_idle:
-            self._sleep(timeout)
-            return
-        # Mail that arrived after the cycle's last look and before IDLE starts is not reported
-        # by IDLE: look once more, and go straight back to work if there is some.
-        assert self.store is not None
-        if self.store.unseen(self.mailbox.uidvalidity(), self.mailbox.inbox_uids()):
-            return
-        self.mailbox.idle_start()
-        try:
-            while not (self.stopping or self.reload_requested) and time.monotonic() < deadline:
-                self._notify("watchdog")
-                self._serve_requests()
-                self.scheduler.run_pending()
-                if self.duties_due:
-                    return  # reminders, digest and archive run in the cycle
-                responses = self.mailbox.idle_poll(timeout=1.0)
-                if any(b"EXISTS" in r or b"RECENT" in r for r in responses):
-                    return
-        finally:
-            if self.mailbox.is_connected:
-                self.mailbox.idle_stop()
-
-    def _sleep(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while not (self.stopping or self.reload_requested) and time.monotonic() < deadline:
-            self._notify("watchdog")
-            self._serve_requests()
-            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
-
     def _alert(self, now: datetime, backlog: int | None, failure: Exception | None = None) -> None:
         """Tell the feedback center by mail when the daemon cannot do its job."""
         if self.store is None or self.store.read_only:
@@ -391,30 +341,12 @@ class Service:
             except Exception as exc:  # noqa: BLE001 - the outbox keeps it; the next cycle retries
                 log.warning("alert not sent yet: %s", exc)
 
-    def _duties_tick(self) -> None:
-        self.duties_due = True
-
     def _serve_requests(self) -> None:
         """Case changes asked for by `feedbackd cases ...` while we hold the store."""
         if self.store is not None and waiting(self.settings.db):
             notices = self.desk().notices
             n = serve(self.store, self.book, self.settings.db, self.clock(), notices)
             log.info("applied %d case change(s) from the command line", n)
-
-    def _install_signals(self) -> None:
-        def stop(signum: int, frame: object) -> None:
-            self.stopping = True
-
-        def hup(signum: int, frame: object) -> None:
-            self.reload_requested = True
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGHUP, hup)
-
-    def _notify(self, what: str, *args: str) -> None:
-        if self.notifier is not None:
-            getattr(self.notifier, what)(*args)
 
 
 class _Hooks(CycleHooks):

@@ -24,7 +24,8 @@ from daemon.adapters.config import load_templates
 from daemon.core import cases
 from daemon.core.mail.compose import seven_bit, wire
 from daemon.core.mail.message import parse
-from daemon.core.mail.notices import NoticeDesk, owner_notice
+from daemon.core.mail.notices import owner_notice
+from daemon.core.mail.staff import NoticeDesk
 from daemon.core.rules import Owner, RuleBook
 from daemon.errors import BadMessage
 

@@ -21,7 +21,8 @@ from typing import Any
 from daemon.core.cases import Case
 from daemon.core.mail.compose import build_mail, header_safe
 from daemon.core.mail.message import Message as Parsed
-from daemon.core.mail.notices import (
+from daemon.core.mail.original import MAX_ATTACHMENT, attach_original, attached_whole
+from daemon.core.mail.staff import (
     NoticeDesk,
     _center_name,
     _owner,
@@ -31,7 +32,6 @@ from daemon.core.mail.notices import (
     _staff_mail,
     base_context,
 )
-from daemon.core.mail.original import MAX_ATTACHMENT, attach_original, attached_whole
 from daemon.core.mail.wording import format_moment
 from daemon.core.records import OutMail
 from daemon.core.rules import Owner

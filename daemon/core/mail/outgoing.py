@@ -12,7 +12,7 @@ from datetime import datetime
 from email.message import EmailMessage
 
 from daemon.core.mail.compose import Rendered, build_mail, wire
-from daemon.core.mail.notices import NoticeDesk
+from daemon.core.mail.staff import NoticeDesk
 from daemon.core.records import OutMail, outmail
 
 

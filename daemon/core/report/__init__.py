@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from daemon.core.report.figures import BREAKDOWNS, Report, build_report
+from daemon.core.report.breakdowns import BREAKDOWNS
+from daemon.core.report.figures import Report, build_report
 from daemon.core.report.html import render_html
 from daemon.core.report.text import ROW_CSV, render_csv, render_json, render_rows_csv, render_table
 

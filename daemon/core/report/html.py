@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from html import escape
 
-from daemon.core.report.figures import CaseLine, Report
+from daemon.core.report.case_lines import CaseLine
+from daemon.core.report.figures import Report
 from daemon.core.report.layout import (
     BREAKDOWN_COLUMNS,
     CASE_HEADER,

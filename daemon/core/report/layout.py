@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from daemon.core.report.figures import BREAKDOWNS, CaseLine, ExplanationLine, Report, Tally
+from daemon.core.report.breakdowns import BREAKDOWNS, Tally
+from daemon.core.report.case_lines import CaseLine, ExplanationLine
+from daemon.core.report.figures import Report
 
 CASE_HEADER = ["ID", "CATEGORY", "OWNER", "STATUS", "RECEIVED", "DUE", "ANSWERED"]
 BREAKDOWN_COLUMNS = [

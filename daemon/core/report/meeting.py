@@ -25,7 +25,9 @@ from html import escape
 
 from daemon.core.mail.digest_words import DigestWords
 from daemon.core.mail.wording import zone_label
-from daemon.core.report.figures import CaseLine, ExplanationLine, Report, Tally
+from daemon.core.report.breakdowns import Tally
+from daemon.core.report.case_lines import CaseLine, ExplanationLine
+from daemon.core.report.figures import Report
 
 #: Lines of each list shown; the rest is counted ("and N more").
 CAP = 10

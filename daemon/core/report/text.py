@@ -14,7 +14,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from daemon.core.report.figures import CaseLine, ExplanationLine, Report, Tally, Timing
+from daemon.core.report.breakdowns import Tally
+from daemon.core.report.case_lines import CaseLine, ExplanationLine
+from daemon.core.report.figures import Report, Timing
 from daemon.core.report.layout import (
     BREAKDOWN_COLUMNS,
     CASE_HEADER,

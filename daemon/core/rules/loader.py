@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from daemon.core.rules.crosscheck import Sections, cross_check
-from daemon.core.rules.load_conditions import Lexicons, compile_condition, parse_lexicons
+from daemon.core.rules.load_conditions import parse_lexicons
 from daemon.core.rules.load_employees import parse_employees
 from daemon.core.rules.load_examples import parse_examples
 from daemon.core.rules.load_outcomes import (
@@ -23,6 +23,8 @@ from daemon.core.rules.load_outcomes import (
     parse_remedies,
     verdict_setting,
 )
+from daemon.core.rules.load_reminders import parse_escalation, parse_explanations, parse_reminders
+from daemon.core.rules.load_rules import parse_negation, parse_rules
 from daemon.core.rules.load_settings import (
     flag,
     parse_calendar,
@@ -37,24 +39,11 @@ from daemon.core.rules.model import (
     LANGUAGES,
     UNCLASSIFIED,
     Category,
-    Escalation,
-    ExplanationSettings,
     Owner,
-    ReminderStep,
-    Rule,
     RuleBook,
 )
 from daemon.core.rules.morphology import Lemmatizer
-from daemon.core.rules.textmatch import Negation, normalize
-from daemon.core.rules.yamlsrc import (
-    Map,
-    Report,
-    check_keys,
-    expect_map,
-    expect_seq,
-    load_yaml,
-    str_list,
-)
+from daemon.core.rules.yamlsrc import Map, Report, check_keys, expect_map, load_yaml, str_list
 from daemon.errors import ConfigError
 
 SECTIONS = (
@@ -139,15 +128,15 @@ def build(text: str, source: str, lemmatizer: Lemmatizer | None = None) -> Built
     )
     causes = parse_causes(report, root.get("causes"), root.line_of("causes"))
     remedies = parse_remedies(report, root.get("remedies"), root.line_of("remedies"), levels)
-    explanations = _explanations(
+    explanations = parse_explanations(
         report, root.get("explanations"), root.line_of("explanations"), built.lines
     )
     employees = parse_employees(
         report, root.get("employees"), root.line_of("employees"), owners, lemmatizer
     )
-    negation = _negation(report, root.get("negation"), root.line_of("negation"))
+    negation = parse_negation(report, root.get("negation"), root.line_of("negation"))
     lexicons = parse_lexicons(root.get("lexicons"), root.line_of("lexicons"), report)
-    rules = _rules(
+    rules = parse_rules(
         report, root.get("rules"), root.line_of("rules"), built.lines, lexicons, lemmatizer
     )
     precedence = _precedence(report, root.get("precedence"), root.line_of("precedence"))
@@ -260,10 +249,10 @@ def _categories(
         if template:
             built.templates.append((template, cm.line_of("template")))
         ack = flag(report, cm.get("acknowledge", True), cm.line_of("acknowledge"), "acknowledge")
-        reminders = _reminders(
+        reminders = parse_reminders(
             report, cm.get("reminders"), cm.line_of("reminders"), name, built.lines
         )
-        escalate = _escalation(
+        escalate = parse_escalation(
             report, cm.get("escalate"), cm.line_of("escalate"), name, built.lines
         )
         forward = str_list(report, cm.get("forward_to", []), cm.line_of("forward_to"), "forward_to")
@@ -292,168 +281,6 @@ def _categories(
                 ),
             )
     return out
-
-
-def _explanations(
-    report: Report, node: Any, line: int, lines: dict[str, int]
-) -> ExplanationSettings:
-    """`explanations: {due: 3 working_days, reminders: [...]}`: the employee's term."""
-    if node is None:
-        return ExplanationSettings()
-    m = expect_map(report, node, line, "explanations")
-    if m is None:
-        return ExplanationSettings()
-    check_keys(report, m, ("due", "reminders"), "explanations")
-    due = term(report, m.get("due", "3 working_days"), m.line_of("due"), "explanations.due")
-    rungs = _reminders(report, m.get("reminders"), m.line_of("reminders"), "explanations", lines)
-    return ExplanationSettings(due or ExplanationSettings().due, tuple(rungs))
-
-
-def _reminders(
-    report: Report, node: Any, line: int, cat: str, lines: dict[str, int]
-) -> list[ReminderStep]:
-    seq = expect_seq(report, node, line, f"{cat}.reminders") if node is not None else None
-    out: list[ReminderStep] = []
-    for item, item_line in zip(seq or [], getattr(seq, "lines", []), strict=False):
-        r = expect_map(report, item, item_line, "a reminder")
-        if r is None:
-            continue
-        kinds = ("at", "before", "on_due", "overdue_every")
-        check_keys(report, r, kinds, "a reminder")
-        if len([k for k in r if k in kinds]) != 1:
-            report.add(
-                r.line,
-                "a reminder has exactly one of: at: 50% | before: 1 working_day | "
-                "on_due: true | overdue_every: 1 working_day",
-            )
-            continue
-        lines[f"reminder:{cat}:{len(out)}"] = r.line
-        if "at" in r:
-            text = str(r["at"]).strip()
-            pct = text[:-1] if text.endswith("%") else ""
-            if not pct.isdigit() or not 0 < int(pct) < 100:
-                report.add(
-                    r.line_of("at"),
-                    f"at: '{r['at']}' must be a percentage of the term "
-                    f"between 1% and 99%, e.g. 50%",
-                )
-                continue
-            out.append(ReminderStep(at_fraction=int(pct) / 100))
-        elif "on_due" in r:
-            if r["on_due"] is not True:
-                report.add(r.line_of("on_due"), "write 'on_due: true' or remove the step")
-                continue
-            out.append(ReminderStep(on_due=True))
-        else:
-            key = "before" if "before" in r else "overdue_every"
-            t = term(report, r[key], r.line_of(key), f"{cat} reminder {key}")
-            if t is not None:
-                out.append(
-                    ReminderStep(before=t) if key == "before" else ReminderStep(overdue_every=t)
-                )
-    return out
-
-
-def _escalation(
-    report: Report, node: Any, line: int, cat: str, lines: dict[str, int]
-) -> Escalation | None:
-    if node is None:
-        return None
-    m = expect_map(report, node, line, f"{cat}.escalate")
-    if m is None:
-        return None
-    check_keys(report, m, ("after", "to"), f"{cat}.escalate")
-    after = term(
-        report, m.get("after", "1 working_day"), m.line_of("after"), f"{cat}.escalate.after"
-    )
-    targets = str_list(report, m.get("to", ["supervisor", "center"]), m.line_of("to"), "to")
-    if after is None:
-        return None
-    lines[f"escalate:{cat}"] = m.line_of("to")
-    return Escalation(after, tuple(t for t, _ in targets))
-
-
-def _negation(report: Report, node: Any, line: int) -> Negation:
-    if node is None:
-        return Negation()
-    m = expect_map(report, node, line, "negation")
-    if m is None:
-        return Negation()
-    check_keys(report, m, ("before", "after", "window"), "negation")
-    before = str_list(report, m.get("before", []), m.line_of("before"), "negation.before")
-    after = str_list(report, m.get("after", []), m.line_of("after"), "negation.after")
-    window = m.get("window", 3)
-    if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= 10:
-        report.add(m.line_of("window"), "negation.window must be a whole number from 1 to 10")
-        window = 3
-    return Negation(
-        frozenset(normalize(w) for w, _ in before),
-        frozenset(normalize(w) for w, _ in after),
-        window,
-    )
-
-
-def _rules(
-    report: Report,
-    node: Any,
-    line: int,
-    lines: dict[str, int],
-    lexicons: Lexicons | None = None,
-    lemmatizer: Lemmatizer | None = None,
-) -> list[Rule]:
-    seq = expect_seq(report, node, line, "rules") if node is not None else None
-    out: list[Rule] = []
-    for item, item_line in zip(seq or [], getattr(seq, "lines", []), strict=False):
-        r = expect_map(report, item, item_line, "a rule")
-        if r is None:
-            continue
-        check_keys(report, r, ("name", "when", "category", "owner", "tags", "case"), "a rule")
-        name = r.get("name")
-        if not isinstance(name, str) or not name:
-            report.add(r.line, "every rule needs 'name:' (it is shown in every decision)")
-            continue
-        if f"rule:{name}" in lines:
-            report.add(
-                r.line_of("name"),
-                f"rule name '{name}' is used twice (first at line "
-                f"{lines[f'rule:{name}']}); names must be unique",
-            )
-            continue
-        lines[f"rule:{name}"] = r.line_of("name")
-        lines[f"rule:{name}:category"] = r.line_of("category")
-        lines[f"rule:{name}:owner"] = r.line_of("owner")
-        opens = _case_action(report, r, name)
-        if opens is None:
-            continue
-        if "when" not in r or ("category" not in r and opens):
-            report.add(r.line, f"rule '{name}' needs both 'when:' and 'category:'")
-            continue
-        cond = compile_condition(r["when"], r.line_of("when"), report, lexicons, lemmatizer)
-        tags = str_list(report, r.get("tags", []), r.line_of("tags"), "tags")
-        if cond is not None:
-            owner = r.get("owner")
-            out.append(
-                Rule(
-                    name,
-                    str(r.get("category", UNCLASSIFIED)),
-                    cond,
-                    None if owner is None else str(owner),
-                    tuple(t for t, _ in tags),
-                    r.line,
-                    opens,
-                )
-            )
-    return out
-
-
-def _case_action(report: Report, r: Map, name: str) -> bool | None:
-    """A rule's `case:` — `open` (the default) or `none`: what it matches is filed in
-    Feedback/Automatic, counted, and opens no case and sends nothing. None: a bad value."""
-    value = r.get("case", "open")
-    if value in ("open", "none"):
-        return bool(value == "open")
-    report.add(r.line_of("case"), f"rule '{name}': case: must be 'none' or 'open', not {value!r}")
-    return None
 
 
 def _precedence(report: Report, node: Any, line: int) -> list[str]:

@@ -18,7 +18,7 @@ from twins import incoming
 from daemon.adapters.config import load_templates
 from daemon.adapters.morphology import default_lemmatizer
 from daemon.core.credits import credit, thanked_addresses
-from daemon.core.mail.notices import NoticeDesk
+from daemon.core.mail.staff import NoticeDesk
 from daemon.core.rules import RuleBook, build
 from daemon.core.triage import Arrival, Frame, Plan, triage
 from daemon.core.workdays import calendar_for

@@ -12,7 +12,7 @@ from daemon.adapters.config import load_rulebook, load_templates
 from daemon.core import cases as lifecycle
 from daemon.core.cases import Case
 from daemon.core.deadlines import due_at
-from daemon.core.mail.notices import NoticeDesk
+from daemon.core.mail.staff import NoticeDesk
 from daemon.core.reclassify import first_ack_id, reclassify
 from daemon.core.records import OutMail, outmail
 from daemon.core.workdays import WorkCalendar, calendar_for

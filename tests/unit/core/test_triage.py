@@ -28,7 +28,7 @@ from daemon.core.deadlines import due_at
 from daemon.core.followups import Level
 from daemon.core.mail.compose import Templates
 from daemon.core.mail.message import Message
-from daemon.core.mail.notices import NoticeDesk
+from daemon.core.mail.staff import NoticeDesk
 from daemon.core.records import LedgerEntry, OutMail
 from daemon.core.rules import Decision, FirstRun, Rule, RuleBook, build
 from daemon.core.tokens import case_token, command_address

@@ -14,7 +14,7 @@ from daemon.adapters.storage.files import StorePaths
 from daemon.adapters.storage.learned import load_model
 from daemon.adapters.storage.store import Store
 from daemon.core.cases import open_case
-from daemon.core.mail.notices import NoticeDesk
+from daemon.core.mail.staff import NoticeDesk
 from daemon.core.rules import RuleBook
 from daemon.service.case_changes import apply_request, serve
 

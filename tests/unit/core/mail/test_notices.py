@@ -20,9 +20,7 @@ from daemon.core import cases
 from daemon.core.mail.compose import wire
 from daemon.core.mail.message import Message, parse
 from daemon.core.mail.notices import (
-    NoticeDesk,
     added_to_case_notice,
-    base_context,
     command_reply,
     escalation_mail,
     joined_notice_to_owner,
@@ -31,6 +29,7 @@ from daemon.core.mail.notices import (
     thanks_forward,
     thanks_recipients,
 )
+from daemon.core.mail.staff import NoticeDesk, base_context
 from daemon.core.mail.wording import format_duration
 from daemon.core.owner_commands import authorize, parse_command
 from daemon.core.reminders import Reminder
