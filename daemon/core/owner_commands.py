@@ -242,7 +242,8 @@ _REASONS = {
     "ru": {
         "ok": "Команда принята.",
         "no_command": "В первой строке ответа нет команды. Напишите в первой строке: close, "
-        "reopen, reassign <владелец>, note <текст> или explain <адрес сотрудника>.",
+        "reopen, reassign <владелец>, category <категория>, note <текст> или explain <адрес "
+        "сотрудника>.",
         "no_case": "Такого обращения нет.",
         "bad_token": "Ответ пришёл не на адрес из уведомления по обращению {case}. Ответьте на "
         "само уведомление («Ответить»), не меняя адрес получателя.",
@@ -262,8 +263,8 @@ _REASONS = {
     "en": {
         "ok": "Command accepted.",
         "no_command": "The first line of your reply is not a command. Write one of close, "
-        "reopen, reassign <owner>, note <text> or explain <employee's address> on the first "
-        "line.",
+        "reopen, reassign <owner>, category <category>, note <text> or explain <employee's "
+        "address> on the first line.",
         "no_case": "There is no such case.",
         "bad_token": "Your reply did not come to the address of the notice about {case}. Reply "
         "to the notice itself without changing the recipient.",

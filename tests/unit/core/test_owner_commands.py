@@ -10,7 +10,7 @@ from support import REPO
 
 from daemon.adapters.config import load_rulebook
 from daemon.core import cases
-from daemon.core.owner_commands import Command, authorize, commanders, parse_command
+from daemon.core.owner_commands import ALIASES, Command, authorize, commanders, parse_command
 from daemon.core.rules import Owner, RuleBook
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=timezone(timedelta(hours=3)))
@@ -229,6 +229,15 @@ def test_no_command_and_no_case_are_answered_with_a_reason() -> None:
         authorize(parse_command("close"), None, "support@company.example", True, BOOK).code
         == "no_case"
     )
+
+
+@pytest.mark.parametrize(("owner", "language"), [("support", "en"), ("legal", "ru")])
+def test_the_answer_to_no_command_names_every_command(owner: str, language: str) -> None:
+    """An owner told what to write must be told every command there is (`category` was
+    missing from the list when it came)."""
+    auth = authorize(None, case(owner), f"{owner}@company.example", True, BOOK)
+    assert (auth.code, auth.language) == ("no_command", language)
+    assert all(command in auth.reason for command in set(ALIASES.values()))
 
 
 def test_reasons_are_in_the_sender_language() -> None:
