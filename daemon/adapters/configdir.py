@@ -71,11 +71,11 @@ class ConfigDir:
             return None
         return self.path / (f"{self.instance}.env" if self.instance else ENV)
 
-    def credential(self, kind: str) -> Path | None:
-        """The file the unit's LoadCredential= reads a password from (`kind`: imap, smtp)."""
+    def credential(self, name: str) -> Path | None:
+        """The file the unit's LoadCredential= reads the credential `name` from
+        (`imap-password`, `oauth2-client-secret`, …)."""
         if self.source is Source.PACKAGED:
             return None
-        name = f"{kind}-password"
         return self.path / (f"{self.instance}.{name}" if self.instance else name)
 
 

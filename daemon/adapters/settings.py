@@ -260,10 +260,8 @@ def check_settings(env: Mapping[str, str] | None = None) -> SettingsCheck:
             continue
         shown[p + "PASSWORD"] = "(given to the service by systemd)"
         # The unit's LoadCredential= reads it from the configuration folder (/etc/feedbackd).
-        where = folder.path if folder.env_file is not None else SYSTEM_DIR
-        credential = where / f"{kind.lower()}-password"
-        if folder.env_file is not None and credential.is_file():
-            continue
+        name = f"{kind.lower()}-password"
+        credential = folder.credential(name) or SYSTEM_DIR / name
         warnings.append(
             f"settings: warning: {p}PASSWORD is not set here; the service needs it, "
             f"from {p}PASSWORD, {p}PASSWORD_FILE or the systemd credential "
@@ -401,21 +399,38 @@ def oauth2_settings(
     return OAuth2Settings(url, client_id, secret, grant, refresh, scope, ca, db)
 
 
+def _secret_source(env: Mapping[str, str], var: str, credential: str) -> str | None:
+    """Where the secret VAR comes from: VAR itself, the file VAR_FILE names, systemd's
+    credential `credential`, or — for a command beside the service, `--instance` too — the file
+    the unit's LoadCredential= reads it from; None when nowhere."""
+    if env.get(var):
+        return var
+    if env.get(var + "_FILE"):
+        return env[var + "_FILE"]
+    if env.get("CREDENTIALS_DIRECTORY"):  # systemd LoadCredential=
+        cand = Path(env["CREDENTIALS_DIRECTORY"]) / credential
+        if cand.exists():
+            return str(cand)
+    given = config_dir(env).credential(credential)
+    if given is not None and given.exists():
+        return str(given)
+    return None
+
+
 def _secret(env: Mapping[str, str], var: str, credential: str, required: bool = True) -> Secret:
-    """An OAuth2 secret from VAR, else VAR_FILE, else systemd's credential; "" when not
-    required (the passwords keep `_password`, whose words the tests and docs quote)."""
+    """A password or an OAuth2 secret (`_secret_source` says from where); "" when it is not
+    required and set nowhere."""
     if env.get(var):
         return Secret(env[var])
-    path = env.get(var + "_FILE")
-    if not path and env.get("CREDENTIALS_DIRECTORY"):  # systemd LoadCredential=
-        cand = Path(env["CREDENTIALS_DIRECTORY"]) / credential
-        path = str(cand) if cand.exists() else None
+    path = _secret_source(env, var, credential)
     if not path:
         if not required:
             return Secret("")
+        where = config_dir(env).credential(credential)
         raise ConfigError(
             f"{var} is not set: set {var}, or {var}_FILE to a "
             f"file holding it, or LoadCredential={credential}:… in the unit"
+            + (f", or write it to {where}" if where is not None else "")
         )
     try:
         return Secret(Path(path).read_text(encoding="utf-8").rstrip("\r\n"))
@@ -541,37 +556,10 @@ def _server(r: _Reader, kind: str) -> Server:
 
 
 def _password_source(env: Mapping[str, str], p: str, kind: str) -> str | None:
-    """Where the password comes from: the variable, a file, the systemd credential, or None."""
-    if env.get(p + "PASSWORD"):
-        return p + "PASSWORD"
-    if env.get(p + "PASSWORD_FILE"):
-        return env[p + "PASSWORD_FILE"]
-    if env.get("CREDENTIALS_DIRECTORY"):  # systemd LoadCredential=
-        cand = Path(env["CREDENTIALS_DIRECTORY"]) / f"{kind.lower()}-password"
-        if cand.exists():
-            return str(cand)
-    # A command beside the service (`--instance` too): the file the unit's LoadCredential= reads.
-    given = config_dir(env).credential(kind.lower())
-    if given is not None and given.exists():
-        return str(given)
-    return None
+    """Where the password comes from: the variable, a file, the systemd credential, the file
+    the unit's credential is read from, or None."""
+    return _secret_source(env, p + "PASSWORD", f"{kind.lower()}-password")
 
 
 def _password(env: Mapping[str, str], p: str, kind: str) -> Secret:
-    if env.get(p + "PASSWORD"):
-        return Secret(env[p + "PASSWORD"])
-    path = _password_source(env, p, kind)
-    if not path:
-        where = config_dir(env).credential(kind.lower())
-        raise ConfigError(
-            f"{p}PASSWORD is not set: set {p}PASSWORD, or {p}PASSWORD_FILE to a "
-            f"file holding it, or LoadCredential={kind.lower()}-password:… in the unit"
-            + (f", or write it to {where}" if where is not None else "")
-        )
-    try:
-        return Secret(Path(path).read_text(encoding="utf-8").rstrip("\r\n"))
-    except OSError as exc:
-        raise ConfigError(
-            f"{p}PASSWORD_FILE={path} cannot be read ({exc.strerror}): "
-            "fix the path or its permissions"
-        ) from None
+    return _secret(env, p + "PASSWORD", f"{kind.lower()}-password")
