@@ -310,6 +310,30 @@ def test_a_command_that_must_log_in_reads_the_credential_files_the_unit_loads(
     assert load_settings().imap.password.reveal() == "from-the-shell"
 
 
+def test_an_oauth2_secret_is_found_where_the_unit_loads_it_like_a_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in [*os.environ]:
+        if name.startswith("FEEDBACKD_") or name == "CREDENTIALS_DIRECTORY":
+            monkeypatch.delenv(name)
+    env = {
+        **OAUTH,
+        "FEEDBACKD_OAUTH2_REFRESH_TOKEN": "",
+        "FEEDBACKD_OAUTH2_GRANT": "client_credentials",
+        "FEEDBACKD_OAUTH2_SCOPE": "https://outlook.office365.com/.default",
+        "FEEDBACKD_DB": str(tmp_path / "s.json"),
+    }
+    (tmp_path / "feedbackd.env").write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+    monkeypatch.setenv("FEEDBACKD_CONFIG_DIR", str(tmp_path))
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert "FEEDBACKD_OAUTH2_CLIENT_SECRET is not set" in str(err.value)
+    (tmp_path / "oauth2-client-secret").write_text("cs-beside-the-unit\n")
+    settings = load_settings()
+    assert settings.oauth2 is not None
+    assert settings.oauth2.client_secret.reveal() == "cs-beside-the-unit"
+
+
 def test_without_servers_the_other_settings_are_checked_all_the_same() -> None:
     found = check_settings({"FEEDBACKD_POLL_INTERVAL": "5m"})
     [problem] = found.problems
