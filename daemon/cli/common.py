@@ -11,9 +11,13 @@ from daemon.adapters.logs import register_secret, setup_logging
 from daemon.adapters.settings import Settings, load_settings
 
 
-def logged_settings(args: argparse.Namespace, need_servers: bool = True) -> Settings:
+def logged_settings(
+    args: argparse.Namespace, need_servers: bool = True, level: str | None = None
+) -> Settings:
+    """`level` instead of FEEDBACKD_LOG_LEVEL for a command whose own output is the point
+    (`doctor`: only the adapters' warnings beside it); `--log-level` wins over both."""
     settings = load_settings(need_servers=need_servers)
-    setup_logging(args.log_level or settings.log_level)
+    setup_logging(args.log_level or level or settings.log_level)
     for secret in settings.secrets:
         register_secret(secret)
     return settings

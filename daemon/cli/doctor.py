@@ -13,8 +13,7 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
-from daemon.adapters.logs import register_secret, setup_logging
-from daemon.adapters.settings import load_settings
+from daemon.cli.common import logged_settings
 from daemon.service.doctor import diagnose
 
 
@@ -39,10 +38,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def doctor_command(args: argparse.Namespace) -> int:
-    settings = load_settings()  # also the unit's credential files (adapters/settings)
-    setup_logging(args.log_level or "WARNING")  # the adapters' own warnings, redacted
-    for secret in settings.secrets:
-        register_secret(secret)
+    # Also the unit's credential files (adapters/settings); the adapters' warnings, redacted.
+    settings = logged_settings(args, level="WARNING")
     print(f"feedbackd doctor: {settings.address}")
     found = diagnose(settings, datetime.now(UTC), args.send_test, args.create_folders)
     for finding in found.findings:
