@@ -22,8 +22,8 @@ from daemon.adapters.config import load_rulebook
 sys.path.insert(0, str(REPO / "bench"))
 from real_tweets import LABELS_DIR, labelled, score
 
-#: Held-out figures when the rules were written (en: 78 complaints, 39 neither; ru: 44, 117),
-#: and the floor each is held to.
+#: Held-out figures when the rules were written, on draw 1's held-out rows (en: 78 complaints,
+#: 39 neither; ru: 44, 117; draw 2's rows came later), and the floor each is held to.
 REACHED = {
     "en": {"caught": 0.756, "complaint_to_thanks": 0.026, "neither_out": 0.795, "thanks": 0.821},
     "ru": {"caught": 0.682, "complaint_to_thanks": 0.0, "neither_out": 0.846},
