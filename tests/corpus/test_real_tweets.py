@@ -22,15 +22,17 @@ from daemon.adapters.config import load_rulebook
 sys.path.insert(0, str(REPO / "bench"))
 from real_tweets import LABELS_DIR, labelled, score
 
-#: Held-out figures when the rules were written, on draw 1's held-out rows (en: 78 complaints,
-#: 39 neither; ru: 44, 117; draw 2's rows came later), and the floor each is held to.
+#: Held-out figures of today's rules on both draws' held-out rows (en: 150 complaints, 72 thanks,
+#: 69 neither; ru: 89, 19, 239). Draw 2 (800 more tweets, labelled after the rules were written)
+#: brought them down from draw 1's alone (en caught 75.6 %, ru 68.2 %): the rules had been fitted
+#: to draw 1's dev rows. The floor each figure is held to, a few tweets below.
 REACHED = {
-    "en": {"caught": 0.756, "complaint_to_thanks": 0.026, "neither_out": 0.795, "thanks": 0.821},
-    "ru": {"caught": 0.682, "complaint_to_thanks": 0.0, "neither_out": 0.846},
+    "en": {"caught": 0.713, "complaint_to_thanks": 0.060, "neither_out": 0.725, "thanks": 0.700},
+    "ru": {"caught": 0.573, "complaint_to_thanks": 0.0, "neither_out": 0.837, "thanks": 0.381},
 }
 FLOOR = {
-    "en": {"caught": 0.70, "complaint_to_thanks": 0.05, "neither_out": 0.74, "thanks": 0.75},
-    "ru": {"caught": 0.62, "complaint_to_thanks": 0.03, "neither_out": 0.80},
+    "en": {"caught": 0.67, "complaint_to_thanks": 0.09, "neither_out": 0.68, "thanks": 0.64},
+    "ru": {"caught": 0.52, "complaint_to_thanks": 0.03, "neither_out": 0.80, "thanks": 0.25},
 }
 
 
@@ -53,6 +55,5 @@ def test_held_out_real_tweets_stay_at_the_level_reached(lang: str) -> None:
     assert figures.complaint_to_thanks is not None
     assert figures.complaint_to_thanks <= floor["complaint_to_thanks"], figures
     assert figures.neither_out is not None and figures.neither_out >= floor["neither_out"], figures
-    if "thanks" in floor:  # Russian thanks are too few (7) to hold a precision to
-        assert figures.thanks_precision is not None
-        assert figures.thanks_precision >= floor["thanks"], figures
+    assert figures.thanks_precision is not None
+    assert figures.thanks_precision >= floor["thanks"], figures
