@@ -7,16 +7,23 @@ the proof that mail flows.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import itertools
+import logging
 import os
 import re
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator, Mapping
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
+from daemon import cli
+from daemon.adapters import configdir
 from daemon.lab.dovecot import LabUnavailable, MailLab
 
 REPO = Path(__file__).resolve().parent.parent
@@ -36,6 +43,46 @@ def started_lab(flavour: str = "dovecot") -> MailLab:
             pytest.fail(f"mail lab unavailable in CI: {exc}")
         pytest.skip(f"mail lab unavailable ({exc}); run `make test` to install Dovecot")
     return mail_lab
+
+
+@contextlib.contextmanager
+def _process_state(env: Mapping[str, str]) -> Iterator[None]:
+    """This process as a fresh `feedbackd` process would start: `env` as its whole environment,
+    the repository as its folder; afterwards the test's own environment, folder, logging and
+    exception hooks are back as they were (the CLI sets up logging and hooks for itself)."""
+    saved_env = dict(os.environ)
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    saved_hooks = sys.excepthook, threading.excepthook
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        with contextlib.chdir(REPO):
+            yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        for handler in root.handlers[:]:
+            if handler not in saved_handlers:
+                root.removeHandler(handler)
+        root.setLevel(saved_level)
+        logging.captureWarnings(False)
+        sys.excepthook, threading.excepthook = saved_hooks
+        configdir.use_config_option(None, None)
+
+
+def run_cli(args: tuple[str, ...], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    """`feedbackd ARGS` run in this process through its public entry point `daemon.cli.main`:
+    its exit code, stdout and stderr, as `subprocess.run` would give them, without the second
+    of Python start-up a child process costs. For tests of what a command does; a test of what
+    the process does (signals, start-up, being killed, systemd) runs a real one."""
+    out, err = io.StringIO(), io.StringIO()
+    with _process_state(env), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli.main(list(args))
+        except SystemExit as done:  # --help, --version and usage errors exit from argparse
+            code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    return subprocess.CompletedProcess(["feedbackd", *args], code, out.getvalue(), err.getvalue())
 
 
 class Desk:
@@ -102,6 +149,13 @@ class Desk:
             timeout=timeout,
             cwd=REPO,
         )
+
+    def cli(
+        self, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """`feedbackd ARGS` in this process (see `run_cli`): the same result as `feedbackd()`
+        gives, for a test about what the command does rather than about its process."""
+        return run_cli(args, env or self.env)
 
     def messages(self, user: str, folder: str = "INBOX") -> list:  # list[MailMessage]
         with self.lab.mailbox(user) as mb:
