@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from daemon import cli
-from daemon.adapters import configdir
+from daemon.adapters import configdir, oauth2
 from daemon.lab.dovecot import LabUnavailable, MailLab
 
 REPO = Path(__file__).resolve().parent.parent
@@ -48,14 +48,16 @@ def started_lab(flavour: str = "dovecot") -> MailLab:
 @contextlib.contextmanager
 def _process_state(env: Mapping[str, str]) -> Iterator[None]:
     """This process as a fresh `feedbackd` process would start: `env` as its whole environment,
-    the repository as its folder; afterwards the test's own environment, folder, logging and
-    exception hooks are back as they were (the CLI sets up logging and hooks for itself)."""
+    the repository as its folder, no OAuth2 token yet; afterwards the test's own environment,
+    folder, logging and exception hooks are back as they were (the CLI sets up logging and
+    hooks for itself)."""
     saved_env = dict(os.environ)
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level
     saved_hooks = sys.excepthook, threading.excepthook
     os.environ.clear()
     os.environ.update(env)
+    oauth2._shared.clear()  # a fresh process has fetched no OAuth2 token yet
     try:
         with contextlib.chdir(REPO):
             yield
@@ -69,6 +71,7 @@ def _process_state(env: Mapping[str, str]) -> Iterator[None]:
         logging.captureWarnings(False)
         sys.excepthook, threading.excepthook = saved_hooks
         configdir.use_config_option(None, None)
+        oauth2._shared.clear()
 
 
 def run_cli(args: tuple[str, ...], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
