@@ -19,6 +19,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from email.message import EmailMessage
 from pathlib import Path
+from typing import TextIO
 
 import pytest
 
@@ -86,6 +87,28 @@ def run_cli(args: tuple[str, ...], env: Mapping[str, str]) -> subprocess.Complet
         except SystemExit as done:  # --help, --version and usage errors exit from argparse
             code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
     return subprocess.CompletedProcess(["feedbackd", *args], code, out.getvalue(), err.getvalue())
+
+
+class LogLines:
+    """The daemon's stderr, read line by line as it comes, so the test waits for what the daemon
+    says (a retry, a cycle) instead of sleeping for as long as that might take."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        assert proc.stderr is not None
+        self._reader = threading.Thread(target=self._read, args=(proc.stderr,), daemon=True)
+        self._reader.start()
+
+    def _read(self, stream: TextIO) -> None:
+        for line in stream:
+            self.lines.append(line)
+
+    def count(self, text: str) -> int:
+        return sum(text in line for line in list(self.lines))
+
+    def text(self) -> str:
+        self._reader.join(timeout=20)
+        return "".join(self.lines)
 
 
 class Desk:

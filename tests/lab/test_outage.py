@@ -9,14 +9,13 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from support import REPO, started_lab
+from support import REPO, LogLines, started_lab
 
 from daemon.lab.dovecot import MailLab
 
@@ -52,28 +51,6 @@ def wait_for(predicate, seconds: float) -> bool:  # type: ignore[no-untyped-def]
     return False
 
 
-class Log:
-    """The daemon's stderr, read line by line as it comes, so the test waits for what the daemon
-    says (a retry, a cycle) instead of sleeping for as long as that might take."""
-
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
-        self.lines: list[str] = []
-        assert proc.stderr is not None
-        self._reader = threading.Thread(target=self._read, args=(proc.stderr,), daemon=True)
-        self._reader.start()
-
-    def _read(self, stream) -> None:  # type: ignore[no-untyped-def]
-        for line in stream:
-            self.lines.append(line)
-
-    def count(self, text: str) -> int:
-        return sum(text in line for line in list(self.lines))
-
-    def text(self) -> str:
-        self._reader.join(timeout=20)
-        return "".join(self.lines)
-
-
 def inbox(lab: MailLab) -> int:
     with lab.mailbox(FEEDBACK) as mb:
         return int(mb.folder.status("INBOX", ["MESSAGES"])["MESSAGES"])
@@ -99,7 +76,7 @@ def test_imap_and_smtp_outages_during_a_run(own_lab: MailLab, tmp_path: Path) ->
         stderr=subprocess.PIPE,
         text=True,
     )
-    log = Log(proc)
+    log = LogLines(proc)
     try:
         assert wait_for(lambda: log.count(" started: ") == 1, 20), log.lines
         own_lab.deliver(mail("a@customer.test", 1), FEEDBACK)
