@@ -16,6 +16,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from email.message import EmailMessage
 from pathlib import Path
@@ -163,6 +164,18 @@ class Desk:
             stderr=subprocess.PIPE,
             text=True,
         )
+
+    def wait_holding(self, proc: subprocess.Popen[str], seconds: float = 20) -> None:
+        """Until `proc` (a `start`ed daemon) holds the store: its pid in the store's lock file.
+        What a test of a second writer beside it needs, without a guessed sleep."""
+        lock = Path(f"{self.db}.lock")
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()[1]
+            if lock.exists() and lock.read_text(encoding="utf-8").strip() == str(proc.pid):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"the daemon did not take the store within {seconds} s")
 
     def feedbackd(
         self, *args: str, timeout: float = 60, env: dict[str, str] | None = None

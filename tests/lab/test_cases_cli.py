@@ -48,7 +48,7 @@ def test_change_beside_a_running_daemon_goes_through_the_daemon(desk: Desk) -> N
     cid = make_case(desk, "cli2")
     proc = desk.start()
     try:
-        time.sleep(1.5)
+        desk.wait_holding(proc)
         started = time.monotonic()
         out = desk.feedbackd("cases", "close", cid)
         assert out.returncode == 0, out.stderr

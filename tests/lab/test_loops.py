@@ -84,7 +84,7 @@ def test_rfc3834_responder_is_never_answered(desk: Desk) -> None:
 def test_a_second_daemon_on_the_same_store_refuses_to_start(desk: Desk) -> None:
     first = desk.start()
     try:
-        time.sleep(1.5)
+        desk.wait_holding(first)
         second = desk.feedbackd("once")
         assert second.returncode == 75, second.stderr
         assert "another feedbackd" in second.stderr

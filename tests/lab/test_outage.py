@@ -89,7 +89,7 @@ def test_imap_and_smtp_outages_during_a_run(own_lab: MailLab, tmp_path: Path) ->
         own_lab.stop_imap()
         assert wait_for(lambda: log.count("mail server trouble") >= trouble + 2, 20), log.lines
         assert proc.poll() is None, "the daemon exited while IMAP was down"
-        assert "retrying in 2s" in "".join(log.lines[-3:]), log.lines[-3:]
+        assert log.count("mail server trouble, retrying in 2s") >= 1, log.lines  # backed off
         own_lab.start_imap()
         own_lab.deliver(mail("b@customer.test", 2), FEEDBACK)
         assert wait_for(lambda: acks(own_lab, "b@customer.test") == 1, 20)
