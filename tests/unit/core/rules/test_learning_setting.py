@@ -23,6 +23,12 @@ def test_the_shipped_rules_let_the_model_decide_from_three_quarters() -> None:
     assert book.learning == LearningSettings(min_confidence=0.75, min_examples=30)
 
 
+def test_without_min_confidence_it_is_the_shipped_three_quarters() -> None:
+    text = SHIPPED.replace("  min_confidence: 0.75 ", "  # min_confidence: 0.75 ")
+    book = build(text, "rules.yaml", LEMMATIZER).require()
+    assert book.learning == LearningSettings(min_confidence=0.75, min_examples=30)
+
+
 def test_without_the_section_the_model_never_decides() -> None:
     start = SHIPPED.index("\nlearning:")
     end = SHIPPED.index("\n\n", start + 1)
