@@ -310,3 +310,36 @@ def test_our_shapes_are_written_without_the_generator(monkeypatch: pytest.Monkey
     monkeypatch.setattr(EmailMessage, "as_bytes", refuse)
     assert "Текст" in wire(msg)
     assert "\r\n\r\nbody\r\n" in wire(notice)
+
+
+@pytest.mark.parametrize(
+    "mid", ["<abc@example.test>", "<a.b+c@x>", "<x@[127.0.0.1]>", "<a b@x>", "<ü@x>", "no-brackets"]
+)
+def test_the_message_id_of_a_composed_mail_is_what_the_header_parse_gives(mid: str) -> None:
+    from daemon.core.mail.outgoing import message_id
+
+    msg = build_mail(
+        sender="fb@example.test",
+        sender_name="C",
+        to="a@example.org",
+        rendered=Rendered("s", "t\n"),
+        message_id=mid,
+        now=NOW,
+    )
+    assert message_id(msg) == str(msg["Message-ID"])
+
+
+def test_a_header_counted_once_is_still_refused_twice() -> None:
+    """The cached header_max_count answers as the stdlib's: a second To is refused."""
+    msg = build_mail(
+        sender="fb@example.test",
+        sender_name="C",
+        to="a@example.org",
+        rendered=Rendered("s", "t\n"),
+        message_id="<m@x>",
+        now=NOW,
+    )
+    with pytest.raises(ValueError, match="at most 1 To"):
+        msg["To"] = "b@example.org"
+    msg["Received"] = "from a"
+    msg["Received"] = "from b"  # any number
