@@ -322,6 +322,7 @@ def drain_once(n: int, tag: str, profile: str = "") -> dict:
 
 
 def main() -> int:
+    global CONNECTIONS
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -346,7 +347,6 @@ def main() -> int:
     if args.baseline_child:
         baseline_child(json.loads(args.baseline_child))
         return 0
-    global CONNECTIONS
     CONNECTIONS = args.connections
     sizes = [args.n] if args.n else [int(x) for x in args.sizes.split(",")]
     print(f"Backlog drain on the local mail lab — {machine()}")
