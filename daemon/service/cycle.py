@@ -54,9 +54,11 @@ from daemon.service.progress import reporter
 log = logging.getLogger("feedbackd.cycle")
 
 BATCH = 100  # messages per commit: one file write per batch, not per message
-#: The first batch of a look; each next one twice the last, up to BATCH. The first mail goes
-#: out once this many are decided, not a whole BATCH: the SMTP thread sends while the cycle
-#: takes the next, larger batch, and a batch takes about half as long to decide as to send.
+#: The first batch of a backlog larger than BATCH; each next one twice the last, up to BATCH.
+#: The first mail goes out once this many are decided, not a whole BATCH: the SMTP thread
+#: sends while the cycle takes the next, larger batch (a batch takes about half as long to
+#: decide as to send). Up to BATCH messages stay one batch, so a burst's acknowledgments all
+#: go before any of its staff mail (send_order within a batch).
 FIRST_BATCH = 10
 LOOKS = 3  # reads of the INBOX with a sender: two intakes (the 2nd takes our copies), one count
 COPY_WAIT = 5.0  # seconds a cycle waits for copies a queueing server still holds (Postfix: <0.5)
@@ -213,8 +215,9 @@ def intake_new(cycle: Cycle) -> None:
 
 
 def _batches(uids: list[int]) -> Iterator[list[int]]:
-    """`uids` in batches of FIRST_BATCH, twice that, ... up to BATCH each."""
-    start, size = 0, FIRST_BATCH
+    """`uids` in one batch when they fit in BATCH, else in batches of FIRST_BATCH, twice
+    that, ... up to BATCH each."""
+    start, size = 0, FIRST_BATCH if len(uids) > BATCH else BATCH
     while start < len(uids):
         step = max(1, min(BATCH, size))
         yield uids[start : start + step]

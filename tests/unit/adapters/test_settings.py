@@ -349,6 +349,6 @@ def test_the_smtp_connections_are_a_setting_with_a_default() -> None:
     assert load_settings(BASE).smtp_connections == 4
     assert load_settings({**BASE, "FEEDBACKD_SMTP_CONNECTIONS": "8"}).smtp_connections == 8
     for bad in ("0", "33", "many"):
-        with pytest.raises(ConfigError, match="FEEDBACKD_SMTP_CONNECTIONS.*1 to 32"):
+        with pytest.raises(ConfigError, match=r"FEEDBACKD_SMTP_CONNECTIONS.*1 to 32"):
             load_settings({**BASE, "FEEDBACKD_SMTP_CONNECTIONS": bad})
     assert not load_settings({**BASE, "FEEDBACKD_SMTP_CONNECTIONS": "8"}).warnings

@@ -350,9 +350,11 @@ def test_a_dry_run_decides_but_sends_and_moves_nothing(
 def test_the_first_acknowledgments_go_out_before_the_backlog_is_taken_in(
     book: RuleBook, templates: Templates, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A backlog is taken in batches that start small (FIRST_BATCH, then doubling up to
-    BATCH): the SMTP thread has the first acknowledgments to send after a few messages, not
-    after a whole BATCH, and sends while the cycle takes the next batch."""
+    """A backlog larger than BATCH is taken in batches that start small (FIRST_BATCH, then
+    doubling up to BATCH): the SMTP thread has the first acknowledgments to send after a few
+    messages, not after a whole BATCH, and sends while the cycle takes the next batch. A burst
+    that fits in BATCH stays one batch: every acknowledgment goes before any staff mail."""
+    monkeypatch.setattr(cycle_module, "BATCH", 50)
     w = world(book, templates)
     people = tuple(f"person{i}@customer.test" for i in range(60))
     for person in people:
@@ -377,6 +379,15 @@ def test_the_first_acknowledgments_go_out_before_the_backlog_is_taken_in(
     assert [n for n, _ in acks] == [10, 20, 30]  # FIRST_BATCH, then twice the last
     assert acks[0][1] <= 10 + 20  # the first went while the rest was still to be decided
     assert w.cases_by_sender() == dict.fromkeys(people, 1)
+
+    monkeypatch.setattr(cycle_module, "BATCH", 100)
+    calls.clear()
+    burst = tuple(f"burst{i}@customer.test" for i in range(60))
+    people = burst
+    for person in burst:
+        w.mailbox.deliver(incoming(person, "Жалоба", "Заказ пришёл разбитым."), NOW)
+    w.cycle()
+    assert [n for n, _ in calls if n] == [60]  # one batch: its acknowledgments all go first
 
 
 def test_the_switch_interval_is_short_while_a_batch_is_in_flight(
