@@ -12,7 +12,8 @@ For each size N, on a fresh lab (Dovecot + the lab's SMTP server, loopback):
    APPENDed twice: to the baseline's mailbox and to the daemon's feedback mailbox.
 2. Baseline, in a child process: imap-tools `fetch(bulk=True)` of the whole INBOX, then
    aiosmtplib sends one acknowledgment-sized mail per message (STARTTLS + AUTH) over the same
-   number of parallel connections as the daemon's Sender (4). Two variants:
+   number of parallel connections as the daemon's Sender (4, or `--connections N`, which the
+   daemon is then given too: FEEDBACKD_SMTP_CONNECTIONS). Two variants:
    `raw-1rcpt` — to the customer only (the issue's baseline);
    `raw-2rcpt` — to the customer and a copy to the feedback address, the envelope the daemon
    actually sends (its copy proves the mail went out; see README);
@@ -56,7 +57,8 @@ from common import (
     table,
 )
 
-CONNECTIONS = 4  # daemon/sender.py CONNECTIONS: the daemon sends over 4 parallel connections
+#: The daemon's default (daemon/adapters/settings.py SMTP_CONNECTIONS); --connections sets both.
+CONNECTIONS = 4
 BASE_USER = "baseline@example.test"
 
 
@@ -190,6 +192,8 @@ def run_baseline(
 
 def run_daemon(lab, db: Path, profile: str = "") -> dict:
     env = daemon_env(lab, db)
+    if CONNECTIONS != 4:  # only then: code from before the setting would warn about it
+        env["FEEDBACKD_SMTP_CONNECTIONS"] = str(CONNECTIONS)
     argv = daemon_argv("once")
     if profile:
         argv = [sys.executable, "-m", "cProfile", "-o", profile, "-m", "daemon", "once"]
@@ -198,6 +202,7 @@ def run_daemon(lab, db: Path, profile: str = "") -> dict:
         raise RuntimeError(f"feedbackd once exited {res.returncode}: {res.stderr[-3000:]}")
     return {
         "seconds": res.seconds,
+        "cpu_s": res.cpu_s,
         "peak_rss_mb": res.peak_rss_mb,
         "summary": res.stdout.strip().splitlines()[-1] if res.stdout.strip() else "",
     }
@@ -317,6 +322,7 @@ def drain_once(n: int, tag: str, profile: str = "") -> dict:
 
 
 def main() -> int:
+    global CONNECTIONS
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -330,11 +336,18 @@ def main() -> int:
     )
     ap.add_argument("--profile", default="", help="write a cProfile of the largest daemon run")
     ap.add_argument("--json", default="", help="also write the results to this file")
+    ap.add_argument(
+        "--connections",
+        type=int,
+        default=CONNECTIONS,
+        help="SMTP connections of the baselines and the daemon (default: the daemon's, 4)",
+    )
     ap.add_argument("--baseline-child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.baseline_child:
         baseline_child(json.loads(args.baseline_child))
         return 0
+    CONNECTIONS = args.connections
     sizes = [args.n] if args.n else [int(x) for x in args.sizes.split(",")]
     print(f"Backlog drain on the local mail lab — {machine()}")
     results = []
@@ -352,7 +365,7 @@ def main() -> int:
                 f"  N={n:,} run {r + 1}/{reps}: raw-1rcpt {b1['total_s']:.2f} s "
                 f"(fetch {b1['fetch_s']:.2f} + send {b1['send_s']:.2f}), raw-2rcpt "
                 f"{b2['total_s']:.2f} s, raw-same {b3['total_s']:.2f} s "
-                f"({b3['mails']:,} mails), daemon {d['seconds']:.2f} s "
+                f"({b3['mails']:,} mails), daemon {d['seconds']:.2f} s (CPU {d['cpu_s']:.2f} s) "
                 f"[{d['summary']}]; checks {'OK' if c['ok'] else 'FAILED'} {c}",
                 flush=True,
             )

@@ -420,6 +420,7 @@ class ChildResult:
     stdout: str
     stderr: str
     wait4_maxrss_mb: float = 0.0  # wait4()'s ru_maxrss: includes the bench process's RSS
+    cpu_s: float = 0.0  # the child's user + system CPU seconds (all its threads)
 
 
 def _vm_hwm_mb(pid: int) -> float:
@@ -473,6 +474,7 @@ def run_child(
         text_out,
         text_err,
         usage.ru_maxrss / 1024,
+        usage.ru_utime + usage.ru_stime,
     )
 
 

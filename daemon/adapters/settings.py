@@ -56,6 +56,12 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 #: keeps two missed polls inside `feedbackd status`'s 10 minutes before "no recent poll".
 POLL_INTERVAL = 30
 POLL_RANGE = (1, 300)
+#: Parallel SMTP connections a batch of mail is sent over: the default, and the range allowed.
+#: Four keep a submission server busy between its replies; more send a backlog faster on a
+#: fast server, but providers cap the connections one mailbox may hold open at once (over the
+#: cap they refuse the login or answer 421), so more is the admin's choice (docs/mailboxes.md).
+SMTP_CONNECTIONS = 4
+SMTP_CONNECTIONS_RANGE = (1, 32)
 PREFIX = "FEEDBACKD_"
 _SERVER_KEYS = (
     "HOST",
@@ -87,6 +93,7 @@ VARIABLES: tuple[str, ...] = (
     f"{PREFIX}ADDRESS",
     f"{PREFIX}POLL_INTERVAL",
     f"{PREFIX}SMTP_RATE",
+    f"{PREFIX}SMTP_CONNECTIONS",
     f"{PREFIX}CONFIG_DIR",
     f"{PREFIX}DB",
     f"{PREFIX}RULES",
@@ -167,6 +174,7 @@ class Settings:
     poll_interval: float = float(POLL_INTERVAL)  # seconds between cycles without IDLE
     warnings: tuple[str, ...] = field(default=(), compare=False)  # e.g. unknown variables
     smtp_rate: tuple[Rate, ...] = ()  # FEEDBACKD_SMTP_RATE: recipients per window; () no limit
+    smtp_connections: int = SMTP_CONNECTIONS  # FEEDBACKD_SMTP_CONNECTIONS
     oauth2: OAuth2Settings | None = None  # set when either login is oauth2
 
     @property
@@ -300,6 +308,9 @@ def _settings(env: Mapping[str, str], need_servers: bool) -> Settings:
         )
     level = r.choice("LOG_LEVEL", LOG_LEVELS, "INFO", upper=True)
     poll = r.number("POLL_INTERVAL", POLL_INTERVAL, POLL_RANGE, "seconds between polls")
+    connections = r.number(
+        "SMTP_CONNECTIONS", SMTP_CONNECTIONS, SMTP_CONNECTIONS_RANGE, "parallel SMTP connections"
+    )
     rates: tuple[Rate, ...] = ()
     db = store_path(env)
     oauth2 = None
@@ -324,6 +335,7 @@ def _settings(env: Mapping[str, str], need_servers: bool) -> Settings:
         poll_interval=float(poll),
         warnings=tuple(unknown_variables(env)),
         smtp_rate=rates,
+        smtp_connections=connections,
         oauth2=oauth2,
     )
 

@@ -9,7 +9,8 @@ defined here once, for `status`, `cases list --overdue` and the period report al
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from copy import deepcopy
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal, cast, get_args
@@ -147,7 +148,9 @@ class Event:
         event_kind(self.what)
 
     def to_doc(self) -> dict[str, Any]:
-        return asdict(self) | {"at": stamp(self.at)}
+        """`asdict` with the time as text, written out: asdict walks every value generically."""
+        data = deepcopy(self.data)
+        return {"at": stamp(self.at), "who": self.who, "what": self.what, "data": data}
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Event:
@@ -180,10 +183,21 @@ class Case:
 
     def to_doc(self) -> dict[str, Any]:
         """The store's document: the same keys, order and strings as ever (see core/records)."""
-        return asdict(self) | {
+        return {
+            "id": self.id,
+            "category": self.category,
+            "owner": self.owner,
             "status": self.status.value,
             "received": stamp(self.received),
             "due": stamp(self.due),
+            "sender": self.sender,
+            "sender_name": self.sender_name,
+            "subject": self.subject,
+            "message_id": self.message_id,
+            "language": self.language,
+            "rule": self.rule,
+            "tags": tuple(self.tags),
+            "thread": tuple(self.thread),
             "events": tuple(e.to_doc() for e in self.events),
         }
 

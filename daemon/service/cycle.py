@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -54,6 +54,12 @@ from daemon.service.progress import reporter
 log = logging.getLogger("feedbackd.cycle")
 
 BATCH = 100  # messages per commit: one file write per batch, not per message
+#: The first batch of a backlog larger than BATCH; each next one twice the last, up to BATCH.
+#: The first mail goes out once this many are decided, not a whole BATCH: the SMTP thread
+#: sends while the cycle takes the next, larger batch (a batch takes about half as long to
+#: decide as to send). Up to BATCH messages stay one batch, so a burst's acknowledgments all
+#: go before any of its staff mail (send_order within a batch).
+FIRST_BATCH = 10
 LOOKS = 3  # reads of the INBOX with a sender: two intakes (the 2nd takes our copies), one count
 COPY_WAIT = 5.0  # seconds a cycle waits for copies a queueing server still holds (Postfix: <0.5)
 COPY_POLL = 0.1  # how often it looks meanwhile
@@ -198,14 +204,24 @@ def intake_new(cycle: Cycle) -> None:
         report.new += len(new)
         shown = cycle.progress(len(new), "messages taken in") if look == 0 else Silent()
         try:
-            for i in range(0, len(new), BATCH):
+            for batch in _batches(new):
                 if cycle.stop_requested():
                     _send(cycle, wait=True)
                     return  # the batch in hand is done; the rest waits for the restart
-                _batch(cycle, new[i : i + BATCH], shown)
+                _batch(cycle, batch, shown)
         finally:
             shown.close()
         _send(cycle, wait=True)  # our copies, for the next look
+
+
+def _batches(uids: list[int]) -> Iterator[list[int]]:
+    """`uids` in one batch when they fit in BATCH, else in batches of FIRST_BATCH, twice
+    that, ... up to BATCH each."""
+    start, size = 0, FIRST_BATCH if len(uids) > BATCH else BATCH
+    while start < len(uids):
+        step = max(1, min(BATCH, size))
+        yield uids[start : start + step]
+        start, size = start + step, size * 2
 
 
 def _copies_on_their_way(cycle: Cycle, own: bool = False) -> list[OutMail]:

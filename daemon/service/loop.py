@@ -140,7 +140,7 @@ class Service(Waiting):
         if self.mailbox is None or not self.mailbox.is_connected:
             self.mailbox = Mailbox(self.settings.imap).connect()
         if self.sender is None:
-            self.sender = Sender(self.settings.smtp)
+            self.sender = Sender(self.settings.smtp, connections=self.settings.smtp_connections)
         return self.mailbox, self.sender
 
     def _disconnect(self) -> None:
@@ -329,7 +329,9 @@ class Service(Waiting):
         if alerts:
             try:
                 if self.sender is None:
-                    self.sender = Sender(self.settings.smtp)
+                    self.sender = Sender(
+                        self.settings.smtp, connections=self.settings.smtp_connections
+                    )
                 deliver(
                     self.store,
                     self.mailbox if self.mailbox and self.mailbox.is_connected else None,

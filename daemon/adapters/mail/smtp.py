@@ -37,13 +37,13 @@ import aiosmtplib
 
 from daemon.adapters.mail.login import smtp_login
 from daemon.adapters.mail.tls import certificate_refused, tls_context
-from daemon.adapters.settings import Server
+from daemon.adapters.settings import SMTP_CONNECTIONS, Server
 from daemon.core.mail.compose import seven_bit
 from daemon.core.sendrate import is_throttle
 from daemon.errors import AuthRefused, ConfigError, PermanentSendError, Throttled, TransientError
 
 TIMEOUT = 30.0
-CONNECTIONS = 4
+CONNECTIONS = SMTP_CONNECTIONS  # FEEDBACKD_SMTP_CONNECTIONS; the service passes the setting
 LOGIN_BACKOFF = 60.0  # seconds before a refused login is tried again, doubling ...
 LOGIN_BACKOFF_MAX = 1800.0  # ... up to this
 

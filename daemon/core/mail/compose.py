@@ -20,9 +20,11 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from email.generator import BytesGenerator
 from email.message import EmailMessage, Message
 from email.policy import SMTP, EmailPolicy
-from typing import TYPE_CHECKING, Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, cast
 
 from daemon.core.mail.digest_words import DigestWords, parse_digest_words
 from daemon.core.rules.model import LANGUAGES
@@ -161,12 +163,72 @@ def wire(msg: EmailMessage) -> str:
 
     `as_string()` would re-encode every 8-bit part to base64 on a deep copy of the whole
     message (most of the cost of composing); the sender declares BODY=8BITMIME instead and
-    falls back to `seven_bit` for a server that lacks it. Verbatim parts go in here."""
-    out = msg.as_bytes()
+    falls back to `seven_bit` for a server that lacks it. Verbatim parts go in here.
+    The mail we compose (text, or mixed with attachments) is written by `_flat`, the same
+    bytes as `as_bytes()` without its per-part policy clones and header re-parsing; any other
+    shape goes through `as_bytes()`."""
+    out = _flat(msg, msg.policy) if isinstance(msg.policy, EmailPolicy) else None
+    if out is None:
+        out = msg.as_bytes()
     for part in msg.walk():
         if (v := getattr(part, "verbatim", None)) is not None:
             out = out.replace(v[0], v[1], 1)
     return out.decode("utf-8")
+
+
+_NLCRE = re.compile(r"\r\n|\r|\n")
+#: The types `_flat` writes as the stdlib's BytesGenerator does; any other goes through it.
+_FLAT_TYPES = ("text/plain", "message/rfc822", "multipart/mixed")
+
+
+def _content_type(msg: Message) -> str | None:
+    """The stored Content-Type's type, lowercased, without parsing the header again; None
+    when it is absent or not plainly `type/subtype` (`_flat` then leaves the mail alone)."""
+    value = next((v for k, v in msg.raw_items() if k.lower() == "content-type"), None)
+    if value is None:
+        return None
+    ctype = getattr(value, "content_type", None)
+    if not isinstance(ctype, str):
+        ctype = str(value).split(";", 1)[0].strip().lower()
+    return ctype if ctype in _FLAT_TYPES else None
+
+
+def _flat(msg: Message, policy: EmailPolicy) -> bytes | None:
+    """`msg.as_bytes()` for the shapes we compose, or None for any other (the caller uses
+    `as_bytes()` then). It does what email.generator.BytesGenerator does for them — headers
+    folded by the message's policy, text bodies with their line ends made the policy's, a
+    message/rfc822 part's text payload as it is, parts joined by a boundary made (and set on
+    the message) the same way — without a policy clone and a Content-Type parse per part.
+    tests/unit/core/mail/test_compose.py holds the bytes equal to `as_bytes()`."""
+    ctype = _content_type(msg)
+    payload = msg._payload  # type: ignore[attr-defined]  # what the generator reads too
+    if ctype is None or msg.preamble is not None or msg.epilogue is not None:
+        return None
+    nl = policy.linesep
+    if ctype == "multipart/mixed":
+        if not isinstance(payload, list) or not payload:
+            return None
+        texts = []
+        for part in payload:
+            text = _flat(part, policy) if isinstance(part, Message) else None
+            if text is None:
+                return None
+            texts.append(text)
+        boundary = msg.get_boundary()
+        if not boundary:
+            boundary = BytesGenerator._make_boundary(nl.encode("ascii").join(texts))  # type: ignore[attr-defined]
+            msg.set_boundary(boundary)
+        sep = f"{nl}--{boundary}{nl}".encode("ascii")
+        body = f"--{boundary}{nl}".encode("ascii") + sep.join(texts)
+        body += f"{nl}--{boundary}--{nl}".encode("ascii")
+    elif not isinstance(payload, str):
+        return None
+    elif ctype == "message/rfc822":
+        body = payload.encode("ascii")
+    else:
+        body = _NLCRE.sub(nl, payload).encode("ascii", "surrogateescape")
+    head = b"".join(policy.fold_binary(h, v) for h, v in msg.raw_items())
+    return head + nl.encode("ascii") + body
 
 
 class LineTooLong(ValueError):
@@ -287,6 +349,16 @@ class _Plain(EmailPolicy):
             return (name, value)
         return super().header_store_parse(name, value)
 
+    def header_max_count(self, name: str) -> int | None:
+        """The stdlib's answer, looked up once per header name: its registry builds a new
+        header class on every lookup, and every header set asks (a third of setting one)."""
+        return _max_count(self.header_factory, name.lower())
+
+
+@lru_cache(maxsize=512)
+def _max_count(factory: Any, name: str) -> int | None:
+    return cast(int | None, factory[name].max_count)
+
 
 WIRE = _Plain(linesep="\r\n", max_line_length=998)
 
@@ -344,5 +416,22 @@ def build_mail(
             msg[k] = v
     for k, v in (extra_headers or {}).items():
         msg[k] = header_safe(v)
-    msg.set_content(rendered.text, charset="utf-8")
+    _set_text(msg, rendered.text)
     return msg
+
+
+def _set_text(msg: EmailMessage, text: str) -> None:
+    """`msg.set_content(text, charset="utf-8")`, the same headers and payload, without the
+    content manager's header parsing, for text whose lines fit the policy (7bit when ASCII,
+    else 8bit, as the stdlib chooses then); longer lines take the stdlib's path (QP/base64)."""
+    lines = text.encode("utf-8").splitlines()
+    limit = msg.policy.max_line_length
+    if limit is None or any(len(line) > limit for line in lines) or "Content-Type" in msg:
+        msg.set_content(text, charset="utf-8")
+        return
+    body = b"\n".join(lines) + b"\n"
+    msg["Content-Type"] = 'text/plain; charset="utf-8"'
+    msg["Content-Transfer-Encoding"] = "7bit" if body.isascii() else "8bit"
+    if "MIME-Version" not in msg:
+        msg["MIME-Version"] = "1.0"
+    msg.set_payload(body.decode("ascii", "surrogateescape"))

@@ -130,10 +130,14 @@ def message_id_of(raw: bytes) -> str:
     return found[0].decode("ascii", "replace") if len(found) == 1 else ""
 
 
+_CYRILLIC = re.compile("[\u0400-\u04ff]")
+_LATIN = re.compile("[A-Za-z]")  # what `ch.isascii() and ch.isalpha()` is
+
+
 def detect_language(text: str) -> str:
     """'ru' when Cyrillic letters dominate, else 'en' — enough to pick a template language."""
-    cyr = sum(1 for ch in text if "\u0400" <= ch <= "\u04ff")
-    lat = sum(1 for ch in text if ch.isascii() and ch.isalpha())
+    cyr = len(_CYRILLIC.findall(text))
+    lat = len(_LATIN.findall(text))
     return "ru" if cyr > 0 and cyr >= lat * 0.5 else "en"
 
 

@@ -8,6 +8,7 @@ way an acknowledgment to a customer is addressed (triage's first one, reclassify
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from email.message import EmailMessage
 
@@ -21,7 +22,7 @@ def owed(
 ) -> OutMail:
     """A composed mail as owed; it also goes to the feedback address (the copy proves it went)."""
     return outmail(
-        mail_id=str(msg["Message-ID"]),
+        mail_id=message_id(msg),
         kind=kind,
         sender=desk.address,
         to=(to,),
@@ -29,6 +30,18 @@ def owed(
         now=now,
         case_id=case_id,
     )
+
+
+_PLAIN_ID = re.compile(r"<[!-;=?-~]+>")  # printable ASCII, no space, no < or > inside
+
+
+def message_id(msg: EmailMessage) -> str:
+    """`str(msg["Message-ID"])`, without parsing the header again when it is stored as we set
+    it (ASCII, one line: see compose._Plain), which is what that parse gives back."""
+    value = next((v for k, v in msg.raw_items() if k.lower() == "message-id"), None)
+    if type(value) is str and _PLAIN_ID.fullmatch(value):
+        return value
+    return str(msg["Message-ID"])
 
 
 def customer_ack(

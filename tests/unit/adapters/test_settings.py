@@ -343,3 +343,12 @@ def test_without_servers_the_other_settings_are_checked_all_the_same() -> None:
 def test_a_variable_of_ours_that_is_no_setting_is_not_taken_for_a_typo() -> None:
     [warning] = unknown_variables({"FEEDBACKD_CORPUS": "/srv/corpus"})
     assert warning.endswith("FEEDBACKD_CORPUS: feedbackd does not read it")
+
+
+def test_the_smtp_connections_are_a_setting_with_a_default() -> None:
+    assert load_settings(BASE).smtp_connections == 4
+    assert load_settings({**BASE, "FEEDBACKD_SMTP_CONNECTIONS": "8"}).smtp_connections == 8
+    for bad in ("0", "33", "many"):
+        with pytest.raises(ConfigError, match=r"FEEDBACKD_SMTP_CONNECTIONS.*1 to 32"):
+            load_settings({**BASE, "FEEDBACKD_SMTP_CONNECTIONS": bad})
+    assert not load_settings({**BASE, "FEEDBACKD_SMTP_CONNECTIONS": "8"}).warnings

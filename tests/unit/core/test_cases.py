@@ -150,3 +150,13 @@ def test_overdue_compares_instants_whatever_the_offsets(clock) -> None:
 def test_overdue_needs_an_aware_clock() -> None:
     with pytest.raises(ValueError, match="offset"):
         is_overdue(a_case(), datetime(2026, 5, 12, 22, 30))
+
+
+def test_a_document_shares_nothing_mutable_with_its_case() -> None:
+    """to_doc (written out, no longer asdict) copies each event's data, as asdict did: a
+    document changed by its reader leaves the case as it was."""
+    case = Case.from_doc(json.loads(json.dumps(OLD_CASE)))
+    doc = case.to_doc()
+    doc["events"][0]["data"]["category"] = "changed"
+    assert case.events[0].data["category"] == "complaint"
+    assert json.dumps(case.to_doc()) == json.dumps(OLD_CASE)

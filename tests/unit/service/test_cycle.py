@@ -10,6 +10,7 @@ from __future__ import annotations
 import email
 import json
 import os
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -344,3 +345,69 @@ def test_a_dry_run_decides_but_sends_and_moves_nothing(
     assert report.outcomes == {"case": 3, "automatic": 1} and report.remaining == 4
     assert w.sender.attempts == [] and w.mailbox.counts() == {"INBOX": 4}
     assert len(w.store.outbox("queued")) == 6
+
+
+def test_the_first_acknowledgments_go_out_before_the_backlog_is_taken_in(
+    book: RuleBook, templates: Templates, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backlog larger than BATCH is taken in batches that start small (FIRST_BATCH, then
+    doubling up to BATCH): the SMTP thread has the first acknowledgments to send after a few
+    messages, not after a whole BATCH, and sends while the cycle takes the next batch. A burst
+    that fits in BATCH stays one batch: every acknowledgment goes before any staff mail."""
+    monkeypatch.setattr(cycle_module, "BATCH", 50)
+    w = world(book, templates)
+    people = tuple(f"person{i}@customer.test" for i in range(60))
+    for person in people:
+        w.mailbox.deliver(incoming(person, "Жалоба", "Заказ пришёл разбитым."), NOW)
+    taken = [0]  # messages decided so far (counted on the cycle's thread)
+
+    def counting(*args: object) -> object:
+        taken[0] += 1
+        return intake(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cycle_module, "intake", counting)
+    calls: list[tuple[int, int]] = []  # (acknowledgments in the call, messages decided then)
+    send_many = w.sender.send_many
+
+    def recording(envs: list) -> list:  # type: ignore[type-arg]
+        calls.append((sum(1 for e in envs if e.recipients[0] in people), taken[0]))
+        return send_many(envs)
+
+    w.sender.send_many = recording  # type: ignore[method-assign]
+    w.cycle()
+    acks = [c for c in calls if c[0]]
+    assert [n for n, _ in acks] == [10, 20, 30]  # FIRST_BATCH, then twice the last
+    assert acks[0][1] <= 10 + 20  # the first went while the rest was still to be decided
+    assert w.cases_by_sender() == dict.fromkeys(people, 1)
+
+    monkeypatch.setattr(cycle_module, "BATCH", 100)
+    calls.clear()
+    burst = tuple(f"burst{i}@customer.test" for i in range(60))
+    people = burst
+    for person in burst:
+        w.mailbox.deliver(incoming(person, "Жалоба", "Заказ пришёл разбитым."), NOW)
+    w.cycle()
+    assert [n for n, _ in calls if n] == [60]  # one batch: its acknowledgments all go first
+
+
+def test_the_switch_interval_is_short_while_a_batch_is_in_flight(
+    book: RuleBook, templates: Templates
+) -> None:
+    """While the worker sends, the cycle's thread holds the GIL for SWITCH_INTERVAL at most
+    (a reply is not kept waiting 5 ms behind the deciding); afterwards it is as it was."""
+    from daemon.service import outbox
+
+    w = world(book, templates)
+    arrive(w.mailbox)
+    seen: list[float] = []
+    send_many = w.sender.send_many
+
+    def recording(envs: list) -> list:  # type: ignore[type-arg]
+        seen.append(sys.getswitchinterval())
+        return send_many(envs)
+
+    w.sender.send_many = recording  # type: ignore[method-assign]
+    before = sys.getswitchinterval()
+    w.cycle()
+    assert seen and all(s <= outbox.SWITCH_INTERVAL for s in seen)
+    assert sys.getswitchinterval() == before

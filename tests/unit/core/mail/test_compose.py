@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import email.utils
+import random
+import re
 from datetime import UTC, datetime
 from email import message_from_bytes
+from email.message import EmailMessage
 from email.policy import default
 
 import pytest
@@ -187,3 +190,156 @@ def test_headers_read_back_exactly_as_composed(name: str, subject: str) -> None:
     assert parsed["From"].addresses[0].addr_spec == "fb@x.test"
     assert parsed["To"].addresses[0].display_name == name
     assert parsed["To"].addresses[0].addr_spec == "a@x.test"
+
+
+# -- the fast path writes the stdlib's bytes ----------------------------------------------------
+
+FAST_TEXTS = [
+    "Hello,\n\nyour case FB-1 is open.\n",
+    "Здравствуйте, Анна!\n\nВаше обращение FB-2026-000007 зарегистрировано.\n--\nЦентр\n",
+    "no final newline",
+    "",
+    "\n\n",
+    "mixed\r\nline\rends\nhere\n",
+    "a line of " + "x" * 990 + "\n",  # just within 998
+    "a line of " + "x" * 1200 + "\n",  # over 998: the stdlib's QP/base64 path
+    "кириллица " + "я" * 600 + "\n",  # over 998 octets in UTF-8
+    "From the start\n>From quoted\n.\n..\n",
+    "tab\tand form\x0cfeed and vt\x0b\n",
+]
+
+
+@pytest.mark.parametrize("text", FAST_TEXTS)
+@pytest.mark.parametrize("attach", [False, True])
+def test_composed_mail_is_byte_for_byte_what_the_stdlib_writes(text: str, attach: bool) -> None:
+    """build_mail sets the text part without the content manager, and wire writes our shapes
+    without the generator: the bytes must be exactly those of set_content + as_bytes(), with
+    the same boundary (the same random draw) for a notice with the original attached."""
+
+    kw = {
+        "sender": "fb@example.test",
+        "sender_name": "Центр обратной связи",
+        "to": "Анна Петрова <anna@example.org>",
+        "message_id": "<m1@example.test>",
+        "now": NOW,
+        "in_reply_to": "<orig@example.org>",
+        "references": ("<a@x>",),
+        "extra_headers": {"X-Feedbackd-Case": "FB-2026-000007"},
+    }
+    original = "Subject: hi\r\nFrom: a@example.org\r\n\r\nПривет\r\n".encode()
+
+    def compose(fast: bool) -> str:
+        random.seed(7)
+        if fast:
+            msg = build_mail(rendered=Rendered("Тема письма", text), **kw)  # type: ignore[arg-type]
+        else:
+            msg = build_mail(rendered=Rendered("Тема письма", "x"), **kw)  # type: ignore[arg-type]
+            for name in ("Content-Type", "Content-Transfer-Encoding", "MIME-Version"):
+                del msg[name]
+            msg.set_content(text, charset="utf-8")
+        if attach:
+            msg.make_mixed()
+            part = verbatim_message(original, "FB-2026-000007.eml")
+            msg.attach(part)
+        if fast:
+            return wire(msg)
+        out = msg.as_bytes()
+        for p in msg.walk():
+            if (v := getattr(p, "verbatim", None)) is not None:
+                out = out.replace(v[0], v[1], 1)
+        return out.decode("utf-8")
+
+    def unplaced(out: str) -> str:  # the placeholder is a fresh uuid each time
+        return re.sub(r"feedbackd-verbatim-[0-9a-f]+", "P", out)
+
+    fast, slow = compose(True), compose(False)
+    assert unplaced(fast) == unplaced(slow)
+    assert ("multipart/mixed" in fast) == attach
+    assert message_from_bytes(fast.encode("utf-8"), policy=default).get_body() is not None
+
+
+def test_wire_leaves_other_shapes_to_the_stdlib() -> None:
+    """A shape the fast writer does not know (here multipart/alternative) is written by
+    as_bytes(), unchanged."""
+
+    def make() -> EmailMessage:
+        msg = build_mail(
+            sender="fb@example.test",
+            sender_name="C",
+            to="a@example.org",
+            rendered=Rendered("s", "plain text\n"),
+            message_id="<m2@example.test>",
+            now=NOW,
+        )
+        msg.add_alternative("<p>html</p>", subtype="html")
+        return msg
+
+    a, b = make(), make()
+    random.seed(3)
+    fast = wire(a).encode("utf-8")
+    random.seed(3)
+    assert fast == b.as_bytes()
+
+
+def test_our_shapes_are_written_without_the_generator(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An acknowledgment and a notice with the original attached do not go through
+    as_bytes(): the generator was half the cost of composing a backlog's mail."""
+    msg = build_mail(
+        sender="fb@example.test",
+        sender_name="Центр",
+        to="a@example.org",
+        rendered=Rendered("Тема", "Текст\n"),
+        message_id="<m3@example.test>",
+        now=NOW,
+    )
+    notice = build_mail(
+        sender="fb@example.test",
+        sender_name="C",
+        to="o@example.test",
+        rendered=Rendered("s", "see attached\n"),
+        message_id="<m4@example.test>",
+        now=NOW,
+        automatic=False,
+    )
+    notice.make_mixed()
+    notice.attach(verbatim_message(b"Subject: x\r\n\r\nbody\r\n", "FB-1.eml"))
+
+    def refuse(*a: object, **k: object) -> bytes:
+        raise AssertionError("as_bytes() called")
+
+    monkeypatch.setattr(EmailMessage, "as_bytes", refuse)
+    assert "Текст" in wire(msg)
+    assert "\r\n\r\nbody\r\n" in wire(notice)
+
+
+@pytest.mark.parametrize(
+    "mid", ["<abc@example.test>", "<a.b+c@x>", "<x@[127.0.0.1]>", "<a b@x>", "<ü@x>", "no-brackets"]
+)
+def test_the_message_id_of_a_composed_mail_is_what_the_header_parse_gives(mid: str) -> None:
+    from daemon.core.mail.outgoing import message_id
+
+    msg = build_mail(
+        sender="fb@example.test",
+        sender_name="C",
+        to="a@example.org",
+        rendered=Rendered("s", "t\n"),
+        message_id=mid,
+        now=NOW,
+    )
+    assert message_id(msg) == str(msg["Message-ID"])
+
+
+def test_a_header_counted_once_is_still_refused_twice() -> None:
+    """The cached header_max_count answers as the stdlib's: a second To is refused."""
+    msg = build_mail(
+        sender="fb@example.test",
+        sender_name="C",
+        to="a@example.org",
+        rendered=Rendered("s", "t\n"),
+        message_id="<m@x>",
+        now=NOW,
+    )
+    with pytest.raises(ValueError, match="at most 1 To"):
+        msg["To"] = "b@example.org"
+    msg["Received"] = "from a"
+    msg["Received"] = "from b"  # any number
