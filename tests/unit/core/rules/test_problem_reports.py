@@ -40,6 +40,21 @@ COMPLAINTS = [
     "Связь пропала в центре города",
     "Another outage of the app at check-in",
     "fed up with the app logging me out",
+    # a service down, or out since a day
+    "The booking site is down again this morning",
+    "Интернета нет с воскресенья",
+    # leaving for a competitor, advice to the company, nerves
+    "Придётся сменить оператора всей семьёй",
+    "Should've told us before boarding",
+    "This is getting on my nerves",
+    # reproach and resignation: "хорошо хоть", "как мог", "что же вы", "thanks anyway"
+    "Хорошо хоть карту не потеряли",
+    "Как мог оператор перевести номер на другой тариф",
+    "Что же вы делаете с тарифами",
+    "Thanks anyway, I'll take the bus",
+    # insults of the service
+    "Хрень, а не приложение",
+    "Переводы с карты на карту и воровство комиссии",
 ]
 
 
@@ -53,7 +68,21 @@ NOT_THANKS = [
     "Спасибо, что хоть вы не забываете",  # thanks with a reproach
     "Получайте бонусы Спасибо от банка за каждую покупку",  # "спасибо" as a thing given
     "@best_airline_love see you tomorrow",  # a handle is no word of praise
+    "Рост выручки благодаря новым тарифам",  # "благодаря" is "owing to"
+    "Please send me the receipt for my trip.\n\nThanks",  # a sign-off under a request
 ]
+
+
+THANKS = [
+    "@airline ok, the email with my booking just came. Thank you!",  # the last line thanks
+    "Couldn't be more thankful to the crew today",  # a negation inside the thanks
+]
+
+
+@pytest.mark.parametrize("text", THANKS)
+def test_thanks_said_briefly_or_with_a_negation_is_thanks(book, text):
+    decision = classify(make_message(body=text), book)
+    assert decision.category == "thanks", (text, decision.rule)
 
 
 @pytest.mark.parametrize("text", NOT_THANKS)
