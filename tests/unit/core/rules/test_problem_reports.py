@@ -75,12 +75,14 @@ NOT_THANKS = [
     "@best_airline_love see you tomorrow",  # a handle is no word of praise
     "Рост выручки благодаря новым тарифам",  # "благодаря" is "owing to"
     "Please send me the receipt for my trip.\n\nThanks",  # a sign-off under a request
+    "Выгодные вклады для пенсионеров в отделениях банка",  # one praise word, no thanks: an advert
 ]
 
 
 THANKS = [
     "@airline ok, the email with my booking just came. Thank you!",  # the last line thanks
     "Couldn't be more thankful to the crew today",  # a negation inside the thanks
+    "Удобное приложение, отличная работа",  # Russian praise, twice, with no thanks said
 ]
 
 
