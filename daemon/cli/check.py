@@ -19,8 +19,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from jinja2 import TemplateError, TemplateNotFound
-
 from daemon.adapters.config import build_rulebook, load_rulebook, read_template_sources
 from daemon.adapters.packaged import is_packaged_rules, is_placeholder
 from daemon.adapters.settings import Settings, SettingsCheck, load_settings
@@ -128,6 +126,8 @@ def check_templates(
 
 def _render_problems(templates: Templates, file: str, ctx: dict[str, Any]) -> list[Problem]:
     """What goes wrong rendering `file` with the sample variables, at its file and line."""
+    from jinja2 import TemplateError, TemplateNotFound  # Templates has imported it already
+
     try:
         text = templates.env.get_template(file).render(**ctx)
     except TemplateNotFound as exc:

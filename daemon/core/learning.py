@@ -7,11 +7,16 @@ those examples (a value: counts are derived from it, nothing is remembered anywh
 learning the same case again replaces its example instead of counting it twice, and
 `evaluate` can cross-validate on exactly what was learned.
 
-The classifier is multinomial naive Bayes on binarised word counts (each word once per letter,
-which suits short texts), with Laplace smoothing; its confidence is the posterior probability of
-the best category. It decides only when no rule did (`fallback`), only for a category the rule
-book has, and only when the book's `learning:` section allows it (`min_examples`,
-`min_confidence`). Rules always win.
+The classifier is a multinomial logistic regression on binarised words (each word once per
+letter, which suits short texts), L2-regularised and fitted by a fixed number of full-batch
+gradient steps from zero, so it is deterministic; its confidence is the probability of the best
+category. It replaced naive Bayes, whose posteriors on short texts are near 0 or 1 whatever the
+evidence: with it, a threshold could not tell a sure complaint from a question that shared two
+words with one (bench/bench_learning.py, dev k-fold). `unclassified` ("neither") is a class
+like the others, so the model is sure of a complaint only when it beats "neither" too. It
+decides only when no rule did (`fallback`), only for a category the rule book has, and only
+when the book's `learning:` section allows it (`min_examples`, `min_confidence`). Rules always
+win.
 
 Words are cut by one function, `words_of`, through a `Lemmatizer` (one normalised word to its
 key); `message_words` takes it from the rule book (`RuleBook.lemmatizer`), so the model sees
@@ -29,7 +34,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import lru_cache
 from typing import Any
 
 from daemon.core import cases as lifecycle
@@ -105,58 +110,100 @@ class Prediction:
     words: tuple[str, ...] = ()  # the words that spoke most for it
 
 
+#: The logistic regression's training: L2 penalty (a Gaussian prior on each weight: a word seen
+#: in two lessons must not decide alone), step size and number of full-batch gradient steps.
+#: Fixed, so the same lessons always give the same weights (no random start, no early stop).
+PENALTY = 1.0
+STEP = 2.0
+STEPS = 60
+#: Letters with more features than this count each feature less (sqrt(FULL_WEIGHT / n)), so
+#: a long letter weighs as much as a short one and the fixed step stays stable.
+FULL_WEIGHT = 32
+
+
+def _weight(n: int) -> float:
+    return 1.0 if n <= FULL_WEIGHT else math.sqrt(FULL_WEIGHT / n)
+
+
+@dataclass(frozen=True)
+class _Weights:
+    categories: tuple[str, ...]
+    bias: tuple[float, ...]
+    words: Mapping[str, tuple[float, ...]]  # a word's weight for each category
+
+
+@lru_cache(maxsize=8)
+def _train(examples: tuple[Example, ...]) -> _Weights:
+    """Multinomial logistic regression fitted by gradient descent on the mean log loss plus
+    PENALTY/2 * |w|^2 (the bias unpenalised). Cached: the daemon reads the same lessons anew
+    every cycle, and they train once per process."""
+    cats = tuple(sorted({ex.category for ex in examples}))
+    vocab = sorted({w for ex in examples for w in ex.words})
+    index = {w: i for i, w in enumerate(vocab)}
+    rows = [([index[w] for w in ex.words], _weight(len(ex.words))) for ex in examples]
+    wanted = [cats.index(ex.category) for ex in examples]
+    n, k = len(examples), len(cats)
+    weights = [[0.0] * len(vocab) for _ in cats]
+    bias = [0.0] * k
+    for _ in range(STEPS):
+        grad = [[0.0] * len(vocab) for _ in cats]
+        grad_bias = [0.0] * k
+        for (features, x), y in zip(rows, wanted, strict=True):
+            scores = [bias[c] + x * sum(weights[c][j] for j in features) for c in range(k)]
+            top = max(scores)
+            exps = [math.exp(v - top) for v in scores]
+            norm = sum(exps)
+            for c in range(k):
+                g = exps[c] / norm - (1.0 if c == y else 0.0)
+                grad_bias[c] += g
+                row, gx = grad[c], g * x
+                for j in features:
+                    row[j] += gx
+        for c in range(k):
+            bias[c] -= STEP * grad_bias[c] / n
+            row, g_row = weights[c], grad[c]
+            for j in range(len(vocab)):
+                row[j] -= STEP * (g_row[j] + PENALTY * row[j]) / n
+    words = {w: tuple(weights[c][i] for c in range(k)) for w, i in index.items()}
+    return _Weights(cats, tuple(bias), words)
+
+
 @dataclass(frozen=True)
 class Model:
-    """Everything learned: the examples, sorted by key. Counts are derived, never stored."""
+    """Everything learned: the examples, sorted by key. The weights are derived (trained when
+    first asked, once per process for the same lessons), never stored."""
 
     examples: tuple[Example, ...] = ()
-
-    @cached_property
-    def _counts(self) -> tuple[dict[str, int], dict[str, Counter[str]], dict[str, float]]:
-        """Lessons per category, word counts per category, and each category's smoothing
-        denominator (its word count plus the vocabulary) — computed once per model."""
-        docs: dict[str, int] = {}
-        words: dict[str, Counter[str]] = {}
-        for ex in self.examples:
-            docs[ex.category] = docs.get(ex.category, 0) + 1
-            words.setdefault(ex.category, Counter()).update(ex.words)
-        vocabulary = len({w for c in words.values() for w in c})
-        sizes = {c: float(sum(n.values()) + vocabulary) for c, n in words.items()}
-        return docs, words, sizes
 
     @property
     def categories(self) -> dict[str, int]:
         """Examples per category."""
-        return dict(sorted(self._counts[0].items()))
+        return dict(sorted(Counter(ex.category for ex in self.examples).items()))
 
     def predict(self, words: Iterable[str], allowed: Iterable[str] | None = None) -> Prediction:
         """The most probable category of a letter with these words, and how sure the model
-        is. Words never seen in learning are ignored; no examples: unclassified at 0."""
-        docs, counts, sizes = self._counts
+        is: its probability among the `allowed` categories learned. Words never seen in
+        learning are ignored; no examples: unclassified at 0."""
+        if not self.examples:
+            return Prediction(UNCLASSIFIED, 0.0)
+        trained = _train(self.examples)
         wanted = None if allowed is None else set(allowed)
-        cats = sorted(c for c in docs if wanted is None or c in wanted)
+        cats = [i for i, c in enumerate(trained.categories) if wanted is None or c in wanted]
         if not cats:
             return Prediction(UNCLASSIFIED, 0.0)
-        total = sum(docs[c] for c in cats)
-        allowed_set = set(cats)
-        seen = [w for w in dict.fromkeys(words) if any(w in counts[c] for c in allowed_set)]
-        logp: dict[str, float] = {}
-        per_word: dict[str, dict[str, float]] = {}
-        for c in cats:
-            size = sizes[c]
-            per_word[c] = {w: math.log((counts[c][w] + 1) / size) for w in seen}
-            logp[c] = math.log(docs[c] / total) + sum(per_word[c].values())
-        best = max(cats, key=lambda c: (logp[c], -cats.index(c)))
-        top = max(logp.values())
-        norm = sum(math.exp(v - top) for v in logp.values())
-        confidence = math.exp(logp[best] - top) / norm
+        seen = [w for w in dict.fromkeys(words) if w in trained.words]
+        x = _weight(len(seen))
+        scores = {c: trained.bias[c] + x * sum(trained.words[w][c] for w in seen) for c in cats}
+        best = max(cats, key=lambda c: (scores[c], -c))  # a tie: the first category by name
+        top = scores[best]
+        confidence = 1.0 / sum(math.exp(v - top) for v in scores.values())
         others = [c for c in cats if c != best]
-        if others:
-            lift = {w: per_word[best][w] - max(per_word[o][w] for o in others) for w in seen}
-        else:
-            lift = dict.fromkeys(seen, 0.0)
+        lift = {
+            w: trained.words[w][best] - max((trained.words[w][o] for o in others), default=0.0)
+            for w in seen
+        }
         shown = sorted((w for w in seen if lift[w] > 0), key=lambda w: (-lift[w], w))
-        return Prediction(best, confidence, tuple(shown[:SHOWN_WORDS]))
+        return Prediction(trained.categories[best], confidence, tuple(shown[:SHOWN_WORDS]))
 
 
 #: The store's meta key of a case's words, kept when it opens for a later lesson.

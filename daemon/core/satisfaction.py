@@ -36,6 +36,20 @@ MAX_TEXT = 2000
 
 _YES = {"да", "yes", "y", "ага", "конечно", "угу", "yep", "yeah", "решено", "solved", "resolved"}
 _NO = {"нет", "no", "n", "nope", "неа"}
+#: A yes followed by one of these is a yes with a reservation: free text for the owner to read,
+#: not a satisfied customer ("Да, но счёт так и не пересчитали").
+_BUT = {
+    "но",
+    "однако",
+    "только",
+    "хотя",
+    "правда",
+    "but",
+    "however",
+    "except",
+    "although",
+    "though",
+}
 _STOP = {"stop", "unsubscribe", "стоп", "отписаться", "отпишите", "отписка"}
 _NOT_SOLVED = re.compile(
     r"\b(?:не\s+решен\w*|не\s+решил\w*|not\s+(?:solved|resolved|fixed))\b", re.IGNORECASE
@@ -74,7 +88,7 @@ def read_answer(body: str) -> Answer:
     if first in _NO:
         return Answer(NO, text)
     if first in _YES:
-        return Answer(YES, text)
+        return Answer(TEXT if _BUT & set(words[1:]) else YES, text)
     if first.isdigit() and len(first) == 1 and 1 <= int(first) <= 5 and len(words) <= 4:
         return Answer(SCORE, text, int(first))
     return Answer(TEXT, text)

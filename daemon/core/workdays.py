@@ -31,8 +31,6 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
-
 from daemon.core.rules import CalendarSettings, RuleBook, WorkingHours
 from daemon.errors import RULE_BOOK, ConfigError
 
@@ -68,6 +66,8 @@ class WorkCalendar:
             raise ConfigError(str(exc), RULE_BOOK) from None
         self._extra_off = frozenset(settings.extra_holidays)
         self._extra_on = frozenset(settings.extra_working_days)
+        import holidays  # imported here: ~20 ms that `--help` and calendar-less commands skip
+
         self._official = holidays.country_holidays(settings.country, language="en_US")
 
     # -- days -------------------------------------------------------------------------------

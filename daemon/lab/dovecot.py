@@ -24,6 +24,7 @@ refresh tokens rotate on every use. Customers still log in with the lab password
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -90,6 +91,18 @@ FLAVOURS: dict[str, Flavour] = {
 
 class LabUnavailable(FeedbackdError):
     """Dovecot or openssl is not installed, or we are not root; `make test` installs them."""
+
+
+def _group_alive(group: int) -> bool:
+    """Whether a process of process group `group` still runs (a zombie left to init is done)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[2]) == group and fields[0] != "Z":  # fields: state, ppid, pgrp, ...
+            return True
+    return False
 
 
 def free_port() -> int:
@@ -190,14 +203,28 @@ class MailLab:
         shutil.rmtree(self.root, ignore_errors=True)
 
     def stop_imap(self) -> None:
-        """Stop Dovecot (keeping its mail), e.g. to test an outage; `start_imap` brings it back."""
-        if self._dovecot and self._dovecot.poll() is None:
-            self._dovecot.send_signal(signal.SIGTERM)
-            try:
-                self._dovecot.wait(10)
-            except subprocess.TimeoutExpired:
-                self._dovecot.kill()
-                self._dovecot.wait()
+        """Stop Dovecot (keeping its mail), e.g. to test an outage; `start_imap` brings it back.
+
+        The whole server stops, its client sessions too: Dovecot's master exits at once on
+        SIGTERM, but an imap process serving a client (one in IDLE) outlived it by up to ten
+        seconds before saying "Server shutting down", so the outage began that much later.
+        Dovecot runs in a process group of its own, and the group is signalled."""
+        if self._dovecot is None:
+            return
+        group = self._dovecot.pid
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGTERM)
+        try:
+            self._dovecot.wait(10)
+            deadline = time.monotonic() + 10
+            while _group_alive(group) and time.monotonic() < deadline:
+                time.sleep(0.05)
+        except subprocess.TimeoutExpired:
+            pass
+        if _group_alive(group):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
+        self._dovecot.wait()
         self._dovecot = None
 
     def start_imap(self) -> None:
@@ -302,6 +329,7 @@ class MailLab:
                 [DOVECOT, "-F", "-c", str(self.root / "dovecot.conf")],
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
+                start_new_session=True,  # its own process group, for `stop_imap`
             )
 
     def _make_cert(self) -> None:

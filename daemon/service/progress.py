@@ -17,8 +17,6 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from tqdm import tqdm
-
 from daemon.core.progress import Progress, Reporter, Silent
 
 log = logging.getLogger("feedbackd.progress")
@@ -32,6 +30,8 @@ class Bar:
     """tqdm's bar on a terminal: counts, percentage, rate and time left, drawn in place."""
 
     def __init__(self, total: int, what: str, stream: TextIO, unit: str = "msg"):
+        from tqdm import tqdm  # only a terminal draws a bar: no import for any other run
+
         self.bar = tqdm(total=total, desc=what, unit=f" {unit}", file=stream, dynamic_ncols=True)
 
     def advance(self, n: int = 1) -> None:

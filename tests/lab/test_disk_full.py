@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from support import REPO, Desk
+from support import REPO, Desk, LogLines
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
 
@@ -71,13 +71,17 @@ def test_a_full_disk_during_commits_recovers_by_itself(desk: Desk, small_disk: P
         stderr=subprocess.PIPE,
         text=True,
     )
+    log = LogLines(proc)
     customers = [desk.customer(f"full{i}") for i in range(5)]
     try:
         assert wait_for(db.exists, 20), "the daemon did not write its store"
         filler = fill(small_disk)
         for i, who in enumerate(customers):
             desk.send(who, f"Спасибо {i}", "Спасибо за отличный сервис!")
-        time.sleep(6)  # a few cycles against the full disk
+        # Cycles against the full disk, with the mail waiting in INBOX: two failed writes, as
+        # the log says them, and the daemon still there. (A sleep of 6 s waited for about
+        # three, and the backoff then doubled to 4 s before the retry that finds space.)
+        assert wait_for(lambda: log.count("could not be written") >= 2, 30), log.lines
         assert proc.poll() is None, "the daemon exited while the disk was full"
         assert all(not desk.messages(who) for who in customers), "acknowledged unstored mail"
         filler.unlink()  # space returns
@@ -87,7 +91,8 @@ def test_a_full_disk_during_commits_recovers_by_itself(desk: Desk, small_disk: P
         assert proc.poll() is None
     finally:
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
+    err = log.text()
     assert proc.returncode == 0, err
     assert "could not be written" in err  # the log says what happened and what to do
     listing = subprocess.run(

@@ -5,6 +5,9 @@ run on every server layout of the lab and on Postfix as the submission server (i
 folders are looked up by the server's name of each of ours (`desk.lab.folder`), and the
 acknowledgment's latency is printed per flavour (`pytest -s -k latency tests/lab/test_flow.py`).
 The longer tests run on today's Dovecot.
+
+Commands run in this process (`Desk.cli`) where a test is about what they do; the run after a
+kill and `run` itself are processes of their own.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ OFFICIAL = (
 
 
 def cases(desk: Desk) -> list[dict]:
-    out = desk.feedbackd("cases", "list", "--format", "json")
+    out = desk.cli("cases", "list", "--format", "json")
     assert out.returncode == 0, out.stderr
     return [json.loads(line) for line in out.stdout.splitlines()]
 
@@ -61,7 +64,7 @@ def test_three_messages_three_cases_three_acks_and_a_quiet_second_run(
         cat: desk.send(senders[cat], *text)
         for cat, text in (("thanks", THANKS), ("complaint", COMPLAINT), ("official", OFFICIAL))
     }
-    run = desk.feedbackd("once")
+    run = desk.cli("once")
     assert run.returncode == 0, run.stderr
     # Nothing to tell the feedback center: on a queueing server (Postfix) our copies arrive
     # after its 250, which is no gap in the ledger.
@@ -104,7 +107,7 @@ def test_three_messages_three_cases_three_acks_and_a_quiet_second_run(
 
     journal = desk.db.with_name(desk.db.name + ".journal")
     store_before = desk.db.read_bytes() + (journal.read_bytes() if journal.exists() else b"")
-    again = desk.feedbackd("once")
+    again = desk.cli("once")
     assert again.returncode == 0, again.stderr
     assert again.stdout.startswith("0 new"), again.stdout
     assert "alert to the feedback center" not in again.stderr, again.stderr
@@ -192,7 +195,7 @@ def test_unparseable_message_is_quarantined_and_the_cycle_goes_on(desk: Desk) ->
         mb.append(b"\x00\x01\x02 this is no mail at all\r\n", "INBOX")
     customer = desk.customer("after")
     desk.send(customer, *THANKS)
-    run = desk.feedbackd("once")
+    run = desk.cli("once")
     assert run.returncode == 0, run.stderr
     assert "quarantined" in run.stderr
     folders = desk.folders()
@@ -205,7 +208,7 @@ def test_unparseable_message_is_quarantined_and_the_cycle_goes_on(desk: Desk) ->
 def test_dry_run_shows_what_would_happen_and_changes_nothing(desk: Desk) -> None:
     customer = desk.customer("dry")
     desk.send(customer, *OFFICIAL)
-    preview = desk.feedbackd("once", "--dry-run", "--now", "2025-04-28T10:00")
+    preview = desk.cli("once", "--dry-run", "--now", "2025-04-28T10:00")
     assert preview.returncode == 0, preview.stderr
     assert f"would send ack to {customer}" in preview.stdout
     assert "would move INBOX uid" in preview.stdout and "Feedback/Official" in preview.stdout
@@ -221,11 +224,11 @@ def test_weekly_digest_goes_out_once_on_monday(desk: Desk) -> None:
     desk.send(desk.customer("digest"), *COMPLAINT)
     # The first cycle on a Wednesday: the digest's first period starts that day, not a week
     # before the daemon existed.
-    assert desk.feedbackd("once", "--now", "2026-11-18T12:00", env=env).returncode == 0
+    assert desk.cli("once", "--now", "2026-11-18T12:00", env=env).returncode == 0
     monday = "2026-11-23T09:30"  # a Monday, after the digest time (09:00 Moscow)
-    first = desk.feedbackd("once", "--now", monday, env=env)
+    first = desk.cli("once", "--now", monday, env=env)
     assert first.returncode == 0, first.stderr
-    assert desk.feedbackd("once", "--now", "2026-11-23T10:30", env=env).returncode == 0
+    assert desk.cli("once", "--now", "2026-11-23T10:30", env=env).returncode == 0
     digests = [
         m
         for m in desk.messages("center@example.test")
@@ -250,7 +253,7 @@ def test_a_folder_the_server_refuses_leaves_the_mail_in_inbox_and_one_alert(desk
     complainer, thanker = desk.customer("refused"), desk.customer("filed")
     desk.send(complainer, *COMPLAINT)
     desk.send(thanker, *THANKS)
-    first = desk.feedbackd("once")
+    first = desk.cli("once")
     assert first.returncode == 0, first.stderr
     told = [line for line in first.stderr.splitlines() if "Mailbox name too long" in line]
     assert len(told) == 1, first.stderr
@@ -259,7 +262,7 @@ def test_a_folder_the_server_refuses_leaves_the_mail_in_inbox_and_one_alert(desk
     assert folders["INBOX"] == 1  # the complaint, where it was
     assert folders["Feedback/Thanks"] == 1
     assert len(desk.messages(complainer)) == 1 and len(desk.messages(thanker)) == 1
-    second = desk.feedbackd("once")
+    second = desk.cli("once")
     assert second.returncode == 0, second.stderr
     alerts = [
         m for m in desk.messages("center@example.test") if m.subject == "feedbackd alert: folder"
@@ -274,14 +277,14 @@ def test_without_uidplus_a_message_someone_else_deleted_is_never_expunged(
     desk = Desk(labs["minimal"], tmp_path)  # type: ignore[index]  # conftest's Labs
     _refuse_complaints_folder(desk)
     desk.send(desk.customer("stays"), *COMPLAINT)
-    assert desk.feedbackd("once").returncode == 0
+    assert desk.cli("once").returncode == 0
     assert desk.folders()["INBOX"] == 1  # our copies were expunged: nothing else was \Deleted
     with desk.lab.mailbox(desk.address) as mb:  # a person deletes it in a mail client
         # By hand: imap-tools' flag() sends a folder-wide EXPUNGE after every STORE.
         assert mb.client.uid("STORE", "1:*", "+FLAGS", r"(\Deleted)")[0] == "OK"
     thanker = desk.customer("thanks")
     desk.send(thanker, *THANKS)
-    run = desk.feedbackd("once")
+    run = desk.cli("once")
     assert run.returncode == 0, run.stderr
     assert "other messages there are \\Deleted by someone else" in run.stderr
     inbox = desk.messages(desk.address)

@@ -1,5 +1,9 @@
 """Issue #5: refused mail, bounces of our mail, huge messages, a new UIDVALIDITY; issue #14:
-forged answers, outsiders naming a case, replayed and forged commands, a flood."""
+forged answers, outsiders naming a case, replayed and forged commands, a flood.
+
+The commands run in this process (`Desk.cli`): these tests are about what the commands and
+cycles do, not about the process.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ def private_center(desk: Desk) -> dict[str, str]:
 
 
 def cases(desk: Desk) -> list[dict]:
-    out = desk.feedbackd("cases", "list", "--format", "json")
+    out = desk.cli("cases", "list", "--format", "json")
     return [json.loads(x) for x in out.stdout.splitlines()]
 
 
@@ -37,15 +41,15 @@ def test_refused_for_good_marks_failed_and_tells_the_center(desk: Desk) -> None:
     desk.send(customer, "Жалоба", "Курьер не приехал, прошу разобраться.")
     desk.lab._smtp.handler.reject[customer] = "550 5.1.1 no such user"  # type: ignore[union-attr]
     try:
-        assert desk.feedbackd("once").returncode == 0
-        again = desk.feedbackd("once")
+        assert desk.cli("once").returncode == 0
+        again = desk.cli("once")
     finally:
         desk.lab._smtp.handler.reject.clear()  # type: ignore[union-attr]
     assert again.returncode == 0 and "0 mails sent" in again.stdout  # a 5xx is not retried
     assert desk.messages(customer) == []
     alerts = [m for m in desk.messages(staff["center"]) if m.subject == "feedbackd alert: failed"]
     assert len(alerts) == 1 and customer in alerts[0].text
-    status = json.loads(desk.feedbackd("status", "--format", "json").stdout)
+    status = json.loads(desk.cli("status", "--format", "json").stdout)
     assert status["outbox_failed"] == 1 and status["state"] == "warning"
 
 
@@ -55,7 +59,7 @@ def test_bounce_of_our_ack_joins_the_case_tells_the_owner_and_quiets_the_address
     staff = private_center(desk)
     customer = desk.customer("bouncy")
     desk.send(customer, "Жалоба", "Курьер нагрубил, прошу разобраться.")
-    assert desk.feedbackd("once").returncode == 0
+    assert desk.cli("once").returncode == 0
     [ack] = desk.messages(customer)
     ack_id = ack.headers["message-id"][0]
     dsn = (
@@ -72,9 +76,9 @@ def test_bounce_of_our_ack_joins_the_case_tells_the_owner_and_quiets_the_address
     ).encode()
     with desk.lab.mailbox(desk.address) as mb:
         mb.append(dsn, "INBOX")
-    assert desk.feedbackd("once").returncode == 0
+    assert desk.cli("once").returncode == 0
     [case] = cases(desk)
-    shown = json.loads(desk.feedbackd("cases", "show", case["id"], "--format", "json").stdout)
+    shown = json.loads(desk.cli("cases", "show", case["id"], "--format", "json").stdout)
     bounce = [e for e in shown["events"] if e["what"] == "bounce"]
     assert bounce and bounce[0]["data"]["recipient"] == customer and bounce[0]["data"]["hard"]
     assert any(
@@ -84,7 +88,7 @@ def test_bounce_of_our_ack_joins_the_case_tells_the_owner_and_quiets_the_address
     assert desk.folders()["Feedback/Bounces"] == 1
     # A hard-bounced address is not written to again: a new complaint gets no acknowledgment.
     desk.send(customer, "Ещё жалоба", "Снова курьер опоздал.")
-    assert desk.feedbackd("once").returncode == 0
+    assert desk.cli("once").returncode == 0
     assert len(desk.messages(customer)) == 1
 
 
@@ -101,7 +105,7 @@ def test_huge_message_is_handled_without_its_attachment(desk: Desk) -> None:
     )
     with desk.lab.mailbox(desk.address) as mb:
         mb.append(msg.as_bytes(), "INBOX")
-    run = desk.feedbackd("once")
+    run = desk.cli("once")
     assert run.returncode == 0, run.stderr
     [case] = cases(desk)
     assert case["sender"] == customer
@@ -134,7 +138,7 @@ def test_new_uidvalidity_resynchronises_by_message_id_without_duplicates(tmp_pat
 
 
 def case_show(desk: Desk, cid: str) -> dict:
-    return json.loads(desk.feedbackd("cases", "show", cid, "--format", "json").stdout)
+    return json.loads(desk.cli("cases", "show", cid, "--format", "json").stdout)
 
 
 def mail(sender: str, to: str, subject: str, body: str, **headers: str) -> EmailMessage:
@@ -164,7 +168,7 @@ def test_a_forged_answer_and_an_outsider_change_no_customers_case(desk: Desk) ->
         "Курьер нагрубил и опоздал на пять часов, прошу разобраться.",
     )
     desk.lab.send(first.as_bytes(), anna, [desk.address])
-    assert desk.feedbackd("once").returncode == 0
+    assert desk.cli("once").returncode == 0
     [case] = cases(desk)
     cid = case["id"]
     [notice] = desk.messages(staff["support-lead"])
@@ -181,7 +185,7 @@ def test_a_forged_answer_and_an_outsider_change_no_customers_case(desk: Desk) ->
     desk.lab.deliver(forged.as_bytes(), desk.address)
     outsider = mail(mallory, desk.address, f"Re: [{cid}] Жалоба", "Я тоже жалуюсь на курьера.")
     desk.lab.send(outsider.as_bytes(), mallory, [desk.address])
-    assert desk.feedbackd("once").returncode == 0
+    assert desk.cli("once").returncode == 0
     shown = case_show(desk, cid)
     assert shown["status"] == "open"  # not answered: the reminders go on
     assert "answered" not in [e["what"] for e in shown["events"]]
@@ -197,7 +201,7 @@ def test_a_forged_answer_and_an_outsider_change_no_customers_case(desk: Desk) ->
     # The owner's own answer, written from the notice's link, reaches the answer address.
     answer = mail(staff["support-lead"], anna, f"Re: [{cid}] Жалоба", "Приносим извинения.", Cc=cc)
     desk.lab.send(answer.as_bytes(), staff["support-lead"], [anna, cc])
-    assert desk.feedbackd("once").returncode == 0
+    assert desk.cli("once").returncode == 0
     assert case_show(desk, cid)["status"] == "answered"
 
 
@@ -210,7 +214,7 @@ def test_a_flood_and_forged_commands_reach_the_owner_as_a_few_mails_and_one_summ
         raw = mail(flooder, desk.address, f"Жалоба {n}", "Курьер опоздал, прошу разобраться.")
         desk.lab.deliver(raw.as_bytes(), desk.address)
     now = datetime.now(UTC).replace(microsecond=0)
-    assert desk.feedbackd("once", "--now", now.isoformat()).returncode == 0
+    assert desk.cli("once", "--now", now.isoformat()).returncode == 0
     assert len(cases(desk)) == 8 and len(desk.messages(flooder)) == 1
     notices = desk.messages(staff["support-lead"])
     assert len(notices) == 3  # the first few at once
@@ -219,7 +223,7 @@ def test_a_flood_and_forged_commands_reach_the_owner_as_a_few_mails_and_one_summ
     for n in range(5):
         forged = mail(staff["support-lead"], forged_to, "Re", "close\n", Date=f"{n}")
         desk.lab.deliver(forged.as_bytes(), desk.address)
-    assert desk.feedbackd("once", "--now", (now + timedelta(minutes=1)).isoformat()).returncode == 0
+    assert desk.cli("once", "--now", (now + timedelta(minutes=1)).isoformat()).returncode == 0
     refusals = [
         m
         for m in desk.messages(staff["support-lead"])
@@ -227,7 +231,7 @@ def test_a_flood_and_forged_commands_reach_the_owner_as_a_few_mails_and_one_summ
     ]
     assert len(refusals) == 3 and len(desk.messages(staff["support-lead"])) == 6
     later = now + timedelta(minutes=61)
-    assert desk.feedbackd("once", "--now", later.isoformat()).returncode == 0
+    assert desk.cli("once", "--now", later.isoformat()).returncode == 0
     [summary] = [m for m in desk.messages(staff["support-lead"]) if "сводкой" in m.subject]
     assert summary.text.count(flooder) == 5 and summary.text.count("команда отклонена") == 2
     assert len(desk.messages(staff["support-lead"])) == 7
@@ -236,7 +240,7 @@ def test_a_flood_and_forged_commands_reach_the_owner_as_a_few_mails_and_one_summ
 def test_a_replayed_command_does_not_act_again(desk: Desk) -> None:
     staff = private_center(desk)
     desk.send(desk.customer("anna"), "Жалоба", "Курьер опоздал, прошу разобраться.")
-    assert desk.feedbackd("once").returncode == 0
+    assert desk.cli("once").returncode == 0
     [case] = cases(desk)
     [notice] = desk.messages(staff["support-lead"])
     token = str(notice.headers["reply-to"][0])
@@ -244,16 +248,16 @@ def test_a_replayed_command_does_not_act_again(desk: Desk) -> None:
         staff["support-lead"], token, "Re", "close\n", Date="Tue, 01 Dec 2026 10:00:00 +0300"
     )
     desk.lab.send(close.as_bytes(), staff["support-lead"], [token])
-    assert desk.feedbackd("once").returncode == 0
+    assert desk.cli("once").returncode == 0
     reopen = mail(
         staff["support-lead"], token, "Re", "reopen\n", Date="Tue, 01 Dec 2026 10:05:00 +0300"
     )
     desk.lab.send(reopen.as_bytes(), staff["support-lead"], [token])
-    assert desk.feedbackd("once").returncode == 0
+    assert desk.cli("once").returncode == 0
     assert case_show(desk, case["id"])["status"] == "open"
     close.replace_header("Message-ID", email.utils.make_msgid(domain="replay.test"))
     desk.lab.send(close.as_bytes(), staff["support-lead"], [token])  # the same mail again
-    assert desk.feedbackd("once").returncode == 0
+    assert desk.cli("once").returncode == 0
     shown = case_show(desk, case["id"])
     assert shown["status"] == "open"
     assert [e["what"] for e in shown["events"]].count("closed") == 1

@@ -1,4 +1,8 @@
-"""Issue #5: no mail loops, no answers to robots, one daemon per store, no secret in a log."""
+"""Issue #5: no mail loops, no answers to robots, one daemon per store, no secret in a log.
+
+Commands run in this process (`Desk.cli`) where a test is about what they do; the second
+daemon is a process of its own.
+"""
 
 from __future__ import annotations
 
@@ -37,7 +41,7 @@ def exchange(desk: Desk, rfc3834: bool) -> tuple[int, int]:
     answered: set[str] = set()
     robot_sent = 0
     for _ in range(4):  # bounded number of rounds; a loop would grow each round
-        run = desk.feedbackd("once")
+        run = desk.cli("once")
         assert run.returncode == 0, run.stderr
         robot_sent += vacation_round(desk, responder, answered, rfc3834)
     return len(desk.messages(responder)), robot_sent
@@ -68,7 +72,7 @@ def test_rfc3834_responder_is_never_answered(desk: Desk) -> None:
         "Undelivered Mail",
         "This is the mail system. Your message could not be delivered.",
     )
-    run = desk.feedbackd("once")
+    run = desk.cli("once")
     assert run.returncode == 0, run.stderr
     assert desk.messages(responder) == []
     assert desk.messages(desk.customer("list")) == []
@@ -80,7 +84,7 @@ def test_rfc3834_responder_is_never_answered(desk: Desk) -> None:
 def test_a_second_daemon_on_the_same_store_refuses_to_start(desk: Desk) -> None:
     first = desk.start()
     try:
-        time.sleep(1.5)
+        desk.wait_holding(first)
         second = desk.feedbackd("once")
         assert second.returncode == 75, second.stderr
         assert "another feedbackd" in second.stderr
@@ -93,7 +97,7 @@ def test_a_second_daemon_on_the_same_store_refuses_to_start(desk: Desk) -> None:
 
 def test_secrets_never_reach_the_logs_and_the_store_is_private(desk: Desk) -> None:
     desk.send(desk.customer("secret"), "Жалоба", "Курьер нагрубил, прошу разобраться.")
-    run = desk.feedbackd("--log-level", "DEBUG", "once")
+    run = desk.cli("--log-level", "DEBUG", "once")
     assert run.returncode == 0, run.stderr
     assert desk.lab.password not in run.stderr + run.stdout
     assert "DEBUG" in run.stderr or "INFO" in run.stderr
@@ -103,17 +107,17 @@ def test_secrets_never_reach_the_logs_and_the_store_is_private(desk: Desk) -> No
 def test_untrusted_certificate_is_refused_unless_explicitly_allowed(desk: Desk) -> None:
     env = dict(desk.env)
     env.pop("FEEDBACKD_IMAP_CA_FILE")
-    refused = desk.feedbackd("once", env=env)
+    refused = desk.cli("once", env=env)
     assert refused.returncode == 78
     assert "FEEDBACKD_IMAP_CA_FILE" in refused.stderr
-    allowed = desk.feedbackd("once", env=dict(env, FEEDBACKD_IMAP_TLS_VERIFY="no"))
+    allowed = desk.cli("once", env=dict(env, FEEDBACKD_IMAP_TLS_VERIFY="no"))
     assert allowed.returncode == 0, allowed.stderr
 
 
 def test_acknowledgment_headers_follow_rfc3834(desk: Desk) -> None:
     customer = desk.customer("headers")
     mid = desk.send(customer, "Спасибо", "Спасибо за помощь!")
-    assert desk.feedbackd("once").returncode == 0
+    assert desk.cli("once").returncode == 0
     [ack] = desk.messages(customer)
     raw = email.message_from_bytes(ack.obj.as_bytes())
     assert raw["Auto-Submitted"] == "auto-replied"
@@ -142,5 +146,5 @@ def test_failed_polls_alert_the_feedback_center_once(desk: Desk) -> None:
     alerts = desk.messages(center)
     assert [m.subject for m in alerts] == ["feedbackd alert: polls"], err
     assert alerts[0].headers["auto-submitted"] == ("auto-generated",)
-    status = desk.feedbackd("status", env=env)
+    status = desk.cli("status", env=env)
     assert status.returncode == 2 and "failed polls in a row" in status.stdout

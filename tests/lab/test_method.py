@@ -1,6 +1,10 @@
 """Issue #18 on the lab: a complaint closed with its outcome by the owner's mail command, the
 employee's written explanation (asked, reminded once, given), and "was it solved?" — asked
-once, "нет" reopening, "да" recorded — through Dovecot, SMTP and the CLI."""
+once, "нет" reopening, "да" recorded — through Dovecot, SMTP and the CLI.
+
+The commands run in this process (`Desk.cli`): these tests are about what the commands and
+cycles do, not about the process.
+"""
 
 from __future__ import annotations
 
@@ -23,20 +27,20 @@ def private_staff(desk: Desk) -> dict[str, str]:
 
 
 def show(desk: Desk, cid: str) -> dict:
-    out = desk.feedbackd("cases", "show", cid, "--format", "json")
+    out = desk.cli("cases", "show", cid, "--format", "json")
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 
 
 def report(desk: Desk, now: datetime) -> dict:
     day = now.date().isoformat()
-    out = desk.feedbackd("report", "--from", "2020-01-01", "--to", day, "--format", "json")
+    out = desk.cli("report", "--from", "2020-01-01", "--to", day, "--format", "json")
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 
 
 def once(desk: Desk, now: datetime | None = None) -> None:
-    run = desk.feedbackd("once", *(("--now", now.isoformat()) if now else ()))
+    run = desk.cli("once", *(("--now", now.isoformat()) if now else ()))
     assert run.returncode == 0, run.stderr
 
 
@@ -61,9 +65,7 @@ def test_close_with_outcome_by_mail_then_was_it_solved(desk: Desk) -> None:
     once(desk)
     ids = {
         c["sender"]: c["id"]
-        for c in map(
-            json.loads, desk.feedbackd("cases", "list", "--format", "json").stdout.splitlines()
-        )
+        for c in map(json.loads, desk.cli("cases", "list", "--format", "json").stdout.splitlines())
     }
     notice = next(m for m in desk.messages(staff["support-lead"]) if ids[anna] in m.subject)
 
@@ -84,17 +86,15 @@ def test_close_with_outcome_by_mail_then_was_it_solved(desk: Desk) -> None:
         "delivery",
         "certificate",
     )
-    card = desk.feedbackd("cases", "show", ids[anna]).stdout
+    card = desk.cli("cases", "show", ids[anna]).stdout
     assert "verdict=justified" in card and "cause=delivery" in card  # the audit trail
     [asked] = questions(desk, anna)  # one follow-up, in the customer's thread
     assert asked.headers["auto-submitted"] == ("auto-generated",)
 
     # Boris's case is closed from the CLI, unjustified; he answers "нет": it reopens.
-    out = desk.feedbackd(
-        "cases", "close", ids[boris], "--verdict", "unjustified", "--cause", "качество"
-    )
+    out = desk.cli("cases", "close", ids[boris], "--verdict", "unjustified", "--cause", "качество")
     assert out.returncode == 0, out.stderr
-    wrong = desk.feedbackd("cases", "close", ids[boris], "--verdict", "justified", "--cause", "x")
+    wrong = desk.cli("cases", "close", ids[boris], "--verdict", "justified", "--cause", "x")
     assert wrong.returncode == 1 and "delivery" in wrong.stderr  # lists the allowed causes
     once(desk)
     [asked_boris] = questions(desk, boris)
@@ -115,7 +115,7 @@ def test_close_with_outcome_by_mail_then_was_it_solved(desk: Desk) -> None:
     assert anna_case["events"][-1]["data"]["answer"] == "yes"
 
     # Closed a second time: no second follow-up.
-    out = desk.feedbackd("cases", "close", ids[boris], "--verdict", "justified")
+    out = desk.cli("cases", "close", ids[boris], "--verdict", "justified")
     assert out.returncode == 0, out.stderr
     once(desk)
     assert len(questions(desk, boris)) == 1
@@ -162,5 +162,5 @@ def test_an_explanation_asked_reminded_once_and_given(desk: Desk) -> None:
     figures = report(desk, monday + timedelta(hours=51))
     tally = figures["by"]["category"]["complaint"]
     assert (tally["explanations_asked"], tally["explanations_given"]) == (1, 1)
-    status = desk.feedbackd("status", "--format", "json")
+    status = desk.cli("status", "--format", "json")
     assert json.loads(status.stdout)["explanations_outstanding"] == 0

@@ -1,6 +1,10 @@
 """Issue #18 item 3 on the lab: a thank-you naming «Ольге из отдела доставки» credits that
 employee; the employee and their manager each get the thanks once; `report --by employee`
-counts it (JSON and the HR CSV) — through Dovecot, SMTP and the CLI."""
+counts it (JSON and the HR CSV) — through Dovecot, SMTP and the CLI.
+
+The commands run in this process (`Desk.cli`): these tests are about what the commands and
+cycles do, not about the process.
+"""
 
 from __future__ import annotations
 
@@ -37,12 +41,10 @@ employees:
     )
     anna = desk.customer("anna")
     desk.send(anna, "Спасибо!", "Огромное спасибо Ольге из отдела доставки, всё привезли вовремя.")
-    run = desk.feedbackd("once")
+    run = desk.cli("once")
     assert run.returncode == 0, run.stderr
-    [case] = map(
-        json.loads, desk.feedbackd("cases", "list", "--format", "json").stdout.split("\n")[:1]
-    )
-    shown = json.loads(desk.feedbackd("cases", "show", case["id"], "--format", "json").stdout)
+    [case] = map(json.loads, desk.cli("cases", "list", "--format", "json").stdout.split("\n")[:1])
+    shown = json.loads(desk.cli("cases", "show", case["id"], "--format", "json").stdout)
     credited = [e["data"] for e in shown["events"] if e["what"] == "credited"]
     assert credited == [{"employee": olga, "team": "team", "name": "Ольга Петрова"}]
 
@@ -52,17 +54,17 @@ employees:
         assert "Ольге из отдела доставки" in mail.text and anna not in mail.text
     assert "Ольга Петрова" in to_boss.text  # the manager is told whom it is for
     assert desk.messages(f"ivan@{domain}") == []
-    again = desk.feedbackd("once")  # a second cycle sends nothing again
+    again = desk.cli("once")  # a second cycle sends nothing again
     assert again.returncode == 0 and len(desk.messages(olga)) == 1
 
     day = datetime.now(MSK).date().isoformat()
     period = ("--from", "2020-01-01", "--to", day, "--by", "employee")
-    out = desk.feedbackd("report", *period, "--format", "json")
+    out = desk.cli("report", *period, "--format", "json")
     assert out.returncode == 0, out.stderr
     figures = json.loads(out.stdout)
     assert next(iter(figures["by"])) == "employee"
     assert figures["by"]["employee"][olga]["thanks"] == 1
     assert figures["by"]["team"]["team"]["thanks"] == 1
-    sheet = desk.feedbackd("report", *period, "--format", "csv")
+    sheet = desk.cli("report", *period, "--format", "csv")
     [row] = [r for r in csv.DictReader(io.StringIO(sheet.stdout)) if r["key"] == olga]
     assert (row["name"], row["team"], row["thanks"]) == ("Ольга Петрова", "team", "1")

@@ -1,6 +1,10 @@
 """On the real Dovecot and SMTP: the center's `категория жалоба` by mail moves a thanks that
 was a complaint and writes the customer one correction; robots' mail is filed in
-Feedback/Automatic with no case and nothing sent."""
+Feedback/Automatic with no case and nothing sent.
+
+The commands run in this process (`Desk.cli`): these tests are about what the commands and
+cycles do, not about the process.
+"""
 
 from __future__ import annotations
 
@@ -31,16 +35,16 @@ def test_category_by_mail_corrects_the_acknowledgment_once(desk: Desk) -> None:
     desk.rules.write_text(desk.rules.read_text().replace("center@example.test", center))
     customer = desk.customer("fix")
     first = desk.send(customer, "Спасибо", THANKS_WITH_A_PROBLEM)
-    assert desk.feedbackd("once").returncode == 0
+    assert desk.cli("once").returncode == 0
     [ack] = desk.messages(customer)
     assert "Спасибо за добрые слова" in ack.subject
-    [listed] = desk.feedbackd("cases", "list", "--format", "json").stdout.splitlines()
+    [listed] = desk.cli("cases", "list", "--format", "json").stdout.splitlines()
     cid = json.loads(listed)["id"]
 
     command(desk, center, cid, "категория жалоба")
-    run = desk.feedbackd("once")
+    run = desk.cli("once")
     assert run.returncode == 0, run.stderr
-    case = json.loads(desk.feedbackd("cases", "show", cid, "--format", "json").stdout)
+    case = json.loads(desk.cli("cases", "show", cid, "--format", "json").stdout)
     assert (case["category"], case["owner"]) == ("complaint", "support")
     assert [e["what"] for e in case["events"]][-2:] == ["reclassified", "ack_corrected"]
     ack, fix = desk.messages(customer)
@@ -52,11 +56,11 @@ def test_category_by_mail_corrects_the_acknowledgment_once(desk: Desk) -> None:
     assert "Категория обращения: жалоба" in reply.text
 
     command(desk, center, cid, "category thanks")
-    assert desk.feedbackd("once").returncode == 0
+    assert desk.cli("once").returncode == 0
     command(desk, center, cid, "category complaint")
-    assert desk.feedbackd("once").returncode == 0
+    assert desk.cli("once").returncode == 0
     assert len(desk.messages(customer)) == 2  # once per case, however often it moves
-    case = json.loads(desk.feedbackd("cases", "show", cid, "--format", "json").stdout)
+    case = json.loads(desk.cli("cases", "show", cid, "--format", "json").stdout)
     assert [e["what"] for e in case["events"]].count("reclassified") == 3
 
 
@@ -75,16 +79,14 @@ def test_robots_mail_is_filed_in_automatic_opens_no_case_and_is_counted(desk: De
         "Our prices are broken! Complaint-free shopping, act now.",
         headers={"List-Id": "<deals.shop.test>", "List-Unsubscribe": "<mailto:u@shop.test>"},
     )
-    run = desk.feedbackd("once")
+    run = desk.cli("once")
     assert run.returncode == 0, run.stderr
     folders = desk.folders()
     assert folders["Feedback/Automatic"] == 2 and folders["INBOX"] == 0
-    assert desk.feedbackd("cases", "list", "--format", "json").stdout == ""
+    assert desk.cli("cases", "list", "--format", "json").stdout == ""
     assert desk.messages(newsletter) == []
     assert "Feedback/Complaints" not in folders or folders["Feedback/Complaints"] == 0
-    report = desk.feedbackd(
-        "report", "--from", "2000-01-01", "--to", "2100-01-01", "--format", "json"
-    )
+    report = desk.cli("report", "--from", "2000-01-01", "--to", "2100-01-01", "--format", "json")
     assert report.returncode == 0, report.stderr
     doc = json.loads(report.stdout)
     assert doc["automatic"] == 2 and doc["total"] == 0
@@ -93,20 +95,20 @@ def test_robots_mail_is_filed_in_automatic_opens_no_case_and_is_counted(desk: De
 def test_cases_reclassify_from_the_command_line_queues_the_correction(desk: Desk) -> None:
     customer = desk.customer("clifix")
     desk.send(customer, "Спасибо", THANKS_WITH_A_PROBLEM)
-    assert desk.feedbackd("once").returncode == 0
-    [listed] = desk.feedbackd("cases", "list", "--format", "json").stdout.splitlines()
+    assert desk.cli("once").returncode == 0
+    [listed] = desk.cli("cases", "list", "--format", "json").stdout.splitlines()
     cid = json.loads(listed)["id"]
-    moved = desk.feedbackd("cases", "reclassify", cid, "complaint", "--by", "olga")
+    moved = desk.cli("cases", "reclassify", cid, "complaint", "--by", "olga")
     assert moved.returncode == 0, moved.stderr
     assert "reclassified thanks -> complaint (owner support" in moved.stdout
     assert "a corrected acknowledgment is queued" in moved.stdout
-    again = desk.feedbackd("cases", "reclassify", cid, "complaint")
+    again = desk.cli("cases", "reclassify", cid, "complaint")
     assert again.returncode == 1 and "already complaint" in again.stderr
-    assert desk.feedbackd("once").returncode == 0
+    assert desk.cli("once").returncode == 0
     assert [m.subject.split("] ")[1] for m in desk.messages(customer)] == [
         "Спасибо за добрые слова",
         "Уточнение к нашему ответу",
     ]
-    case = json.loads(desk.feedbackd("cases", "show", cid, "--format", "json").stdout)
+    case = json.loads(desk.cli("cases", "show", cid, "--format", "json").stdout)
     event = next(e for e in case["events"] if e["what"] == "reclassified")
     assert event["who"] == "cli:olga" and event["data"]["from"] == "thanks"

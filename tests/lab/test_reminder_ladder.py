@@ -1,4 +1,8 @@
-"""Issue #4 on the lab: the reminder ladder over simulated days, answers, commands, threads."""
+"""Issue #4 on the lab: the reminder ladder over simulated days, answers, commands, threads.
+
+The commands run in this process (`Desk.cli`): these tests are about what the cycles decide
+and send, not about the process; its start-up would be most of their time (60 cycles).
+"""
 
 from __future__ import annotations
 
@@ -27,12 +31,12 @@ def private_staff(desk: Desk) -> dict[str, str]:
 
 
 def case_doc(desk: Desk) -> dict:
-    out = desk.feedbackd("cases", "list", "--format", "json")
+    out = desk.cli("cases", "list", "--format", "json")
     return json.loads(out.stdout.splitlines()[-1])
 
 
 def show(desk: Desk, cid: str) -> dict:
-    return json.loads(desk.feedbackd("cases", "show", cid, "--format", "json").stdout)
+    return json.loads(desk.cli("cases", "show", cid, "--format", "json").stdout)
 
 
 def test_reminder_ladder_over_simulated_days(desk: Desk) -> None:
@@ -47,11 +51,11 @@ def test_reminder_ladder_over_simulated_days(desk: Desk) -> None:
     day = received
     for _ in range(20):  # 28 April .. 17 May, cycles at 10:00, 17:00 and 19:00 (after hours)
         for hour in (10, 17, 19):
-            run = desk.feedbackd("once", "--now", day.replace(hour=hour).isoformat())
+            run = desk.cli("once", "--now", day.replace(hour=hour).isoformat())
             assert run.returncode == 0, run.stderr
         if day.date().isoformat() == "2025-05-15":
             cid = case_doc(desk)["id"]
-            assert desk.feedbackd("cases", "close", cid).returncode == 0
+            assert desk.cli("cases", "close", cid).returncode == 0
         day += timedelta(days=1)
     case = show(desk, case_doc(desk)["id"])
     assert case["due"].startswith("2025-05-12T23:59:59")
@@ -95,7 +99,7 @@ def test_answer_commands_and_threads(desk: Desk) -> None:
         "Жалоба на доставку",
         "Курьер опоздал на пять часов и нагрубил. Прошу разобраться.",
     )
-    assert desk.feedbackd("once").returncode == 0
+    assert desk.cli("once").returncode == 0
     cid = case_doc(desk)["id"]
     [notice] = desk.messages(staff["support-lead"])
     token_address = notice.reply_to[0]
@@ -113,12 +117,12 @@ def test_answer_commands_and_threads(desk: Desk) -> None:
         "Добавлю: заказ № 5521.",
         headers={"In-Reply-To": ack.headers["message-id"][0]},
     )
-    assert desk.feedbackd("once").returncode == 0
+    assert desk.cli("once").returncode == 0
     assert (
         len(
             json.loads(
                 "["
-                + ",".join(desk.feedbackd("cases", "list", "--format", "json").stdout.splitlines())
+                + ",".join(desk.cli("cases", "list", "--format", "json").stdout.splitlines())
                 + "]"
             )
         )
@@ -131,7 +135,7 @@ def test_answer_commands_and_threads(desk: Desk) -> None:
     desk.send(customer, "Re: notice", "close\n", headers={"Cc": token_address})
     # A command from the owner without the token: refused, with the reason.
     desk.send(staff["support-lead"], "Re: notice", "close\n")
-    assert desk.feedbackd("once").returncode == 0
+    assert desk.cli("once").returncode == 0
     assert show(desk, cid)["status"] == "open"
 
     # The owner answers the customer with the case's answer address (the notice's link) in Cc.
@@ -141,7 +145,7 @@ def test_answer_commands_and_threads(desk: Desk) -> None:
     reply["Subject"], reply["In-Reply-To"] = "Re: Жалоба на доставку", original
     reply.set_content("Приносим извинения, курьер наказан, стоимость доставки возвращена.")
     desk.lab.send(reply.as_bytes(), staff["support-lead"], [customer, answer_cc])
-    assert desk.feedbackd("once").returncode == 0
+    assert desk.cli("once").returncode == 0
     case = show(desk, cid)
     assert case["status"] == "answered"
     answered = next(e for e in case["events"] if e["what"] == "answered")
@@ -152,7 +156,7 @@ def test_answer_commands_and_threads(desk: Desk) -> None:
     command["From"], command["To"], command["Subject"] = staff["support-lead"], token_address, "Re"
     command.set_content("close\n\n> quoted notice text")
     desk.lab.send(command.as_bytes(), staff["support-lead"], [token_address])
-    assert desk.feedbackd("once").returncode == 0
+    assert desk.cli("once").returncode == 0
     case = show(desk, cid)
     assert case["status"] == "closed"
     assert [e["who"] for e in case["events"] if e["what"] == "closed"] == ["support"]

@@ -3,6 +3,8 @@
 Against the lab's real SMTP server (aiosmtpd, STARTTLS + AUTH, delivering into Dovecot), with
 its knobs (daemon/lab/smtp.py) playing a restart, an idle timeout, a provider's rate limit and
 a size limit. Every test puts the knobs back (`settle`), the lab being shared.
+
+Commands run in this process (`Desk.cli`); `run` is a process of its own.
 """
 
 from __future__ import annotations
@@ -103,12 +105,12 @@ def test_a_refused_acknowledgment_leaves_no_copy_in_sent(desk: Desk) -> None:
     desk.send(customer, "Жалоба", "Курьер не приехал, прошу разобраться.")
     desk.lab.smtp.reject[customer] = "550 5.1.1 no such user"
     try:
-        assert desk.feedbackd("once").returncode == 0
+        assert desk.cli("once").returncode == 0
     finally:
         desk.lab.smtp.settle()
     sent = desk.messages(desk.address, "Sent")
     assert not any(customer in (m.to or ()) for m in sent), [m.subject for m in sent]
-    status = json.loads(desk.feedbackd("status", "--format", "json").stdout)
+    status = json.loads(desk.cli("status", "--format", "json").stdout)
     assert status["outbox_failed"] == 1
 
 
@@ -123,7 +125,7 @@ def test_an_owner_notice_refused_for_size_goes_again_without_the_attachment(
     desk.lab.send(msg.as_bytes(policy=SMTP), customer, [desk.address])  # CRLF: over 1,000 octets
     desk.lab.smtp.max_size = 60_000  # the acknowledgment fits; the notice with the original not
     try:
-        assert desk.feedbackd("once").returncode == 0
+        assert desk.cli("once").returncode == 0
     finally:
         desk.lab.smtp.settle()
     store = Store(desk.db, read_only=True)

@@ -1,4 +1,8 @@
-"""The service on the lab: systemd notifications in order, SIGHUP reloads, SIGTERM stops."""
+"""The service on the lab: systemd notifications in order, SIGHUP reloads, SIGTERM stops.
+
+The daemon is a process of its own; the commands that only read what it did (`cases list`,
+`status`, polled while it runs) run in this process (`Desk.cli`), `reload` as a process.
+"""
 
 from __future__ import annotations
 
@@ -98,7 +102,7 @@ def test_sighup_applies_a_good_change_and_keeps_the_last_good_rules(
     customer = desk.customer("hup")
 
     def category_of_last() -> str:
-        out = desk.feedbackd("cases", "list", "--format", "json")
+        out = desk.cli("cases", "list", "--format", "json")
         lines = out.stdout.splitlines()
         return json.loads(lines[-1])["category"] if lines else ""
 
@@ -119,9 +123,7 @@ def test_sighup_applies_a_good_change_and_keeps_the_last_good_rules(
         time.sleep(1.0)
         desk.send(customer, "zzqx again", "More about zzqx widgets.")
         assert wait_for(
-            lambda: (
-                len(desk.feedbackd("cases", "list", "--format", "json").stdout.splitlines()) == 2
-            )
+            lambda: len(desk.cli("cases", "list", "--format", "json").stdout.splitlines()) == 2
         )
         assert category_of_last() == "complaint"
 
@@ -130,9 +132,7 @@ def test_sighup_applies_a_good_change_and_keeps_the_last_good_rules(
         time.sleep(1.0)
         desk.send(customer, "zzqx third", "Still zzqx.")
         assert wait_for(
-            lambda: (
-                len(desk.feedbackd("cases", "list", "--format", "json").stdout.splitlines()) == 3
-            )
+            lambda: len(desk.cli("cases", "list", "--format", "json").stdout.splitlines()) == 3
         )
         assert category_of_last() == "complaint"  # the last good rules still run
         assert proc.poll() is None
@@ -169,7 +169,7 @@ def test_ready_while_the_mail_server_is_down_and_the_outage_is_reported(
             lambda: any("mail server unreachable, 3 failed" in t for t in status_texts(listener)),
             seconds=20,
         ), status_texts(listener)
-        health = json.loads(desk.feedbackd("status", "--format", "json", env=env).stdout)
+        health = json.loads(desk.cli("status", "--format", "json", env=env).stdout)
         assert health["poll"]["consecutive_failures"] >= 3
         assert any("failed polls in a row" in p for p in health["problems"])
         assert wait_for(lambda: bool(desk.messages(center)))

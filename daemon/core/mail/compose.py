@@ -22,21 +22,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage, Message
 from email.policy import SMTP, EmailPolicy
-from typing import Any
-
-from jinja2 import (
-    BaseLoader,
-    Environment,
-    StrictUndefined,
-    TemplateError,
-    TemplateNotFound,
-    TemplateSyntaxError,
-)
-from jinja2.sandbox import SandboxedEnvironment
+from typing import TYPE_CHECKING, Any
 
 from daemon.core.mail.digest_words import DigestWords, parse_digest_words
 from daemon.core.rules.model import LANGUAGES
 from daemon.errors import ConfigError, Problem
+
+if TYPE_CHECKING:
+    from jinja2 import BaseLoader
 
 AUTO_HEADERS = {
     "Auto-Submitted": "auto-replied",
@@ -76,10 +69,14 @@ class Templates:
         refuse_broken: bool = True,
         digest: Mapping[str, str] | None = None,
     ):
+        # Jinja is imported by the commands that load templates, not by every command line.
+        from jinja2 import StrictUndefined, TemplateSyntaxError
+        from jinja2.sandbox import SandboxedEnvironment
+
         self.sources = dict(sources)
         self.label = label
         self.env = SandboxedEnvironment(
-            loader=_Sources(self.sources, self.where),
+            loader=_sources(self.sources, self.where),
             undefined=StrictUndefined,
             autoescape=False,
             keep_trailing_newline=True,
@@ -111,6 +108,8 @@ class Templates:
 
     def render(self, name: str, language: str, context: dict[str, Any]) -> Rendered:
         """Render NAME.LANG.j2 ("Subject: …", blank line, body); fall back to the other language."""
+        from jinja2 import TemplateError
+
         lang = language if language in LANGUAGES else LANGUAGES[0]
         candidates = [f"{name}.{lang}.j2"] + [f"{name}.{x}.j2" for x in LANGUAGES if x != lang]
         for filename in candidates:
@@ -134,20 +133,20 @@ class Templates:
         )
 
 
-class _Sources(BaseLoader):
+def _sources(sources: Mapping[str, str], where: Callable[[str], str]) -> BaseLoader:
     """Templates from memory, each under its file's path, so that a render error's traceback
     points at the template file and line (Jinja's DictLoader would say `<template>`)."""
+    from jinja2 import BaseLoader, Environment, TemplateNotFound
 
-    def __init__(self, sources: Mapping[str, str], where: Callable[[str], str]):
-        self.sources = sources
-        self.where = where
+    class Sources(BaseLoader):
+        def get_source(
+            self, environment: Environment, template: str
+        ) -> tuple[str, str, Callable[[], bool]]:
+            if template not in sources:
+                raise TemplateNotFound(template)
+            return sources[template], where(template), lambda: True
 
-    def get_source(
-        self, environment: Environment, template: str
-    ) -> tuple[str, str, Callable[[], bool]]:
-        if template not in self.sources:
-            raise TemplateNotFound(template)
-        return self.sources[template], self.where(template), lambda: True
+    return Sources()
 
 
 def split_subject(out: str, filename: str) -> Rendered:

@@ -304,7 +304,7 @@ def parse_learning(report: Report, node: Any, line: int) -> LearningSettings | N
     if isinstance(conf, bool) or not isinstance(conf, (int, float)) or not 0.5 <= conf <= 1:
         report.add(
             m.line_of("min_confidence"),
-            f"learning.min_confidence: '{conf}' must be a probability from 0.5 to 1, e.g. 0.9",
+            f"learning.min_confidence: '{conf}' must be a probability from 0.5 to 1, e.g. 0.75",
         )
     else:
         values["min_confidence"] = float(conf)

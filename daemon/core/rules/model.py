@@ -177,7 +177,7 @@ class LearningSettings:
     """rules.yaml `learning:`: when the model learned from the center's corrections may decide
     a message no rule decided (daemon.core.learning). Absent: it learns, but never decides."""
 
-    min_confidence: float = 0.9  # posterior probability of its best category, 0.5 .. 1
+    min_confidence: float = 0.75  # probability of its best category, 0.5 .. 1 (docs/rules.md)
     min_examples: int = 30  # lessons (of at least two categories) before it decides anything
 
 

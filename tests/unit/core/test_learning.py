@@ -103,6 +103,27 @@ def test_a_prediction_says_its_category_confidence_and_the_words_for_it() -> Non
     assert Model().predict(("x",)).category == UNCLASSIFIED
 
 
+def test_a_couple_of_words_seen_once_are_not_sure_at_the_shipped_threshold(book: RuleBook) -> None:
+    """Naive Bayes said 0.84 complaint for two words seen in one complaint lesson each (`не`,
+    `которого`): sure enough for a threshold. The regression is sure only of real evidence."""
+    assert book.learning is not None
+    threshold = book.learning.min_confidence
+    weak = taught().predict(words_of("слово которого не было"))
+    assert weak.confidence < threshold
+    strong = taught().predict(words_of("опять интернет пропадает третий день не работает"))
+    assert strong.category == "complaint" and strong.confidence >= threshold
+
+
+def test_a_long_letter_is_no_surer_for_being_long() -> None:
+    """Past FULL_WEIGHT features a letter's words count less each, so 400 words seen once do
+    not add up to certainty (without the weight: 0.999)."""
+    long = " ".join(f"слово{i}" for i in range(400))
+    model = learn(taught(), Example("long", UNCLASSIFIED, words_of(long)))
+    said = model.predict(words_of(long))
+    assert said.category == UNCLASSIFIED and said.confidence < 0.99
+    assert model.predict(words_of("интернет снова не работает")).category == "complaint"
+
+
 def test_evaluation_is_k_fold_over_what_was_learned_and_deterministic() -> None:
     model = taught()
     first, again = evaluate(model, 3), evaluate(model, 3)
@@ -169,7 +190,7 @@ def test_the_model_decides_only_where_no_rule_did_and_only_when_sure(book: RuleB
     learned = decide(plain, replace(book, learning=LearningSettings(0.8, 10)))
     assert (learned.category, learned.rule, learned.owner) == ("complaint", LEARNED, "support")
     [why] = learned.reasons
-    assert why.matcher == "learned" and why.matched.startswith("0.93, words ")
+    assert why.matcher == "learned" and why.matched.startswith("0.82, words ")
     assert "words " in why.matched and "интернет" in why.matched
 
 

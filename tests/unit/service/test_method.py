@@ -242,6 +242,10 @@ def test_answers_are_read() -> None:
     assert read_answer("Вопрос решён не до конца, жду звонка").kind == "text"
     assert read_answer("Всё ещё не решено").kind == "no"
     assert read_answer("Нет проблем, всё решили").kind == "yes"
+    # a yes with a reservation goes to the owner as the customer's words, not as satisfied
+    assert read_answer("Да, но счёт так и не пересчитали").kind == "text"
+    assert read_answer("Yes, but the refund never arrived").kind == "text"
+    assert read_answer("Yes, thank you, all good").kind == "yes"
 
 
 def test_an_english_customer_is_asked_in_english_and_a_score_is_read(
