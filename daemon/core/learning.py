@@ -304,9 +304,19 @@ def consult(model: Model, message: Message, book: RuleBook) -> LearnedDecision |
         )
         return LearnedDecision(prediction, False, why)
     if prediction.confidence < settings.min_confidence:
-        why = f"{prediction.confidence:.2f} is below learning.min_confidence"
+        shown = shown_below(prediction.confidence, settings.min_confidence)
+        why = f"{shown} is below learning.min_confidence"
         return LearnedDecision(prediction, False, f"{why} {settings.min_confidence:g}")
     return LearnedDecision(prediction, True)
+
+
+def shown_below(confidence: float, limit: float) -> str:
+    """`confidence` with two decimals, or as many more (up to six) as it takes not to read as
+    `limit` or above: 0.9985 under a limit of 0.999 is "0.9985", not "1.00"."""
+    digits = 2
+    while digits < 6 and round(confidence, digits) >= limit:
+        digits += 1
+    return f"{confidence:.{digits}f}"
 
 
 def reason(prediction: Prediction) -> Reason:

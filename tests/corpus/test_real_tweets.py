@@ -25,14 +25,17 @@ from real_tweets import LABELS_DIR, labelled, score
 #: Held-out figures of today's rules on both draws' held-out rows (en: 150 complaints, 72 thanks,
 #: 69 neither; ru: 89, 19, 239). Draw 2 (800 more tweets, labelled after the rules were written)
 #: brought them down from draw 1's alone (en caught 75.6 %, ru 68.2 %): the rules had been fitted
-#: to draw 1's dev rows. The floor each figure is held to, a few tweets below.
+#: to draw 1's dev rows. The problem-report classes of 2026-12-02 (questions that complain, waits
+#: in time, a service thing missing, …) raised caught from 71.3 % (en) and 57.3 % (ru); Russian
+#: praise alone needing two praises raised Russian thanks precision (3 of 4 decisions, from 8 of
+#: 21) and neither kept out (from 83.7 %). The floor each figure is held to, a few tweets below.
 REACHED = {
-    "en": {"caught": 0.713, "complaint_to_thanks": 0.060, "neither_out": 0.725, "thanks": 0.700},
-    "ru": {"caught": 0.573, "complaint_to_thanks": 0.0, "neither_out": 0.837, "thanks": 0.381},
+    "en": {"caught": 0.733, "complaint_to_thanks": 0.060, "neither_out": 0.725, "thanks": 0.712},
+    "ru": {"caught": 0.652, "complaint_to_thanks": 0.0, "neither_out": 0.883, "thanks": 0.750},
 }
 FLOOR = {
-    "en": {"caught": 0.67, "complaint_to_thanks": 0.09, "neither_out": 0.68, "thanks": 0.64},
-    "ru": {"caught": 0.52, "complaint_to_thanks": 0.03, "neither_out": 0.80, "thanks": 0.25},
+    "en": {"caught": 0.69, "complaint_to_thanks": 0.09, "neither_out": 0.68, "thanks": 0.64},
+    "ru": {"caught": 0.60, "complaint_to_thanks": 0.03, "neither_out": 0.85, "thanks": 0.50},
 }
 
 

@@ -29,9 +29,12 @@ MAX_CHARS = 210_000
 _APOSTROPHES = str.maketrans(
     {"\u2019": "'", "\u02bc": "'", "\u2018": "'", "`": "'", "ё": "е", "\u0301": ""}
 )  # U+0301: a stress mark inside a word
-_WORD = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*")
+#: "'", "-" and "_" inside a word keep it whole: "don't", "e-mail", "love_dragons". A run that
+#: follows "@" (a handle such as "@love_dragons", the domain after an address's "@") is matched
+#: with its "@" and then dropped: a name is no word of opinion ("love", "best", "united").
+_WORD = re.compile(r"@?[^\W_]+(?:['\-_][^\W_]+)*")
 #: Characters that end a clause: negation never reaches across them.
-_WORD_OR_END = re.compile(r"([^\W_]+(?:['\-][^\W_]+)*)|[.!?;:,()\n\u2014\u2013]|\s-\s")
+_WORD_OR_END = re.compile(r"(@?[^\W_]+(?:['\-_][^\W_]+)*)|[.!?;:,()\n\u2014\u2013]|\s-\s")
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ def normalize(text: str) -> str:
 
 def split_words(text: str) -> list[str]:
     """Words of an already normalised text ("don't" and "e-mail" stay one word)."""
-    return _WORD.findall(text)
+    return [w for w in _WORD.findall(text) if w[0] != "@"]
 
 
 def stem_groups(prefixes: Iterable[str]) -> tuple[tuple[int, frozenset[str]], ...]:
@@ -81,7 +84,7 @@ class Text:
 
     @cached_property
     def words(self) -> list[str]:
-        return [w for w in _WORD.findall(self.norm) if len(w) <= MAX_WORD]
+        return [w for w in _WORD.findall(self.norm) if len(w) <= MAX_WORD and w[0] != "@"]
 
     @cached_property
     def clauses(self) -> list[int]:
@@ -90,7 +93,7 @@ class Text:
         clause = 0
         for word in _WORD_OR_END.findall(self.norm):
             if word:
-                if len(word) <= MAX_WORD:  # the same words as `words`
+                if len(word) <= MAX_WORD and word[0] != "@":  # the same words as `words`
                     out.append(clause)
             else:
                 clause += 1

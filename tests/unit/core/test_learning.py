@@ -23,6 +23,7 @@ from daemon.core.learning import (
     learn,
     lesson,
     message_words,
+    shown_below,
     to_doc,
     words_of,
 )
@@ -207,6 +208,12 @@ def test_without_enough_lessons_or_confidence_or_a_learning_section_it_does_not_
     assert strict is not None and not strict.decided and "min_confidence" in strict.why_not
     assert consult(taught(), plain, replace(book, learning=None)) is None
     assert fallback(taught())(plain, replace(book, learning=None)).category == UNCLASSIFIED
+
+
+def test_a_confidence_just_below_the_limit_is_not_shown_as_reaching_it() -> None:
+    assert shown_below(0.72, 0.999) == "0.72"
+    assert shown_below(0.9985, 0.999) == "0.9985"
+    assert shown_below(0.99899, 0.999) == "0.99899"
 
 
 def test_a_neither_prediction_leaves_the_message_unclassified(book: RuleBook) -> None:

@@ -47,3 +47,9 @@ def test_negation_stops_at_clause_end_and_window():
     assert not text.negated(text.words.index("жалоба"), 3, NEG)
     far = Text("no one two three four problem")
     assert not far.negated(5, 6, NEG)
+
+
+def test_a_handle_or_an_identifier_is_no_word():
+    text = Text("@best_airline_love thanks, my_login works; mail me at anna@love.example")
+    assert text.words == ["thanks", "my_login", "works", "mail", "me", "at", "anna", "example"]
+    assert len(text.clauses) == len(text.words)
