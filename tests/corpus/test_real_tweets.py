@@ -28,13 +28,16 @@ from real_tweets import LABELS_DIR, labelled, score
 #: to draw 1's dev rows. The problem-report classes of 2026-12-02 (questions that complain, waits
 #: in time, a service thing missing, …) raised caught from 71.3 % (en) and 57.3 % (ru); Russian
 #: praise alone needing two praises raised Russian thanks precision (3 of 4 decisions, from 8 of
-#: 21) and neither kept out (from 83.7 %). The floor each figure is held to, a few tweets below.
+#: 21) and neither kept out (from 83.7 %). Praise beside trouble sent to the center (issue 16:
+#: sarcasm, a closing question, trouble nobody put right) took English complaint→thanks from
+#: 6.0 %, thanks precision from 71.2 % and neither kept out from 72.5 %. The floor each figure is
+#: held to, a few tweets below.
 REACHED = {
-    "en": {"caught": 0.733, "complaint_to_thanks": 0.060, "neither_out": 0.725, "thanks": 0.712},
+    "en": {"caught": 0.733, "complaint_to_thanks": 0.047, "neither_out": 0.754, "thanks": 0.746},
     "ru": {"caught": 0.652, "complaint_to_thanks": 0.0, "neither_out": 0.883, "thanks": 0.750},
 }
 FLOOR = {
-    "en": {"caught": 0.69, "complaint_to_thanks": 0.09, "neither_out": 0.68, "thanks": 0.64},
+    "en": {"caught": 0.69, "complaint_to_thanks": 0.07, "neither_out": 0.71, "thanks": 0.68},
     "ru": {"caught": 0.60, "complaint_to_thanks": 0.03, "neither_out": 0.85, "thanks": 0.50},
 }
 
