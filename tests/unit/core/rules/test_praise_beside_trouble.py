@@ -24,6 +24,8 @@ CASES = [
     # praise beside trouble that nobody says was put right
     ("praise-beside-trouble", "Kudos to the driver for staying calm through all the delays"),
     ("praise-beside-trouble", "Nice people at the desk, the upgrade issues are a pity"),
+    # thanks in a letter that reports a problem the complaint rules left to thanks (English)
+    ("thanks-beside-a-report", "Lovely crew on board, thank you! The seat screens did not work at all."),
 ]
 
 
@@ -37,6 +39,10 @@ KEPT = [
     # the trouble was put right: praise for the fix stays thanks
     "Thank you for rebooking me so fast after the delay, you saved my trip!",
     "The order was lost but Anna found it and delivered it the same day. Brilliant, thank you!",
+    "Many thanks, the parcel did not arrive on Monday, then Anna found it and brought it round"
+    " herself. Wonderful service",
+    "hi, no complaints at all, the parcel came early and better packed than by another company."
+    " thanks guys",
     # a concession before praise stays thanks
     "Excellent service with a few minor issues, thank you",
     # an ellipsis inside the letter, not at its end
