@@ -33,11 +33,11 @@ from real_tweets import LABELS_DIR, labelled, score
 #: 6.0 %, thanks precision from 71.2 % and neither kept out from 72.5 %. The floor each figure is
 #: held to, a few tweets below.
 REACHED = {
-    "en": {"caught": 0.733, "complaint_to_thanks": 0.047, "neither_out": 0.754, "thanks": 0.746},
+    "en": {"caught": 0.733, "complaint_to_thanks": 0.040, "neither_out": 0.754, "thanks": 0.750},
     "ru": {"caught": 0.652, "complaint_to_thanks": 0.0, "neither_out": 0.883, "thanks": 0.750},
 }
 FLOOR = {
-    "en": {"caught": 0.69, "complaint_to_thanks": 0.07, "neither_out": 0.71, "thanks": 0.68},
+    "en": {"caught": 0.69, "complaint_to_thanks": 0.06, "neither_out": 0.71, "thanks": 0.70},
     "ru": {"caught": 0.60, "complaint_to_thanks": 0.03, "neither_out": 0.85, "thanks": 0.50},
 }
 
