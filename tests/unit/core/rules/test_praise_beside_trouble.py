@@ -25,7 +25,7 @@ CASES = [
     ("praise-beside-trouble", "Kudos to the driver for staying calm through all the delays"),
     ("praise-beside-trouble", "Nice people at the desk, the upgrade issues are a pity"),
     # thanks in a letter that reports a problem the complaint rules left to thanks (English)
-    ("thanks-beside-a-report", "Lovely crew on board, thank you! The seat screens did not work at all."),
+    ("thanks-beside-a-report", "Lovely crew, thank you! The seat screens did not work at all."),
 ]
 
 
