@@ -167,6 +167,7 @@ class Words(Condition):
         self.multi_first_words = frozenset(self.multi_first)
         self.multi_prefixed = [p for p in self.multi if p.parts[0][1]]
         self.single = {p.parts[0]: p for p in single}
+        self.order = {id(p): i for i, p in enumerate(self.patterns)}
         self.fast = negation == "ignore" and at_least == 1 and not self.except_
 
     def _text(self, ctx: Context) -> Text:
@@ -217,7 +218,8 @@ class Words(Condition):
         if self.prefixes:
             found.update(self.single[(w, True)] for w in text.stem_hits(self.prefix_groups))
         found.update(self._phrases(text))
-        return [p for p in self.patterns if p in found]
+        # sorted by position in the rule: a few candidates, where a scan meets every pattern
+        return sorted(found, key=lambda p: self.order[id(p)])
 
     def explain(self, ctx: Context) -> list[Reason]:
         kind = self.kind if self.negation == "ignore" else f"{self.kind} ({self.negation} negated)"
@@ -321,7 +323,10 @@ class All(Condition):
         self.children = children
 
     def test(self, ctx: Context) -> bool:
-        return all(c.test(ctx) for c in self.children)
+        for child in self.children:  # noqa: SIM110 (all() over a generator: a frame per child)
+            if not child.test(ctx):
+                return False
+        return True
 
     def explain(self, ctx: Context) -> list[Reason]:
         return [r for c in self.children for r in c.explain(ctx)]
@@ -334,7 +339,10 @@ class Any(Condition):
         self.children = children
 
     def test(self, ctx: Context) -> bool:
-        return any(c.test(ctx) for c in self.children)
+        for child in self.children:  # noqa: SIM110 (a plain loop, as in `All.test`)
+            if child.test(ctx):
+                return True
+        return False
 
     def explain(self, ctx: Context) -> list[Reason]:
         hit = next(c for c in self.children if c.test(ctx))
@@ -399,6 +407,18 @@ class Opinions:
                 elif pattern.parts:
                     word, prefix = pattern.parts[0]
                     (self.prefixes if prefix else self.exact)[word] = polarity
+        # Phrases by their first word, so a message tries only those whose first word it holds
+        # (and the few that start with a prefix), in lexicon order: (index, pattern, polarity).
+        self._phrases_by_first: dict[str, list[tuple[int, Pattern, int]]] = {}
+        self._phrases_prefixed: list[tuple[int, Pattern, int]] = []
+        for i, (pattern, polarity) in enumerate(self.phrases):
+            first, prefix = pattern.parts[0]
+            entry = (i, pattern, polarity)
+            if prefix:
+                self._phrases_prefixed.append(entry)
+            else:
+                self._phrases_by_first.setdefault(first, []).append(entry)
+        self._phrase_firsts = frozenset(self._phrases_by_first)
         self.min_prefix = min((len(p) for p in self.prefixes), default=1)
         self.max_prefix = max((len(p) for p in self.prefixes), default=0)
         self._polarity: dict[str, int] = {}
@@ -418,6 +438,14 @@ class Opinions:
             self._polarity[word] = got
         return got
 
+    def _candidate_phrases(self, text: Text) -> list[tuple[int, Pattern, int]]:
+        """The phrases whose first word occurs, in lexicon order (the order of `hits`)."""
+        found = list(self._phrases_prefixed)
+        for first in self._phrase_firsts & text.word_set:
+            found.extend(self._phrases_by_first[first])
+        found.sort(key=_first)
+        return found
+
     def hits(self, text: Text, negation: Negation) -> list[tuple[str, int]]:
         """(matched text, +1 | −1) for every opinion word or phrase; negated ones turn around.
 
@@ -426,7 +454,7 @@ class Opinions:
         words = text.words
         out: list[tuple[str, int]] = []
         covered: set[int] = set()
-        for pattern, polarity in self.phrases:
+        for _, pattern, polarity in self._candidate_phrases(text):
             if pattern.could_match(text):
                 for start, end in pattern.find(text):
                     covered.update(range(start, end))
@@ -440,6 +468,10 @@ class Opinions:
                 sign = -polarity if text.negated(i, i + 1, negation) else polarity
                 out.append((word, sign))
         return out
+
+
+def _first(entry: tuple[int, Pattern, int]) -> int:
+    return entry[0]
 
 
 class Sentiment(Condition):
