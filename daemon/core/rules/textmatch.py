@@ -86,11 +86,12 @@ def stem_groups(prefixes: Iterable[str]) -> tuple[tuple[int, frozenset[str]], ..
 class Text:
     """One field of one message, normalised and tokenised lazily, each step at most once."""
 
-    __slots__ = ("__dict__", "_stems", "raw")
+    __slots__ = ("__dict__", "_starts", "_stems", "raw")
 
     def __init__(self, raw: str):
         self.raw = raw[:MAX_CHARS]
         self._stems: dict[int, frozenset[str]] = {}
+        self._starts: dict[tuple[str, bool], list[int]] = {}
 
     @cached_property
     def norm(self) -> str:
@@ -142,26 +143,30 @@ class Text:
                 return True
         return False
 
-    @cached_property
-    def positions(self) -> dict[str, list[int]]:
-        """Word → indices where it occurs; built once, makes every phrase lookup direct."""
-        index: dict[str, list[int]] = {}
-        get = index.get  # no `setdefault`: it builds a list for every word, new or not
-        for i, word in enumerate(self.words):
-            found = get(word)
-            if found is None:
-                index[word] = [i]
-            else:
-                found.append(i)
-        return index
-
     def starts(self, word: str, prefix: bool) -> list[int]:
-        """Indices of words equal to `word` (or starting with it, for a prefix), ascending."""
-        if not prefix:
-            return self.positions.get(word, [])
-        found = [i for w, idx in self.positions.items() if w.startswith(word) for i in idx]
-        found.sort()
-        return found
+        """Indices of words equal to `word` (or starting with it, for a prefix), ascending.
+
+        Found by scanning the words for the one asked (`list.index`, in C) and kept: a message
+        meets a few dozen phrase starts, where indexing every word of it cost more than all
+        the scans together."""
+        key = (word, prefix)
+        got = self._starts.get(key)
+        if got is None:
+            words = self.words
+            if prefix:
+                got = [i for i, w in enumerate(words) if w.startswith(word)]
+            else:
+                got = []
+                if word in self.word_set:
+                    i = words.index(word)
+                    try:
+                        while True:
+                            got.append(i)
+                            i = words.index(word, i + 1)
+                    except ValueError:
+                        pass
+            self._starts[key] = got
+        return got
 
     def span(self, start: int, end: int) -> str:
         """The words[start:end] as the reasons of a decision show them."""
