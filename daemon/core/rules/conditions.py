@@ -20,6 +20,7 @@ from daemon.core.rules.textmatch import (
     LemmaText,
     Negation,
     Pattern,
+    PhraseIndex,
     Text,
     normalize,
     stem_groups,
@@ -153,6 +154,7 @@ class Words(Condition):
         self.kind, self.field, self.negation, self.at_least = kind, field, negation, at_least
         self.patterns = [Pattern(p) for p in patterns]
         self.except_ = [Pattern(p) for p in except_ or ()]
+        self.except_index = PhraseIndex(self.except_)
         single = [p for p in self.patterns if len(p.parts) == 1]
         self.exact = frozenset(p.parts[0][0] for p in single if not p.parts[0][1])
         self.prefixes = frozenset(p.parts[0][0] for p in single if p.parts[0][1])
@@ -199,7 +201,12 @@ class Words(Condition):
                 if hidden is None:
                     # `except:` phrases are read as written, also by `lemmas:` (same indices)
                     plain = ctx.text(self.field)
-                    hidden = [span for p in self.except_ for span in p.find(plain)]
+                    excepts = self.except_
+                    hidden = [
+                        span
+                        for k in self.except_index.candidates(plain)
+                        for span in excepts[k].find(plain)
+                    ]
                 if any(s <= start and end <= e for s, e in hidden):
                     continue
                 if self.negation != "ignore":
@@ -407,18 +414,7 @@ class Opinions:
                 elif pattern.parts:
                     word, prefix = pattern.parts[0]
                     (self.prefixes if prefix else self.exact)[word] = polarity
-        # Phrases by their first word, so a message tries only those whose first word it holds
-        # (and the few that start with a prefix), in lexicon order: (index, pattern, polarity).
-        self._phrases_by_first: dict[str, list[tuple[int, Pattern, int]]] = {}
-        self._phrases_prefixed: list[tuple[int, Pattern, int]] = []
-        for i, (pattern, polarity) in enumerate(self.phrases):
-            first, prefix = pattern.parts[0]
-            entry = (i, pattern, polarity)
-            if prefix:
-                self._phrases_prefixed.append(entry)
-            else:
-                self._phrases_by_first.setdefault(first, []).append(entry)
-        self._phrase_firsts = frozenset(self._phrases_by_first)
+        self._phrase_index = PhraseIndex(p for p, _ in self.phrases)  # tried in lexicon order
         self.min_prefix = min((len(p) for p in self.prefixes), default=1)
         self.max_prefix = max((len(p) for p in self.prefixes), default=0)
         self._polarity: dict[str, int] = {}
@@ -438,14 +434,6 @@ class Opinions:
             self._polarity[word] = got
         return got
 
-    def _candidate_phrases(self, text: Text) -> list[tuple[int, Pattern, int]]:
-        """The phrases whose first word occurs, in lexicon order (the order of `hits`)."""
-        found = list(self._phrases_prefixed)
-        for first in self._phrase_firsts & text.word_set:
-            found.extend(self._phrases_by_first[first])
-        found.sort(key=_first)
-        return found
-
     def hits(self, text: Text, negation: Negation) -> list[tuple[str, int]]:
         """(matched text, +1 | −1) for every opinion word or phrase; negated ones turn around.
 
@@ -454,7 +442,9 @@ class Opinions:
         words = text.words
         out: list[tuple[str, int]] = []
         covered: set[int] = set()
-        for _, pattern, polarity in self._candidate_phrases(text):
+        phrases = self.phrases
+        for k in self._phrase_index.candidates(text):
+            pattern, polarity = phrases[k]
             if pattern.could_match(text):
                 for start, end in pattern.find(text):
                     covered.update(range(start, end))
@@ -468,10 +458,6 @@ class Opinions:
                 sign = -polarity if text.negated(i, i + 1, negation) else polarity
                 out.append((word, sign))
         return out
-
-
-def _first(entry: tuple[int, Pattern, int]) -> int:
-    return entry[0]
 
 
 class Sentiment(Condition):

@@ -248,3 +248,32 @@ class Pattern:
             else:
                 spans.append((i, i + k))
         return spans
+
+
+class PhraseIndex:
+    """Patterns by their first word, so that a text is tried only against the few whose first
+    word it holds (plus those that start with a prefix): a lexicon or an `except:` list has
+    dozens to hundreds of entries, a message meets a handful."""
+
+    __slots__ = ("_by_first", "_firsts", "_prefixed")
+
+    def __init__(self, patterns: Iterable[Pattern]):
+        self._by_first: dict[str, list[int]] = {}
+        self._prefixed: list[int] = []
+        for i, pattern in enumerate(patterns):
+            if not pattern.parts:
+                continue  # matches nothing (`find` returns no span)
+            first, prefix = pattern.parts[0]
+            if prefix:
+                self._prefixed.append(i)
+            else:
+                self._by_first.setdefault(first, []).append(i)
+        self._firsts = frozenset(self._by_first)
+
+    def candidates(self, text: Text) -> list[int]:
+        """Indices (ascending, i.e. in the given order) of the patterns that may occur."""
+        found = list(self._prefixed)
+        for first in self._firsts & text.word_set:
+            found.extend(self._by_first[first])
+        found.sort()
+        return found
