@@ -451,10 +451,18 @@ class Opinions:
                     if polarity:
                         sign = -polarity if text.negated(start, end, negation) else polarity
                         out.append((" ".join(words[start:end]), sign))
+        # Each distinct word is looked up once, and only the opinion words' places visited
+        # (`Text.starts`), in text order: most words of a letter carry no opinion.
         polarity_of = self.polarity
-        for i, word in enumerate(words):
-            polarity = polarity_of(word)
-            if polarity and i not in covered:
+        places = [
+            (i, word, polarity)
+            for word in text.word_set
+            if (polarity := polarity_of(word))
+            for i in text.starts(word, False)
+        ]
+        places.sort()
+        for i, word, polarity in places:
+            if i not in covered:
                 sign = -polarity if text.negated(i, i + 1, negation) else polarity
                 out.append((word, sign))
         return out
