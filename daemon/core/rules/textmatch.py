@@ -20,7 +20,8 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
-from operator import itemgetter
+from itertools import accumulate, compress
+from operator import itemgetter, not_
 
 #: Longest word the matchers see; a longer run of letters (base64, a hostile blob) is skipped.
 MAX_WORD = 64
@@ -43,7 +44,8 @@ _APOSTROPHES = (
 #: follows "@" (a handle such as "@love_dragons", the domain after an address's "@") is matched
 #: with its "@" and then dropped: a name is no word of opinion ("love", "best", "united").
 _WORD = re.compile(r"@?[^\W_]+(?:['\-_][^\W_]+)*")
-#: Characters that end a clause: negation never reaches across them.
+#: Characters that end a clause: negation never reaches across them. No word contains one,
+#: so the words this finds (group 1) are exactly those of `_WORD`.
 _WORD_OR_END = re.compile(r"(@?[^\W_]+(?:['\-_][^\W_]+)*)|[.!?;:,()\n\u2014\u2013]|\s-\s")
 
 
@@ -98,15 +100,30 @@ class Text:
         return normalize(self.raw)
 
     @cached_property
+    def _tokens(self) -> tuple[list[str], bool]:
+        """The words and clause ends ("") of the text in order, from one regex pass that serves
+        `words` and `clauses` both; and whether every word found is kept (no handle, none over
+        `MAX_WORD`: almost every letter), which lets both be built in C, without a loop."""
+        norm = self.norm
+        tokens: list[str] = _WORD_OR_END.findall(norm)
+        return tokens, "@" not in norm and max(map(len, tokens), default=0) <= MAX_WORD
+
+    @cached_property
     def words(self) -> list[str]:
-        return [w for w in _WORD.findall(self.norm) if len(w) <= MAX_WORD and w[0] != "@"]
+        tokens, plain = self._tokens
+        if plain:
+            return list(filter(None, tokens))
+        return [w for w in tokens if w and len(w) <= MAX_WORD and w[0] != "@"]
 
     @cached_property
     def clauses(self) -> list[int]:
-        """Clause number of each word; only computed when a negation has to be checked."""
+        """Clause number of each word: the count of clause ends before it."""
+        tokens, plain = self._tokens
+        if plain:
+            return list(compress(accumulate(map(not_, tokens), initial=0), tokens))
         out: list[int] = []
         clause = 0
-        for word in _WORD_OR_END.findall(self.norm):
+        for word in tokens:
             if word:
                 if len(word) <= MAX_WORD and word[0] != "@":  # the same words as `words`
                     out.append(clause)
