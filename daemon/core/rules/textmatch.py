@@ -10,7 +10,8 @@ the same words replaced by their dictionary forms, see daemon.core.rules.morphol
 Every cost here is linear in the text, because the text is a stranger's: a run of letters longer
 than `MAX_WORD` is not a word (no rule can name it), a `Text` keeps at most `MAX_CHARS`, and a
 prefix lookup slices each distinct word once per prefix length the rules use — never every
-prefix of every word, which a 200,000-letter "word" turned into 20 GB.
+prefix of every word, which a 200,000-letter "word" turned into 20 GB. A phrase's first word
+is found by one scan of the words per distinct first word the rules ask for (`Text.starts`).
 """
 
 from __future__ import annotations
