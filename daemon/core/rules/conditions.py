@@ -20,6 +20,7 @@ from daemon.core.rules.textmatch import (
     LemmaText,
     Negation,
     Pattern,
+    PhraseIndex,
     Text,
     normalize,
     stem_groups,
@@ -153,6 +154,7 @@ class Words(Condition):
         self.kind, self.field, self.negation, self.at_least = kind, field, negation, at_least
         self.patterns = [Pattern(p) for p in patterns]
         self.except_ = [Pattern(p) for p in except_ or ()]
+        self.except_index = PhraseIndex(self.except_)
         single = [p for p in self.patterns if len(p.parts) == 1]
         self.exact = frozenset(p.parts[0][0] for p in single if not p.parts[0][1])
         self.prefixes = frozenset(p.parts[0][0] for p in single if p.parts[0][1])
@@ -167,6 +169,7 @@ class Words(Condition):
         self.multi_first_words = frozenset(self.multi_first)
         self.multi_prefixed = [p for p in self.multi if p.parts[0][1]]
         self.single = {p.parts[0]: p for p in single}
+        self.order = {id(p): i for i, p in enumerate(self.patterns)}
         self.fast = negation == "ignore" and at_least == 1 and not self.except_
 
     def _text(self, ctx: Context) -> Text:
@@ -198,7 +201,12 @@ class Words(Condition):
                 if hidden is None:
                     # `except:` phrases are read as written, also by `lemmas:` (same indices)
                     plain = ctx.text(self.field)
-                    hidden = [span for p in self.except_ for span in p.find(plain)]
+                    excepts = self.except_
+                    hidden = [
+                        span
+                        for k in self.except_index.candidates(plain)
+                        for span in excepts[k].find(plain)
+                    ]
                 if any(s <= start and end <= e for s, e in hidden):
                     continue
                 if self.negation != "ignore":
@@ -217,7 +225,8 @@ class Words(Condition):
         if self.prefixes:
             found.update(self.single[(w, True)] for w in text.stem_hits(self.prefix_groups))
         found.update(self._phrases(text))
-        return [p for p in self.patterns if p in found]
+        # sorted by position in the rule: a few candidates, where a scan meets every pattern
+        return sorted(found, key=lambda p: self.order[id(p)])
 
     def explain(self, ctx: Context) -> list[Reason]:
         kind = self.kind if self.negation == "ignore" else f"{self.kind} ({self.negation} negated)"
@@ -247,17 +256,39 @@ class Lemmas(Words):
         return ctx.lemma_text(self.field, self.lemmatizer)
 
 
+#: A pattern that opens with `\b` and a run of letters (`\bст(?:атья|...)`), the letters
+#: not the object of a quantifier after them.
+_BOUNDARY_WORD = re.compile(r"\\b([^\W\d_]{2,})(?![?*+{])")
+
+
+def literal_first(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """The same pattern, written to start with its letters when it opens with `\b` + letters.
+
+    `\bword…` and `word(?<=\bword)…` match the same text at the same places: the lookbehind
+    checks the boundary before the letters just read. But a pattern that starts with a letter
+    lets the regex engine skip ahead to the places where that letter (or the whole word)
+    stands, where one that starts with `\b` is tried at every position of the text: 20-40
+    times faster on a 2 KB letter. Any other pattern is returned as it is.
+    """
+    found = _BOUNDARY_WORD.match(pattern.pattern)
+    if not found:
+        return pattern
+    word = found.group(1)
+    return re.compile(f"{word}(?<=\\b{word}){pattern.pattern[found.end() :]}", pattern.flags)
+
+
 class Regex(Condition):
     kind = "regex"
 
     def __init__(self, pattern: re.Pattern[str], field: str):
         self.pattern, self.field = pattern, field
+        self._search = literal_first(pattern).search
 
     def test(self, ctx: Context) -> bool:
-        return self.pattern.search(ctx.text(self.field).norm) is not None
+        return self._search(ctx.text(self.field).norm) is not None
 
     def explain(self, ctx: Context) -> list[Reason]:
-        found = self.pattern.search(ctx.text(self.field).norm)
+        found = self._search(ctx.text(self.field).norm)
         return [Reason(self.field, "regex", found.group(0) if found else "")]
 
 
@@ -321,7 +352,10 @@ class All(Condition):
         self.children = children
 
     def test(self, ctx: Context) -> bool:
-        return all(c.test(ctx) for c in self.children)
+        for child in self.children:  # noqa: SIM110 (all() over a generator: a frame per child)
+            if not child.test(ctx):
+                return False
+        return True
 
     def explain(self, ctx: Context) -> list[Reason]:
         return [r for c in self.children for r in c.explain(ctx)]
@@ -334,7 +368,10 @@ class Any(Condition):
         self.children = children
 
     def test(self, ctx: Context) -> bool:
-        return any(c.test(ctx) for c in self.children)
+        for child in self.children:  # noqa: SIM110 (a plain loop, as in `All.test`)
+            if child.test(ctx):
+                return True
+        return False
 
     def explain(self, ctx: Context) -> list[Reason]:
         hit = next(c for c in self.children if c.test(ctx))
@@ -399,6 +436,7 @@ class Opinions:
                 elif pattern.parts:
                     word, prefix = pattern.parts[0]
                     (self.prefixes if prefix else self.exact)[word] = polarity
+        self._phrase_index = PhraseIndex(p for p, _ in self.phrases)  # tried in lexicon order
         self.min_prefix = min((len(p) for p in self.prefixes), default=1)
         self.max_prefix = max((len(p) for p in self.prefixes), default=0)
         self._polarity: dict[str, int] = {}
@@ -426,17 +464,27 @@ class Opinions:
         words = text.words
         out: list[tuple[str, int]] = []
         covered: set[int] = set()
-        for pattern, polarity in self.phrases:
+        phrases = self.phrases
+        for k in self._phrase_index.candidates(text):
+            pattern, polarity = phrases[k]
             if pattern.could_match(text):
                 for start, end in pattern.find(text):
                     covered.update(range(start, end))
                     if polarity:
                         sign = -polarity if text.negated(start, end, negation) else polarity
                         out.append((" ".join(words[start:end]), sign))
+        # Each distinct word is looked up once, and only the opinion words' places visited
+        # (`Text.starts`), in text order: most words of a letter carry no opinion.
         polarity_of = self.polarity
-        for i, word in enumerate(words):
-            polarity = polarity_of(word)
-            if polarity and i not in covered:
+        places = [
+            (i, word, polarity)
+            for word in text.word_set
+            if (polarity := polarity_of(word))
+            for i in text.starts(word, False)
+        ]
+        places.sort()
+        for i, word, polarity in places:
+            if i not in covered:
                 sign = -polarity if text.negated(i, i + 1, negation) else polarity
                 out.append((word, sign))
         return out

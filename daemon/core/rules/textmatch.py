@@ -10,7 +10,8 @@ the same words replaced by their dictionary forms, see daemon.core.rules.morphol
 Every cost here is linear in the text, because the text is a stranger's: a run of letters longer
 than `MAX_WORD` is not a word (no rule can name it), a `Text` keeps at most `MAX_CHARS`, and a
 prefix lookup slices each distinct word once per prefix length the rules use — never every
-prefix of every word, which a 200,000-letter "word" turned into 20 GB.
+prefix of every word, which a 200,000-letter "word" turned into 20 GB. A phrase's first word
+is found by one scan of the words per distinct first word the rules ask for (`Text.starts`).
 """
 
 from __future__ import annotations
@@ -20,20 +21,32 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import accumulate, compress
+from operator import itemgetter, not_
 
 #: Longest word the matchers see; a longer run of letters (base64, a hostile blob) is skipped.
 MAX_WORD = 64
 #: Most characters of one field's text the matchers see: the body budget plus a subject.
 MAX_CHARS = 210_000
 
-_APOSTROPHES = str.maketrans(
-    {"\u2019": "'", "\u02bc": "'", "\u2018": "'", "`": "'", "ё": "е", "\u0301": ""}
-)  # U+0301: a stress mark inside a word
+#: Characters replaced after case-folding (U+0301: a stress mark inside a word). Applied with
+#: `str.replace`, one C scan per pair: `str.translate` looks every character of a Cyrillic text
+#: up in a dict and measured ten times slower. Each is one character and no replacement is
+#: another's key, so the order does not matter.
+_APOSTROPHES = (
+    ("\u2019", "'"),
+    ("\u02bc", "'"),
+    ("\u2018", "'"),
+    ("`", "'"),
+    ("ё", "е"),
+    ("\u0301", ""),
+)
 #: "'", "-" and "_" inside a word keep it whole: "don't", "e-mail", "love_dragons". A run that
 #: follows "@" (a handle such as "@love_dragons", the domain after an address's "@") is matched
 #: with its "@" and then dropped: a name is no word of opinion ("love", "best", "united").
 _WORD = re.compile(r"@?[^\W_]+(?:['\-_][^\W_]+)*")
-#: Characters that end a clause: negation never reaches across them.
+#: Characters that end a clause: negation never reaches across them. No word contains one,
+#: so the words this finds (group 1) are exactly those of `_WORD`.
 _WORD_OR_END = re.compile(r"(@?[^\W_]+(?:['\-_][^\W_]+)*)|[.!?;:,()\n\u2014\u2013]|\s-\s")
 
 
@@ -53,7 +66,11 @@ class Negation:
 
 def normalize(text: str) -> str:
     """NFKC, case-fold, ё → е, apostrophes unified. Same function for rules and messages."""
-    return unicodedata.normalize("NFKC", text).casefold().translate(_APOSTROPHES)
+    text = unicodedata.normalize("NFKC", text).casefold()
+    for old, new in _APOSTROPHES:
+        if old in text:
+            text = text.replace(old, new)
+    return text
 
 
 def split_words(text: str) -> list[str]:
@@ -72,26 +89,42 @@ def stem_groups(prefixes: Iterable[str]) -> tuple[tuple[int, frozenset[str]], ..
 class Text:
     """One field of one message, normalised and tokenised lazily, each step at most once."""
 
-    __slots__ = ("__dict__", "_stems", "raw")
+    __slots__ = ("__dict__", "_starts", "_stems", "raw")
 
     def __init__(self, raw: str):
         self.raw = raw[:MAX_CHARS]
         self._stems: dict[int, frozenset[str]] = {}
+        self._starts: dict[tuple[str, bool], list[int]] = {}
 
     @cached_property
     def norm(self) -> str:
         return normalize(self.raw)
 
     @cached_property
+    def _tokens(self) -> tuple[list[str], bool]:
+        """The words and clause ends ("") of the text in order, from one regex pass that serves
+        `words` and `clauses` both; and whether every word found is kept (no handle, none over
+        `MAX_WORD`: almost every letter), which lets both be built in C, without a loop."""
+        norm = self.norm
+        tokens: list[str] = _WORD_OR_END.findall(norm)
+        return tokens, "@" not in norm and max(map(len, tokens), default=0) <= MAX_WORD
+
+    @cached_property
     def words(self) -> list[str]:
-        return [w for w in _WORD.findall(self.norm) if len(w) <= MAX_WORD and w[0] != "@"]
+        tokens, plain = self._tokens
+        if plain:
+            return list(filter(None, tokens))
+        return [w for w in tokens if w and len(w) <= MAX_WORD and w[0] != "@"]
 
     @cached_property
     def clauses(self) -> list[int]:
-        """Clause number of each word; only computed when a negation has to be checked."""
+        """Clause number of each word: the count of clause ends before it."""
+        tokens, plain = self._tokens
+        if plain:
+            return list(compress(accumulate(map(not_, tokens), initial=0), tokens))
         out: list[int] = []
         clause = 0
-        for word in _WORD_OR_END.findall(self.norm):
+        for word in tokens:
             if word:
                 if len(word) <= MAX_WORD and word[0] != "@":  # the same words as `words`
                     out.append(clause)
@@ -108,8 +141,10 @@ class Text:
         lookup in `stems(4)`. Built once per length a rule asks for, one slice per word."""
         got = self._stems.get(length)
         if got is None:
+            # A shorter word is kept whole: never equal to a `length`-letter prefix, so it
+            # changes no answer, and slicing in `map` saves the per-word filter.
             words = self.word_set if length >= 2 else ()
-            got = self._stems[length] = frozenset(w[:length] for w in words if len(w) >= length)
+            got = self._stems[length] = frozenset(map(itemgetter(slice(length)), words))
         return got
 
     def has_stem(self, prefix: str) -> bool:
@@ -126,21 +161,30 @@ class Text:
                 return True
         return False
 
-    @cached_property
-    def positions(self) -> dict[str, list[int]]:
-        """Word → indices where it occurs; built once, makes every phrase lookup direct."""
-        index: dict[str, list[int]] = {}
-        for i, word in enumerate(self.words):
-            index.setdefault(word, []).append(i)
-        return index
-
     def starts(self, word: str, prefix: bool) -> list[int]:
-        """Indices of words equal to `word` (or starting with it, for a prefix), ascending."""
-        if not prefix:
-            return self.positions.get(word, [])
-        found = [i for w, idx in self.positions.items() if w.startswith(word) for i in idx]
-        found.sort()
-        return found
+        """Indices of words equal to `word` (or starting with it, for a prefix), ascending.
+
+        Found by scanning the words for the one asked (`list.index`, in C) and kept: a message
+        meets a few dozen phrase starts, where indexing every word of it cost more than all
+        the scans together."""
+        key = (word, prefix)
+        got = self._starts.get(key)
+        if got is None:
+            words = self.words
+            if prefix:
+                got = [i for i, w in enumerate(words) if w.startswith(word)]
+            else:
+                got = []
+                if word in self.word_set:
+                    i = words.index(word)
+                    try:
+                        while True:
+                            got.append(i)
+                            i = words.index(word, i + 1)
+                    except ValueError:
+                        pass
+            self._starts[key] = got
+        return got
 
     def span(self, start: int, end: int) -> str:
         """The words[start:end] as the reasons of a decision show them."""
@@ -222,3 +266,32 @@ class Pattern:
             else:
                 spans.append((i, i + k))
         return spans
+
+
+class PhraseIndex:
+    """Patterns by their first word, so that a text is tried only against the few whose first
+    word it holds (plus those that start with a prefix): a lexicon or an `except:` list has
+    dozens to hundreds of entries, a message meets a handful."""
+
+    __slots__ = ("_by_first", "_firsts", "_prefixed")
+
+    def __init__(self, patterns: Iterable[Pattern]):
+        self._by_first: dict[str, list[int]] = {}
+        self._prefixed: list[int] = []
+        for i, pattern in enumerate(patterns):
+            if not pattern.parts:
+                continue  # matches nothing (`find` returns no span)
+            first, prefix = pattern.parts[0]
+            if prefix:
+                self._prefixed.append(i)
+            else:
+                self._by_first.setdefault(first, []).append(i)
+        self._firsts = frozenset(self._by_first)
+
+    def candidates(self, text: Text) -> list[int]:
+        """Indices (ascending, i.e. in the given order) of the patterns that may occur."""
+        found = list(self._prefixed)
+        for first in self._firsts & text.word_set:
+            found.extend(self._by_first[first])
+        found.sort()
+        return found
