@@ -139,9 +139,13 @@ class Service(Waiting):
             self.mailbox.close()
         if self.mailbox is None or not self.mailbox.is_connected:
             self.mailbox = Mailbox(self.settings.imap).connect()
+        return self.mailbox, self._sender()
+
+    def _sender(self) -> Sender:
+        """The one Sender of this service, made on first need with the configured connections."""
         if self.sender is None:
             self.sender = Sender(self.settings.smtp, connections=self.settings.smtp_connections)
-        return self.mailbox, self.sender
+        return self.sender
 
     def _disconnect(self) -> None:
         if self.mailbox is not None:
@@ -328,14 +332,10 @@ class Service(Waiting):
         self.store.commit()
         if alerts:
             try:
-                if self.sender is None:
-                    self.sender = Sender(
-                        self.settings.smtp, connections=self.settings.smtp_connections
-                    )
                 deliver(
                     self.store,
                     self.mailbox if self.mailbox and self.mailbox.is_connected else None,
-                    self.sender,
+                    self._sender(),
                     now,
                     self.book.policy,
                     self.pacer,

@@ -43,7 +43,6 @@ from daemon.core.sendrate import is_throttle
 from daemon.errors import AuthRefused, ConfigError, PermanentSendError, Throttled, TransientError
 
 TIMEOUT = 30.0
-CONNECTIONS = SMTP_CONNECTIONS  # FEEDBACKD_SMTP_CONNECTIONS; the service passes the setting
 LOGIN_BACKOFF = 60.0  # seconds before a refused login is tried again, doubling ...
 LOGIN_BACKOFF_MAX = 1800.0  # ... up to this
 
@@ -66,7 +65,9 @@ class Probe:
 
 
 class Sender:
-    def __init__(self, server: Server, timeout: float = TIMEOUT, connections: int = CONNECTIONS):
+    def __init__(
+        self, server: Server, timeout: float = TIMEOUT, connections: int = SMTP_CONNECTIONS
+    ):
         self.server = server
         self.timeout = timeout
         self.connections = connections
