@@ -162,12 +162,7 @@ class Words(Condition):
         self.multi = [p for p in self.patterns if len(p.parts) > 1]
         # Phrases indexed by their first word, so a message is checked only against the phrases
         # whose first word it holds (hundreds of phrases, a few candidates each message).
-        self.multi_first: dict[str, list[Pattern]] = {}
-        for p in self.multi:
-            if not p.parts[0][1]:
-                self.multi_first.setdefault(p.parts[0][0], []).append(p)
-        self.multi_first_words = frozenset(self.multi_first)
-        self.multi_prefixed = [p for p in self.multi if p.parts[0][1]]
+        self.multi_index = PhraseIndex(self.multi)
         self.single = {p.parts[0]: p for p in single}
         self.order = {id(p): i for i, p in enumerate(self.patterns)}
         self.fast = negation == "ignore" and at_least == 1 and not self.except_
@@ -188,10 +183,8 @@ class Words(Condition):
 
     def _phrases(self, text: Text) -> list[Pattern]:
         """The phrases that may occur: first word present (or prefix-first), all parts there."""
-        out = [p for p in self.multi_prefixed if p.could_match(text)]
-        for word in self.multi_first_words & text.word_set:
-            out.extend(p for p in self.multi_first[word] if p.could_match(text))
-        return out
+        multi = self.multi
+        return [multi[k] for k in self.multi_index.candidates(text) if multi[k].could_match(text)]
 
     def _hits(self, ctx: Context, text: Text, limit: int = 0) -> list[str]:
         hits: list[str] = []
