@@ -34,7 +34,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from daemon.core import cases as lifecycle
@@ -175,6 +175,12 @@ class Model:
 
     examples: tuple[Example, ...] = ()
 
+    @cached_property
+    def _weights(self) -> _Weights:
+        """The trained weights, looked up once per model: the lessons' cache key is the whole
+        tuple of examples, hashed anew on every lookup, and a model predicts once per letter."""
+        return _train(self.examples)
+
     @property
     def categories(self) -> dict[str, int]:
         """Examples per category."""
@@ -186,7 +192,7 @@ class Model:
         learning are ignored; no examples: unclassified at 0."""
         if not self.examples:
             return Prediction(UNCLASSIFIED, 0.0)
-        trained = _train(self.examples)
+        trained = self._weights
         wanted = None if allowed is None else set(allowed)
         cats = [i for i, c in enumerate(trained.categories) if wanted is None or c in wanted]
         if not cats:
