@@ -181,10 +181,17 @@ _NLCRE = re.compile(r"\r\n|\r|\n")
 _FLAT_TYPES = ("text/plain", "message/rfc822", "multipart/mixed")
 
 
+def stored_header(msg: Message, name: str) -> Any:
+    """The first `name` header's value as stored (a str, or the header object the policy made),
+    without the parse that `msg[name]` does on every read; None when it is absent."""
+    name = name.lower()
+    return next((v for k, v in msg.raw_items() if k.lower() == name), None)
+
+
 def _content_type(msg: Message) -> str | None:
     """The stored Content-Type's type, lowercased, without parsing the header again; None
     when it is absent or not plainly `type/subtype` (`_flat` then leaves the mail alone)."""
-    value = next((v for k, v in msg.raw_items() if k.lower() == "content-type"), None)
+    value = stored_header(msg, "Content-Type")
     if value is None:
         return None
     ctype = getattr(value, "content_type", None)

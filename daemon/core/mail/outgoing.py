@@ -12,7 +12,7 @@ import re
 from datetime import datetime
 from email.message import EmailMessage
 
-from daemon.core.mail.compose import Rendered, build_mail, wire
+from daemon.core.mail.compose import Rendered, build_mail, stored_header, wire
 from daemon.core.mail.staff import NoticeDesk
 from daemon.core.records import OutMail, outmail
 
@@ -38,7 +38,7 @@ _PLAIN_ID = re.compile(r"<[!-;=?-~]+>")  # printable ASCII, no space, no < or > 
 def message_id(msg: EmailMessage) -> str:
     """`str(msg["Message-ID"])`, without parsing the header again when it is stored as we set
     it (ASCII, one line: see compose._Plain), which is what that parse gives back."""
-    value = next((v for k, v in msg.raw_items() if k.lower() == "message-id"), None)
+    value = stored_header(msg, "Message-ID")
     if type(value) is str and _PLAIN_ID.fullmatch(value):
         return value
     return str(msg["Message-ID"])
