@@ -26,6 +26,7 @@ import schedule
 from daemon.adapters.config import load_rulebook, load_templates
 from daemon.adapters.mail.imap import Mailbox
 from daemon.adapters.mail.smtp import Sender
+from daemon.adapters.mail.smtp_process import ProcessSender
 from daemon.adapters.settings import Settings
 from daemon.adapters.storage.files import StoreLock
 from daemon.adapters.storage.reload_state import ReloadOutcome, monotonic_usec, write_outcome
@@ -67,7 +68,7 @@ class Service(Waiting):
         self.store: Store | None = None
         self.pacer = Pacer()  # FEEDBACKD_SMTP_RATE's windows, rebuilt from the store in open()
         self.mailbox: Mailbox | None = None
-        self.sender: Sender | None = None
+        self.sender: Sender | ProcessSender | None = None
         self.lock = StoreLock(settings.db)
         self.stopping = False
         self.reload_requested = False
@@ -131,7 +132,7 @@ class Service(Waiting):
         if self.notifier is not None:
             self._notify("ready", self.status_line())
 
-    def _connect(self) -> tuple[Mailbox, Sender]:
+    def _connect(self) -> tuple[Mailbox, Sender | ProcessSender]:
         renewal = self.mailbox.seconds_until_renewal() if self.mailbox is not None else None
         if self.mailbox is not None and renewal is not None and renewal <= 0:
             # An OAuth2 login is due for a fresh token: log in anew before the server (Exchange
@@ -141,10 +142,14 @@ class Service(Waiting):
             self.mailbox = Mailbox(self.settings.imap).connect()
         return self.mailbox, self._sender()
 
-    def _sender(self) -> Sender:
-        """The one Sender of this service, made on first need with the configured connections."""
+    def _sender(self) -> Sender | ProcessSender:
+        """The one sender of this service, made on first need with the configured connections:
+        in a child process for a password login (adapters/mail/smtp_process), in this one for
+        OAuth2, whose tokens the IMAP login shares."""
         if self.sender is None:
-            self.sender = Sender(self.settings.smtp, connections=self.settings.smtp_connections)
+            smtp = self.settings.smtp
+            kind = ProcessSender if smtp.auth == "password" else Sender
+            self.sender = kind(smtp, connections=self.settings.smtp_connections)
         return self.sender
 
     def _disconnect(self) -> None:

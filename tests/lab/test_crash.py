@@ -29,14 +29,14 @@ from support import REPO, Desk
 # run below is a fresh `python -m daemon once`.
 FORKER = r"""
 import os, sys, traceback
-import daemon.service.cycle, daemon.adapters.mail.imap, daemon.adapters.mail.smtp
+import daemon.service.cycle, daemon.adapters.mail.imap, daemon.adapters.mail.smtp_process
 import daemon.adapters.storage.store
 from daemon.cli import main
 
 def arm(target, when, nth):
     owner_name, _, attr = target.rpartition(".")
     owner = {"Store": daemon.adapters.storage.store.Store,
-             "Sender": daemon.adapters.mail.smtp.Sender,
+             "ProcessSender": daemon.adapters.mail.smtp_process.ProcessSender,
              "Mailbox": daemon.adapters.mail.imap.Mailbox,
              "cycle": daemon.service.cycle}[owner_name]
     original = getattr(owner, attr)
@@ -77,8 +77,8 @@ POINTS = [
     ("cycle.intake", "after"),
     ("Store.commit", "before"),
     ("Store.commit", "after"),
-    ("Sender.send_many", "before"),
-    ("Sender.send_many", "after"),
+    ("ProcessSender.send_many", "before"),  # the daemon's side; the sending child is left
+    ("ProcessSender.send_many", "after"),  # to find its parent gone
     ("Mailbox.search_header", "after"),
     ("Mailbox.move", "before"),
     ("Mailbox.move", "after"),

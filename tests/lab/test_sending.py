@@ -4,7 +4,9 @@ Against the lab's real SMTP server (aiosmtpd, STARTTLS + AUTH, delivering into D
 its knobs (daemon/lab/smtp.py) playing a restart, an idle timeout, a provider's rate limit and
 a size limit. Every test puts the knobs back (`settle`), the lab being shared.
 
-Commands run in this process (`Desk.cli`); `run` is a process of its own.
+Commands run in this process (`Desk.cli`); `run` is a process of its own. The adapter's tests
+run twice: with the Sender in this process and with it in a child process (ProcessSender, what
+the daemon uses for a password login), whose results must say the same.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import email
 import json
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -21,16 +24,17 @@ import pytest
 from support import Desk
 
 from daemon.adapters.mail.smtp import Envelope, Sender
+from daemon.adapters.mail.smtp_process import ProcessSender
 from daemon.adapters.settings import load_settings
 from daemon.adapters.storage.store import Store
 from daemon.core.records import OutState
-from daemon.errors import PermanentSendError, Throttled
+from daemon.errors import AuthRefused, PermanentSendError, Throttled, TransientError
 from daemon.lab import MailLab
 
 
-@pytest.fixture
-def sender(desk: Desk) -> Iterator[Sender]:
-    s = Sender(load_settings(desk.env).smtp)
+@pytest.fixture(params=[Sender, ProcessSender], ids=["in-process", "child-process"])
+def sender(desk: Desk, request: pytest.FixtureRequest) -> Iterator[Sender]:
+    s = request.param(load_settings(desk.env).smtp)
     yield s
     s.close()
     desk.lab.smtp.settle()
@@ -209,3 +213,57 @@ def test_only_a_break_once_data_went_out_is_maybe_sent(desk: Desk, sender: Sende
     [result] = sender.send_many([env])
     assert result is not None and getattr(result, "maybe_sent", False)
     assert taken(desk.lab, env) == 1  # the outbox's look for our copy will find it
+
+
+def test_a_refused_login_reads_the_same_from_the_child_process(desk: Desk) -> None:
+    smtp = load_settings(dict(desk.env, FEEDBACKD_SMTP_PASSWORD="not-the-password")).smtp
+    said = []
+    for kind in (Sender, ProcessSender):
+        wrong = kind(smtp)
+        try:
+            [result] = wrong.send_many([envelope(desk, desk.customer("auth"), 1)])
+        finally:
+            wrong.close()
+        assert isinstance(result, AuthRefused), result
+        said.append((str(result), result.exit_code, wrong.login_refused))
+    assert said[0] == said[1] and "535" in said[0][0]
+
+
+def test_a_sending_process_that_dies_loses_nothing_and_the_next_batch_gets_a_new_one(
+    desk: Desk,
+) -> None:
+    sender = ProcessSender(load_settings(desk.env).smtp)
+    try:
+        assert sender.send_many([envelope(desk, desk.customer("before"), 1)]) == [None]
+        child = sender._child
+        assert child is not None
+        child.kill()  # between batches: the next batch simply starts a new child
+        child.join(5)
+        assert sender.send_many([envelope(desk, desk.customer("between"), 2)]) == [None]
+        child = sender._child
+        assert child is not None
+
+        def kill_once_the_batch_is_on_the_wire(accepted: int) -> None:
+            deadline = time.monotonic() + 30
+            while desk.lab.smtp.accepted == accepted and time.monotonic() < deadline:
+                time.sleep(0.002)
+            child.kill()
+
+        batch = [envelope(desk, desk.customer("lost"), n) for n in range(3, 203)]
+        killer = threading.Thread(
+            target=kill_once_the_batch_is_on_the_wire, args=(desk.lab.smtp.accepted,)
+        )
+        killer.start()
+        results = sender.send_many(batch)
+        killer.join()
+        # How far the child got is unknown to the parent: maybe sent, so the outbox looks for
+        # our copy in Sent before it sends any of them again.
+        assert all(isinstance(r, TransientError) and r.maybe_sent for r in results), results[:3]
+        assert "sending process ended" in str(results[0])
+        assert 1 <= sum(taken(desk.lab, e) for e in batch) < len(batch)
+        after = envelope(desk, desk.customer("after"), 203)
+        assert sender.send_many([after]) == [None] and taken(desk.lab, after) == 1
+        assert sender._child is not None and sender._child.pid != child.pid
+    finally:
+        sender.close()
+    assert sender._child is None
